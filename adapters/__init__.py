@@ -1,0 +1,1 @@
+"""Datasets, models and CNAPs-style meta-transfer for transfergraph."""

@@ -1,0 +1,1 @@
+"""transfergraph core: transferability metrics, scoring, graph and decisions."""

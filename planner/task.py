@@ -1,0 +1,229 @@
+"""Targets and sources: the two things transfergraph scores against each other (SPEC §2).
+
+A :class:`Task` is a labeled target dataset; a :class:`Source` is a classifier whose outputs on a
+task's inputs feed the transferability metrics. Both validate their arguments at construction so
+that a mistake is reported once, with the argument's name, instead of as a failed pair later.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .exceptions import InputError
+
+__all__ = ["Task", "Source", "as_numpy", "distinct_labels"]
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    """Return ``x`` as a NumPy array without copying when possible (torch tensors are moved to CPU)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor, without importing torch
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def distinct_labels(labels: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a 1-D label array; mixed-type labels sort by (type name, str)."""
+    try:
+        return np.unique(labels)
+    except TypeError:
+        seen = {v: None for v in labels.tolist()}
+        return np.array(sorted(seen, key=lambda v: (type(v).__name__, str(v))), dtype=object)
+
+
+def _is_dataset(x: Any) -> bool:
+    try:
+        from torch.utils.data import Dataset
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return False
+    return isinstance(x, Dataset) and not hasattr(x, "shape")
+
+
+def _check_name(name: Any, owner: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name of {owner} must be a non-empty string; got {name!r}.")
+    return name
+
+
+def _materialize_dataset(dataset: Any, argument: str, task: str) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for i in range(len(dataset)):
+        item = dataset[i]
+        if not isinstance(item, (tuple, list)) or len(item) < 2:
+            raise InputError(
+                f"{argument} of Task {task!r} is a Dataset, so each item must be a pair (x, y); "
+                f"item {i} is {type(item).__name__}."
+            )
+        xs.append(as_numpy(item[0]))
+        ys.append(item[1].item() if hasattr(item[1], "item") else item[1])
+    if not xs:
+        raise InputError(f"{argument} of Task {task!r} is an empty Dataset; expected at least 2 samples.")
+    return np.stack(xs), np.asarray(ys)
+
+
+def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[np.ndarray, np.ndarray]:
+    in_name, lab_name = ("inputs", "labels") if which == "train" else ("test_inputs", "test_labels")
+    if _is_dataset(inputs):
+        x, y_from_ds = _materialize_dataset(inputs, in_name, task)
+        y = y_from_ds if labels is None else as_numpy(labels)
+    else:
+        if labels is None:
+            raise InputError(
+                f"{lab_name} of Task {task!r} is required when {in_name} is an array; got None."
+            )
+        x, y = as_numpy(inputs), as_numpy(labels)
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise InputError(f"{in_name} of Task {task!r} must have shape (n, ...) with n >= 1; got shape {x.shape}.")
+    if x.dtype == object:
+        raise InputError(f"{in_name} of Task {task!r} must be a numeric array; got dtype object.")
+    if y.ndim != 1:
+        raise InputError(f"{lab_name} of Task {task!r} must be 1-D; got shape {y.shape}.")
+    if len(y) != len(x):
+        raise InputError(
+            f"{in_name} and {lab_name} of Task {task!r} must have the same length; "
+            f"got {len(x)} inputs and {len(y)} labels."
+        )
+    if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
+        raise InputError(f"{in_name} of Task {task!r} must be numeric; got dtype {x.dtype}.")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise InputError(f"{in_name} of Task {task!r} contains NaN or inf; clean or impute them first.")
+    return x, y
+
+
+class Task:
+    """A labeled target dataset.
+
+    Parameters
+    ----------
+    name : str
+        Unique task name; it becomes a node of the transfer graph.
+    inputs : array-like of shape (n, ...) or torch.utils.data.Dataset
+        Target inputs. A Dataset must yield ``(x, y)`` pairs; it is read once into memory.
+    labels : sequence of hashable, shape (n,), optional when ``inputs`` is a Dataset
+        Target labels (ints, strings, ...). The classes are the values present.
+    test_inputs, test_labels : optional
+        Held-out split, used only by validation (``transfergraph validate``).
+
+    Attributes
+    ----------
+    inputs, labels : np.ndarray
+        The materialized training split.
+    classes : np.ndarray
+        Sorted distinct labels.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        inputs: Any,
+        labels: Sequence[Any] | Any = None,
+        *,
+        test_inputs: Any = None,
+        test_labels: Sequence[Any] | Any = None,
+    ) -> None:
+        self.name = _check_name(name, "Task")
+        self.inputs, self.labels = _check_split(inputs, labels, self.name, "train")
+        classes = distinct_labels(self.labels)
+        if len(classes) < 2:
+            raise InputError(
+                f"labels of Task {self.name!r} must contain at least 2 classes; got {len(classes)} "
+                f"({list(classes)[:3]})."
+            )
+        self.classes = classes
+        if (test_inputs is None) != (test_labels is None) and not _is_dataset(test_inputs):
+            raise InputError(
+                f"test_inputs and test_labels of Task {self.name!r} must be given together; "
+                f"got test_inputs={'set' if test_inputs is not None else None}, "
+                f"test_labels={'set' if test_labels is not None else None}."
+            )
+        if test_inputs is not None:
+            self.test_inputs, self.test_labels = _check_split(test_inputs, test_labels, self.name, "test")
+            if self.test_inputs.shape[1:] != self.inputs.shape[1:]:
+                raise InputError(
+                    f"test_inputs of Task {self.name!r} must have per-sample shape {self.inputs.shape[1:]} "
+                    f"like inputs; got {self.test_inputs.shape[1:]}."
+                )
+        else:
+            self.test_inputs = self.test_labels = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(len(self.classes))
+
+    @property
+    def has_test(self) -> bool:
+        return self.test_inputs is not None
+
+    def __repr__(self) -> str:
+        test = f", n_test={len(self.test_inputs)}" if self.has_test else ""
+        return (
+            f"Task({self.name!r}, n={self.n_samples}, input_shape={tuple(self.inputs.shape[1:])}, "
+            f"n_classes={self.n_classes}{test})"
+        )
+
+
+class Source:
+    """A source classifier scored against target tasks.
+
+    Parameters
+    ----------
+    name : str
+        Unique source name.
+    model : torch.nn.Module
+        Returns logits of shape (batch, |Z|) over its own source classes.
+    task : str, optional
+        Name of the task the model was trained on. In the graph the source is then that task's
+        node (task -> task edges); otherwise the source is a node of its own (``kind="model"``).
+    transform : callable, optional
+        Maps a target batch (torch.Tensor, float32, shape (b, ...)) to the model's input space
+        (resize, channels, normalisation). Must be picklable (cloudpickle) for the Ray executor.
+    feature_layer : str, optional
+        Name of a module (as in ``model.named_modules()``) whose output is the feature vector for
+        feature-based metrics. Default: the input of the model's last ``nn.Linear``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: Any,
+        *,
+        task: str | None = None,
+        transform: Callable[[Any], Any] | None = None,
+        feature_layer: str | None = None,
+    ) -> None:
+        import torch.nn as nn
+
+        self.name = _check_name(name, "Source")
+        if not isinstance(model, nn.Module):
+            raise InputError(
+                f"model of Source {self.name!r} must be a torch.nn.Module returning logits; "
+                f"got {type(model).__name__}."
+            )
+        if task is not None and (not isinstance(task, str) or not task):
+            raise InputError(f"task of Source {self.name!r} must be a task name (str) or None; got {task!r}.")
+        if transform is not None and not callable(transform):
+            raise InputError(f"transform of Source {self.name!r} must be callable; got {type(transform).__name__}.")
+        modules = dict(model.named_modules())
+        if feature_layer is not None and feature_layer not in modules:
+            names = [n for n in modules if n][:12]
+            raise InputError(
+                f"feature_layer of Source {self.name!r} must name a module of the model; got "
+                f"{feature_layer!r}. Available: {names}{' ...' if len(modules) > 13 else ''}."
+            )
+        self.model = model
+        self.task = task
+        self.transform = transform
+        self.feature_layer = feature_layer
+
+    @property
+    def node(self) -> str:
+        """The graph node this source stands for: its task if it has one, else its own name."""
+        return self.task if self.task is not None else self.name
+
+    def __repr__(self) -> str:
+        extra = f", task={self.task!r}" if self.task else ""
+        return f"Source({self.name!r}, model={type(self.model).__name__}{extra})"
