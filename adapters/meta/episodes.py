@@ -1,0 +1,69 @@
+"""learn2learn episodes: Tasksets over a class pool, and context/query splits."""
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+import torch
+
+from planner.exceptions import InputError
+
+from ._optional import require_learn2learn
+
+__all__ = ["make_taskset", "split_episode", "EpisodeSampler"]
+
+
+def make_taskset(dataset, ways: int, samples_per_class: int, *, num_tasks: int = -1):
+    """A learn2learn ``Taskset`` of ``ways``-way tasks with ``samples_per_class`` images per class.
+
+    ``dataset`` is a :class:`~adapters.meta.pools.ClassPool` (its precomputed ``labels_to_indices``
+    skips learn2learn's slow full scan) or any Dataset of (x, y). Transforms: NWays -> KShots (without
+    replacement) -> LoadData -> RemapLabels (labels 0..ways-1). Sampling uses Python's ``random``:
+    seed it with ``random.seed``. The Taskset cannot be pickled once sampled; build it in the worker.
+    """
+    l2l = require_learn2learn()
+    lti = getattr(dataset, "labels_to_indices", None)
+    md = l2l.data.MetaDataset(dataset, labels_to_indices=lti)
+    n_classes = len(md.labels)
+    if not 2 <= ways <= n_classes:
+        raise InputError(f"ways must be in [2, {n_classes}] (the pool's classes); got {ways}.")
+    smallest = min(len(v) for v in md.labels_to_indices.values())
+    if samples_per_class > smallest:
+        raise InputError(f"shots + queries per class must be <= {smallest} (the smallest class); got {samples_per_class}.")
+    transforms = [
+        l2l.data.transforms.NWays(md, ways),
+        l2l.data.transforms.KShots(md, samples_per_class),
+        l2l.data.transforms.LoadData(md),
+        l2l.data.transforms.RemapLabels(md),
+    ]
+    return l2l.data.Taskset(md, task_transforms=transforms, num_tasks=num_tasks)
+
+
+def split_episode(x: torch.Tensor, y: torch.Tensor, shots: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per class, the first ``shots`` samples (in episode order) form the context set, the rest the query set.
+
+    Shapes: x (n, ...), y (n,) -> context_x, context_y, query_x, query_y.
+    """
+    y = torch.as_tensor(y).long().view(-1)
+    ctx = torch.zeros(len(y), dtype=torch.bool)
+    for c in torch.unique(y):
+        idx = torch.nonzero(y == c).view(-1)
+        if len(idx) < shots:
+            raise InputError(f"episode class {int(c)} has {len(idx)} samples; shots={shots} needs at least that many.")
+        ctx[idx[:shots]] = True
+    return x[ctx], y[ctx], x[~ctx], y[~ctx]
+
+
+class EpisodeSampler:
+    """Episodes of random way and shot: (way, shot) drawn with ``random.choice`` from ``ways x shots``."""
+
+    def __init__(self, dataset, ways: Sequence[int], shots: Sequence[int], queries: int) -> None:
+        if queries < 1:
+            raise InputError(f"queries must be >= 1; got {queries}.")
+        self.combos = [(w, s) for w in ways for s in shots]
+        self.tasksets = {(w, s): make_taskset(dataset, w, s + queries) for w, s in self.combos}
+
+    def sample(self) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        way, shot = random.choice(self.combos)
+        x, y = self.tasksets[(way, shot)].sample()
+        return (way,) + split_episode(x, y, shot)

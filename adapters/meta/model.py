@@ -1,0 +1,193 @@
+"""CNAPsModel: frozen FiLM-able backbone + set encoder + FiLM generator + task-conditional head."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from planner.exceptions import InputError
+from planner.task import as_numpy, distinct_labels
+
+from .adapted import AdaptedClassifier, AdaptedFeatures, SourceClassifier
+from .backbone import FiLMBackbone
+from .film_generator import FilmGenerator
+from .heads import (ClassifierGenerator, class_means, linear_logits, mahalanobis_as_linear, mahalanobis_head,
+                    mahalanobis_logits, prototype_head)
+from .set_encoder import SetEncoder
+
+__all__ = ["CNAPsModel", "TaskParameters", "HEADS", "encode_labels"]
+
+#: Heads: "linear" = generated linear head (CNAPs), "mahalanobis" = Simple CNAPs, "proto" = nearest mean.
+HEADS = ("linear", "mahalanobis", "proto")
+
+
+@dataclass
+class TaskParameters:
+    """Everything ``adapt`` derives from one context set (differentiable during meta-training)."""
+
+    film: list[tuple[torch.Tensor, torch.Tensor]] | None
+    moments: list[tuple[torch.Tensor, torch.Tensor]] | None
+    head: str
+    tensors: tuple[torch.Tensor, ...]  # (W, b) for linear/proto, (mu, P) for mahalanobis
+
+
+def encode_labels(labels: Any, argument: str = "context_labels") -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels and each label's index into them. (n,) -> (classes (C,), index (n,) int64)."""
+    y = as_numpy(labels)
+    if y.ndim != 1 or y.shape[0] == 0:
+        raise InputError(f"{argument} must be a non-empty 1-D sequence of labels; got shape {y.shape}.")
+    classes = distinct_labels(y)
+    lookup = {v: i for i, v in enumerate(classes.tolist())}
+    return classes, np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
+
+
+class CNAPsModel(nn.Module):
+    """A CNAPs-style meta-transferred model (Requeima et al. 2019; Simple CNAPs, Bateni et al. 2020).
+
+    Parameters
+    ----------
+    n_source_classes : int
+        Classes of the pre-training pool (the backbone's own head, used as a LEEP source).
+    in_channels, widths : backbone image channels and stage widths (feature dim = widths[-1]).
+    encoder_width, encoder_layers : set-encoder size (z_G has ``encoder_width`` entries).
+    processor_layers : residual layers per FiLM processor.
+    head : {"mahalanobis", "linear", "proto"}
+        Task head: Simple-CNAPs Mahalanobis (default), CNAPs' generated linear head, or nearest mean.
+    classifier_mode : {"faithful", "residual"}
+        Generated linear head: CNAPs' (w = nu + f(nu)) or a residual on the prototype head.
+    film : bool
+        Generate FiLM parameters (False = the frozen-feature baseline with the same head).
+    task_norm : bool
+        Normalise with context moments mixed with running moments (TaskNorm-style, learned mix).
+    film_init_scale : float
+        Std of the FiLM output scales r at initialisation (near zero => identity FiLM).
+    mahalanobis_beta : float
+        Ridge beta of the Mahalanobis covariance.
+    """
+
+    def __init__(self, n_source_classes: int, *, in_channels: int = 1, widths: Sequence[int] = (32, 64, 64, 64),
+                 encoder_width: int = 32, encoder_layers: int = 3, processor_layers: int = 2,
+                 head: str = "mahalanobis", classifier_mode: str = "faithful", film: bool = True,
+                 task_norm: bool = False, film_init_scale: float = 1e-3, mahalanobis_beta: float = 1.0) -> None:
+        super().__init__()
+        if head not in HEADS:
+            raise InputError(f"head of CNAPsModel must be one of {HEADS}; got {head!r}.")
+        if not isinstance(n_source_classes, int) or n_source_classes < 2:
+            raise InputError(f"n_source_classes of CNAPsModel must be an int >= 2; got {n_source_classes!r}.")
+        self.hparams = dict(n_source_classes=n_source_classes, in_channels=int(in_channels), widths=[int(w) for w in widths],
+                            encoder_width=int(encoder_width), encoder_layers=int(encoder_layers),
+                            processor_layers=int(processor_layers), head=head, classifier_mode=classifier_mode,
+                            film=bool(film), task_norm=bool(task_norm), film_init_scale=float(film_init_scale),
+                            mahalanobis_beta=float(mahalanobis_beta))
+        self.backbone = FiLMBackbone(in_channels, widths)
+        self.source_head = nn.Linear(self.backbone.feature_dim, n_source_classes)
+        self.set_encoder = SetEncoder(in_channels, encoder_width, encoder_layers)
+        self.film_generator = FilmGenerator(encoder_width, widths, processor_layers, film_init_scale)
+        self.classifier_generator = ClassifierGenerator(self.backbone.feature_dim, classifier_mode, film_init_scale)
+        # TaskNorm-style mix a_l = sigmoid(norm_logits_l); starts mostly at the running moments.
+        self.norm_logits = nn.Parameter(torch.full((len(widths),), -2.0))
+
+    # ----- meta-parameters -------------------------------------------------------------------
+    def meta_parameters(self) -> list[nn.Parameter]:
+        """Parameters learned by episodic meta-training (the backbone and source head stay frozen)."""
+        params = list(self.set_encoder.parameters()) + list(self.film_generator.parameters())
+        if self.hparams["head"] == "linear":
+            params += list(self.classifier_generator.parameters())
+        if self.hparams["task_norm"]:
+            params.append(self.norm_logits)
+        return params
+
+    def regularization(self) -> torch.Tensor:
+        r"""\sum ||r||^2 over the FiLM output scales (pulls gamma to 1 and beta to 0)."""
+        return self.film_generator.penalty()
+
+    # ----- adaptation ------------------------------------------------------------------------
+    def task_parameters(self, context_x: torch.Tensor, context_y: torch.Tensor, n_classes: int, *,
+                        head: str | None = None, use_film: bool | None = None) -> TaskParameters:
+        """FiLM, moments and head from a context set. context_x (n, C, H, W), context_y (n,) in [0, n_classes)."""
+        head = head or self.hparams["head"]
+        use_film = self.hparams["film"] if use_film is None else use_film
+        film = self.film_generator(self.set_encoder(context_x)) if use_film else None
+        moments = None
+        if self.hparams["task_norm"] and use_film:
+            moments = self.backbone.context_moments(context_x, film, torch.sigmoid(self.norm_logits))
+        feats = self.backbone(context_x, film, moments=moments)
+        if head == "mahalanobis":
+            tensors = mahalanobis_head(feats, context_y, n_classes, self.hparams["mahalanobis_beta"])
+        elif head == "proto":
+            tensors = prototype_head(feats, context_y, n_classes)
+        else:
+            tensors = self.classifier_generator(class_means(feats, context_y, n_classes))
+        return TaskParameters(film, moments, head, tuple(tensors))
+
+    def task_logits(self, params: TaskParameters, x: torch.Tensor) -> torch.Tensor:
+        feats = self.backbone(x, params.film, moments=params.moments)
+        if params.head == "mahalanobis":
+            return mahalanobis_logits(feats, *params.tensors)
+        return linear_logits(feats, *params.tensors)
+
+    def episode_logits(self, context_x: torch.Tensor, context_y: torch.Tensor, query_x: torch.Tensor, n_classes: int,
+                       **kwargs: Any) -> torch.Tensor:
+        """Differentiable logits (n_query, n_classes) of the query set after adapting to the context set."""
+        return self.task_logits(self.task_parameters(context_x, context_y, n_classes, **kwargs), query_x)
+
+    def _check_inputs(self, context_inputs: Any) -> torch.Tensor:
+        x = torch.as_tensor(as_numpy(context_inputs), dtype=torch.float32)
+        if x.ndim == 3 and self.hparams["in_channels"] == 1:
+            x = x.unsqueeze(1)
+        if x.ndim != 4 or x.shape[1] != self.hparams["in_channels"]:
+            raise InputError(f"context_inputs must have shape (n, {self.hparams['in_channels']}, H, W); got {tuple(x.shape)}.")
+        if not torch.isfinite(x).all():
+            raise InputError("context_inputs contains NaN or inf.")
+        return x
+
+    def adapt(self, context_inputs: Any, context_labels: Any, **kwargs: Any) -> AdaptedClassifier:
+        """Adapt to a task in one forward pass (no gradient steps).
+
+        Parameters
+        ----------
+        context_inputs : array or tensor, (n, C, H, W)
+        context_labels : sequence of labels, (n,), at least 2 distinct values (any ints, any order)
+        **kwargs : ``head=`` or ``use_film=`` overrides (e.g. the frozen-feature baselines).
+
+        Returns
+        -------
+        AdaptedClassifier
+            Frozen module; logits (m, C) over the context's distinct labels in sorted order
+            (``.classes``); its last ``nn.Linear`` maps the adapted features (or, for the Mahalanobis
+            head, their quadratic lift; see ``feature_layer``) to the logits.
+        """
+        x = self._check_inputs(context_inputs)
+        classes, y = encode_labels(context_labels)
+        if len(y) != len(x):
+            raise InputError(f"context_inputs and context_labels must have the same length; got {len(x)} and {len(y)}.")
+        if len(classes) < 2:
+            raise InputError(f"context_labels must contain at least 2 classes; got {len(classes)}.")
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                params = self.task_parameters(x, torch.from_numpy(y), len(classes), **kwargs)
+                if params.head == "mahalanobis":
+                    lift, layer = mahalanobis_as_linear(*params.tensors)
+                else:
+                    weight, bias = params.tensors
+                    lift, layer = nn.Identity(), nn.Linear(weight.shape[1], weight.shape[0])
+                    layer.weight.copy_(weight)
+                    layer.bias.copy_(bias)
+                features = AdaptedFeatures(self.backbone, params.film, params.moments)
+        finally:
+            self.train(was_training)
+        return AdaptedClassifier(features, lift, layer, classes.tolist(), params.head)
+
+    # ----- the backbone's own classifier ------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Source-class logits of the frozen backbone (no FiLM). (n, C, H, W) -> (n, n_source_classes)."""
+        return self.source_head(self.backbone(x))
+
+    def source_classifier(self) -> SourceClassifier:
+        """A frozen copy of backbone + source head whose final ``nn.Linear`` takes the features."""
+        return SourceClassifier(self.backbone, self.source_head)

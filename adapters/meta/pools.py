@@ -1,0 +1,80 @@
+"""Meta-training class pools: every (image transform, base class) pair is a class of its own.
+
+Rotating or inverting the images of each base class gives new classes (the Omniglot-rotation
+trick), widening the task distribution that the FiLM and head generators learn from. The pool is
+lazy: images are transformed on access, so a 4x wider pool costs no extra memory.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from planner.exceptions import InputError
+from planner.task import as_numpy
+
+from .model import encode_labels
+
+__all__ = ["ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED"]
+
+#: name -> (number of 90-degree counter-clockwise turns, invert intensities)
+TRANSFORMS = {f"rot{90 * k}": (k, False) for k in range(4)}
+TRANSFORMS.update({f"rot{90 * k}_inv": (k, True) for k in range(4)})
+ROTATIONS = ("rot0", "rot90", "rot180", "rot270")
+ROTATIONS_INVERTED = ROTATIONS + tuple(f"{r}_inv" for r in ROTATIONS)
+
+
+def _apply(images: torch.Tensor, name: str) -> torch.Tensor:
+    k, invert = TRANSFORMS[name]
+    out = torch.rot90(images, k, dims=(-2, -1)) if k else images
+    return 1.0 - out if invert else out
+
+
+class ClassPool(Dataset):
+    """Images ``x`` (n, C, H, W) with labels ``y`` widened by ``transforms``.
+
+    Item ``t * n + i`` is ``transform_t(x[i])`` with label ``t * K + index(y[i])``, K = distinct base
+    labels (sorted). ``labels_to_indices`` is precomputed for ``learn2learn.data.MetaDataset``.
+    """
+
+    def __init__(self, inputs: Any, labels: Any, transforms: Sequence[str] = ("rot0",)) -> None:
+        x = torch.as_tensor(np.ascontiguousarray(as_numpy(inputs)), dtype=torch.float32)
+        if x.ndim != 4:
+            raise InputError(f"inputs of ClassPool must have shape (n, C, H, W); got {tuple(x.shape)}.")
+        classes, y = encode_labels(labels, "labels")
+        if len(y) != len(x):
+            raise InputError(f"inputs and labels of ClassPool must have the same length; got {len(x)} and {len(y)}.")
+        unknown = [t for t in transforms if t not in TRANSFORMS]
+        if unknown or not transforms:
+            raise InputError(f"transforms of ClassPool must be a non-empty subset of {sorted(TRANSFORMS)}; got {list(transforms)}.")
+        self.x, self.base_classes, self.transforms = x, classes, tuple(transforms)
+        self.n, self.k = len(x), len(classes)
+        self.base_labels = torch.from_numpy(y)
+        self.labels = torch.cat([self.base_labels + t * self.k for t in range(len(self.transforms))])
+        order = np.argsort(self.labels.numpy(), kind="stable")
+        counts = np.bincount(self.labels.numpy(), minlength=self.n_classes)
+        splits = np.split(order, np.cumsum(counts)[:-1])
+        self.labels_to_indices = {c: s.tolist() for c, s in enumerate(splits)}
+
+    @property
+    def n_classes(self) -> int:
+        return self.k * len(self.transforms)
+
+    def __len__(self) -> int:
+        return self.n * len(self.transforms)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        t, i = divmod(int(index), self.n)
+        return _apply(self.x[i], self.transforms[t]), int(self.labels[index])
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Vectorised ``[self[i] for i in indices]``: images (b, C, H, W), labels (b,)."""
+        t, i = indices // self.n, indices % self.n
+        out = self.x[i].clone()
+        for j, name in enumerate(self.transforms):
+            mask = t == j
+            if mask.any():
+                out[mask] = _apply(out[mask], name)
+        return out, self.labels[indices]

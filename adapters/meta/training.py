@@ -1,0 +1,154 @@
+"""Pre-training of the backbone and episodic meta-training of the adaptation networks.
+
+Both run on one torch thread (the shared machine has 2 cores), under a step or wall-clock budget,
+seeded: with a ``steps`` budget the result is a pure function of the inputs and the seed; a
+``seconds`` budget stops after a machine-dependent number of steps.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from planner.exceptions import InputError
+
+from .episodes import EpisodeSampler
+from .model import CNAPsModel
+from .pools import ClassPool
+
+__all__ = ["pretrain_backbone", "meta_train", "single_thread", "seeded"]
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread, then restore the previous setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed Python's ``random`` (learn2learn samples with it) and torch; restore ``random``'s state after."""
+    state = random.getstate()
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _budget(steps: int | None, seconds: float | None, name: str) -> tuple[int, float]:
+    if steps is None and seconds is None:
+        raise InputError(f"{name} needs a budget: pass steps=<int> or seconds=<float>; got neither.")
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise InputError(f"steps of {name} must be an int >= 1; got {steps!r}.")
+    if seconds is not None and not seconds > 0:
+        raise InputError(f"seconds of {name} must be > 0; got {seconds!r}.")
+    return (steps if steps is not None else 10**9), (float(seconds) if seconds is not None else float("inf"))
+
+
+def _pool(data: Any, labels: Any, transforms: Sequence[str]) -> ClassPool:
+    return data if isinstance(data, ClassPool) else ClassPool(data, labels, transforms)
+
+
+def pretrain_backbone(model: CNAPsModel, inputs: Any, labels: Any = None, *, transforms: Sequence[str] = ("rot0",),
+                      steps: int | None = None, seconds: float | None = None, batch_size: int = 128, lr: float = 2e-3,
+                      seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    """Supervised pre-training of ``model.backbone`` + ``model.source_head`` on a class pool.
+
+    Cross-entropy over the pool's classes (``len(transforms) * distinct labels``, which must equal
+    ``model.hparams["n_source_classes"]``), Adam, mini-batches of ``batch_size`` drawn with replacement.
+    ``inputs`` is (n, C, H, W) float in [0, 1] or a :class:`ClassPool` (then ``labels`` is ignored).
+
+    Returns ``{"steps", "seconds", "loss", "train_accuracy"}`` (last 50 steps' mean loss / accuracy).
+    """
+    max_steps, max_seconds = _budget(steps, seconds, "pretrain_backbone")
+    pool = _pool(inputs, labels, transforms)
+    if pool.n_classes != model.hparams["n_source_classes"]:
+        raise InputError(f"the pool has {pool.n_classes} classes ({pool.k} labels x {len(pool.transforms)} transforms) "
+                         f"but model.hparams['n_source_classes'] is {model.hparams['n_source_classes']}; build the model with that many.")
+    params = list(model.backbone.parameters()) + list(model.source_head.parameters())
+    opt = torch.optim.Adam(params, lr=lr)
+    losses, accs, start, step = [], [], time.perf_counter(), 0
+    with single_thread(), seeded(seed):
+        gen = torch.Generator().manual_seed(seed)
+        bar = tqdm(total=None if steps is None else max_steps, desc="pretrain", disable=not progress, leave=False)
+        model.train()
+        while step < max_steps and time.perf_counter() - start < max_seconds:
+            x, y = pool.batch(torch.randint(len(pool), (batch_size,), generator=gen))
+            logits = model.source_head(model.backbone(x, batch_stats=True))
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            accs.append((logits.argmax(1) == y).float().mean().item())
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        bar.close()
+        model.eval()
+    return {"steps": step, "seconds": time.perf_counter() - start,
+            "loss": float(np.mean(losses[-50:])), "train_accuracy": float(np.mean(accs[-50:]))}
+
+
+def meta_train(model: CNAPsModel, inputs: Any, labels: Any = None, *, transforms: Sequence[str] = ("rot0",),
+               ways: Sequence[int] = (3, 4, 5), shots: Sequence[int] = (1, 5, 10), queries: int = 10,
+               tasks_per_step: int = 4, lr: float = 1e-3, reg_weight: float = 1e-3, steps: int | None = None,
+               seconds: float | None = None, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    r"""Episodic meta-training of the set encoder, FiLM generator and head generator (backbone frozen).
+
+    Each step averages over ``tasks_per_step`` learn2learn episodes (way from ``ways``, shot from
+    ``shots``, ``queries`` query images per class) the loss
+    CE(query logits, query labels) + ``reg_weight`` * \sum ||r||^2, then takes one Adam step.
+
+    Returns ``{"steps", "tasks", "seconds", "loss", "train_accuracy"}`` (means over the last 50 steps).
+    """
+    max_steps, max_seconds = _budget(steps, seconds, "meta_train")
+    pool = _pool(inputs, labels, transforms)
+    params = model.meta_parameters()
+    backbone_flags = [(p, p.requires_grad) for p in list(model.backbone.parameters()) + list(model.source_head.parameters())]
+    losses, accs, start, step = [], [], time.perf_counter(), 0
+    with single_thread(), seeded(seed):
+        sampler = EpisodeSampler(pool, ways, shots, queries)
+        opt = torch.optim.Adam(params, lr=lr)
+        for p, _ in backbone_flags:
+            p.requires_grad_(False)
+        model.train()
+        bar = tqdm(total=None if steps is None else max_steps, desc="meta-train", disable=not progress, leave=False)
+        try:
+            while step < max_steps and time.perf_counter() - start < max_seconds:
+                opt.zero_grad()
+                loss_sum, acc_sum = 0.0, 0.0
+                for _ in range(tasks_per_step):
+                    way, cx, cy, qx, qy = sampler.sample()
+                    logits = model.episode_logits(cx, cy, qx, way)
+                    loss = (F.cross_entropy(logits, qy) + reg_weight * model.regularization()) / tasks_per_step
+                    loss.backward()
+                    loss_sum += loss.item()
+                    acc_sum += (logits.argmax(1) == qy).float().mean().item() / tasks_per_step
+                opt.step()
+                losses.append(loss_sum)
+                accs.append(acc_sum)
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", acc=f"{np.mean(accs[-50:]):.3f}")
+        finally:
+            bar.close()
+            for p, flag in backbone_flags:
+                p.requires_grad_(flag)
+            model.eval()
+    return {"steps": step, "tasks": step * tasks_per_step, "seconds": time.perf_counter() - start,
+            "loss": float(np.mean(losses[-50:])) if losses else float("nan"),
+            "train_accuracy": float(np.mean(accs[-50:])) if accs else float("nan")}

@@ -1,0 +1,203 @@
+"""Turn a validated job config into target :class:`~planner.Task` s and trained :class:`~planner.Source` s.
+
+Tasks are cut from named datasets (class subsets, domain shifts, imbalance); source models are
+trained here, seeded and deterministic, and cached on disk keyed by a fingerprint of everything that
+determines their weights, so a second run of the same config reuses them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from planner.config import ExternalModelSpec, JobConfig, TaskSpec
+from planner.exceptions import CheckpointError, ConfigError, InputError
+from planner.task import Source, Task
+
+from .datasets.registry import DatasetSplit, load_dataset
+from .datasets.shifts import apply_shifts
+
+__all__ = ["build_tasks", "build_sources", "stable_seed"]
+
+
+def stable_seed(*parts: object) -> int:
+    """A 31-bit seed derived from ``parts`` (stable across processes, unlike ``hash``)."""
+    return zlib.crc32("\x1f".join(map(str, parts)).encode()) & 0x7FFFFFFF
+
+
+def _dataset(config: JobConfig, name: str | None, key: str) -> DatasetSplit:
+    d = config.data
+    try:
+        return load_dataset(name or d.dataset, root=d.root, image_size=d.image_size,
+                            test_fraction=d.test_fraction, max_per_class=d.max_per_class, seed=config.seed)
+    except InputError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _select(y: np.ndarray, classes: Sequence, n_per_class: int | None, imbalance: float | None,
+            rng: np.random.Generator) -> np.ndarray:
+    """Indices of the chosen classes; class k of C (sorted) keeps n_max * imbalance^(-k/(C-1)) samples."""
+    counts = {c: int((y == c).sum()) for c in classes}
+    n_max = min(counts.values()) if imbalance else None
+    if n_per_class is not None:
+        n_max = min(n_per_class, n_max) if n_max else n_per_class
+    keep = []
+    for k, c in enumerate(sorted(classes)):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        if n_max is not None:
+            n = n_max if not imbalance else int(round(n_max * imbalance ** (-k / max(len(classes) - 1, 1))))
+            idx = idx[:max(2, n)]
+        keep.append(idx)
+    return np.sort(np.concatenate(keep))
+
+
+def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
+    key = f"tasks[{i}] ({spec.name})"
+    ds = _dataset(config, spec.dataset, f"{key}.dataset")
+    available = ds.classes
+    classes = list(spec.classes) if spec.classes is not None else available
+    missing = [c for c in classes if c not in available]
+    if missing:
+        raise ConfigError(f"{key}.classes: {missing} not in dataset {spec.dataset or config.data.dataset!r}; "
+                          f"available classes: {available}.")
+    rng = np.random.default_rng(stable_seed(config.seed, "task", spec.name))
+    tr = _select(ds.train_y, classes, spec.n_per_class, spec.imbalance, rng)
+    te_cap = None if spec.n_per_class is None else max(2, spec.n_per_class // 2)
+    te = _select(ds.test_y, classes, te_cap, spec.imbalance, rng)
+    try:
+        shift_seed = stable_seed(config.seed, "shift", spec.name)
+        x_tr = apply_shifts(ds.train_x[tr], spec.shift, seed=shift_seed)
+        x_te = apply_shifts(ds.test_x[te], spec.shift, seed=shift_seed + 1)
+    except InputError as exc:
+        raise ConfigError(f"{key}.shift: {exc}") from None
+    if not spec.shift:  # keep the dataset's own samples so tasks cut from one pool share forward passes
+        x_tr, x_te = ds.train_x[tr], ds.test_x[te]
+    return Task(spec.name, x_tr, ds.train_y[tr], test_inputs=x_te, test_labels=ds.test_y[te])
+
+
+def build_tasks(config: JobConfig) -> list[Task]:
+    """Build every task of ``config.tasks`` (deterministic given ``config.seed``)."""
+    return [_task_from_spec(config, i, spec) for i, spec in enumerate(config.tasks)]
+
+
+def _fingerprint(*arrays: np.ndarray, meta: dict) -> str:
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode())
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, model_dir: Path | None):
+    """Train (or load from ``model_dir``) a classifier on (x, y); labels are mapped to 0..K-1 in sorted order."""
+    from .models import ARCHITECTURES, load_model, save_model, train_classifier
+
+    tcfg = config.models.training
+    classes = sorted(set(y.tolist()), key=lambda v: (type(v).__name__, v))
+    codes = np.searchsorted(np.array(classes), y) if not isinstance(classes[0], str) else \
+        np.array([classes.index(v) for v in y.tolist()])
+    seed = stable_seed(config.seed, "model", name)
+    meta = {"name": name, "training": tcfg.model_dump(), "seed": seed, "classes": classes, "format": 1}
+    path = None
+    if model_dir is not None:
+        path = model_dir / f"{name}-{_fingerprint(x, codes, meta=meta)}.pt"
+        if path.is_file():
+            try:
+                model, _ = load_model(path, expect_arch=tcfg.arch)
+                return model
+            except CheckpointError:
+                path.unlink(missing_ok=True)  # a cached model that cannot be read is rebuilt, not trusted
+    if tcfg.arch not in ARCHITECTURES:
+        raise ConfigError(f"models.training.arch: unknown architecture {tcfg.arch!r}; known: {sorted(ARCHITECTURES)}.")
+    import torch
+
+    torch.manual_seed(seed)
+    model = ARCHITECTURES[tcfg.arch](n_classes=len(classes), in_channels=int(x.shape[1]),
+                                     width=tcfg.width, feature_dim=tcfg.feature_dim)
+    train_classifier(model, x, codes, epochs=tcfg.epochs, batch_size=tcfg.batch_size, lr=tcfg.lr,
+                     weight_decay=tcfg.weight_decay, seed=seed)
+    if path is not None:
+        save_model(model, path, arch=tcfg.arch, extra={"classes": [str(c) for c in classes]})
+    return model
+
+
+def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Path | None) -> Source:
+    from .models import load_model
+
+    key = f"models.external[{i}] ({spec.name})"
+    if spec.checkpoint:
+        try:
+            model, _ = load_model(spec.checkpoint, expect_arch=spec.arch or config.models.training.arch)
+        except CheckpointError as exc:
+            raise ConfigError(f"{key}.checkpoint: {exc}") from None
+        return Source(spec.name, model)
+    ds = _dataset(config, spec.dataset, f"{key}.dataset")
+    classes = list(spec.classes) if spec.classes is not None else ds.classes
+    missing = [c for c in classes if c not in ds.classes]
+    if missing:
+        raise ConfigError(f"{key}.classes: {missing} not in dataset; available classes: {ds.classes}.")
+    idx = np.flatnonzero(np.isin(ds.train_y, classes))
+    try:
+        x = apply_shifts(ds.train_x[idx], spec.shift, seed=stable_seed(config.seed, "shift", spec.name))
+    except InputError as exc:
+        raise ConfigError(f"{key}.shift: {exc}") from None
+    return Source(spec.name, _train_cached(spec.name, x, ds.train_y[idx], config, model_dir))
+
+
+def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | Path | None = None,
+                  log: Callable[[str], None] | None = None) -> list[Source]:
+    """Train or load every source model the config asks for.
+
+    Per-task models become ``Source(f"{task}.cnn", task=task)``; external models are sources of
+    their own; a CNAPs-style meta-trained model adds its backbone classifier and one adapted model
+    per task (``adapters.meta.build_meta_sources``).
+    """
+    log = log or (lambda _msg: None)
+    model_dir = Path(model_dir) if model_dir is not None else None
+    sources: list[Source] = []
+    if config.models.per_task:
+        for t in tasks:
+            log(f"training source model for task {t.name} ({t.n_samples} samples)")
+            sources.append(Source(f"{t.name}.cnn", _train_cached(f"{t.name}.cnn", t.inputs, t.labels, config, model_dir),
+                                  task=t.name))
+    for i, spec in enumerate(config.models.external):
+        log(f"preparing external model {spec.name}")
+        sources.append(_external(config, i, spec, model_dir))
+    if config.models.meta.enabled:
+        sources.extend(_meta_sources(config, tasks, model_dir, log))
+    return sources
+
+
+def _meta_sources(config: JobConfig, tasks: Sequence[Task], model_dir: Path | None,
+                  log: Callable[[str], None]) -> list[Source]:
+    from . import meta
+
+    mcfg = config.models.meta
+    if mcfg.checkpoint:
+        try:
+            model = meta.load_checkpoint(mcfg.checkpoint)
+        except CheckpointError as exc:
+            raise ConfigError(f"models.meta.checkpoint: {exc}") from None
+    else:
+        ds = _dataset(config, None, "data")
+        seed = stable_seed(config.seed, "meta")
+        meta_fp = _fingerprint(ds.train_x, ds.train_y, meta={"steps": mcfg.steps, "seconds": mcfg.seconds, "seed": seed})
+        path = model_dir / f"cnaps-{meta_fp}.pt" if model_dir is not None else None
+        model = None
+        if path is not None and path.is_file():
+            try:
+                model = meta.load_checkpoint(path)
+            except CheckpointError:
+                path.unlink(missing_ok=True)
+        if model is None:
+            log(f"meta-training the CNAPs-style model ({mcfg.steps} steps)")
+            model = meta.train_demo_meta_model(ds.train_x, ds.train_y, steps=mcfg.steps, seconds=mcfg.seconds, seed=seed)
+            if path is not None and mcfg.seconds is None:  # a time budget is not reproducible: do not cache it
+                meta.save_checkpoint(model, path)
+    return meta.build_meta_sources(model, list(tasks), context_shots=mcfg.context_shots,
+                                   seed=stable_seed(config.seed, "adapt"), adapted_as=mcfg.adapted_as)

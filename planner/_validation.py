@@ -1,0 +1,253 @@
+"""Input checks shared by the transferability metrics (SPEC §1).
+
+Every check raises :class:`planner.exceptions.InputError` (a ``ValueError``) whose message names the
+argument and the function, says what was expected and what was given, and, where a likely cause is
+known (logits passed as probabilities), how to fix it. Nothing here mutates its inputs: arrays are
+converted to float64 (a copy only when the dtype differs) and torch tensors stay on their device.
+
+The checks that scan an (n, Z) matrix use one reduction per property (row sums, minimum), so they
+cost O(n Z) time and O(n) extra memory.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .exceptions import InputError
+
+__all__ = [
+    "is_tensor",
+    "check_matrix",
+    "check_probabilities",
+    "check_features",
+    "check_labels",
+    "encode_labels",
+]
+
+#: Row-sum tolerance for probabilities, by the precision of the array the caller gave.
+SUM_TOL_DOUBLE = 1e-5
+SUM_TOL_SINGLE = 1e-3
+
+
+def is_tensor(x: Any) -> bool:
+    """True for a ``torch.Tensor`` (checked without importing torch)."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach") and hasattr(x, "device")
+
+
+def _describe(x: Any) -> str:
+    if is_tensor(x):
+        return f"torch.Tensor of shape {tuple(x.shape)} on {x.device}"
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return f"{type(x).__name__} of shape {tuple(shape)}"
+    return type(x).__name__
+
+
+def check_matrix(x: Any, *, arg: str, func: str, what: str) -> Any:
+    """Return ``x`` as a finite float64 2-D array (NumPy) or tensor (torch, same device).
+
+    ``what`` describes the expected content for the message, e.g. ``"(n, d) features"``.
+    """
+    if is_tensor(x):
+        import torch
+
+        if x.is_complex():
+            raise InputError(f"{arg} of {func}() must be a real {what} array; got dtype {x.dtype}.")
+        if x.ndim != 2:
+            raise InputError(f"{arg} of {func}() must be a 2-D {what} array; got {_describe(x)}.")
+        out = x.detach().to(torch.float64)
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:  # ragged lists and the like
+            raise InputError(f"{arg} of {func}() must be a 2-D {what} array; got {_describe(x)} ({exc}).") from None
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise InputError(f"{arg} of {func}() must be a numeric {what} array; got dtype {arr.dtype}.")
+        if np.iscomplexobj(arr):
+            raise InputError(f"{arg} of {func}() must be a real {what} array; got dtype {arr.dtype}.")
+        if arr.ndim != 2:
+            raise InputError(f"{arg} of {func}() must be a 2-D {what} array; got {_describe(arr)}.")
+        out = np.asarray(arr, dtype=np.float64)
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        raise InputError(
+            f"{arg} of {func}() must be a non-empty {what} array (at least 1 row and 1 column); "
+            f"got shape {tuple(out.shape)}."
+        )
+    return out
+
+
+def _single_precision(x: Any) -> bool:
+    dt = str(getattr(x, "dtype", "float64"))
+    return not ("float64" in dt or "double" in dt or "int" in dt or "bool" in dt)
+
+
+def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: str = "probs") -> tuple[Any, Any]:
+    """Validate an (n, Z) matrix of probabilities (or log-probabilities) for ``func``.
+
+    Returns
+    -------
+    x : float64 array or tensor, shape (n, Z)
+        The input in float64 (same device for a tensor).
+    row_norm : float64 array or tensor, shape (n,)
+        Row sums of the probabilities (``log_probs=False``) or row-wise ``logsumexp`` of the
+        log-probabilities (``log_probs=True``); callers renormalize with it so that every row sums
+        to exactly 1 in float64 (the bounds of LEEP and NCE rely on it).
+
+    Raises
+    ------
+    InputError
+        Wrong ndim, empty, NaN/inf (``-inf`` is allowed for log-probabilities: probability 0),
+        negative probabilities or positive log-probabilities, rows not summing to 1 (with a hint
+        that logits were probably passed).
+    """
+    kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
+    x = check_matrix(probs, arg=arg, func=func, what=kind)
+    tol = SUM_TOL_SINGLE if _single_precision(probs) else SUM_TOL_DOUBLE
+    tensor = is_tensor(x)
+    if log_probs:
+        if tensor:
+            import torch
+
+            bad = torch.isnan(x).any() or torch.isposinf(x).any()
+            row_norm = torch.logsumexp(x, dim=1)
+            xmax = float(x.max())
+        else:
+            bad = bool(np.isnan(x).any() or np.isposinf(x).any())
+            xmax = float(x.max())
+            row_norm = _np_logsumexp_rows(x)
+        if bad:
+            raise InputError(
+                f"{arg} of {func}() must contain finite log-probabilities (-inf allowed for probability 0); "
+                f"got NaN or +inf values."
+            )
+        if xmax > tol:
+            raise InputError(
+                f"{arg} of {func}() with log_probs=True must contain log-probabilities (<= 0); got a "
+                f"maximum of {xmax:.4g}. It looks like logits were passed: apply log_softmax first."
+            )
+        dev = row_norm.abs() if tensor else np.abs(row_norm)
+        worst = int(dev.argmax())
+        if not float(dev[worst]) <= tol:
+            raise InputError(
+                f"{arg} of {func}() with log_probs=True must have rows with logsumexp 0 (probabilities "
+                f"summing to 1, tolerance {tol:g}); row {worst} has logsumexp {float(row_norm[worst]):.6g}. "
+                f"It looks like logits were passed: apply log_softmax first."
+            )
+        return x, row_norm
+    row_sum = x.sum(dim=1) if tensor else x.sum(axis=1)
+    finite = bool(row_sum.isfinite().all()) if tensor else bool(np.isfinite(row_sum).all())
+    if not finite:
+        raise InputError(f"{arg} of {func}() must contain finite probabilities; got NaN or inf values.")
+    xmin = float(x.min())
+    if xmin < 0:
+        raise InputError(
+            f"{arg} of {func}() must contain probabilities (>= 0, rows summing to 1); got a negative "
+            f"value ({xmin:.4g}). It looks like logits or log-probabilities were passed: apply softmax "
+            f"first, or pass log-probabilities with log_probs=True."
+        )
+    dev = (row_sum - 1.0).abs() if tensor else np.abs(row_sum - 1.0)
+    worst = int(dev.argmax())
+    if not float(dev[worst]) <= tol:
+        raise InputError(
+            f"{arg} of {func}() must have rows summing to 1 (probabilities, tolerance {tol:g}); row "
+            f"{worst} sums to {float(row_sum[worst]):.6g}. It looks like logits or unnormalized scores "
+            f"were passed: apply softmax first, or pass log-probabilities with log_probs=True."
+        )
+    return x, row_sum
+
+
+def _np_logsumexp_rows(x: np.ndarray, chunk: int = 1 << 21) -> np.ndarray:
+    """Row-wise logsumexp in row blocks (O(block) extra memory); rows of all -inf give -inf."""
+    n, z = x.shape
+    out = np.empty(n)
+    step = max(1, chunk // z)
+    for s in range(0, n, step):
+        blk = x[s : s + step]
+        m = blk.max(axis=1)
+        safe = np.where(np.isfinite(m), m, 0.0)
+        with np.errstate(under="ignore"):
+            out[s : s + step] = np.log(np.exp(blk - safe[:, None]).sum(axis=1)) + safe
+    return out
+
+
+def check_features(features: Any, *, func: str, arg: str = "features") -> Any:
+    """Validate an (n, d) feature matrix: 2-D, non-empty, numeric, finite. Returns float64."""
+    x = check_matrix(features, arg=arg, func=func, what="(n, d) feature")
+    if is_tensor(x):
+        finite = bool(x.isfinite().all())
+    else:
+        finite = bool(np.isfinite(x).all())
+    if not finite:
+        raise InputError(
+            f"{arg} of {func}() must be finite; got NaN or inf values. Clean or impute them first."
+        )
+    return x
+
+
+def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.ndarray, np.ndarray]:
+    """Map 1-D hashable labels to integer codes 0..K-1 over the classes present.
+
+    Classes are sorted (mixed types sort by (type name, str)), so the codes do not depend on
+    the sample order. Returns ``(codes int64 (n,), classes (K,))``.
+    """
+    if is_tensor(labels):
+        arr = labels.detach().cpu().numpy()
+    elif isinstance(labels, (list, tuple)):
+        kinds = {type(v) for v in labels}
+        mixed = len(kinds) > 1 and not all(issubclass(k, (int, np.integer, bool, np.bool_)) for k in kinds)
+        arr = np.empty(len(labels), dtype=object) if mixed else None
+        if mixed:
+            arr[:] = list(labels)
+        else:
+            try:
+                arr = np.asarray(labels)
+            except Exception as exc:
+                raise InputError(f"{arg} of {func}() must be a 1-D sequence of hashable values; {exc}.") from None
+    else:
+        arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise InputError(f"{arg} of {func}() must be 1-D (one label per sample); got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise InputError(f"{arg} of {func}() must be non-empty; got 0 labels.")
+    if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.complexfloating):
+        if not np.isfinite(arr).all():
+            raise InputError(f"{arg} of {func}() must not contain NaN or inf; got non-finite labels.")
+    if arr.dtype == object:
+        try:
+            index = {}
+            for v in arr.tolist():
+                if v not in index:
+                    index[v] = None
+        except TypeError as exc:
+            raise InputError(f"{arg} of {func}() must contain hashable values; {exc}.") from None
+        for v in index:
+            if isinstance(v, float) and not np.isfinite(v):
+                raise InputError(f"{arg} of {func}() must not contain NaN or inf; got {v!r}.")
+        classes = sorted(index, key=lambda v: (type(v).__name__, str(v), repr(v)))
+        lookup = {v: i for i, v in enumerate(classes)}
+        codes = np.fromiter((lookup[v] for v in arr.tolist()), dtype=np.int64, count=len(arr))
+        out = np.empty(len(classes), dtype=object)
+        out[:] = classes
+        return codes, out
+    classes, codes = np.unique(arr, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), classes
+
+
+def check_labels(labels: Any, n: int, *, func: str, arg: str = "labels", x_arg: str = "features") -> tuple[np.ndarray, int]:
+    """Encode ``labels`` and check they match ``n`` samples and hold at least 2 classes.
+
+    Returns ``(codes int64 (n,), n_classes)``.
+    """
+    codes, classes = encode_labels(labels, func=func, arg=arg)
+    if codes.shape[0] != n:
+        raise InputError(
+            f"{x_arg} and {arg} of {func}() must have the same number of samples; got {n} rows in "
+            f"{x_arg} and {codes.shape[0]} labels."
+        )
+    if len(classes) < 2:
+        raise InputError(
+            f"{arg} of {func}() must contain at least 2 distinct classes; got {len(classes)} "
+            f"({list(classes)[:3]!r})."
+        )
+    return codes, int(len(classes))

@@ -1,0 +1,214 @@
+"""The ``transfergraph`` command line (typer): run, plan, validate.
+
+Exit codes: 0 every pair succeeded; 1 some pairs failed (all outputs still written); 2 bad config,
+option or input (the message names the key, option or file; no traceback unless ``--debug``);
+130 interrupted (finished pairs are kept in the cache; re-run the same command to resume).
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import __version__
+from .exceptions import TransfergraphError
+
+EXAMPLES = """
+Examples:
+
+  transfergraph run configs/demo.yaml --out runs/demo
+
+  transfergraph run configs/demo.yaml --executor local --no-cache
+
+  transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3
+
+  transfergraph validate configs/demo.yaml --out runs/demo
+"""
+
+app = typer.Typer(
+    name="transfergraph",
+    help="Plan transfer, meta-transfer and multitask learning from measured transferability (LEEP)."
+    + EXAMPLES,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_STATE = {"debug": False}
+
+
+def _echo(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"transfergraph {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    _STATE["debug"] = debug
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by the interruption test in a subprocess
+    raise _Terminated()
+
+
+def _shutdown_ray() -> None:
+    ray = sys.modules.get("ray")
+    try:
+        if ray is not None and ray.is_initialized():
+            ray.shutdown()
+    except Exception:  # shutting down is best effort on the way out
+        pass
+
+
+def _guard(fn, *, resume_hint: str):
+    """Run a command body with the CLI's error and interruption policy."""
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return fn()
+    except KeyboardInterrupt as exc:
+        _shutdown_ray()
+        what = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted (Ctrl-C)"
+        _echo(f"transfergraph: {what}. Finished pairs are kept in the cache; {resume_hint}")
+        raise typer.Exit(130)
+    except TransfergraphError as exc:
+        if _STATE["debug"]:
+            raise
+        _echo(f"transfergraph: error: {exc}")
+        raise typer.Exit(2)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _load(config: Path):
+    from .config import load_config
+
+    return load_config(config)
+
+
+@app.command(epilog="Example: transfergraph run configs/demo.yaml --out runs/demo --workers 2")
+def run(
+    config: Path = typer.Argument(..., help="YAML job config (see configs/demo.yaml)."),
+    out: Path = typer.Option(Path("runs/latest"), "--out", help="Output folder."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local | ray (default: the config's)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (needs --executor ray)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray worker CPUs / tasks in flight."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder (default: OUT/cache)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write a score cache."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or log lines."),
+) -> None:
+    """Score every (source, target) pair, build the graph, plan, and write the report."""
+    if executor is not None and executor not in ("local", "ray"):
+        _echo(f"transfergraph: error: --executor must be 'local' or 'ray'; got {executor!r}.")
+        raise typer.Exit(2)
+    if cache is not None and no_cache:
+        _echo("transfergraph: error: --cache and --no-cache conflict; give one of them.")
+        raise typer.Exit(2)
+    if address and executor == "local":
+        _echo("transfergraph: error: --address needs the ray executor; drop --address or use --executor ray.")
+        raise typer.Exit(2)
+
+    def body():
+        from .pipeline import run_job
+
+        cfg = _load(config)
+        log = (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+        result = run_job(cfg, out, executor=executor, address=address, workers=workers,
+                         cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log)
+        n_pairs = result.scores[["source", "target"]].drop_duplicates().shape[0]
+        _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
+              f"in {result.seconds:.1f} s")
+        if result.n_failed:
+            _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
+            raise typer.Exit(1)
+
+    _guard(body, resume_hint="run the same command again to resume.")
+
+
+@app.command(epilog="Example: transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2")
+def plan(
+    scores_csv: Path = typer.Argument(..., help="scores.csv written by `transfergraph run`."),
+    out: Path = typer.Option(Path("runs/plan"), "--out", help="Output folder."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric weighting the graph (default: leep if scored)."),
+    budget: Optional[int] = typer.Option(None, "--budget", min=1, help="Size of the source set."),
+    groups: Optional[int] = typer.Option(None, "--groups", min=1, help="Number of multitask groups."),
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Sources listed per target."),
+    max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1),
+    start: Optional[str] = typer.Option(None, "--start", help="Task the curriculum must start with."),
+) -> None:
+    """Re-plan from an existing score table without computing any score."""
+
+    def body():
+        from .exceptions import InputError
+        from .io import prepare_out_dir
+        from .pipeline import plan_outputs, read_scores
+
+        t0 = time.perf_counter()
+        scores = read_scores(scores_csv)
+        metrics = sorted(scores["metric"].unique())
+        chosen = metric or ("leep" if "leep" in metrics else metrics[0])
+        if chosen not in metrics:
+            raise InputError(f"--metric must be one of the metrics in {scores_csv}: {metrics}; got {chosen!r}.")
+        target = prepare_out_dir(out)
+        opts = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size, "start": start}
+        summary = {"name": f"re-plan of {scores_csv}", "n_tasks": scores["target"].nunique(),
+                   "n_sources": scores["source"].nunique(), "executor": "none (plan only)"}
+        plan_outputs(scores, target, metric=chosen, config_summary=summary, plan_options=opts,
+                     seconds=time.perf_counter() - t0)
+        _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
+
+    _guard(body, resume_hint="nothing was computed; run it again.")
+
+
+@app.command(epilog="Example: transfergraph validate configs/demo.yaml --out runs/demo")
+def validate(
+    config: Path = typer.Argument(..., help="YAML job config (its `validate` section picks methods and pairs)."),
+    out: Path = typer.Option(Path("runs/latest"), "--out", help="Output folder."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local | ray (default: the config's)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write caches."),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Really transfer on the configured pairs and measure how well each metric predicted it."""
+    if executor is not None and executor not in ("local", "ray"):
+        _echo(f"transfergraph: error: --executor must be 'local' or 'ray'; got {executor!r}.")
+        raise typer.Exit(2)
+
+    def body():
+        from .validate_job import validate_job
+
+        cfg = _load(config)
+        log = (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+        n_failed = validate_job(cfg, out, executor=executor, address=address, workers=workers,
+                                use_cache=not no_cache, progress=not quiet, log=log)
+        _echo(f"[transfergraph] wrote {out}/validation.csv, {out}/correlations.csv and {out}/validation.md")
+        if n_failed:
+            raise typer.Exit(1)
+
+    _guard(body, resume_hint="run the same command again to resume.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,163 @@
+"""Content fingerprints: stable hex digests of arrays, labels, models and metrics.
+
+A fingerprint changes when (and only when) the content that determines a score changes, so a score
+cache keyed by fingerprints is never stale and survives renaming a source or a task.
+
+- :func:`array_digest` hashes dtype, shape and the raw bytes (C order) of an array.
+- :func:`row_digests` hashes every sample (row) of an array separately: the basis of content dedupe.
+- :func:`labels_digest` hashes a 1-D label sequence of any hashable values (ints, strings, ...).
+- :func:`model_fingerprint` hashes a model's class and source code, its module structure, every
+  parameter and buffer, the ``transform`` and the ``feature_layer``.
+
+All digests are BLAKE2b, hex-encoded; equal content gives equal digests in every process.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import pickle
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+__all__ = [
+    "array_digest",
+    "row_digests",
+    "labels_digest",
+    "combine",
+    "model_fingerprint",
+    "callable_identity",
+]
+
+_DIGEST_SIZE = 16  # 128-bit: collisions are negligible for any realistic number of samples
+
+
+def _hasher() -> "hashlib._Hash":
+    return hashlib.blake2b(digest_size=_DIGEST_SIZE)
+
+
+def combine(*parts: Any) -> str:
+    """Digest of several strings/bytes/numbers, each length-prefixed so that boundaries matter."""
+    h = _hasher()
+    for part in parts:
+        data = part if isinstance(part, (bytes, bytearray, memoryview)) else str(part).encode()
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def array_digest(x: np.ndarray) -> str:
+    """Digest of an array's dtype, shape and bytes (C order); equal arrays give equal digests."""
+    x = np.ascontiguousarray(x)
+    h = _hasher()
+    h.update(f"{x.dtype.str}|{x.shape}|".encode())
+    h.update(memoryview(x).cast("B"))
+    return h.hexdigest()
+
+
+def row_digests(x: np.ndarray) -> list[bytes]:
+    """Per-sample digests of ``x`` (shape (n, ...)): ``out[i]`` hashes the bytes of ``x[i]``.
+
+    Two samples get the same digest exactly when their bytes are equal (up to a 2^-128 collision
+    chance). The caller groups samples by dtype and per-sample shape first, so bytes are comparable.
+    """
+    flat = np.ascontiguousarray(x).reshape(len(x), -1)
+    view = memoryview(flat.view(np.uint8).reshape(len(x), -1)) if flat.size else None
+    if view is None:
+        return [b""] * len(x)
+    blake = hashlib.blake2b
+    return [blake(view[i], digest_size=_DIGEST_SIZE).digest() for i in range(len(x))]
+
+
+def labels_digest(labels: np.ndarray) -> str:
+    """Digest of a 1-D label array: raw bytes for numeric dtypes, typed reprs for anything else."""
+    labels = np.asarray(labels)
+    if labels.dtype != object and labels.dtype.kind in "biuf":
+        return array_digest(labels)
+    h = _hasher()
+    h.update(b"labels:")
+    for v in labels.tolist():
+        h.update(f"{type(v).__name__}:{v!r}\x00".encode())
+    return h.hexdigest()
+
+
+def callable_identity(fn: Callable[..., Any] | None) -> str:
+    """A stable identity for a transform: pickle bytes (by reference or by state), else cloudpickle,
+    else ``module.qualname`` plus ``repr``. ``None`` maps to ``"none"``."""
+    if fn is None:
+        return "none"
+    explicit = getattr(fn, "fingerprint", None)
+    if isinstance(explicit, str):
+        return "explicit:" + explicit
+    for dumps in (_pickle_dumps, _cloudpickle_dumps):
+        try:
+            return combine(dumps(fn))
+        except Exception:  # noqa: BLE001 - unpicklable callables fall through to the next identity
+            continue
+    kind = type(fn)
+    return combine(kind.__module__, kind.__qualname__, getattr(fn, "__qualname__", ""), repr(fn))
+
+
+def _pickle_dumps(fn: Any) -> bytes:
+    return pickle.dumps(fn, protocol=4)
+
+
+def _cloudpickle_dumps(fn: Any) -> bytes:
+    import cloudpickle
+
+    return cloudpickle.dumps(fn, protocol=4)
+
+
+def _class_source(cls: type) -> str:
+    if cls.__module__.startswith("torch."):
+        return ""  # torch's own modules are identified by name and version-independent structure
+    try:
+        return inspect.getsource(cls)
+    except (OSError, TypeError):
+        return ""
+
+
+def _module_types(model: Any) -> Iterable[type]:
+    seen: dict[type, None] = {}
+    for m in model.modules():
+        seen.setdefault(type(m), None)
+    return seen
+
+
+def _tensor_array(tensor: Any) -> np.ndarray:
+    if not hasattr(tensor, "detach"):
+        return np.asarray(tensor)
+    t = tensor.detach().cpu().contiguous()
+    try:
+        return t.numpy()
+    except TypeError:  # dtypes NumPy lacks (bfloat16, ...): hash the raw bytes
+        import torch
+
+        return t.reshape(-1).view(torch.uint8).numpy()
+
+
+def model_fingerprint(
+    model: Any,
+    *,
+    transform: Callable[..., Any] | None = None,
+    feature_layer: str | None = None,
+) -> str:
+    """Fingerprint of a ``torch.nn.Module`` as used for scoring.
+
+    Hashes, in order: the qualified name and (for non-torch classes) the source code of every module
+    class in the model, ``repr(model)`` (module structure and hyper-parameters), the name, dtype,
+    shape and bytes of every entry of ``state_dict()``, the transform's identity
+    (:func:`callable_identity`) and ``feature_layer``.
+    """
+    h = _hasher()
+    for cls in _module_types(model):
+        h.update(f"{cls.__module__}.{cls.__qualname__}\x00".encode())
+        h.update(_class_source(cls).encode())
+    h.update(repr(model).encode())
+    for name, tensor in model.state_dict().items():
+        arr = _tensor_array(tensor)
+        h.update(f"\x00{name}|{arr.dtype.str}|{arr.shape}|".encode())
+        h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    h.update(f"\x00transform:{callable_identity(transform)}".encode())
+    h.update(f"\x00feature_layer:{feature_layer}".encode())
+    return h.hexdigest()

@@ -1,0 +1,161 @@
+"""The few array operations the metric kernels need, for NumPy and for torch.
+
+A kernel is written once against an ``ops`` object (``NUMPY`` or ``TORCH``), so a torch tensor is
+scored on its own device (CPU or CUDA) with the same code path as a NumPy array. Only operations
+whose NumPy and torch spellings differ live here; ``@``, ``+``, indexing and ``.sum(axis=...)`` are
+used directly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import is_tensor
+
+__all__ = ["NUMPY", "TORCH", "ops_for", "row_chunks"]
+
+#: Elements per row block in chunked passes over (n, Z) matrices (16 MiB of float64).
+CHUNK_ELEMENTS = 1 << 21
+
+
+def row_chunks(n: int, width: int, elements: int = CHUNK_ELEMENTS):
+    """Yield ``slice`` objects covering ``range(n)`` with about ``elements`` entries per block."""
+    step = max(1, elements // max(1, width))
+    for s in range(0, n, step):
+        yield slice(s, min(n, s + step))
+
+
+class _NumpyOps:
+    name = "numpy"
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.abs)
+    where = staticmethod(np.where)
+
+    @staticmethod
+    def codes(codes: np.ndarray, like: Any) -> np.ndarray:
+        return codes
+
+    @staticmethod
+    def zeros(shape: tuple[int, ...], like: Any) -> np.ndarray:
+        return np.zeros(shape, dtype=np.float64)
+
+    @staticmethod
+    def asarray(values: Any, like: Any) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64)
+
+    @staticmethod
+    def scatter_rows(codes: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+        """Class-wise row sums: out[c] = sum of x[i] over i with codes[i] == c; shape (k, x.shape[1]).
+
+        A sparse one-hot (k, n) times x: O(n * width), no copy of ``x``.
+        """
+        n = codes.shape[0]
+        onehot = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(k, n))
+        return np.asarray(onehot @ x)
+
+    @staticmethod
+    def bincount(codes: np.ndarray, minlength: int) -> np.ndarray:
+        return np.bincount(codes, minlength=minlength).astype(np.float64)
+
+    @staticmethod
+    def argmax_rows(x: np.ndarray) -> np.ndarray:
+        return np.argmax(x, axis=1)
+
+    @staticmethod
+    def rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", a, b)
+
+    @staticmethod
+    def eigh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.linalg.eigh(a)
+
+    @staticmethod
+    def maximum(x: np.ndarray, floor: float) -> np.ndarray:
+        return np.maximum(x, floor)
+
+    @staticmethod
+    def to_float(x: Any) -> float:
+        return float(x)
+
+    @staticmethod
+    def to_numpy(x: Any) -> np.ndarray:
+        return np.asarray(x)
+
+
+class _TorchOps:
+    name = "torch"
+
+    def __getattr__(self, item: str) -> Any:  # exp, log, sqrt, abs, where
+        import torch
+
+        return getattr(torch, item)
+
+    @staticmethod
+    def codes(codes: np.ndarray, like: Any) -> Any:
+        import torch
+
+        return torch.as_tensor(codes, dtype=torch.int64, device=like.device)
+
+    @staticmethod
+    def zeros(shape: tuple[int, ...], like: Any) -> Any:
+        import torch
+
+        return torch.zeros(shape, dtype=torch.float64, device=like.device)
+
+    @staticmethod
+    def asarray(values: Any, like: Any) -> Any:
+        import torch
+
+        return torch.as_tensor(values, dtype=torch.float64, device=like.device)
+
+    @staticmethod
+    def scatter_rows(codes: Any, x: Any, k: int) -> Any:
+        import torch
+
+        out = torch.zeros((k, x.shape[1]), dtype=x.dtype, device=x.device)
+        return out.index_add_(0, codes, x)
+
+    @staticmethod
+    def bincount(codes: Any, minlength: int) -> Any:
+        import torch
+
+        return torch.bincount(codes, minlength=minlength).to(torch.float64)
+
+    @staticmethod
+    def argmax_rows(x: Any) -> Any:
+        return x.argmax(dim=1)
+
+    @staticmethod
+    def rowdot(a: Any, b: Any) -> Any:
+        return (a * b).sum(dim=1)
+
+    @staticmethod
+    def eigh(a: Any) -> tuple[Any, Any]:
+        import torch
+
+        return torch.linalg.eigh(a)
+
+    @staticmethod
+    def maximum(x: Any, floor: float) -> Any:
+        return x.clamp_min(floor)
+
+    @staticmethod
+    def to_float(x: Any) -> float:
+        return float(x.item()) if hasattr(x, "item") else float(x)
+
+    @staticmethod
+    def to_numpy(x: Any) -> np.ndarray:
+        return x.detach().cpu().numpy()
+
+
+NUMPY = _NumpyOps()
+TORCH = _TorchOps()
+
+
+def ops_for(x: Any) -> Any:
+    """``TORCH`` for a torch tensor, else ``NUMPY``."""
+    return TORCH if is_tensor(x) else NUMPY

@@ -1,0 +1,70 @@
+"""H-score (Bao et al., ICIP 2019)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .._validation import check_features, check_labels
+from ..exceptions import InputError
+from ._backend import ops_for
+from ._stats import centred_covariance, class_stats, drop_constant_columns
+
+__all__ = ["h_score", "between_class_projection"]
+
+PAPER = "https://ieeexplore.ieee.org/document/8803726"
+
+
+def between_class_projection(ops: Any, f: Any, codes: Any, k: int) -> tuple[Any, Any, Any]:
+    """Return (Sigma_f (d, d), M (k, d) = class means - mean, w (k,) = n_c / n), all 1/n."""
+    mean, means, weights = class_stats(ops, f, codes, k)
+    return centred_covariance(ops, f, mean), means - mean, weights
+
+
+def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15) -> float:
+    r"""H-score: how well the class-conditional means of the features separate the target classes.
+
+    .. math::
+        H = \operatorname{tr}\left(\Sigma_f^{+} \Sigma_b\right),\quad
+        \Sigma_f = \operatorname{cov}(f),\quad
+        \Sigma_b = \sum_c \frac{n_c}{n} (\mu_c - \mu)(\mu_c - \mu)^\top,
+
+    both with the 1/n convention. With :math:`\Sigma_f = U \Lambda U^\top` (``eigh``), the
+    pseudo-inverse keeps :math:`\lambda_j > \mathrm{rcond} \cdot \lambda_{max}` and
+    :math:`H = \sum_j \sum_c \frac{n_c}{n} (u_j^\top (\mu_c - \mu))^2 / \lambda_j`.
+    Exactly constant feature columns are dropped first (they carry no label information).
+
+    Parameters
+    ----------
+    features : array-like or torch.Tensor, shape (n, d)
+        Target features from the source model (penultimate layer).
+    labels : sequence of hashable, shape (n,)
+        Target labels; classes are the values present (at least 2).
+    rcond : float, default 1e-15
+        Relative eigenvalue cutoff of the pseudo-inverse (tllib's default; the official code uses
+        1e-10 and stable_transfer 1e-5; it decides the answer when cov(f) is ill-conditioned).
+
+    Returns
+    -------
+    float
+        H in :math:`[0, \min(d, |Y| - 1)]`; invariant to invertible affine maps of the features
+        (up to the cutoff). ``normalized``: :math:`H / (|Y| - 1)`, clipped to [0, 1].
+
+    Notes
+    -----
+    Shapes: features (n, d), labels (n,), result scalar. Cost O(n d^2) for cov(f) (row blocks),
+    O(n d) for the class means, O(|Y| d^2 + d^3) for the projection and the eigendecomposition.
+    A tensor is scored on its own device. Paper: https://ieeexplore.ieee.org/document/8803726
+    """
+    if not (isinstance(rcond, (int, float)) and 0 <= rcond < 1):
+        raise InputError(f"rcond of h_score() must be a float in [0, 1); got {rcond!r}.")
+    f = check_features(features, func="h_score")
+    codes, k = check_labels(labels, f.shape[0], func="h_score")
+    ops = ops_for(f)
+    f = drop_constant_columns(ops, f)
+    if f.shape[1] == 0:
+        return 0.0
+    codes = ops.codes(codes, f)
+    cov, centred_means, weights = between_class_projection(ops, f, codes, k)
+    lam, u = ops.eigh(cov)
+    keep = lam > rcond * lam.max()
+    proj = centred_means @ u[:, keep]  # (k, r)
+    return ops.to_float(((weights[:, None] * proj * proj).sum(axis=0) / lam[keep]).sum())

@@ -1,0 +1,54 @@
+"""NCE: Negative Conditional Entropy (Tran et al., ICCV 2019), with LEEP's dummy source labels."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .._validation import check_labels, check_probabilities
+from ._backend import ops_for
+
+__all__ = ["nce"]
+
+PAPER = "https://arxiv.org/abs/1908.08142"
+
+
+def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) -> float:
+    r"""Negative conditional entropy of the target labels given the source model's hard labels.
+
+    .. math::
+        z_i = \arg\max_z \theta_{iz},\quad P(y, z) = \frac{|\{i: y_i = y, z_i = z\}|}{n},\quad
+        \mathrm{NCE} = \sum_{y, z} P(y, z) \log \frac{P(y, z)}{P(z)} = -H(Y \mid Z),
+
+    with :math:`0 \log 0 := 0` (no epsilon is added).
+
+    Parameters
+    ----------
+    probs : array-like or torch.Tensor, shape (n, Z)
+        Source-class probabilities, or log-probabilities with ``log_probs=True``; validated like
+        :func:`leep` (only the argmax of each row is used; ties go to the first class).
+    labels : sequence of hashable, shape (n,)
+        Target labels; classes are the values present (at least 2).
+    log_probs : bool, default False
+        Whether ``probs`` holds log-probabilities.
+
+    Returns
+    -------
+    float
+        NCE in :math:`[-H(Y), 0] \subseteq [-\log |Y|, 0]`; higher is more transferable.
+        ``normalized``: :math:`(\mathrm{NCE} + H(Y)) / H(Y) \in [0, 1]`.
+
+    Notes
+    -----
+    Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) for the argmax plus O(n + |Y| Z)
+    for the counts (one ``bincount``). Paper: https://arxiv.org/abs/1908.08142
+    """
+    x, _ = check_probabilities(probs, func="nce", log_probs=log_probs)
+    codes, k = check_labels(labels, x.shape[0], func="nce", x_arg="probs")
+    ops = ops_for(x)
+    n, z = x.shape
+    src = ops.argmax_rows(x)
+    codes = ops.codes(codes, x)
+    counts = ops.bincount(codes * z + src, minlength=k * z).reshape(k, z)
+    per_source = counts.sum(axis=0)
+    nonzero = counts > 0
+    ratio = ops.where(nonzero, counts / ops.where(per_source > 0, per_source, 1.0)[None, :], 1.0)
+    return ops.to_float((counts * ops.log(ratio)).sum()) / n

@@ -1,0 +1,152 @@
+"""The unit of work: one job per (source, pool), carrying every target cut from that pool.
+
+:func:`run_job` is a plain function (no Ray): it forwards the union of the targets' distinct samples
+once, slices the outputs per target and computes every requested metric. Any exception (in the
+forward pass, in a transform, in a metric) becomes ``failed`` rows for exactly the pairs it affects;
+:func:`run_job` itself never raises.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..forward import forward
+from .payload import ModelPayload
+
+__all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows"]
+
+_MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class TargetSpec:
+    """One target of a job: its rows in the pool, its labels and the metrics still to compute.
+
+    ``metrics`` holds ``(metric_name, seed_or_None)`` pairs; ``keys`` the matching cache keys.
+    """
+
+    name: str
+    index: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    metrics: list[tuple[str, int | None]]
+    keys: list[str | None]
+
+
+@dataclass
+class Job:
+    """Score one source against several targets that share one pool.
+
+    ``shared_keys`` names the two shared objects the executor passes as extra arguments:
+    the source's :class:`ModelPayload` and the pool array.
+    """
+
+    source: str
+    source_key: str
+    pool_key: str
+    targets: list[TargetSpec]
+    metric_objects: dict[str, Any] = field(repr=False)
+    threads: int | None = None
+
+    @property
+    def shared_keys(self) -> tuple[str, str]:
+        return (self.source_key, self.pool_key)
+
+    @property
+    def n_pairs(self) -> int:
+        return sum(len(t.metrics) for t in self.targets)
+
+
+def error_text(exc: BaseException, prefix: str = "") -> str:
+    """``"Type: message"`` on one line, without a traceback, at most 500 characters."""
+    message = " ".join(str(exc).split()) if str(exc) else ""
+    text = f"{prefix}{type(exc).__name__}: {message}" if message else f"{prefix}{type(exc).__name__}"
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+
+
+def _row(job: Job, target: TargetSpec, i: int, **values: Any) -> dict[str, Any]:
+    name, _ = target.metrics[i]
+    metric = job.metric_objects[name]
+    row = {
+        "source": job.source,
+        "target": target.name,
+        "metric": name,
+        "metric_version": str(getattr(metric, "version", "")),
+        "key": target.keys[i],
+        "score": math.nan,
+        "status": "failed",
+        "error": "",
+        "seconds": 0.0,
+    }
+    row.update(values)
+    return row
+
+
+def failed_rows(job: Job, error: str) -> list[dict[str, Any]]:
+    """A ``failed`` row for every pair of ``job``, all with the same error text."""
+    return [_row(job, t, i, error=error) for t in job.targets for i in range(len(t.metrics))]
+
+
+def _log_softmax64(logits: np.ndarray) -> np.ndarray:
+    from scipy.special import log_softmax
+
+    return log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
+
+
+def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str, Any]]:
+    """Forward once, then score every (target, metric) of ``job``.
+
+    Returns one row dict per (target, metric) with keys ``source, target, metric, metric_version,
+    key, score, status, error, seconds``. ``seconds`` = the metric's own time plus the forward
+    time shared out over the targets in proportion to their sample counts (and evenly over metrics).
+    """
+    if job.threads:
+        import torch
+
+        torch.set_num_threads(job.threads)
+    inputs = {job.metric_objects[m].input for t in job.targets for m, _ in t.metrics}
+    union = np.unique(np.concatenate([t.index for t in job.targets]))
+    try:
+        model = payload.load()
+        out = forward(
+            model, pool, union, transform=payload.transform, feature_layer=payload.feature_layer,
+            want_features="features" in inputs,
+        )
+    except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
+        return failed_rows(job, error_text(exc, f"forward of source {job.source!r} failed: "))
+    total = sum(len(t.index) for t in job.targets)
+    rows = []
+    for target in job.targets:
+        pos = np.searchsorted(union, target.index)
+        share = out.seconds * len(target.index) / total / max(len(target.metrics), 1)
+        log_probs = None
+        for i, (name, seed) in enumerate(target.metrics):
+            metric = job.metric_objects[name]
+            start = time.perf_counter()
+            try:
+                if metric.input == "probs":
+                    if log_probs is None:
+                        log_probs = _log_softmax64(out.logits[pos])
+                    value = metric(log_probs, target.labels, log_probs=True)
+                elif out.features is None:
+                    raise FeatureError(out.feature_error or "features unavailable")
+                elif seed is not None:
+                    value = metric(out.features[pos], target.labels, seed=seed)
+                else:
+                    value = metric(out.features[pos], target.labels)
+                value = float(value)
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"metric {name!r} returned a non-finite score ({value})")
+                values = {"score": value, "status": "ok"}
+            except Exception as exc:  # noqa: BLE001 - one metric failing fails only its pair
+                values = {"error": error_text(exc, f"metric {name!r} failed: ")}
+            values["seconds"] = share + time.perf_counter() - start
+            rows.append(_row(job, target, i, **values))
+    return rows
+
+
+class FeatureError(RuntimeError):
+    """Features could not be captured for a feature-based metric."""
