@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/transfergraph run configs/demo.yaml --out runs/demo
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest tests notebooks --nbmake --timeout=900 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/metrics.py

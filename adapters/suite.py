@@ -20,6 +20,7 @@ from planner.task import Source, Task
 
 from .datasets.registry import DatasetSplit, load_dataset
 from .datasets.shifts import apply_shifts
+from .plugins import load_plugins
 
 __all__ = ["build_tasks", "build_sources", "stable_seed"]
 
@@ -81,6 +82,7 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
 
 def build_tasks(config: JobConfig) -> list[Task]:
     """Build every task of ``config.tasks`` (deterministic given ``config.seed``)."""
+    load_plugins()
     return [_task_from_spec(config, i, spec) for i, spec in enumerate(config.tasks)]
 
 
@@ -157,6 +159,7 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
     their own; a CNAPs-style meta-trained model adds its backbone classifier and one adapted model
     per task (``adapters.meta.build_meta_sources``).
     """
+    load_plugins()
     log = log or (lambda _msg: None)
     model_dir = Path(model_dir) if model_dir is not None else None
     sources: list[Source] = []

@@ -62,11 +62,13 @@ def row_digests(x: np.ndarray) -> list[bytes]:
     chance). The caller groups samples by dtype and per-sample shape first, so bytes are comparable.
     """
     flat = np.ascontiguousarray(x).reshape(len(x), -1)
-    view = memoryview(flat.view(np.uint8).reshape(len(x), -1)) if flat.size else None
-    if view is None:
-        return [b""] * len(x)
+    row_bytes = flat.itemsize * flat.shape[1] if flat.ndim == 2 else 0
+    view = memoryview(flat).cast("B")
     blake = hashlib.blake2b
-    return [blake(view[i], digest_size=_DIGEST_SIZE).digest() for i in range(len(x))]
+    return [
+        blake(view[i * row_bytes:(i + 1) * row_bytes], digest_size=_DIGEST_SIZE).digest()
+        for i in range(len(x))
+    ]
 
 
 def labels_digest(labels: np.ndarray) -> str:

@@ -1,7 +1,9 @@
 """Lazy import of learn2learn (≈3 s import cost) with an install hint when it is missing."""
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import warnings
 from types import ModuleType
 
@@ -17,7 +19,8 @@ _HINT = (
 def require_learn2learn() -> ModuleType:
     """Import and return ``learn2learn``; raise ImportError with the install command if absent."""
     try:
-        with warnings.catch_warnings():
+        # gym (a learn2learn dependency) prints an "unmaintained" banner to stderr on import.
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.filterwarnings("ignore", message=".*Gym has been unmaintained.*")
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             return importlib.import_module("learn2learn")

@@ -40,7 +40,7 @@ class ClassPool(Dataset):
     """
 
     def __init__(self, inputs: Any, labels: Any, transforms: Sequence[str] = ("rot0",)) -> None:
-        x = torch.as_tensor(np.ascontiguousarray(as_numpy(inputs)), dtype=torch.float32)
+        x = torch.from_numpy(np.array(as_numpy(inputs), dtype=np.float32, copy=True))
         if x.ndim != 4:
             raise InputError(f"inputs of ClassPool must have shape (n, C, H, W); got {tuple(x.shape)}.")
         classes, y = encode_labels(labels, "labels")

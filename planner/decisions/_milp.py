@@ -32,9 +32,10 @@ def maximize_milp(
     integrality: np.ndarray,
     *,
     time_limit: float,
+    var_lb: np.ndarray | None = None,
     var_ub: np.ndarray | None = None,
 ) -> MilpOutcome:
-    r"""Maximize :math:`c^\top x` s.t. :math:`lb \le A x \le ub`, :math:`0 \le x \le var\_ub`.
+    r"""Maximize :math:`c^\top x` s.t. :math:`lb \le A x \le ub`, :math:`var\_lb \le x \le var\_ub`.
 
     Parameters
     ----------
@@ -43,7 +44,7 @@ def maximize_milp(
         Seconds given to HiGHS. Single-threaded HiGHS on the same input is deterministic.
     """
     n = len(c)
-    bounds = Bounds(np.zeros(n), np.ones(n) if var_ub is None else var_ub)
+    bounds = Bounds(np.zeros(n) if var_lb is None else var_lb, np.ones(n) if var_ub is None else var_ub)
     options = {"time_limit": float(max(time_limit, 1e-3)), "mip_rel_gap": MIP_REL_GAP, "disp": False}
     res = milp(
         -np.asarray(c, dtype=float),

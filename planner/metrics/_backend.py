@@ -31,6 +31,7 @@ class _NumpyOps:
     name = "numpy"
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
+    log1p = staticmethod(np.log1p)
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
     where = staticmethod(np.where)

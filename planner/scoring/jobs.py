@@ -116,7 +116,8 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
             want_features="features" in inputs,
         )
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
-        return failed_rows(job, error_text(exc, f"forward of source {job.source!r} failed: "))
+        shape = tuple(pool.shape[1:])
+        return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))
     total = sum(len(t.index) for t in job.targets)
     rows = []
     for target in job.targets:

@@ -1,0 +1,35 @@
+"""CNAPs-style meta-transferred models (Requeima et al. 2019; Simple CNAPs, Bateni et al. 2020).
+
+A :class:`CNAPsModel` adapts to a task's labeled context set in one forward pass (no gradient
+steps): a set encoder summarises the context images, a FiLM generator turns the summary into
+per-channel scales and shifts of the frozen backbone, and a head (generated linear, Mahalanobis or
+prototype) is built from the adapted class statistics. :meth:`CNAPsModel.adapt` returns a frozen
+classifier usable as ``planner.Source(name, model=adapted)``.
+
+Training: :func:`pretrain_backbone` (supervised, on a widened class pool) then :func:`meta_train`
+(episodes from learn2learn ``Taskset``s, imported lazily). Planner glue: :func:`tasks_from_taskset`,
+:func:`build_meta_sources`. Demo recipe: :func:`train_demo_meta_model`.
+"""
+from .adapted import AdaptedClassifier, AdaptedFeatures, SourceClassifier
+from .backbone import FiLMBackbone
+from .checkpoint import load_checkpoint, save_checkpoint
+from .demo import train_demo_meta_model
+from .episodes import EpisodeSampler, make_taskset, split_episode
+from .film_generator import FilmGenerator
+from .heads import ClassifierGenerator, QuadraticLift, mahalanobis_head, prototype_head
+from .model import HEADS, CNAPsModel
+from .pools import ROTATIONS, ROTATIONS_INVERTED, TRANSFORMS, ClassPool
+from .set_encoder import SetEncoder
+from .sources import build_meta_sources
+from .tasks import tasks_from_taskset
+from .training import meta_train, pretrain_backbone
+
+__all__ = [
+    "CNAPsModel", "HEADS", "AdaptedClassifier", "AdaptedFeatures", "SourceClassifier",
+    "FiLMBackbone", "SetEncoder", "FilmGenerator", "ClassifierGenerator", "QuadraticLift",
+    "mahalanobis_head", "prototype_head",
+    "pretrain_backbone", "meta_train", "save_checkpoint", "load_checkpoint",
+    "tasks_from_taskset", "build_meta_sources", "train_demo_meta_model",
+    "ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED",
+    "make_taskset", "split_episode", "EpisodeSampler",
+]

@@ -1,0 +1,207 @@
+"""``score()``: every (source, target, metric) transferability score, as one table (SPEC §2).
+
+Flow: validate -> content pools (:mod:`.pools`) -> cache look-up (:mod:`planner.cache`) -> one job
+per (source, pool) with the missing pairs (:mod:`.jobs`) -> executor (:mod:`planner.executors`) ->
+rows appended to the cache as they arrive -> table with per-target normalization (:mod:`.table`).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ..cache import ScoreCache
+from ..exceptions import InputError
+from ..executors import get_executor
+from ..fingerprint import combine, model_fingerprint
+from ..task import Source, Task
+from .jobs import Job, TargetSpec, error_text, failed_rows, run_job
+from .payload import ModelPayload
+from .pools import build_pools
+from .table import build_table
+from .validate import check_cache, check_metrics, check_seed, check_sources_tasks
+
+__all__ = ["score", "derive_seed", "pair_key", "SCORING_VERSION"]
+
+#: Bumped whenever what a score means changes (forward semantics, log-softmax precision, ...):
+#: part of every cache key, so older cached pairs are not reused.
+SCORING_VERSION = "1"
+
+
+def _metrics_module() -> Any:
+    from .. import metrics
+
+    return metrics
+
+
+def derive_seed(seed: int, source: str, target: str) -> int:
+    """Seed of a seeded metric for one pair: a 32-bit digest of (seed, source name, target name)."""
+    return int(combine("seed", seed, source, target)[:8], 16)
+
+
+def pair_key(model_fp: str, data_fp: str, metric: Any, seed: int | None) -> str:
+    """Cache key of one (model, target data, metric) triple."""
+    return combine(
+        "pair", SCORING_VERSION, model_fp, data_fp, metric.name, getattr(metric, "version", ""),
+        "-" if seed is None else seed,
+    )
+
+
+def score(
+    sources: Sequence[Source],
+    tasks: Sequence[Task],
+    *,
+    metrics: str | Sequence[str] = ("leep",),
+    executor: Any = "local",
+    cache: Any = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Score every source against every task with every metric.
+
+    Parameters
+    ----------
+    sources : sequence of Source
+        Unique names. A source whose ``task`` is a target's name is still scored on it.
+    tasks : sequence of Task
+        Unique names.
+    metrics : str or sequence of str
+        Names from ``planner.metrics.REGISTRY``.
+    executor : "local", "ray" or an executor object
+        See :func:`planner.executors.get_executor`. ``"ray"`` starts (or reuses) an embedded local
+        Ray, or connects to ``$RAY_ADDRESS``.
+    cache : str or os.PathLike, optional
+        Directory of a durable score cache; pairs already scored there (same model weights, data,
+        metric version and seed) are read back, and new pairs are appended as they finish.
+    progress : bool
+        Show a progress bar (stderr) advancing per pair.
+    seed : int
+        Base seed of seeded metrics; each pair gets ``derive_seed(seed, source, target)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (source, target, metric), sorted by them, with columns
+        ``source, source_task, target, metric, score, normalized, n_samples, n_classes, status,
+        error, seconds, label_entropy, metric_version, cached``. Failed pairs have ``status``
+        "failed", NaN ``score``/``normalized`` and an ``error`` text; they never stop the run.
+
+    Raises
+    ------
+    InputError
+        For invalid arguments (the message names the argument).
+    ExecutorError
+        When the executor cannot start or reach its workers.
+    CacheError
+        When the cache directory cannot be used.
+
+    Notes
+    -----
+    Each source forwards each distinct input sample at most once per call: tasks are grouped into
+    pools by content, and one job per (source, pool) forwards the union of its targets' samples.
+    """
+    mod = _metrics_module()
+    registry = mod.REGISTRY
+    sources, tasks = check_sources_tasks(sources, tasks)
+    names = check_metrics(metrics, registry)
+    cache_dir = check_cache(cache)
+    seed = check_seed(seed)
+    if not isinstance(progress, bool):
+        raise InputError(f"progress must be True or False; got {progress!r}.")
+    exe = get_executor(executor)
+    metric_objects = {n: registry[n] for n in names}
+    pools, views = build_pools(tasks)
+    info = {
+        v.task.name: {
+            "n_samples": v.task.n_samples, "n_classes": v.task.n_classes,
+            "label_entropy": float(mod.label_entropy(v.task.labels)),
+        }
+        for v in views
+    }
+    source_task = {s.name: s.task or "" for s in sources}
+    store = ScoreCache(cache_dir) if cache_dir is not None else None
+    try:
+        rows, jobs = _plan(sources, views, metric_objects, seed, store, exe.threads_per_task)
+        shared: dict[str, Any] = {}
+        by_name = {s.name: s for s in sources}
+        for job in jobs:
+            if job.source_key not in shared:
+                s = by_name[job.source]
+                shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote)
+            if job.pool_key not in shared:
+                shared[job.pool_key] = pools[int(job.pool_key.split(":")[1])].data
+        rows += _execute(exe, jobs, shared, store, len(rows), progress)
+    finally:
+        if store is not None:
+            store.close()
+    for r in rows:
+        r["source_task"] = source_task[r["source"]]
+        r.update(info[r["target"]])
+    return build_table(rows, registry)
+
+
+def _plan(
+    sources: list[Source],
+    views: list,
+    metric_objects: Mapping[str, Any],
+    seed: int,
+    store: ScoreCache | None,
+    threads: int | None,
+) -> tuple[list[dict[str, Any]], list[Job]]:
+    """Cached rows, and one job per (source, pool) holding the pairs still to compute."""
+    rows: list[dict[str, Any]] = []
+    jobs: dict[tuple[int, int], Job] = {}
+    for si, s in enumerate(sources):
+        model_fp = (
+            model_fingerprint(s.model, transform=s.transform, feature_layer=s.feature_layer)
+            if store is not None else None
+        )
+        for v in views:
+            todo: list[tuple[str, int | None]] = []
+            keys: list[str | None] = []
+            for name, metric in metric_objects.items():
+                mseed = derive_seed(seed, s.name, v.task.name) if getattr(metric, "seeded", False) else None
+                key = pair_key(model_fp, v.fingerprint, metric, mseed) if store is not None else None
+                hit = store.get(key) if store is not None else None
+                if hit is not None:
+                    rows.append({
+                        "source": s.name, "target": v.task.name, "metric": name, "score": hit["score"],
+                        "status": "ok", "error": "", "seconds": hit.get("seconds", 0.0),
+                        "metric_version": hit.get("metric_version", ""), "cached": True,
+                    })
+                    continue
+                todo.append((name, mseed))
+                keys.append(key)
+            if not todo:
+                continue
+            job = jobs.get((si, v.pool))
+            if job is None:
+                job = jobs[(si, v.pool)] = Job(
+                    source=s.name, source_key=f"source:{si}", pool_key=f"pool:{v.pool}", targets=[],
+                    metric_objects=dict(metric_objects), threads=threads,
+                )
+            job.targets.append(TargetSpec(v.task.name, v.index, v.task.labels, todo, keys))
+    return rows, list(jobs.values())
+
+
+def _execute(
+    exe: Any, jobs: list[Job], shared: dict[str, Any], store: ScoreCache | None, n_cached: int, progress: bool
+) -> list[dict[str, Any]]:
+    from tqdm.auto import tqdm
+
+    rows: list[dict[str, Any]] = []
+    total = n_cached + sum(j.n_pairs for j in jobs)
+    with tqdm(total=total, initial=n_cached, disable=not progress, unit="pair", desc="scoring") as bar:
+        if not jobs:
+            return rows
+        for job, result in exe.run(run_job, jobs, shared):
+            if isinstance(result, BaseException):
+                result = failed_rows(job, error_text(result, f"{exe.name} executor: "))
+            for r in result:
+                r["cached"] = False
+            if store is not None:
+                store.append(result)
+            rows.extend(result)
+            bar.update(len(result))
+    return rows

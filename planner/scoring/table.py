@@ -1,0 +1,58 @@
+"""Turn scored rows into the ``score()`` table and add the per-target ``normalized`` column."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["COLUMNS", "build_table", "normalize_table"]
+
+#: Column order of the ``score()`` table (SPEC §2 columns first, then extras).
+COLUMNS = [
+    "source", "source_task", "target", "metric", "score", "normalized", "n_samples", "n_classes",
+    "status", "error", "seconds", "label_entropy", "metric_version", "cached",
+]
+
+
+def build_table(rows: Sequence[Mapping[str, Any]], registry: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per (source, target, metric), sorted by those keys, with ``normalized`` filled in."""
+    df = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=COLUMNS)
+    df = df.astype({
+        "score": "float64", "normalized": "float64", "n_samples": "int64", "n_classes": "int64",
+        "seconds": "float64", "label_entropy": "float64", "cached": "bool",
+    })
+    df["error"] = df["error"].fillna("").astype(str)
+    df = df.sort_values(["source", "target", "metric"], kind="mergesort").reset_index(drop=True)
+    return normalize_table(df, registry)
+
+
+def normalize_table(df: pd.DataFrame, registry: Mapping[str, Any]) -> pd.DataFrame:
+    """Fill ``normalized`` for each (target, metric) group of ok rows with ``metric.normalize``.
+
+    ``normalize(scores_over_sources, n_classes=..., label_entropy=...)`` sees the ok scores of one
+    target and one metric across all sources, in source order (the table's sort order).
+    Failed rows keep NaN.
+    """
+    df["normalized"] = np.nan
+    ok = df[df["status"] == "ok"]
+    for (target, metric), group in ok.groupby(["target", "metric"], sort=True):
+        scores = group["score"].to_numpy(dtype=np.float64)
+        try:
+            values = registry[metric].normalize(
+                scores,
+                n_classes=int(group["n_classes"].iloc[0]),
+                label_entropy=float(group["label_entropy"].iloc[0]),
+            )
+            values = np.asarray(values, dtype=np.float64).reshape(len(scores))
+        except Exception as exc:  # noqa: BLE001 - a normalization bug must not lose the raw scores
+            warnings.warn(
+                f"normalizing metric {metric!r} on target {target!r} failed ({type(exc).__name__}: {exc}); "
+                "its 'normalized' values are NaN.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            continue
+        df.loc[group.index, "normalized"] = values
+    return df
