@@ -144,7 +144,12 @@ class ScoringConfig(_Strict):
 
     @field_validator("metrics")
     @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
+    def _known_and_unique(cls, v: list[str]) -> list[str]:
+        from .metrics import REGISTRY  # pure NumPy; no torch or Ray
+
+        unknown = [m for m in v if m not in REGISTRY]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; registered: {sorted(REGISTRY)}")
         if len(set(v)) != len(v):
             raise ValueError(f"metrics must be distinct; got {v}")
         return v
@@ -222,7 +227,7 @@ def _format_errors(err: ValidationError, source: str) -> str:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         loc = loc.replace("validate_", "validate")
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see configs/demo.yaml for every key)"
         elif e["type"] == "missing":

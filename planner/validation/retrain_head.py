@@ -17,6 +17,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from ..forward import forward
+from ..scoring.jobs import error_text
 from ..task import Source, Task
 from ._common import encode, evaluate_codes, require_test_split, torch_threads
 from ._pool import build_pool
@@ -81,6 +82,7 @@ def retrain_head_many(
     batch_size: int = 256,
     threads: int | None = 1,
     raise_errors: bool = False,
+    fit: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Retrain a head of ``source`` for every task; one forward pass over their distinct samples.
 
@@ -97,16 +99,20 @@ def retrain_head_many(
         torch threads during the forward pass (1 = reproducible reduction order).
     raise_errors : bool
         Raise the first error instead of recording a failed entry.
+    fit : sequence of int, optional
+        Positions in ``tasks`` to fit heads for (default: all). The forward pass always covers
+        the samples of every task, so a subset gives exactly the numbers of the full call.
 
     Returns
     -------
-    list of dict, one per task in order, with keys ``accuracy``, ``f1``, ``seconds`` (head fit plus
+    list of dict (None at positions not in ``fit``), one per task in order, with keys ``accuracy``, ``f1``, ``seconds`` (head fit plus
     this task's share of the forward pass, by sample count), ``n_train``, ``n_test``, ``n_classes``,
     ``status`` ("ok" or "failed") and ``error``. A task that fails (e.g. no test split) gets a
     failed entry; the others are unaffected. A forward-pass failure fails every task.
     """
     del seed
     results: list[dict[str, Any] | None] = [None] * len(tasks)
+    wanted = set(range(len(tasks)) if fit is None else (int(k) for k in fit))
     usable: list[int] = []
     for k, task in enumerate(tasks):
         try:
@@ -115,18 +121,19 @@ def retrain_head_many(
         except InputError as exc:
             if raise_errors:
                 raise
-            results[k] = _failed(task, exc)
+            if k in wanted:
+                results[k] = _failed(task, exc)
     groups: dict[tuple, list[int]] = {}
     for k in usable:
         t = tasks[k]
         groups.setdefault((t.inputs.dtype.str, t.inputs.shape[1:]), []).append(k)
     for members in groups.values():
-        _run_group(source, tasks, members, results, C=C, max_iter=max_iter, tol=tol,
+        _run_group(source, tasks, members, wanted, results, C=C, max_iter=max_iter, tol=tol,
                    batch_size=batch_size, threads=threads, raise_errors=raise_errors)
     return results  # type: ignore[return-value]
 
 
-def _run_group(source: Source, tasks: Sequence[Task], members: list[int], results: list, *,
+def _run_group(source: Source, tasks: Sequence[Task], members: list[int], wanted: set[int], results: list, *,
                C: float, max_iter: int, tol: float, batch_size: int, threads: int | None,
                raise_errors: bool) -> None:
     arrays = []
@@ -143,10 +150,13 @@ def _run_group(source: Source, tasks: Sequence[Task], members: list[int], result
         if raise_errors:
             raise
         for k in members:
-            results[k] = _failed(tasks[k], exc)
+            if k in wanted:
+                results[k] = _failed(tasks[k], exc)
         return
     total = sum(len(a) for a in arrays)
     for j, k in enumerate(members):
+        if k not in wanted:
+            continue
         task = tasks[k]
         start = time.perf_counter()
         try:
@@ -180,4 +190,4 @@ def _sizes(task: Task) -> dict[str, int]:
 
 def _failed(task: Task, exc: BaseException) -> dict[str, Any]:
     return {"accuracy": float("nan"), "f1": float("nan"), "seconds": 0.0, **_sizes(task),
-            "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            "status": "failed", "error": error_text(exc)}

@@ -1,0 +1,212 @@
+"""Decision (c): the order in which a continual learner meets the tasks (SPEC §3, DECISIONS.md §5).
+
+Objectives (``objective=``), with w(u->t) the edge weight and w_ext(t) the best weight into t from
+an external model node (0 if none):
+
+- ``"tree"`` (default, SPEC): sum_k max(w_ext(pi_k), max_{j<k} w(pi_j->pi_k)); each task starts from
+  the best model already trained. Its maximum equals the maximum spanning arborescence from a virtual
+  root whose edges r->t weigh w_ext(t) (in any order each task's best earlier model forms such a tree;
+  conversely any topological order of a tree achieves its weight), so it is exact at every size.
+  The tree is linearized best-first: among tasks whose parent is placed, the one with the highest
+  tree-edge weight comes next (ties: name).
+- ``"chain"``: w_ext(pi_1) + sum_k w(pi_{k-1}->pi_k), one model fine-tuned in sequence (missing
+  edge: 0); Held–Karp exact for n <= 16, assignment relaxation + patching + relocation beyond.
+- ``"cumulative"``: sum_{j<k} w(pi_j->pi_k) (missing edge: 0); exact MILP for n <= 40, net-flow
+  order + insertion search beyond.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from typing import Any, Hashable, Sequence
+
+import networkx as nx
+import numpy as np
+
+from ..exceptions import InputError
+from ._arborescence import max_spanning_arborescence
+from ._chain import HELD_KARP_MAX, assignment_patch, chain_value, held_karp
+from ._graph import check_graph, check_task, external_weights, task_nodes, weight_matrix
+from ._linear_ordering import LOP_EXACT_MAX, lop_bound, lop_heuristic, lop_milp, lop_value
+from ._result import Decision, relative_gap
+
+__all__ = ["order_curriculum", "solve_curriculum", "curriculum_value", "CURRICULUM_OBJECTIVES"]
+
+CURRICULUM_OBJECTIVES = {
+    "tree": "sum_k max(w_ext(pi_k), max_{j<k} w(pi_j->pi_k)): each task starts from the best model "
+            "already available (maximum spanning arborescence from the external models)",
+    "chain": "w_ext(pi_1) + sum_k w(pi_{k-1}->pi_k): one model fine-tuned task after task (missing edge: 0)",
+    "cumulative": "sum_{j<k} w(pi_j->pi_k): every earlier task counts for every later one (missing edge: 0)",
+}
+
+
+def _arrays(graph: nx.DiGraph):
+    tasks = task_nodes(graph)
+    W, E = weight_matrix(graph, tasks, tasks)
+    w_ext, ext_model = external_weights(graph, tasks)
+    return tasks, W, E, w_ext, ext_model
+
+
+def _tree_value(W, E, w_ext, order: Sequence[int]) -> float:
+    total = 0.0
+    for k, t in enumerate(order):
+        prev = [u for u in order[:k] if E[u, t]]
+        total += max([w_ext[t]] + [W[u, t] for u in prev])
+    return float(total)
+
+
+def curriculum_value(graph: nx.DiGraph, order: Sequence[Hashable], *, objective: str = "tree") -> float:
+    """Objective value of an order of all task nodes (for checks and comparisons)."""
+    tasks, W, E, w_ext, _ = _arrays(graph)
+    index = {t: i for i, t in enumerate(tasks)}
+    if sorted(map(str, order)) != sorted(map(str, tasks)) or len(order) != len(tasks):
+        raise InputError(f"order must list every task node exactly once; got {list(order)!r}.")
+    idx = [index[t] for t in order]
+    if objective == "tree":
+        return _tree_value(W, E, w_ext, idx)
+    if objective == "chain":
+        return chain_value(W, w_ext, idx)
+    if objective == "cumulative":
+        return lop_value(W, idx)
+    raise InputError(f"objective must be one of {sorted(CURRICULUM_OBJECTIVES)}; got {objective!r}.")
+
+
+def _linearize(parent: np.ndarray, M: np.ndarray, names: list[str], start: int | None) -> list[int]:
+    """Best-first topological order of the tree (node 0 = virtual root); returns task indices."""
+    children: dict[int, list[int]] = {}
+    for v in range(1, len(parent)):
+        children.setdefault(int(parent[v]), []).append(v)
+    heap: list = []
+
+    def push(u: int) -> None:
+        for v in children.get(u, []):
+            first = 0 if (start is not None and v == start + 1) else 1
+            heapq.heappush(heap, (first, -M[parent[v], v], names[v - 1], v))
+
+    push(0)
+    order = []
+    while heap:
+        v = heapq.heappop(heap)[3]
+        order.append(v - 1)
+        push(v)
+    return order
+
+
+def _solve_tree(tasks, W, E, w_ext, ext_model, start):
+    n = len(tasks)
+    M = np.full((n + 1, n + 1), -np.inf)
+    M[0, 1:] = w_ext
+    M[1:, 1:] = np.where(E, W, -np.inf)
+    if start is not None:
+        M[1:, start + 1] = -np.inf
+    parent = max_spanning_arborescence(M, root=0)
+    order = _linearize(parent, M, [str(t) for t in tasks], start)
+    parents = {}
+    for v in range(1, n + 1):
+        p = int(parent[v])
+        src = ext_model[v - 1] if p == 0 else tasks[p - 1]
+        parents[tasks[v - 1]] = [src, float(M[p, v])]
+    value = float(sum(M[parent[v], v] for v in range(1, n + 1)))
+    return order, value, value, True, "edmonds (dense Chu-Liu/Edmonds) + best-first linearization", parents
+
+
+def _predecessor_parents(tasks, order, W, E, w_ext, ext_model):
+    parents = {}
+    for k, t in enumerate(order):
+        if k == 0:
+            parents[tasks[t]] = [ext_model[t], float(w_ext[t])]
+        else:
+            u = order[k - 1]
+            parents[tasks[t]] = [tasks[u], float(W[u, t])]
+    return parents
+
+
+def solve_curriculum(
+    graph: nx.DiGraph, *, start: Hashable | None = None, objective: str = "tree", time_limit: float = 60.0
+) -> Decision:
+    """Order all task nodes maximizing :data:`CURRICULUM_OBJECTIVES` ``[objective]``.
+
+    Returns
+    -------
+    Decision
+        ``solution`` = the order (task names); ``details["parents"]`` = {task: [where it starts
+        from (task, model or None), weight]}.
+    """
+    caller = "order_curriculum"
+    check_graph(graph, caller=caller)
+    if objective not in CURRICULUM_OBJECTIVES:
+        raise InputError(
+            f"objective passed to {caller} must be one of {sorted(CURRICULUM_OBJECTIVES)}; got {objective!r}."
+        )
+    if start is not None:
+        check_task(graph, start, argument="start", caller=caller)
+    t0 = time.perf_counter()
+    tasks, W, E, w_ext, ext_model = _arrays(graph)
+    n = len(tasks)
+    s = None if start is None else tasks.index(start)
+    details: dict[str, Any] = {"start": start, "n_tasks": n}
+    if objective == "tree":
+        order, value, bound, optimal, method, parents = _solve_tree(tasks, W, E, w_ext, ext_model, s)
+    elif objective == "chain":
+        if n <= HELD_KARP_MAX:
+            order = held_karp(W, w_ext, s)
+            value = chain_value(W, w_ext, order)
+            bound, optimal, method = value, True, "held-karp"
+        else:
+            order, bound = assignment_patch(W, w_ext, s)
+            value = chain_value(W, w_ext, order)
+            optimal, method = bound - value <= 1e-12 * max(1.0, abs(bound)), "assignment+patch+relocate"
+        parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)
+    else:
+        order = lop_heuristic(W, start=s)
+        value = lop_value(W, order)
+        bound = lop_bound(W, s)
+        optimal, method = bound - value <= 1e-12 * max(1.0, abs(bound)), "netflow+insertion"
+        details["heuristic_value"] = value
+        if n <= LOP_EXACT_MAX and not optimal:
+            exact, out = lop_milp(W, start=s, time_limit=time_limit)
+            details["milp_status"] = out.message
+            if exact is not None and lop_value(W, exact) >= value:
+                order, value, method = exact, lop_value(W, exact), "milp"
+            if out.bound is not None:
+                bound = min(bound, out.bound)
+            optimal = out.optimal
+        if optimal:
+            bound = value
+        parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)
+    details["parents"] = parents
+    return Decision(
+        name="curriculum", solution=[tasks[i] for i in order], value=value,
+        objective=f"{objective}: {CURRICULUM_OBJECTIVES[objective]}", optimal=bool(optimal),
+        bound=value if optimal else bound, gap=0.0 if optimal else relative_gap(value, bound),
+        method=method, seconds=time.perf_counter() - t0, details=details,
+    )
+
+
+def order_curriculum(
+    graph: nx.DiGraph, *, start: Hashable | None = None, objective: str = "tree", **options: Any
+) -> list[Hashable]:
+    """An order of all task nodes maximizing the curriculum objective (see module docstring).
+
+    Parameters
+    ----------
+    graph : nx.DiGraph
+    start : str, optional
+        A task that must come first (exact under that constraint).
+    objective : {"tree", "chain", "cumulative"}
+
+    Raises
+    ------
+    GraphError
+        ``start`` is not a task node; empty graph. InputError: unknown ``objective``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph()
+    >>> g.add_nodes_from(["a", "b", "c"], kind="task"); g.add_node("m", kind="model")
+    >>> g.add_edge("m", "a", weight=0.6); g.add_edge("a", "b", weight=0.9); g.add_edge("b", "c", weight=0.8)
+    >>> order_curriculum(g)
+    ['a', 'b', 'c']
+    """
+    return solve_curriculum(graph, start=start, objective=objective, **options).solution

@@ -1,0 +1,299 @@
+"""The Ray executor: jobs as ``num_cpus=1`` Ray tasks, on an embedded local Ray or a cluster.
+
+This is the only module that imports ``ray`` (lazily, inside functions). Connection rules:
+
+1. Ray already initialized in this process (e.g. a test fixture) -> reuse it.
+2. An address (argument, else ``$RAY_ADDRESS``) -> connect to that cluster with Ray's token
+   authentication: when ``RAY_AUTH_MODE`` is unset and a token is available (``RAY_AUTH_TOKEN``,
+   ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), token mode is switched on first; with no token
+   anywhere, :class:`~planner.exceptions.ExecutorError` says how to get one (instead of Ray's
+   20-second vague timeout). The ``planner`` and ``adapters`` packages are shipped to the workers
+   with ``runtime_env={"py_modules": ...}`` unless ``ship_code=False``.
+3. Otherwise -> an embedded local Ray (``address="local"``: never attaches by accident to a cluster
+   someone else started), ``num_cpus=workers`` (default: all CPUs), no dashboard, token auth left on.
+   It lives until :meth:`RayExecutor.close` or the end of the process, and is reused by later runs.
+
+Execution: every shared object is ``ray.put`` once and passed as a top-level argument (zero-copy
+NumPy on the workers); at most ``max_in_flight`` tasks are pending (default ``2 x`` the parallel
+slots); results are taken with ``ray.wait`` in completion order. Tasks are retried ``max_retries``
+times when their worker process or node dies; any error that remains is yielded for that job only.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from ..exceptions import ExecutorError, InputError
+
+__all__ = ["RayExecutor", "auth_token_available", "ensure_token_auth"]
+
+_OWNED: dict[str, Any] = {"num_cpus": None}  # set while this module owns the embedded Ray instance
+
+_NO_TOKEN = (
+    "Cannot connect to the Ray cluster at {address!r}: no Ray authentication token was found "
+    "(checked $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH and ~/.ray/auth_token). transfergraph keeps "
+    "Ray's token authentication on. On the head node run `ray get-auth-token` and, on this machine, "
+    "either `export RAY_AUTH_TOKEN=<token>` or save it to ~/.ray/auth_token (or a file named by "
+    "RAY_AUTH_TOKEN_PATH). If the cluster deliberately runs without authentication, set "
+    "RAY_AUTH_MODE=disabled yourself."
+)
+
+
+def auth_token_available() -> bool:
+    """True when a Ray auth token is set in the environment or present in a token file."""
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if path:
+        return Path(path).expanduser().is_file() and bool(Path(path).expanduser().read_text().strip())
+    default = Path.home() / ".ray" / "auth_token"
+    try:
+        return default.is_file() and bool(default.read_text().strip())
+    except OSError:
+        return False
+
+
+def ensure_token_auth(address: str) -> None:
+    """Prepare this process to connect to a token-authenticated cluster at ``address``.
+
+    Leaves an explicit ``RAY_AUTH_MODE`` alone unless it is "token" without any token (then the same
+    error as below). Otherwise switches token mode on when a token is available.
+
+    Raises
+    ------
+    ExecutorError
+        When no token is available (the message says how to get one).
+    """
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if mode is not None and mode.strip().lower() != "token":
+        return  # the user chose a mode explicitly
+    if not auth_token_available():
+        raise ExecutorError(_NO_TOKEN.format(address=address))
+    if mode is None:
+        os.environ["RAY_AUTH_MODE"] = "token"
+        try:  # refresh Ray's cached config so this process sees token mode (as ray.init does itself)
+            from ray._raylet import AuthenticationTokenLoader, Config
+
+            Config.initialize("")
+            AuthenticationTokenLoader.instance().reset_cache()
+        except Exception:  # noqa: BLE001 - older/newer Ray: the environment variable is enough
+            pass
+
+
+def _limit_threads(threads: int | None) -> None:
+    if threads:
+        try:
+            import torch
+
+            torch.set_num_threads(threads)
+        except ImportError:  # pragma: no cover - torch is a hard dependency
+            pass
+
+
+def _call(fn: Callable[..., Any], threads: int | None, job: Any, *shared: Any) -> Any:
+    _limit_threads(threads)
+    return fn(job, *shared)
+
+
+class RayExecutor:
+    """Run jobs as Ray tasks.
+
+    Parameters
+    ----------
+    address : str, optional
+        Cluster address (``"HOST:PORT"``, ``"auto"``, ``"ray://..."``). Default: ``$RAY_ADDRESS`` when
+        set, else an embedded local Ray.
+    workers : int, optional
+        Embedded Ray: its number of CPUs (default: all). Existing cluster or reused Ray: the most
+        tasks running at once. Default there: every CPU of the cluster.
+    max_retries : int
+        Retries of a task whose worker process or node died (Python exceptions are not retried).
+    max_in_flight : int, optional
+        Most tasks submitted and not yet collected (default: 2 x parallel slots).
+    ship_code : bool
+        When connecting to a cluster, send the ``planner`` and ``adapters`` packages to its workers
+        via ``runtime_env={"py_modules": ...}`` (not needed when they are installed on every node).
+    runtime_env : dict, optional
+        Extra Ray runtime environment (merged; e.g. ``{"py_modules": [my_models]}`` for model classes
+        that are not installed on the cluster).
+    init_kwargs : dict, optional
+        Extra keyword arguments for ``ray.init``.
+    """
+
+    name = "ray"
+    remote = True
+    threads_per_task: int | None = 1
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int | None = None,
+        max_retries: int = 3,
+        max_in_flight: int | None = None,
+        ship_code: bool = True,
+        runtime_env: dict | None = None,
+        init_kwargs: dict | None = None,
+    ) -> None:
+        if address is not None and (not isinstance(address, str) or not address.strip()):
+            raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
+        for arg, value, low in (("workers", workers, 1), ("max_retries", max_retries, 0),
+                                ("max_in_flight", max_in_flight, 1)):
+            if value is None and arg != "max_retries":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InputError(f"{arg} of RayExecutor must be an integer >= {low}; got {value!r}.")
+        self.address = address
+        self.workers = workers
+        self.max_retries = max_retries
+        self.max_in_flight = max_in_flight
+        self.ship_code = ship_code
+        self.runtime_env = dict(runtime_env or {})
+        self.init_kwargs = dict(init_kwargs or {})
+        self._slots: int | None = None
+        self._remote: dict[int, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"RayExecutor(address={self.address!r}, workers={self.workers!r})"
+
+    # -- connection -------------------------------------------------------------------------
+    def _target_address(self) -> str | None:
+        return self.address or os.environ.get("RAY_ADDRESS") or None
+
+    def connect(self) -> Any:
+        """Initialize (or reuse) Ray per the module's rules; returns the ``ray`` module."""
+        import ray
+
+        address = self._target_address()
+        if ray.is_initialized():
+            if _OWNED["num_cpus"] is not None and address is None and self.workers not in (None, _OWNED["num_cpus"]):
+                ray.shutdown()  # our own embedded instance, started with another worker count
+                _OWNED["num_cpus"] = None
+            else:
+                self._check_same_cluster(ray, address)
+                self._slots = self._cluster_slots(ray)
+                return ray
+        if address is not None:
+            self._connect_cluster(ray, address)
+        else:
+            self._start_local(ray)
+        return ray
+
+    def _check_same_cluster(self, ray: Any, address: str | None) -> None:
+        if address is None or address in ("auto", "local") or address.startswith("ray://"):
+            return
+        try:
+            current = ray.get_runtime_context().gcs_address
+        except Exception:  # noqa: BLE001 - cannot tell: keep the running session
+            return
+        if current and current.rsplit(":", 1)[-1] != address.rsplit(":", 1)[-1]:
+            raise ExecutorError(
+                f"Ray is already initialized in this process (cluster {current}); cannot also connect to "
+                f"{address!r}. Call ray.shutdown() first or drop the address."
+            )
+
+    def _cluster_slots(self, ray: Any) -> int:
+        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+        return min(self.workers, cpus) if self.workers else cpus
+
+    def _connect_cluster(self, ray: Any, address: str) -> None:
+        ensure_token_auth(address)
+        env = dict(self.runtime_env)
+        if self.ship_code:
+            import adapters
+            import planner
+
+            env["py_modules"] = list(env.get("py_modules", [])) + [planner, adapters]
+        kwargs = {"log_to_driver": False, **self.init_kwargs}
+        try:
+            ray.init(address=address, runtime_env=env or None, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, ...
+            raise ExecutorError(
+                f"Cannot connect to the Ray cluster at {address!r}: {type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:400]}. Check that `ray start --head` runs there, that the "
+                "address (HOST:PORT of the GCS) is right, and that this machine has the cluster's token."
+            ) from exc
+        self._slots = self._cluster_slots(ray)
+
+    def _start_local(self, ray: Any) -> None:
+        num_cpus = self.workers or os.cpu_count() or 1
+        kwargs = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": True,
+            "logging_level": "warning",
+            **self.init_kwargs,
+        }
+        try:
+            ray.init(address="local", num_cpus=num_cpus, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise ExecutorError(
+                f"Cannot start an embedded Ray instance: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
+            ) from exc
+        _OWNED["num_cpus"] = num_cpus
+        self._slots = num_cpus
+
+    def close(self) -> None:
+        """Shut down the embedded Ray instance if this module started it (a cluster is left alone)."""
+        import sys
+
+        if _OWNED["num_cpus"] is None or "ray" not in sys.modules:
+            return
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        _OWNED["num_cpus"] = None
+
+    # -- execution --------------------------------------------------------------------------
+    def _remote_call(self, ray: Any) -> Any:
+        key = id(ray)
+        if key not in self._remote:
+            self._remote[key] = ray.remote(num_cpus=1, max_retries=self.max_retries)(_call)
+        return self._remote[key]
+
+    def run(
+        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[str, Any]
+    ) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(job, result | exception)`` in completion order (see the package docstring)."""
+        ray = self.connect()
+        remote = self._remote_call(ray)
+        pending = list(jobs)
+        pending.reverse()  # pop() from the end keeps submission order
+        refs: dict[str, Any] = {}
+        cap = self.max_in_flight or 2 * (self._slots or 1)
+        if self.workers and _OWNED["num_cpus"] is None:
+            cap = min(cap, self.workers)  # a cluster or reused Ray: cap running tasks at `workers`
+        in_flight: dict[Any, Any] = {}
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < cap:
+                    job = pending.pop()
+                    args = []
+                    for k in getattr(job, "shared_keys", ()):
+                        if k not in refs:
+                            refs[k] = ray.put(shared[k])
+                        args.append(refs[k])
+                    in_flight[remote.remote(fn, self.threads_per_task, job, *args)] = job
+                done, _ = ray.wait(list(in_flight), num_returns=1)
+                job = in_flight.pop(done[0])
+                try:
+                    result = ray.get(done[0])
+                except Exception as exc:  # noqa: BLE001 - RayTaskError, WorkerCrashedError, ...
+                    result = _unwrap(exc)
+                yield job, result
+        finally:
+            for ref in in_flight:
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - best effort on early exit
+                    pass
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The user's exception inside a ``RayTaskError``, else the Ray error itself."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        return cause
+    return exc

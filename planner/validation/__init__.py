@@ -1,0 +1,38 @@
+"""Ground-truth validation: do transferability scores predict real transfer? (issue 7, SPEC §4).
+
+- Transfer methods, each ``(source, task, *, seed, ...) -> dict(accuracy, f1, seconds, ...)`` on the
+  task's test split: :func:`retrain_head` (batched: :func:`retrain_head_many`), :func:`fine_tune`,
+  :func:`meta_transfer`.
+- :func:`run_validation`: the methods over many (source, target) pairs on an executor, resumable.
+- :func:`correlations` and :func:`selection_regret`: how well each metric's scores predict the
+  measured accuracies.
+- :func:`validation_report`: a markdown section with figures; :func:`finetune_convergence`: the
+  LEEP paper's accuracy-vs-epoch curves by transferability level.
+"""
+from .convergence import finetune_convergence, plot_convergence
+from .correlations import correlations, selection_regret
+from .engine import COLUMNS, VALIDATION_VERSION, candidate_pairs, run_validation
+from .fine_tune import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
+from .meta_transfer import meta_transfer
+from .report import validation_report
+from .retrain_head import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
+
+__all__ = [
+    "retrain_head",
+    "retrain_head_many",
+    "fit_logistic_head",
+    "fine_tune",
+    "fine_tune_curve",
+    "meta_transfer",
+    "run_validation",
+    "candidate_pairs",
+    "correlations",
+    "selection_regret",
+    "validation_report",
+    "finetune_convergence",
+    "plot_convergence",
+    "COLUMNS",
+    "VALIDATION_VERSION",
+    "HEAD_DEFAULTS",
+    "FINE_TUNE_DEFAULTS",
+]

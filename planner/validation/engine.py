@@ -1,0 +1,344 @@
+"""``run_validation``: really transfer on (source, target) pairs and measure test accuracy.
+
+The ground truth that transferability scores are meant to predict (issue 7, SPEC §4 ``validate``).
+Pairs run as jobs on the same executors as scoring (local or Ray, :mod:`planner.executors`); each
+finished row is appended durably to an optional cache so an interrupted run resumes where it
+stopped. Numbers do not depend on the executor, the number of workers, the order in which jobs
+finish, or whether the run was resumed.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..cache import ScoreCache
+from ..exceptions import InputError
+from ..executors import get_executor
+from ..fingerprint import array_digest, callable_identity, combine, labels_digest, model_fingerprint
+from ..scoring.jobs import error_text
+from ..scoring.payload import ModelPayload
+from ..scoring.validate import check_cache, check_named, check_seed
+from ..task import Source, Task
+from ._common import pair_seed
+from .jobs import METHODS, ValidationJob, failed_rows, run_job
+from .meta_transfer import check_meta_model
+
+__all__ = ["run_validation", "candidate_pairs", "COLUMNS", "VALIDATION_VERSION"]
+
+#: Bumped when a method's numbers change for the same inputs (invalidates cached rows).
+VALIDATION_VERSION = "1"
+
+#: Columns of the table :func:`run_validation` returns, in order.
+COLUMNS = ["source", "source_task", "target", "method", "accuracy", "f1", "seconds", "n_train", "n_test",
+           "n_classes", "seed", "status", "error"]
+
+
+def candidate_pairs(sources: Sequence[Source], tasks: Sequence[Task]) -> list[tuple[str, str]]:
+    """Every (source name, target name) pair except a source on its own training task (self-edge)."""
+    return [(s.name, t.name) for s in sources for t in tasks if s.task != t.name]
+
+
+def _select_pairs(sources: list[Source], tasks: list[Task], pairs: Any, n_pairs: Any, seed: int) -> list[tuple[str, str]]:
+    allowed = candidate_pairs(sources, tasks)
+    if pairs is None:
+        chosen = allowed
+    else:
+        if isinstance(pairs, (str, bytes, Mapping)) or not isinstance(pairs, Sequence):
+            raise InputError(f"pairs must be a list of (source name, target name) tuples or None; got {type(pairs).__name__}.")
+        src_names = {s.name: s for s in sources}
+        task_names = {t.name for t in tasks}
+        chosen = []
+        for i, p in enumerate(pairs):
+            if not isinstance(p, (tuple, list)) or len(p) != 2:
+                raise InputError(f"pairs[{i}] must be a (source name, target name) pair; got {p!r}.")
+            s, t = p
+            if s not in src_names:
+                raise InputError(f"pairs[{i}] names unknown source {s!r}; known sources: {sorted(src_names)[:10]}.")
+            if t not in task_names:
+                raise InputError(f"pairs[{i}] names unknown target {t!r}; known tasks: {sorted(task_names)[:10]}.")
+            if src_names[s].task == t:
+                raise InputError(
+                    f"pairs[{i}] = ({s!r}, {t!r}) pairs a source with its own training task (a self-edge); remove it."
+                )
+            chosen.append((s, t))
+        if len(set(chosen)) != len(chosen):
+            dup = next(p for p in chosen if chosen.count(p) > 1)
+            raise InputError(f"pairs must not repeat a pair; {dup!r} appears more than once.")
+        order = {p: i for i, p in enumerate(allowed)}
+        chosen.sort(key=order.__getitem__)
+    if n_pairs is not None:
+        if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
+            raise InputError(f"n_pairs must be a positive integer or None; got {n_pairs!r}.")
+        if n_pairs < len(chosen):
+            rng = np.random.default_rng(seed)
+            keep = np.sort(rng.choice(len(chosen), size=n_pairs, replace=False))
+            chosen = [chosen[i] for i in keep]
+    if not chosen:
+        raise InputError("no (source, target) pair to validate: every source was trained on the only target(s) given.")
+    return chosen
+
+
+def _check_methods(methods: Any, meta_model: Any) -> list[str]:
+    names = [methods] if isinstance(methods, str) else methods
+    if not isinstance(names, Sequence) or isinstance(names, (bytes, Mapping)) or not names:
+        raise InputError(f"methods must be a non-empty sequence of method names from {list(METHODS)}; got {methods!r}.")
+    names = list(dict.fromkeys(names))
+    for m in names:
+        if m not in METHODS:
+            raise InputError(f"methods contains unknown method {m!r}; known methods: {list(METHODS)}.")
+    if "meta_transfer" in names and meta_model is None:
+        raise InputError(
+            "methods includes 'meta_transfer' but meta_model is None; pass a CNAPs-style model with adapt() "
+            "(or a dict {source name: model}), or drop 'meta_transfer'."
+        )
+    return names
+
+
+def _check_meta(meta_model: Any, sources: list[Source]) -> dict[str, Any] | Any:
+    if meta_model is None:
+        return None
+    if isinstance(meta_model, Mapping):
+        names = {s.name for s in sources}
+        for k, m in meta_model.items():
+            if k not in names:
+                raise InputError(f"meta_model has key {k!r}, which is not a source name; known sources: {sorted(names)[:10]}.")
+            check_meta_model(m, f"meta_model[{k!r}]")
+        return dict(meta_model)
+    check_meta_model(meta_model)
+    return meta_model
+
+
+def _check_options(method_options: Any, methods: list[str]) -> dict[str, dict[str, Any]]:
+    if method_options is None:
+        return {m: {} for m in methods}
+    if not isinstance(method_options, Mapping):
+        raise InputError(f"method_options must be a dict {{method: {{option: value}}}}; got {type(method_options).__name__}.")
+    for m, opts in method_options.items():
+        if m not in METHODS:
+            raise InputError(f"method_options has unknown method {m!r}; known methods: {list(METHODS)}.")
+        if not isinstance(opts, Mapping):
+            raise InputError(f"method_options[{m!r}] must be a dict of options; got {type(opts).__name__}.")
+    return {m: dict(method_options.get(m, {})) for m in methods}
+
+
+def _task_fingerprint(task: Task) -> str:
+    return combine(array_digest(task.inputs), labels_digest(task.labels),
+                   array_digest(task.test_inputs) if task.has_test else "no-test",
+                   labels_digest(task.test_labels) if task.has_test else "no-test")
+
+
+def run_validation(
+    sources: Sequence[Source],
+    tasks: Sequence[Task],
+    *,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    n_pairs: int | None = None,
+    methods: Sequence[str] = ("retrain_head", "fine_tune"),
+    meta_model: Any = None,
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
+    executor: Any = "local",
+    cache: str | Path | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Transfer from each source to each target with each method; test accuracy and macro F1.
+
+    Parameters
+    ----------
+    sources : sequence of Source
+    tasks : sequence of Task
+        Targets; each needs a test split (``Task(..., test_inputs=, test_labels=)``).
+    pairs : list of (source name, target name), optional
+        Pairs to validate. Default: every pair except a source on its own training task.
+    n_pairs : int, optional
+        Validate a seeded random sample of at most ``n_pairs`` of those pairs.
+    methods : sequence of str
+        Among ``"retrain_head"``, ``"fine_tune"``, ``"meta_transfer"``.
+    meta_model : CNAPs-style model with ``adapt``, or dict {source name: model}, optional
+        Needed for ``"meta_transfer"``. With a dict, meta-transfer rows are produced only for pairs
+        whose source is a key, and that source's ``transform`` is applied; use it to pair the
+        meta-model with the source classifier of its frozen backbone (the LEEP paper's protocol:
+        LEEP of that classifier predicts meta-transfer accuracy). A single model runs for every pair.
+    method_options : dict {method: {option: value}}, optional
+        Keyword options of the method functions, e.g. ``{"fine_tune": {"epochs": 3}}``
+        (see :func:`retrain_head_many`, :func:`fine_tune`, :func:`meta_transfer`).
+    executor : "local", "ray" or an executor object
+        See :func:`planner.executors.get_executor`.
+    cache : str or Path, optional
+        Directory; rows are appended (fsync) as they finish under ``CACHE/validation/`` and read
+        back on the next call with identical model, data, method, options and seed.
+    seed : int
+        Seeds the pair sample and each pair's method (per-pair seeds derive from it and the names).
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (source, target, method), columns :data:`COLUMNS`; sorted by the order of
+        ``sources``, then ``tasks``, then ``methods``. ``status`` is "ok" or "failed"; a failed
+        pair has NaN accuracy and its error text, and never stops the run.
+
+    Raises
+    ------
+    InputError
+        For invalid arguments (named in the message), or targets without a test split.
+    """
+    sources = check_named(sources, "sources", Source)
+    tasks = check_named(tasks, "tasks", Task)
+    seed = check_seed(seed)
+    if not isinstance(progress, bool):
+        raise InputError(f"progress must be True or False; got {progress!r}.")
+    methods = _check_methods(methods, meta_model)
+    meta = _check_meta(meta_model, sources)
+    options = _check_options(method_options, methods)
+    cache_dir = check_cache(cache)
+    chosen = _select_pairs(sources, tasks, pairs, n_pairs, seed)
+    by_source = {s.name: s for s in sources}
+    by_task = {t.name: t for t in tasks}
+    missing = sorted({t for _, t in chosen if not by_task[t].has_test})
+    if missing:
+        raise InputError(
+            f"tasks {missing[:5]} have no test split; validation trains on a task's inputs and evaluates on its "
+            "test split. Build them with Task(..., test_inputs=..., test_labels=...)."
+        )
+    exe = get_executor(executor)
+    store = ScoreCache(Path(cache_dir) / "validation") if cache_dir is not None else None
+    try:
+        cached, jobs = _plan(chosen, by_source, by_task, methods, meta, options, seed, store, exe)
+        shared = _shared(jobs, by_source, by_task, meta, exe)
+        rows = cached + _execute(exe, jobs, shared, store, len(cached), progress)
+    finally:
+        if store is not None:
+            store.close()
+    return _table(rows, sources, tasks, methods, by_source)
+
+
+def _plan(chosen, by_source, by_task, methods, meta, options, seed, store, exe):  # noqa: ANN001, ANN202
+    model_fps: dict[str, str] = {}
+    task_fps: dict[str, str] = {}
+    meta_fps: dict[str, str] = {}
+    threads = exe.threads_per_task or 1
+
+    def key(method: str, s: str, t: str, pseed: int, opts: dict) -> str | None:
+        if store is None:
+            return None
+        if s not in model_fps:
+            src = by_source[s]
+            model_fps[s] = model_fingerprint(src.model, transform=src.transform, feature_layer=src.feature_layer)
+        if t not in task_fps:
+            task_fps[t] = _task_fingerprint(by_task[t])
+        extra = ""
+        if method == "meta_transfer":
+            mk = _meta_key(meta, s)
+            if mk not in meta_fps:
+                meta_fps[mk] = _meta_fingerprint(_meta_for(meta, s))
+            extra = meta_fps[mk]
+        return combine("validation", VALIDATION_VERSION, method, model_fps[s], task_fps[t], pseed,
+                       json.dumps(opts, sort_keys=True, default=str), extra)
+
+    cached: list[dict[str, Any]] = []
+    jobs: list[ValidationJob] = []
+    for method in methods:
+        opts = {**options[method], **({"threads": threads} if "threads" not in options[method] else {})}
+        key_opts = {k: v for k, v in opts.items() if k != "threads"}
+        method_pairs = [(s, t) for s, t in chosen if method != "meta_transfer" or _meta_for(meta, s) is not None]
+        grouped: dict[str, list[str]] = {}
+        for s, t in method_pairs:
+            grouped.setdefault(s, []).append(t)
+        for s, targets in grouped.items():
+            todo, seeds, keys = [], [], []
+            for t in targets:
+                pseed = pair_seed(seed, s, t, method)
+                k = key(method, s, t, pseed, key_opts)
+                hit = store.get(k) if store is not None else None
+                if hit is not None:
+                    cached.append({c: hit.get(c) for c in (*COLUMNS, "key") if c in hit})
+                    continue
+                todo.append(t)
+                seeds.append(pseed)
+                keys.append(k)
+            if not todo:
+                continue
+            base = dict(method=method, source=s, source_task=by_source[s].task, options=opts,
+                        source_key=f"source:{s}")
+            if method == "retrain_head":
+                jobs.append(ValidationJob(targets=todo, seeds=seeds, keys=keys, pool=list(targets),
+                                          task_keys=[f"task:{t}" for t in targets], **base))
+            else:
+                meta_key = f"meta:{_meta_key(meta, s)}" if method == "meta_transfer" else None
+                for t, ps, k in zip(todo, seeds, keys):
+                    jobs.append(ValidationJob(targets=[t], seeds=[ps], keys=[k], pool=[t],
+                                              task_keys=[f"task:{t}"], meta_key=meta_key, **base))
+    return cached, jobs
+
+
+def _meta_fingerprint(model: Any) -> str:
+    try:
+        return model_fingerprint(model)
+    except Exception:  # noqa: BLE001 - not an nn.Module: identify it by its pickled state
+        return callable_identity(model)
+
+
+def _meta_for(meta: Any, source: str) -> Any:
+    if meta is None:
+        return None
+    if isinstance(meta, dict):
+        return meta.get(source)
+    return meta
+
+
+def _meta_key(meta: Any, source: str) -> str:
+    return source if isinstance(meta, dict) else "*"
+
+
+def _shared(jobs, by_source, by_task, meta, exe) -> dict[str, Any]:  # noqa: ANN001
+    shared: dict[str, Any] = {}
+    for job in jobs:
+        if job.source_key not in shared:
+            s = by_source[job.source]
+            shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote)
+        for k in job.task_keys:
+            if k not in shared:
+                shared[k] = by_task[k.split(":", 1)[1]]
+        if job.meta_key and job.meta_key not in shared:
+            shared[job.meta_key] = _meta_for(meta, job.source)
+    return shared
+
+
+def _execute(exe, jobs, shared, store, n_cached, progress) -> list[dict[str, Any]]:  # noqa: ANN001
+    from tqdm.auto import tqdm
+
+    rows: list[dict[str, Any]] = []
+    total = n_cached + sum(j.n_pairs for j in jobs)
+    with tqdm(total=total, initial=n_cached, disable=not progress, unit="pair", desc="validating") as bar:
+        if not jobs:
+            return rows
+        for job, result in exe.run(run_job, jobs, shared):
+            if isinstance(result, BaseException):
+                result = failed_rows(job, error_text(result, f"{exe.name} executor: "))
+            if store is not None:
+                store.append(result)
+            rows.extend(result)
+            bar.update(len(result))
+    return rows
+
+
+def _table(rows, sources, tasks, methods, by_source) -> pd.DataFrame:  # noqa: ANN001
+    s_order = {s.name: i for i, s in enumerate(sources)}
+    t_order = {t.name: i for i, t in enumerate(tasks)}
+    m_order = {m: i for i, m in enumerate(methods)}
+    rows = sorted(rows, key=lambda r: (s_order[r["source"]], t_order[r["target"]], m_order[r["method"]]))
+    for r in rows:
+        r["source_task"] = by_source[r["source"]].task or ""
+        for c in ("accuracy", "f1"):
+            v = r.get(c)
+            r[c] = float("nan") if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+        r["error"] = r.get("error") or ""
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df.astype({"n_train": "int64", "n_test": "int64", "n_classes": "int64", "seed": "int64"})

@@ -1,0 +1,153 @@
+"""Catalogue of bad inputs (issue 8): each case lists its expected exit code and message fragment.
+
+Every case runs the real CLI in-process. Exit 2 = bad config/option/input (message names the key,
+option or file; no traceback); exit 1 = per-pair failures (all outputs still written).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+from torch import nn
+from typer.testing import CliRunner
+
+from adapters.models import SmallCNN, save_model
+from adapters.models.checkpoint import ARCHITECTURES, register_architecture
+from planner.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = yaml.safe_load((ROOT / "configs/tiny.yaml").read_text())
+
+
+class SpatialLogits(nn.Module):
+    """A 'classifier' whose output is (b, K, H, W) instead of (b, K)."""
+
+    def __init__(self, n_classes: int = 3):
+        super().__init__()
+        self.hparams = {"n_classes": n_classes}
+        self.conv = nn.Conv2d(1, n_classes, 1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+@pytest.fixture(autouse=True)
+def _spatial_arch():
+    register_architecture("spatial_logits", SpatialLogits)
+    yield
+    ARCHITECTURES.pop("spatial_logits", None)
+
+
+def _config(tmp: Path, patch: Callable[[dict], None] | None = None, text: str | None = None) -> str:
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["models"]["per_task"] = False  # keep cases fast: only the external model(s)
+    if patch:
+        patch(cfg)
+    path = tmp / "config.yaml"
+    path.write_text(text if text is not None else yaml.safe_dump(cfg))
+    return str(path)
+
+
+def _checkpoint(tmp: Path, kind: str) -> str:
+    path = tmp / f"{kind}.pt"
+    if kind == "garbage":
+        path.write_bytes(b"this is not a checkpoint at all")
+    elif kind in ("good", "truncated"):
+        save_model(SmallCNN(3, width=4, feature_dim=8), path)
+        if kind == "truncated":
+            path.write_bytes(path.read_bytes()[:200])
+    elif kind == "rgb":
+        save_model(SmallCNN(3, in_channels=3, width=4, feature_dim=8), path)
+    elif kind == "spatial":
+        save_model(SpatialLogits(), path, arch="spatial_logits")
+    return str(path)
+
+
+def _external(kind: str, **extra):
+    def patch_fn(tmp):
+        return lambda c: c["models"].update(external=[{"name": "mine", "checkpoint": _checkpoint(tmp, kind), **extra}])
+    return patch_fn
+
+
+@dataclass
+class Case:
+    name: str
+    exit_code: int
+    fragment: str
+    build: Callable[[Path], list[str]]
+
+
+def _run(tmp, patch=None, text=None, extra=()):
+    return ["run", _config(tmp, patch, text), "--out", str(tmp / "out"), "--executor", "local", "--quiet", *extra]
+
+
+CASES = [
+    Case("malformed YAML", 2, "is not valid YAML at line", lambda t: _run(t, text="tasks: [ {name: a\n")),
+    Case("unknown key", 2, "models.trainng: unknown key",
+         lambda t: _run(t, lambda c: c["models"].update(trainng={}))),
+    Case("wrong type", 2, "plan.top_k", lambda t: _run(t, lambda c: c["plan"].update(top_k="three"))),
+    Case("missing required field", 2, "tasks: required key is missing", lambda t: _run(t, lambda c: c.pop("tasks"))),
+    Case("unknown metric", 2, "scoring.metrics", lambda t: _run(t, lambda c: c["scoring"].update(metrics=["leap"]))),
+    Case("nonexistent dataset root", 2, "root for Fashion-MNIST must contain",
+         lambda t: _run(t, lambda c: c["data"].update(dataset="fashion_mnist", root=str(t / "no-such-dir")))),
+    Case("class subset naming absent classes", 2, "[11] not in dataset 'digits'",
+         lambda t: _run(t, lambda c: c["tasks"][0].update(classes=[0, 11]))),
+    Case("unreadable checkpoint", 2, "cannot be read safely", lambda t: _run(t, _external("garbage")(t))),
+    Case("truncated checkpoint", 2, "cannot be read safely", lambda t: _run(t, _external("truncated")(t))),
+    Case("checkpoint for a different architecture", 2, "holds architecture 'small_cnn'",
+         lambda t: _run(t, _external("good", arch="spatial_logits")(t))),
+    Case("missing checkpoint file", 2, "does not exist",
+         lambda t: _run(t, lambda c: c["models"].update(external=[{"name": "m", "checkpoint": str(t / "none.pt")}]))),
+    Case("model whose output is not 2-D", 1, "some pairs failed", lambda t: _run(t, _external("spatial", arch="spatial_logits")(t))),
+    Case("model that does not fit the inputs", 1, "some pairs failed", lambda t: _run(t, _external("rgb")(t))),
+    Case("output directory is a file", 2, "is a file, not a folder",
+         lambda t: ["run", _config(t), "--out", str(_touch(t / "afile")), "--executor", "local"]),
+    Case("output directory not writable", 2, "cannot be created",
+         lambda t: ["run", _config(t), "--out", "/sys/transfergraph-out", "--executor", "local"]),
+    Case("conflicting options --cache/--no-cache", 2, "--cache and --no-cache conflict",
+         lambda t: _run(t, extra=("--cache", str(t / "c"), "--no-cache"))),
+    Case("conflicting options --address with local", 2, "--address needs the ray executor",
+         lambda t: _run(t, extra=("--address", "127.0.0.1:1"))),
+    Case("unknown executor", 2, "--executor must be 'local' or 'ray'",
+         lambda t: ["run", _config(t), "--executor", "spark"]),
+    Case("nonexistent config", 2, "does not exist", lambda t: ["run", str(t / "missing.yaml")]),
+    Case("duplicate task names", 2, "names must be unique",
+         lambda t: _run(t, lambda c: c["tasks"][1].update(name=c["tasks"][0]["name"]))),
+    Case("plan from a CSV that is not a score table", 2, "lacks columns",
+         lambda t: ["plan", str(_write(t / "x.csv", "a,b\n1,2\n")), "--out", str(t / "p")]),
+]
+
+
+def _touch(path: Path) -> Path:
+    path.write_text("")
+    return path
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_catalogue(case: Case, tmp_path):
+    result = CliRunner().invoke(app, case.build(tmp_path))
+    output = result.output
+    assert result.exit_code == case.exit_code, f"{case.name}: exit {result.exit_code}\n{output}"
+    assert case.fragment in output, f"{case.name}: {case.fragment!r} not in\n{output}"
+    assert "Traceback" not in output
+    if case.exit_code == 1:  # per-pair failures: outputs are still written and the failure is explained
+        out = tmp_path / "out"
+        scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
+        failed = scores[scores["status"] == "failed"]
+        assert len(failed) and (failed["source"] == "mine").all() and failed["error"].str.len().min() > 10
+        assert (scores[scores["source"] != "mine"]["status"] == "ok").all()
+        assert "Failed pairs" in (out / "report.md").read_text()
+
+
+def test_catalogue_has_at_least_15_cases():
+    assert len(CASES) >= 15
