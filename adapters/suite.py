@@ -22,7 +22,7 @@ from .datasets.registry import DatasetSplit, load_dataset
 from .datasets.shifts import apply_shifts
 from .plugins import load_plugins
 
-__all__ = ["build_tasks", "build_sources", "stable_seed"]
+__all__ = ["build_tasks", "build_sources", "build_meta_model", "stable_seed"]
 
 
 def stable_seed(*parts: object) -> int:
@@ -152,12 +152,12 @@ def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Pat
 
 
 def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | Path | None = None,
-                  log: Callable[[str], None] | None = None) -> list[Source]:
+                  log: Callable[[str], None] | None = None, meta_model=None) -> list[Source]:
     """Train or load every source model the config asks for.
 
     Per-task models become ``Source(f"{task}.cnn", task=task)``; external models are sources of
     their own; a CNAPs-style meta-trained model adds its backbone classifier and one adapted model
-    per task (``adapters.meta.build_meta_sources``).
+    per task (``adapters.meta.build_meta_sources``); pass ``meta_model`` to reuse one already built.
     """
     load_plugins()
     log = log or (lambda _msg: None)
@@ -172,35 +172,46 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
         log(f"preparing external model {spec.name}")
         sources.append(_external(config, i, spec, model_dir))
     if config.models.meta.enabled:
-        sources.extend(_meta_sources(config, tasks, model_dir, log))
+        sources.extend(_meta_sources(config, tasks, model_dir, log, meta_model))
     return sources
 
 
-def _meta_sources(config: JobConfig, tasks: Sequence[Task], model_dir: Path | None,
-                  log: Callable[[str], None]) -> list[Source]:
+def build_meta_model(config: JobConfig, *, model_dir: str | Path | None = None,
+                     log: Callable[[str], None] | None = None):
+    """Load or meta-train (and cache) the config's CNAPs-style model; None when ``models.meta`` is off."""
     from . import meta
 
     mcfg = config.models.meta
+    if not mcfg.enabled:
+        return None
+    log = log or (lambda _msg: None)
     if mcfg.checkpoint:
         try:
-            model = meta.load_checkpoint(mcfg.checkpoint)
+            return meta.load_checkpoint(mcfg.checkpoint)
         except CheckpointError as exc:
             raise ConfigError(f"models.meta.checkpoint: {exc}") from None
-    else:
-        ds = _dataset(config, None, "data")
-        seed = stable_seed(config.seed, "meta")
-        meta_fp = _fingerprint(ds.train_x, ds.train_y, meta={"steps": mcfg.steps, "seconds": mcfg.seconds, "seed": seed})
-        path = model_dir / f"cnaps-{meta_fp}.pt" if model_dir is not None else None
-        model = None
-        if path is not None and path.is_file():
-            try:
-                model = meta.load_checkpoint(path)
-            except CheckpointError:
-                path.unlink(missing_ok=True)
-        if model is None:
-            log(f"meta-training the CNAPs-style model ({mcfg.steps} steps)")
-            model = meta.train_demo_meta_model(ds.train_x, ds.train_y, steps=mcfg.steps, seconds=mcfg.seconds, seed=seed)
-            if path is not None and mcfg.seconds is None:  # a time budget is not reproducible: do not cache it
-                meta.save_checkpoint(model, path)
+    ds = _dataset(config, None, "data")
+    seed = stable_seed(config.seed, "meta")
+    meta_fp = _fingerprint(ds.train_x, ds.train_y, meta={"steps": mcfg.steps, "seconds": mcfg.seconds, "seed": seed})
+    path = Path(model_dir) / f"cnaps-{meta_fp}.pt" if model_dir is not None else None
+    if path is not None and path.is_file():
+        try:
+            return meta.load_checkpoint(path)
+        except CheckpointError:
+            path.unlink(missing_ok=True)  # unreadable cache entry: retrain
+    log(f"meta-training the CNAPs-style model ({mcfg.steps} steps)")
+    model = meta.train_demo_meta_model(ds.train_x, ds.train_y, steps=mcfg.steps, seconds=mcfg.seconds, seed=seed)
+    if path is not None and mcfg.seconds is None:  # a wall-clock budget is not reproducible: never cache it
+        meta.save_checkpoint(model, path)
+    return model
+
+
+def _meta_sources(config: JobConfig, tasks: Sequence[Task], model_dir: Path | None,
+                  log: Callable[[str], None], model=None) -> list[Source]:
+    from . import meta
+
+    if model is None:
+        model = build_meta_model(config, model_dir=model_dir, log=log)
+    mcfg = config.models.meta
     return meta.build_meta_sources(model, list(tasks), context_shots=mcfg.context_shots,
                                    seed=stable_seed(config.seed, "adapt"), adapted_as=mcfg.adapted_as)

@@ -75,13 +75,14 @@ def _cycles(succ: np.ndarray) -> list[list[int]]:
 
 
 def _patch(C: np.ndarray, succ: np.ndarray) -> np.ndarray:
-    """Merge the cycles of ``succ`` into one by repeated best 2-exchanges with the largest cycle."""
+    """Merge the cycles of ``succ`` into one: repeatedly join the smallest cycle to another by the
+    best 2-exchange (a->a', b->b' become a->b', b->a')."""
     succ = succ.copy()
     while True:
         cycles = _cycles(succ)
         if len(cycles) == 1:
             return succ
-        big = max(cycles, key=lambda c: (len(c), -min(c)))
+        big = min(cycles, key=lambda c: (len(c), min(c)))
         inside = np.zeros(len(succ), dtype=bool)
         inside[big] = True
         a = np.asarray(big)

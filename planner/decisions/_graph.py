@@ -74,7 +74,7 @@ def edge_weight(graph: nx.DiGraph, u: Hashable, v: Hashable) -> float:
 def source_nodes(graph: nx.DiGraph, targets: Sequence[Hashable]) -> list[Hashable]:
     """Nodes (tasks or models) with at least one edge into ``targets`` (self-edges ignored)."""
     tset = set(targets)
-    return _sorted(u for u, v in graph.edges() if v in tset and u != v)
+    return _sorted(u for u, nbrs in graph.adj.items() if any(v in tset and v != u for v in nbrs))
 
 
 def weight_matrix(
@@ -86,13 +86,33 @@ def weight_matrix(
     """
     s_idx = {s: i for i, s in enumerate(sources)}
     t_idx = {t: j for j, t in enumerate(targets)}
+    rows, cols, vals = [], [], []
+    for u, i in s_idx.items():
+        nbrs = graph.adj[u]
+        js = [t_idx.get(v, -1) for v in nbrs]
+        ws = [d.get("weight") for d in nbrs.values()]
+        if u in t_idx:  # drop the self-edge if present
+            js = [-1 if v == u else j for v, j in zip(nbrs, js)]
+        rows.extend([i] * len(js))
+        cols.extend(js)
+        vals.extend(ws)
+    keep = np.asarray(cols, dtype=np.int64) >= 0
+    rows = np.asarray(rows, dtype=np.int64)[keep].tolist()
+    cols = np.asarray(cols, dtype=np.int64)[keep].tolist()
+    vals = [v for v, k in zip(vals, keep.tolist()) if k]
     W = np.zeros((len(sources), len(targets)))
     E = np.zeros((len(sources), len(targets)), dtype=bool)
-    for u, v in graph.edges():
-        if u == v or u not in s_idx or v not in t_idx:
-            continue
-        W[s_idx[u], t_idx[v]] = edge_weight(graph, u, v)
-        E[s_idx[u], t_idx[v]] = True
+    if vals:
+        try:
+            arr = np.asarray(vals, dtype=float)
+        except (TypeError, ValueError):
+            arr = np.full(len(vals), np.nan)
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if len(bad):
+            k = int(bad[0])
+            edge_weight(graph, sources[rows[k]], targets[cols[k]])  # raises with the edge named
+        W[rows, cols] = arr
+        E[rows, cols] = True
     return W, E
 
 

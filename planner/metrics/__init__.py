@@ -19,6 +19,11 @@ from .entropy import label_entropy
 from .leep import leep
 from .nce import nce
 from .hscore import h_score
+from .reg_hscore import reg_h_score
+from .logme import logme
+from .nleep import nleep
+from .gbc import gbc
+from .transrate import transrate
 
 __all__ = [
     "REGISTRY",
@@ -43,36 +48,39 @@ def _class_bounds(k: int, h: float) -> tuple[float, float]:
     return (0.0, float(k - 1))
 
 
-REGISTRY: dict[str, Metric] = {}
+def _gbc_bounds(k: int, h: float) -> tuple[float, float]:
+    return (-float(k * (k - 1)), 0.0)
 
 
-def _register(metric: Metric) -> None:
-    REGISTRY[metric.name] = metric
+def _unbounded(k: int, h: float) -> tuple[float, float]:
+    return (-math.inf, math.inf)
 
 
-_register(Metric("leep", leep, "probs", "1", False, "https://arxiv.org/abs/2002.12462",
-                 normalize_by_entropy, _entropy_bounds, True))
-_register(Metric("nce", nce, "probs", "1", False, "https://arxiv.org/abs/1908.08142",
-                 normalize_by_entropy, _entropy_bounds, True))
-_register(Metric("h_score", h_score, "features", "1", False, "https://ieeexplore.ieee.org/document/8803726",
-                 normalize_by_classes, _class_bounds, True))
+def _metric(name, func, input, normalizer, bounds, duplication_invariant, *, seeded=False, version="1"):
+    return Metric(
+        name=name,
+        func=func,
+        input=input,
+        version=version,
+        seeded=seeded,
+        paper=func.__module__ and __import__(func.__module__, fromlist=["PAPER"]).PAPER,
+        normalizer=normalizer,
+        bounds=bounds,
+        duplication_invariant=duplication_invariant,
+    )
 
-try:  # the remaining metrics land in their own modules
-    from .reg_hscore import reg_h_score
-    from .logme import logme
-    from .nleep import nleep
-    from .gbc import gbc
-    from .transrate import transrate
-except ImportError:  # pragma: no cover - only while the suite is being assembled
-    pass
-else:
-    _register(Metric("reg_h_score", reg_h_score, "features", "1", False, "https://arxiv.org/abs/2110.06893",
-                     normalize_by_classes, _class_bounds, False))
-    _register(Metric("logme", logme, "features", "1", False, "https://arxiv.org/abs/2102.11005",
-                     normalize_rank, lambda k, h: (-math.inf, math.inf), False))
-    _register(Metric("nleep", nleep, "features", "1", True, "https://arxiv.org/abs/2011.11200",
-                     normalize_by_entropy, _entropy_bounds, False))
-    _register(Metric("gbc", gbc, "features", "1", False, "https://arxiv.org/abs/2111.12780",
-                     normalize_gbc, lambda k, h: (-float(k * (k - 1)), 0.0), True))
-    _register(Metric("transrate", transrate, "features", "1", False, "https://arxiv.org/abs/2106.09362",
-                     normalize_rank, lambda k, h: (-math.inf, math.inf), True))
+
+#: name -> Metric. ``version`` is bumped whenever a metric's numbers change (score caches key on it).
+REGISTRY: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        _metric("leep", leep, "probs", normalize_by_entropy, _entropy_bounds, True),
+        _metric("nce", nce, "probs", normalize_by_entropy, _entropy_bounds, True),
+        _metric("h_score", h_score, "features", normalize_by_classes, _class_bounds, True),
+        _metric("reg_h_score", reg_h_score, "features", normalize_by_classes, _class_bounds, False),
+        _metric("logme", logme, "features", normalize_rank, _unbounded, False),
+        _metric("nleep", nleep, "features", normalize_by_entropy, _entropy_bounds, False, seeded=True),
+        _metric("gbc", gbc, "features", normalize_gbc, _gbc_bounds, True),
+        _metric("transrate", transrate, "features", normalize_rank, _unbounded, True),
+    )
+}

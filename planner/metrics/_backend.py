@@ -75,6 +75,10 @@ class _NumpyOps:
         return np.linalg.eigh(a)
 
     @staticmethod
+    def eigvalsh(a: np.ndarray) -> np.ndarray:
+        return np.linalg.eigvalsh(a)
+
+    @staticmethod
     def maximum(x: np.ndarray, floor: float) -> np.ndarray:
         return np.maximum(x, floor)
 
@@ -139,6 +143,12 @@ class _TorchOps:
         import torch
 
         return torch.linalg.eigh(a)
+
+    @staticmethod
+    def eigvalsh(a: Any) -> Any:
+        import torch
+
+        return torch.linalg.eigvalsh(a)
 
     @staticmethod
     def maximum(x: Any, floor: float) -> Any:

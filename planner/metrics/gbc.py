@@ -83,9 +83,8 @@ def gbc(
     codes = ops.codes(codes, x)
     counts = ops.bincount(codes, minlength=k)[:, None]
     means = ops.scatter_rows(codes, x, k) / counts
-    second = ops.scatter_rows(codes, x * x, k) / counts
-    var = ops.maximum(second - means * means, 0.0)
-    var = ops.maximum(var, VARIANCE_FLOOR)
+    centred = x - means[codes]
+    var = ops.maximum(ops.scatter_rows(codes, centred * centred, k) / counts, VARIANCE_FLOOR)
     if gaussian == "spherical":
         var = var.mean(axis=1)[:, None]  # (k, 1): one scalar variance per class
     diff2 = (means[:, None, :] - means[None, :, :]) ** 2  # (k, k, p)

@@ -9,13 +9,15 @@ from .._validation import check_features, check_labels
 from ..exceptions import InputError
 from ._backend import ops_for
 
-__all__ = ["logme", "LogMEConvergenceWarning", "TOL", "MAX_ITER"]
+__all__ = ["logme", "LogMEConvergenceWarning", "TOL", "MAX_ITER", "PROFILE_MAX_ITER"]
 
 PAPER = "https://arxiv.org/abs/2102.11005"
 
-#: Default stopping rule: relative change of t = alpha / beta below TOL, at most MAX_ITER steps.
+#: Default tolerance (log t bracket for "profile", relative change of t for "fixed_point").
 TOL = 1e-10
+#: Default iteration caps: fixed-point steps and golden-section steps.
 MAX_ITER = 1000
+PROFILE_MAX_ITER = 200
 #: tllib's rule (``reference="tllib"``): tol 1e-2, 11 iterations, evidence at the stale m.
 TLLIB_TOL = 1e-2
 TLLIB_MAX_ITER = 11
@@ -55,12 +57,128 @@ def _fit_terms(sigma: Any, z2: Any, counts: Any, t: Any) -> tuple[Any, Any, Any]
     return gamma, m2, res
 
 
+def _fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale):
+    """MacKay's fixed point for all classes at once; returns the evidence per class (k,).
+
+    ``stale=True`` is tllib's evaluation: the updated (alpha, beta) with the previous step's
+    ||m||^2 and residual. Otherwise the evidence is evaluated at the final (alpha, beta) with the
+    matching m and residual.
+    """
+    # alpha -> inf (the prior collapses to w = 0) is the supremum for a class the features do not
+    # explain: t then grows geometrically. Once sigma_max / t is below rounding the evidence equals
+    # its limit to double precision, so such a class stops there instead of overflowing.
+    t_cap = 1e16 * max(ops.to_float(sigma.max()), 1.0)
+    alpha = ops.asarray([1.0] * k, like=sigma)
+    beta = ops.asarray([1.0] * k, like=sigma)
+    last_m2, last_res = alpha * 0.0, alpha * 0.0
+    active = alpha > 0
+    for _ in range(max_iter):
+        t = alpha / beta
+        gamma, m2, res = _fit_terms(sigma, z2, counts, t)
+        res = ops.maximum(res, _TINY)
+        alpha_new = ops.where(gamma > 0, gamma / ops.maximum(m2, _TINY), alpha)
+        beta_new = (n - gamma) / res
+        t_new = alpha_new / beta_new
+        done = (ops.abs(t_new - t) / t < tol) | (t_new > t_cap)
+        alpha = ops.where(active, alpha_new, alpha)
+        beta = ops.where(active, beta_new, beta)
+        last_m2 = ops.where(active, m2, last_m2)
+        last_res = ops.where(active, res, last_res)
+        active = active & ~done
+        if not bool(active.any()):
+            break
+    else:
+        if not stale:
+            warnings.warn(
+                f"logme(): the evidence fixed point did not reach tol={tol:g} within max_iter={max_iter} "
+                f"for {int(active.sum())} of {k} classes; raise max_iter, or use method='profile'.",
+                LogMEConvergenceWarning,
+                stacklevel=3,
+            )
+    if not stale:
+        _, last_m2, last_res = _fit_terms(sigma, z2, counts, alpha / beta)
+        last_res = ops.maximum(last_res, _TINY)
+    # D/2 log(alpha) - 1/2 sum_{j=1..D} log(alpha + beta sigma_j) = -1/2 sum_j log1p(sigma_j / t):
+    # the D - r zero eigenvalues contribute exactly 0, and no log(alpha) cancellation remains.
+    log_ratio = ops.log1p(sigma[:, None] / (alpha / beta)[None, :]).sum(axis=0)
+    return (
+        0.5 * n * ops.log(beta)
+        - 0.5 * n * math.log(2.0 * math.pi)
+        - 0.5 * beta * last_res
+        - 0.5 * alpha * last_m2
+        - 0.5 * log_ratio
+    )
+
+
+#: Profile search range for t = alpha / beta, relative to the largest eigenvalue, and grid size.
+T_RANGE = 1e-12, 1e12
+GRID = 97
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def _profile_value(ops, sigma, z2, counts, n, u):
+    """Evidence maximized over beta at t = exp(u), for every class (u has shape (k,)).
+
+    With beta* = n / E(t), E(t) = ||y||^2 - sum_j z_j^2 / (sigma_j + t) (= ||Fm - y||^2 + t ||m||^2):
+    L(t) = n/2 log(n / E) - n/2 - n/2 log(2 pi) - 1/2 sum_j log1p(sigma_j / t).
+    """
+    t = ops.exp(u)
+    e = ops.maximum(counts - (z2 / (sigma[:, None] + t[None, :])).sum(axis=0), _TINY)
+    return (
+        0.5 * n * ops.log(n / e)
+        - 0.5 * n * (1.0 + math.log(2.0 * math.pi))
+        - 0.5 * ops.log1p(sigma[:, None] / t[None, :]).sum(axis=0)
+    )
+
+
+def _profile(ops, sigma, z2, counts, n, k, tol, max_iter):
+    """Global maximum of the profile evidence over log t: a log grid over T_RANGE * sigma_max, then
+    golden-section search in the bracket around the best grid point until it is narrower than
+    ``tol`` (in log t); the limit t -> inf (no weight) is compared as well. Returns (k,)."""
+    scale = max(ops.to_float(sigma.max()), 1e-300)
+    lo, hi = math.log(scale * T_RANGE[0]), math.log(scale * T_RANGE[1])
+    step = (hi - lo) / (GRID - 1)
+    best_u = ops.asarray([lo] * k, like=sigma)
+    best_v = _profile_value(ops, sigma, z2, counts, n, best_u)
+    for g in range(1, GRID):
+        u = best_u * 0.0 + (lo + g * step)
+        v = _profile_value(ops, sigma, z2, counts, n, u)
+        better = v > best_v
+        best_u, best_v = ops.where(better, u, best_u), ops.where(better, v, best_v)
+    a = ops.maximum(best_u - step, lo)
+    b = -ops.maximum(-(best_u + step), -hi)
+    c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+    vc, vd = _profile_value(ops, sigma, z2, counts, n, c), _profile_value(ops, sigma, z2, counts, n, d)
+    for _ in range(max_iter):
+        if ops.to_float((b - a).max()) < tol:
+            break
+        left = vc > vd  # the maximum lies in [a, d]
+        a, b = ops.where(left, a, c), ops.where(left, d, b)
+        new_c, new_d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+        c, d = ops.where(left, new_c, d), ops.where(left, c, new_d)
+        vc_new = _profile_value(ops, sigma, z2, counts, n, ops.where(left, new_c, c))
+        vd_new = _profile_value(ops, sigma, z2, counts, n, ops.where(left, d, new_d))
+        vc, vd = ops.where(left, vc_new, vd), ops.where(left, vc, vd_new)
+    else:
+        warnings.warn(
+            f"logme(): the golden-section search did not narrow log t below tol={tol:g} within "
+            f"max_iter={max_iter}; raise max_iter.",
+            LogMEConvergenceWarning,
+            stacklevel=3,
+        )
+    refined = _profile_value(ops, sigma, z2, counts, n, (a + b) / 2.0)
+    value = ops.where(refined > best_v, refined, best_v)
+    limit = 0.5 * n * ops.log(n / counts) - 0.5 * n * (1.0 + math.log(2.0 * math.pi))
+    return ops.where(limit > value, limit, value)
+
+
 def logme(
     features: Any,
     labels: Sequence[Any] | Any,
     *,
     tol: float | None = None,
     max_iter: int | None = None,
+    method: str = "profile",
     reference: str | None = None,
 ) -> float:
     r"""LogME: the mean over classes of the maximized log-evidence per sample of a Bayesian linear
@@ -76,19 +194,24 @@ def logme(
         - \tfrac12 \log|A|,\qquad
         \mathrm{LogME} = \frac1{|Y|} \sum_k \max_{\alpha,\beta} \mathcal L_k / n.
 
-    :math:`\log|A|` runs over all D eigenvalues of :math:`F^\top F`, zeros included (correct for
-    n < D and for constant or zero columns, unlike thuml's fixed-point code). Only the classes
-    present are scored. MacKay's fixed point from :math:`\alpha = \beta = 1`:
-    :math:`\gamma = \sum_j \sigma_j / (\sigma_j + t)`, :math:`\alpha \leftarrow \gamma / \|m\|^2`,
-    :math:`\beta \leftarrow (n - \gamma) / \|Fm - y\|^2`, :math:`t = \alpha / \beta`, run for all
-    classes at once in the eigenbasis (JMLR Alg. 3): with :math:`z = V^\top F^\top Y`,
-    :math:`\|m\|^2 = \sum_j z_j^2 / (\sigma_j + t)^2` and
-    :math:`\|Fm - y\|^2 = \|y\|^2 - \sum_j z_j^2 (\sigma_j + 2t) / (\sigma_j + t)^2`. A class stops
-    when :math:`|t_{new} - t| / t <` ``tol``, or when :math:`t > 10^{16} \sigma_{max}` (the evidence
-    is maximized in the limit alpha -> inf, no weight; it is then equal to that limit in double
-    precision). The log-determinant enters as
-    :math:`\tfrac D2\log\alpha - \tfrac12\log|A| = -\tfrac12\sum_{j=1}^{D}\log(1 + \sigma_j / t)`. By default the evidence is then evaluated at the final
-    :math:`(\alpha, \beta)` with the matching m (the maximized evidence).
+    :math:`\log|A|` runs over all D eigenvalues :math:`\sigma_j` of :math:`F^\top F`, zeros included
+    (correct for n < D and for constant or zero columns, unlike thuml's fixed-point code); it enters
+    as :math:`\tfrac D2\log\alpha - \tfrac12\log|A| = -\tfrac12\sum_{j=1}^{D}\log(1 + \sigma_j/t)`,
+    :math:`t = \alpha/\beta`, so zero eigenvalues contribute exactly 0. Only the classes present
+    are scored. Everything runs for all classes at once in the eigenbasis (JMLR Alg. 3): with
+    :math:`z = V^\top F^\top Y`, :math:`\|m\|^2 = \sum_j z_j^2 / (\sigma_j + t)^2` and
+    :math:`\|Fm - y\|^2 = \|y\|^2 - \sum_j z_j^2 (\sigma_j + 2t) / (\sigma_j + t)^2`.
+
+    ``method="profile"`` (default) maximizes the evidence to convergence: :math:`\beta` has the
+    closed form :math:`n / E(t)`, :math:`E(t) = \|y\|^2 - \sum_j z_j^2 / (\sigma_j + t)`, which leaves
+    a 1-D problem in :math:`\log t`, solved globally by a 97-point log grid over
+    :math:`[10^{-12}, 10^{12}] \cdot \sigma_{max}` and golden-section search in the best bracket until
+    it is narrower than ``tol``; the limit :math:`t \to \infty` (no weight) is included.
+    ``method="fixed_point"`` runs MacKay's iteration from :math:`\alpha = \beta = 1`
+    (:math:`\gamma = \sum_j \sigma_j / (\sigma_j + t)`, :math:`\alpha \leftarrow \gamma / \|m\|^2`,
+    :math:`\beta \leftarrow (n - \gamma) / \|Fm - y\|^2`) until :math:`|t_{new} - t| / t <` ``tol``
+    (or :math:`t > 10^{16} \sigma_{max}`, the no-weight limit) and evaluates the evidence there. It
+    finds the same maximum when it converges, but can need thousands of steps when n < D.
 
     Parameters
     ----------
@@ -97,13 +220,17 @@ def logme(
     labels : sequence of hashable, shape (n,)
         Target labels; classes are the values present (at least 2).
     tol : float, optional
-        Stopping tolerance on the relative change of t. Default 1e-10 (1e-2 with ``reference="tllib"``).
+        ``profile``: bracket width in log t (default 1e-10); ``fixed_point``: relative change of t
+        (default 1e-10; 1e-2 with ``reference="tllib"``).
     max_iter : int, optional
-        Iteration cap. Default 1000 (11 with ``reference="tllib"``). Reaching it without meeting
-        ``tol`` emits :class:`LogMEConvergenceWarning`; the result is still finite.
+        Iteration cap: golden-section steps (default 200) or fixed-point steps (default 1000; 11 with
+        ``reference="tllib"``). Reaching it emits :class:`LogMEConvergenceWarning`; the result is
+        still finite.
+    method : {"profile", "fixed_point"}, default "profile"
     reference : {None, "tllib"}, default None
-        ``"tllib"`` reproduces tllib's ``log_maximum_evidence`` (tol 1e-2, 11 iterations, evidence
-        evaluated at the updated (alpha, beta) with the previous step's m and residual) for parity.
+        ``"tllib"`` reproduces tllib's ``log_maximum_evidence`` for parity: the fixed point with tol
+        1e-2 and 11 iterations, the evidence evaluated at the updated (alpha, beta) with the previous
+        step's m and residual (no warning when it stops early). It overrides ``method``.
 
     Returns
     -------
@@ -115,14 +242,19 @@ def logme(
     -----
     Shapes: features (n, D), labels (n,), result scalar. Cost O(n D min(n, D)) for the Gram
     matrix, O(min(n, D)^3) for its eigendecomposition, O(n D) for the class sums, then
-    O(|Y| min(n, D)) per iteration for all classes together; the (n, D) matrix is read twice.
-    A tensor is scored on its own device. Paper: https://arxiv.org/abs/2102.11005
+    O(|Y| min(n, D)) per grid point or iteration for all classes together; the (n, D) matrix is
+    read twice. A tensor is scored on its own device. Paper: https://arxiv.org/abs/2102.11005
     """
     if reference not in (None, "tllib"):
         raise InputError(f"reference of logme() must be None or 'tllib'; got {reference!r}.")
+    if method not in ("profile", "fixed_point"):
+        raise InputError(f"method of logme() must be 'profile' or 'fixed_point'; got {method!r}.")
     tllib = reference == "tllib"
-    tol = (TLLIB_TOL if tllib else TOL) if tol is None else tol
-    max_iter = (TLLIB_MAX_ITER if tllib else MAX_ITER) if max_iter is None else max_iter
+    method = "fixed_point" if tllib else method
+    if tol is None:
+        tol = TLLIB_TOL if tllib else TOL
+    if max_iter is None:
+        max_iter = TLLIB_MAX_ITER if tllib else (MAX_ITER if method == "fixed_point" else PROFILE_MAX_ITER)
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise InputError(f"tol of logme() must be a positive float; got {tol!r}.")
     if not (isinstance(max_iter, int) and max_iter >= 1):
@@ -130,54 +262,14 @@ def logme(
     f = check_features(features, func="logme")
     codes, k = check_labels(labels, f.shape[0], func="logme")
     ops = ops_for(f)
-    n, d = f.shape
+    n = f.shape[0]
     codes = ops.codes(codes, f)
     counts = ops.bincount(codes, minlength=k)  # ||y_k||^2 for one-hot indicators
     sigma, z = _spectrum(ops, f, codes, k)
     z2 = z * z
 
-    # alpha -> inf (the prior collapses to w = 0) is the supremum for a class the features do not
-    # explain: t then grows geometrically. Once sigma_max / t is below rounding the evidence equals
-    # its limit to double precision, so such a class stops there instead of overflowing.
-    t_cap = 1e16 * max(ops.to_float(sigma.max()), 1.0)
-    alpha = ops.asarray([1.0] * k, like=f)
-    beta = ops.asarray([1.0] * k, like=f)
-    last_m2, last_res = alpha * 0.0, alpha * 0.0
-    active = alpha > 0
-    for _ in range(max_iter):
-        t = alpha / beta
-        gamma, m2, res = _fit_terms(sigma, z2, counts, t)
-        m2, res = ops.maximum(m2, _TINY), ops.maximum(res, _TINY)
-        alpha_new = ops.where(gamma > 0, gamma / m2, alpha)
-        beta_new = (n - gamma) / res
-        t_new = alpha_new / beta_new
-        done = (ops.abs(t_new - t) / t < tol) | (t_new > t_cap)
-        alpha = ops.where(active, alpha_new, alpha)
-        beta = ops.where(active, beta_new, beta)
-        last_m2 = ops.where(active, m2, last_m2)
-        last_res = ops.where(active, res, last_res)
-        active = active & ~done
-        if not bool(active.any()):
-            break
+    if method == "profile":
+        evidence = _profile(ops, sigma, z2, counts, n, k, tol, max_iter)
     else:
-        if not tllib:
-            warnings.warn(
-                f"logme(): the evidence fixed point did not reach tol={tol:g} within max_iter={max_iter} "
-                f"for {int(active.sum())} of {k} classes; raise max_iter for the maximized evidence.",
-                LogMEConvergenceWarning,
-                stacklevel=2,
-            )
-    if not tllib:  # evaluate at the final (alpha, beta) with the matching m and residual
-        _, last_m2, last_res = _fit_terms(sigma, z2, counts, alpha / beta)
-        last_m2, last_res = ops.maximum(last_m2, _TINY), ops.maximum(last_res, _TINY)
-    # D/2 log(alpha) - 1/2 sum_{j=1..D} log(alpha + beta sigma_j) = -1/2 sum_j log1p(sigma_j / t):
-    # the D - r zero eigenvalues contribute exactly 0, and no log(alpha) cancellation remains.
-    log_ratio = ops.log1p(sigma[:, None] / (alpha / beta)[None, :]).sum(axis=0)
-    evidence = (
-        0.5 * n * ops.log(beta)
-        - 0.5 * n * math.log(2.0 * math.pi)
-        - 0.5 * beta * last_res
-        - 0.5 * alpha * last_m2
-        - 0.5 * log_ratio
-    )
+        evidence = _fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale=tllib)
     return ops.to_float(evidence.mean()) / n

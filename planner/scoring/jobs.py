@@ -8,6 +8,7 @@ forward pass, in a transform, in a metric) becomes ``failed`` rows for exactly t
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,10 @@ class Job:
 
 def error_text(exc: BaseException, prefix: str = "") -> str:
     """``"Type: message"`` on one line, without a traceback, at most 500 characters."""
-    message = " ".join(str(exc).split()) if str(exc) else ""
+    message = str(exc)
+    for marker in ("Traceback (most recent call last)", "\ntraceback:"):
+        message = message.split(marker, 1)[0]  # Ray errors embed the remote traceback
+    message = re.sub(r"\s*traceback:?\s*$", "", " ".join(message.split()), flags=re.IGNORECASE).rstrip(":")
     text = f"{prefix}{type(exc).__name__}: {message}" if message else f"{prefix}{type(exc).__name__}"
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
 

@@ -12,10 +12,10 @@
 from .convergence import finetune_convergence, plot_convergence
 from .correlations import correlations, selection_regret
 from .engine import COLUMNS, VALIDATION_VERSION, candidate_pairs, run_validation
-from .fine_tune import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
-from .meta_transfer import meta_transfer
+from .fine_tuning import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
+from .meta_adaptation import meta_transfer
 from .report import validation_report
-from .retrain_head import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
+from .head_retraining import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
 
 __all__ = [
     "retrain_head",

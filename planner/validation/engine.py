@@ -26,7 +26,7 @@ from ..scoring.validate import check_cache, check_named, check_seed
 from ..task import Source, Task
 from ._common import pair_seed
 from .jobs import METHODS, ValidationJob, failed_rows, run_job
-from .meta_transfer import check_meta_model
+from .meta_adaptation import check_meta_model
 
 __all__ = ["run_validation", "candidate_pairs", "COLUMNS", "VALIDATION_VERSION"]
 

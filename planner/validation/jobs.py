@@ -1,7 +1,7 @@
 """The unit of validation work and the plain function that runs it (no Ray here).
 
 - ``retrain_head``: one job per source carrying all its targets, so the source forwards the union
-  of their distinct samples once (:func:`~planner.validation.retrain_head.retrain_head_many`).
+  of their distinct samples once (:func:`~planner.validation.head_retraining.retrain_head_many`).
   The job always pools *all* the source's targets of the run, also those already cached, so the
   forward pass (hence every number) is the same whether a run is fresh or resumed.
 - ``fine_tune`` and ``meta_transfer``: one job per (source, target) pair.
@@ -16,9 +16,9 @@ from typing import Any
 
 from ..scoring.jobs import error_text
 from ..task import Source
-from .fine_tune import fine_tune
-from .meta_transfer import meta_transfer
-from .retrain_head import retrain_head_many
+from .fine_tuning import fine_tune
+from .meta_adaptation import meta_transfer
+from .head_retraining import retrain_head_many
 
 __all__ = ["ValidationJob", "run_job", "METHODS"]
 

@@ -1,0 +1,35 @@
+"""Decisions on a transferability graph (SPEC §3): sources, source sets, task groups, curricula.
+
+Each SPEC function is a thin wrapper over a ``solve_*`` function that returns a :class:`Decision`
+(solution, objective value, proof of optimality or bound and gap, method, seconds). ``make_plan``
+runs them all and returns the ``plan.json`` dict; ``explain_plan`` and ``plot_*`` render it.
+Formulations, solvers and measured limits: ``shared/DECISIONS.md`` and ``benchmarks/RESULTS.decisions.md``.
+"""
+from ._result import Decision
+from .curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum
+from .explain import explain_plan
+from .figures import plot_curriculum, plot_groups
+from .grouping import affinity_matrix, default_n_groups, group_tasks, solve_grouping
+from .plan import PLAN_KEYS, make_plan
+from .sources import default_budget, select_source_set, select_sources, solve_source_set
+
+__all__ = [
+    "Decision",
+    "select_sources",
+    "select_source_set",
+    "group_tasks",
+    "order_curriculum",
+    "solve_source_set",
+    "solve_grouping",
+    "solve_curriculum",
+    "curriculum_value",
+    "affinity_matrix",
+    "default_budget",
+    "default_n_groups",
+    "CURRICULUM_OBJECTIVES",
+    "make_plan",
+    "PLAN_KEYS",
+    "explain_plan",
+    "plot_groups",
+    "plot_curriculum",
+]

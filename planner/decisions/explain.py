@@ -1,0 +1,134 @@
+"""``explain_plan``: the decisions of a plan.json dict as a markdown section a user can act on."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["explain_plan"]
+
+#: two sources whose weights differ by less than this are reported as a near tie
+NEAR_TIE = 0.02
+MAX_ROWS = 30
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _proof(obj: dict) -> str:
+    if obj.get("optimal"):
+        return f"proven optimal ({obj.get('method')}, {_f(obj.get('seconds'), 2)} s)"
+    gap = obj.get("gap")
+    gap_txt = "unknown gap" if gap is None else f"at most {100 * gap:.2f}% below the optimum"
+    return f"heuristic {obj.get('method')}, not proven optimal: {gap_txt} (upper bound {_f(obj.get('bound'))})"
+
+
+def _sources_section(plan: dict) -> list[str]:
+    lines = ["### Which model to fine-tune for each target", ""]
+    rows = sorted(plan["sources"].items())
+    for target, top in rows[:MAX_ROWS]:
+        if not top:
+            lines.append(f"- **{target}**: no source was scored for it; train it from scratch.")
+            continue
+        best, w = top[0]
+        text = f"- **{target}**: fine-tune **{best}** (weight {_f(w)})"
+        if len(top) > 1:
+            text += "; next: " + ", ".join(f"{s} ({_f(v)})" for s, v in top[1:])
+            if w is not None and top[1][1] is not None and w - top[1][1] < NEAR_TIE:
+                text += f". The top two differ by less than {NEAR_TIE}: fine-tune both and keep the better"
+        if w is not None and w <= 0:
+            text += ". Warning: no better than the label prior, so transfer may hurt"
+        lines.append(text + ".")
+    if len(rows) > MAX_ROWS:
+        lines.append(f"- ... and {len(rows) - MAX_ROWS} more targets (see plan.json `sources`).")
+    return lines + [""]
+
+
+def _source_set_section(plan: dict) -> list[str]:
+    ss, obj = plan["source_set"], plan["objectives"]["source_set"]
+    chosen, assignment = ss["chosen"], ss["assignment"]
+    n_targets = len(plan["sources"])
+    lines = [f"### Which sources to keep (budget {ss['budget']})", ""]
+    if not chosen:
+        return lines + ["No source improves any target; keep none and train every task from scratch.", ""]
+    lines.append(
+        f"Keep and fine-tune these {len(chosen)} source(s): {', '.join(f'**{c}**' for c in chosen)}. "
+        f"They serve {len(assignment)} of {n_targets} targets with total weight {_f(obj['value'])} "
+        f"({_proof(obj)})."
+    )
+    unserved = sorted(set(plan["sources"]) - set(assignment))
+    if unserved:
+        lines.append(f"Targets with no edge from the kept sources (train from scratch): {', '.join(unserved)}.")
+    lines += ["", "| target | use source |", "|---|---|"]
+    for t, s in sorted(assignment.items())[:MAX_ROWS]:
+        lines.append(f"| {t} | {s} |")
+    return lines + [""]
+
+
+def _groups_section(plan: dict) -> list[str]:
+    obj = plan["objectives"]["groups"]
+    groups = plan["groups"]
+    values = obj.get("group_values") or [None] * len(groups)
+    lines = [
+        f"### Which tasks to train together ({len(groups)} group(s), at most {obj.get('n_groups')})", "",
+        f"Affinity: {obj.get('centering')}. Objective value {_f(obj['value'])} ({_proof(obj)}).", "",
+    ]
+    for i, (g, v) in enumerate(zip(groups, values), 1):
+        if len(g) == 1:
+            lines.append(f"- Group {i}: **{g[0]}** alone: no partner raises it above its median source; train it separately.")
+        else:
+            lines.append(
+                f"- Group {i}: {', '.join(f'**{t}**' for t in g)}: train one multi-task model on them "
+                f"(group value {_f(v)}, the summed mean affinity each member receives)."
+            )
+        if i >= MAX_ROWS:
+            lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
+            break
+    lines.append(
+        "These groups use transfer scores as a proxy for co-training benefit; confirm with one "
+        "multi-task training before committing."
+    )
+    return lines + [""]
+
+
+def _curriculum_section(plan: dict) -> list[str]:
+    obj = plan["objectives"]["curriculum"]
+    parents = obj.get("parents", {})
+    kind = plan.get("settings", {}).get("curriculum_objective", "tree")
+    lines = [
+        "### In which order to learn the tasks", "",
+        f"Objective `{kind}`, value {_f(obj['value'])} ({_proof(obj)}). Train in this order:", "",
+    ]
+    for i, t in enumerate(plan["curriculum"][:MAX_ROWS], 1):
+        p, w = parents.get(t, [None, None])
+        src = f"start from **{p}**" if p is not None else "start from scratch"
+        lines.append(f"{i}. **{t}**: {src} (weight {_f(w)}).")
+    if len(plan["curriculum"]) > MAX_ROWS:
+        lines.append(f"... and {len(plan['curriculum']) - MAX_ROWS} more (see plan.json `curriculum`).")
+    lines.append("")
+    lines.append(
+        "The order maximizes forward transfer only; it does not model forgetting, so measure backward "
+        "transfer when you validate it."
+    )
+    return lines + [""]
+
+
+def explain_plan(plan: dict) -> str:
+    """Markdown for report.md: one subsection per decision, each with the action to take.
+
+    Parameters
+    ----------
+    plan : dict
+        As returned by :func:`planner.decisions.make_plan` (or read back from plan.json).
+    """
+    lines = [
+        "## Decisions", "",
+        f"Edge weight = normalized `{plan['metric']}` score (for LEEP: 0 = no better than the label "
+        "prior, 1 = perfect).", "",
+    ]
+    lines += _sources_section(plan)
+    lines += _source_set_section(plan)
+    lines += _groups_section(plan)
+    lines += _curriculum_section(plan)
+    if plan.get("warnings"):
+        lines += ["### Warnings", ""] + [f"- {w}" for w in plan["warnings"]] + [""]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Figures of the validation report (matplotlib, no pyplot state): scatter plots, transferability levels.
+
+Each function draws one PNG and returns its path. Inputs are the joined (score, accuracy) table of
+:func:`planner.validation.correlations.joined`.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["level_table", "plot_scatter", "plot_levels"]
+
+
+def _figure(width: float, height: float):  # noqa: ANN202
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def level_table(scores: np.ndarray, accuracy: np.ndarray, *, n_levels: int = 5) -> pd.DataFrame:
+    """Bin pairs into ``n_levels`` equal-width score intervals (the LEEP paper's "transferability levels").
+
+    Level 1 holds the lowest scores, level ``n_levels`` the highest. Returns one row per level:
+    ``level, low, high, n, mean_accuracy, sem`` (standard error; NaN for n < 2).
+    """
+    scores = np.asarray(scores, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    lo, hi = float(np.min(scores)), float(np.max(scores))
+    edges = np.linspace(lo, hi, n_levels + 1)
+    level = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, n_levels - 1) if hi > lo \
+        else np.zeros(len(scores), dtype=int)
+    rows = []
+    for k in range(n_levels):
+        acc = accuracy[level == k]
+        rows.append({"level": k + 1, "low": edges[k], "high": edges[k + 1], "n": int(len(acc)),
+                     "mean_accuracy": float(acc.mean()) if len(acc) else math.nan,
+                     "sem": float(acc.std(ddof=1) / math.sqrt(len(acc))) if len(acc) > 1 else math.nan})
+    return pd.DataFrame(rows)
+
+
+def plot_scatter(data: pd.DataFrame, method: str, path: str | Path, *, corr: pd.DataFrame | None = None) -> Path:
+    """One panel per metric: score (x) against test accuracy (y) of ``method``, r and tau in the title."""
+    d = data[data["method"] == method]
+    metrics = list(dict.fromkeys(d["metric"]))
+    cols = min(4, max(1, len(metrics)))
+    rows = max(1, math.ceil(len(metrics) / cols))
+    fig = _figure(3.2 * cols, 2.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes.flat, metrics):
+        g = d[d["metric"] == metric]
+        ax.scatter(g["score"], g["accuracy"], s=10, alpha=0.6)
+        title = metric
+        if corr is not None:
+            c = corr[(corr["metric"] == metric) & (corr["method"] == method)]
+            if len(c):
+                title += f"  r={c['pearson'].iloc[0]:.2f}  τ={c['kendall_tau'].iloc[0]:.2f}"
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("score", fontsize=8)
+        ax.set_ylabel(f"{method} accuracy", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"Scores vs. measured {method} test accuracy ({len(d)} pair-metric points)", fontsize=10)
+    path = Path(path)
+    fig.savefig(path)
+    return path
+
+
+def plot_levels(data: pd.DataFrame, metric: str, path: str | Path, *, n_levels: int = 5) -> Path:
+    """Mean test accuracy per transferability level of ``metric``, one group of bars per method."""
+    d = data[data["metric"] == metric]
+    methods = list(dict.fromkeys(d["method"]))
+    fig = _figure(max(4.0, 1.2 * n_levels + 1.5), 3.2)
+    ax = fig.subplots()
+    width = 0.8 / max(1, len(methods))
+    for i, method in enumerate(methods):
+        g = d[d["method"] == method]
+        table = level_table(g["score"].to_numpy(), g["accuracy"].to_numpy(), n_levels=n_levels)
+        x = table["level"].to_numpy() + (i - (len(methods) - 1) / 2) * width
+        ax.bar(x, table["mean_accuracy"].fillna(0.0), width, yerr=table["sem"].fillna(0.0), capsize=2, label=method)
+        for xi, n in zip(x, table["n"]):
+            ax.text(xi, 0.01, str(n), ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(range(1, n_levels + 1))
+    ax.set_xlabel(f"{metric} level (1 = lowest of {n_levels} equal-width score intervals)", fontsize=8)
+    ax.set_ylabel("mean test accuracy", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7)
+    ax.set_title(f"Test accuracy by {metric} transferability level (bar labels: pairs)", fontsize=9)
+    path = Path(path)
+    fig.savefig(path)
+    return path

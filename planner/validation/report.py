@@ -1,0 +1,182 @@
+"""The validation section of ``report.md``: tables, a plain verdict on LEEP, and figures.
+
+:func:`validation_report` returns markdown (the CLI appends it to ``report.md``) and writes PNGs
+next to it; figure links are relative file names, so keep the report in ``out_dir``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import InputError
+from .correlations import joined, selection_regret
+from .figures import level_table, plot_levels, plot_scatter
+
+__all__ = ["validation_report", "verdict_lines", "markdown_table"]
+
+
+def _fmt(v: Any, spec: str = ".3f") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        return format(v, spec)
+    return str(v)
+
+
+def _p(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.1e}" if v < 1e-3 else f"{v:.3f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: str = "leep") -> list[str]:
+    """Sentences saying, per method, which metrics ``metric`` beat and which beat it.
+
+    "Beat" means a higher pooled Pearson r *and* a higher pooled Kendall tau; one higher and one
+    lower is "mixed". Regret (lower is better) is compared separately.
+    """
+    lines = []
+    for method, g in corr.groupby("method", sort=False):
+        mine = g[g["metric"] == metric]
+        if mine.empty or math.isnan(float(mine["pearson"].iloc[0])):
+            lines.append(f"- **{method}**: no {metric} correlation available (metric not scored or too few pairs).")
+            continue
+        r0, t0 = float(mine["pearson"].iloc[0]), float(mine["kendall_tau"].iloc[0])
+        won, lost, mixed = [], [], []
+        for _, row in g[g["metric"] != metric].iterrows():
+            r, t = float(row["pearson"]), float(row["kendall_tau"])
+            if math.isnan(r) or math.isnan(t):
+                continue
+            label = f"{row['metric']} (r={r:.2f}, τ={t:.2f})"
+            (won if r0 > r and t0 > t else lost if r0 < r and t0 < t else mixed).append(label)
+        text = f"- **{method}**: {metric} r={r0:.2f}, τ={t0:.2f} (n={int(mine['n_pairs'].iloc[0])} pairs). "
+        text += f"{metric} beat: {', '.join(won) if won else 'none'}. "
+        text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
+        if mixed:
+            text += f" Mixed (one statistic higher, one lower): {', '.join(mixed)}."
+        if regret is not None and not regret.empty:
+            rg = regret[(regret["method"] == method) & (regret["n_targets"] > 0)]
+            mine_r = rg[rg["metric"] == metric]
+            if not mine_r.empty:
+                v = float(mine_r["regret"].iloc[0])
+                better = rg[rg["regret"] < v - 1e-12]["metric"].tolist()
+                text += (f" Source-selection regret of {metric}: {v:.3f} over {int(mine_r['n_targets'].iloc[0])} "
+                         f"targets; lower regret: {', '.join(better) if better else 'none'}.")
+        lines.append(text)
+    return lines
+
+
+def validation_report(
+    validation_df: pd.DataFrame,
+    correlations_df: pd.DataFrame,
+    scores_df: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    metric: str = "leep",
+    n_levels: int = 5,
+    regret_df: pd.DataFrame | None = None,
+    title: str = "Validation: do the scores predict real transfer?",
+) -> str:
+    """Markdown section for ``report.md`` plus figures in ``out_dir``.
+
+    Parameters
+    ----------
+    validation_df : the :func:`run_validation` table
+    correlations_df : the :func:`correlations` table
+    scores_df : the :func:`planner.score` table the correlations were computed from
+    out_dir : folder for the PNGs (``validation_scatter_<method>.png``, ``validation_levels_<metric>.png``)
+    metric : the metric whose verdict and transferability levels are reported (default LEEP)
+    regret_df : :func:`selection_regret` table; computed from the inputs when None
+
+    Returns
+    -------
+    str : markdown, starting with a ``## title`` heading.
+    """
+    for name, df in (("validation_df", validation_df), ("correlations_df", correlations_df), ("scores_df", scores_df)):
+        if not isinstance(df, pd.DataFrame):
+            raise InputError(f"{name} of validation_report() must be a pandas.DataFrame; got {type(df).__name__}.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    regret = selection_regret(scores_df, validation_df) if regret_df is None else regret_df
+    md = [f"## {title}", ""]
+    md += _summary(validation_df)
+    md += ["", "### Correlation of scores with test accuracy", "",
+           "Pooled over pairs (one point per source→target pair; raw scores, as in the LEEP paper). "
+           "Kendall τ is tau-b; weighted τ is `scipy.stats.weightedtau`; per-target τ averages the "
+           "Kendall τ within targets that have at least 3 sources.", ""]
+    md.append(_corr_table(correlations_df))
+    md += ["", f"### Does {metric} beat the baselines?", ""]
+    md += verdict_lines(correlations_df, regret, metric=metric)
+    md += ["", "### Source-selection regret", "",
+           "acc(best source) − acc(source with the top score), averaged over targets with ≥ 2 sources; "
+           "random = best − mean over sources; relative = regret / random (0 = always best, 1 = random pick).", ""]
+    md.append(_regret_table(regret))
+    data = joined(scores_df, validation_df)
+    figures = []
+    for method in dict.fromkeys(data["method"]):
+        p = plot_scatter(data, method, out / f"validation_scatter_{method}.png", corr=correlations_df)
+        figures.append((f"Scores vs {method} accuracy", p.name))
+    if (data["metric"] == metric).any():
+        p = plot_levels(data, metric, out / f"validation_levels_{metric}.png", n_levels=n_levels)
+        figures.append((f"Accuracy by {metric} level", p.name))
+        md += ["", f"### Test accuracy by {metric} transferability level", "",
+               f"Pairs binned into {n_levels} equal-width {metric} intervals (level 1 lowest), as in the LEEP paper's figures.", ""]
+        md.append(_levels_table(data, metric, n_levels))
+    if figures:
+        md += ["", "### Figures", ""] + [f"![{cap}]({name})" for cap, name in figures]
+    return "\n".join(md) + "\n"
+
+
+def _summary(v: pd.DataFrame) -> list[str]:
+    rows = []
+    for method, g in v.groupby("method", sort=False):
+        ok = g[g["status"] == "ok"] if "status" in g.columns else g
+        rows.append([str(method), str(len(g)), str(len(g) - len(ok)), _fmt(float(ok["accuracy"].mean()) if len(ok) else math.nan),
+                     _fmt(float(ok["accuracy"].std()) if len(ok) > 1 else math.nan),
+                     _fmt(float(ok["f1"].mean()) if len(ok) and "f1" in ok else math.nan),
+                     _fmt(float(ok["seconds"].sum()) if len(ok) and "seconds" in ok else math.nan, ".1f")])
+    lines = [markdown_table(["method", "pairs", "failed", "mean accuracy", "std", "mean macro F1", "total seconds"], rows)]
+    if "status" in v.columns and (v["status"] != "ok").any():
+        bad = v[v["status"] != "ok"].head(5)
+        lines += ["", "Failed pairs (first 5):", ""]
+        lines += [f"- {r.source} → {r.target} ({r.method}): {r.error}" for r in bad.itertuples()]
+    return lines
+
+
+def _corr_table(c: pd.DataFrame) -> str:
+    rows = [[str(r["metric"]), str(r["method"]), _fmt(r["pearson"]), _p(r["pearson_p"]), _fmt(r["kendall_tau"]),
+             _p(r.get("kendall_p", math.nan)), _fmt(r.get("weighted_tau", math.nan)),
+             _fmt(r.get("per_target_kendall_tau", math.nan)), str(int(r["n_pairs"]))] for _, r in c.iterrows()]
+    return markdown_table(["metric", "method", "Pearson r", "p", "Kendall τ", "p", "weighted τ", "per-target τ", "pairs"], rows)
+
+
+def _regret_table(g: pd.DataFrame) -> str:
+    rows = [[str(r["metric"]), str(r["method"]), str(int(r["n_targets"])), _fmt(r["regret"]), _fmt(r["random_regret"]),
+             _fmt(r["relative_regret"], ".2f"), _fmt(r["top1_rate"], ".2f")] for _, r in g.iterrows()]
+    return markdown_table(["metric", "method", "targets", "regret", "random", "relative", "top-1 rate"], rows)
+
+
+def _levels_table(data: pd.DataFrame, metric: str, n_levels: int) -> str:
+    d = data[data["metric"] == metric]
+    methods = list(dict.fromkeys(d["method"]))
+    tables = {m: level_table(d[d["method"] == m]["score"].to_numpy(), d[d["method"] == m]["accuracy"].to_numpy(),
+                             n_levels=n_levels) for m in methods}
+    first = tables[methods[0]]
+    rows = []
+    for k in range(n_levels):
+        row = [str(k + 1), f"[{first['low'][k]:.3f}, {first['high'][k]:.3f}]"]
+        for m in methods:
+            t = tables[m]
+            row.append(f"{_fmt(t['mean_accuracy'][k])} (n={t['n'][k]})")
+        rows.append(row)
+    return markdown_table(["level", f"{metric} interval ({methods[0]})"] + [f"{m} accuracy" for m in methods], rows)

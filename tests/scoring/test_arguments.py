@@ -1,0 +1,78 @@
+"""Up-front argument validation of score() and get_executor(): clear InputErrors naming the argument."""
+from __future__ import annotations
+
+import pytest
+
+from planner import Source
+from planner.exceptions import InputError
+from planner.executors import LocalExecutor, get_executor
+from planner.scoring import score
+
+from _support import tiny_model, tiny_sources, tiny_tasks
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(sources=[]), r"sources must be a non-empty sequence of Source.*empty"),
+        (dict(sources="m1"), r"sources must be a non-empty sequence of Source objects; got str"),
+        (dict(sources=[object()]), r"sources\[0\] must be a Source; got object"),
+        (dict(tasks=[]), r"tasks must be a non-empty sequence of Task"),
+        (dict(tasks=None), r"tasks must be a non-empty sequence of Task objects; got NoneType"),
+        (dict(metrics=("leep", "nope")), r"metrics contains unknown metric 'nope'; known metrics: \[.*'leep'.*\]"),
+        (dict(metrics=()), r"metrics must name at least one metric"),
+        (dict(executor="dask"), r"executor must be one of \['local', 'ray'\].*got 'dask'"),
+        (dict(executor=3), r"executor must be one of .*got int"),
+        (dict(cache=5), r"cache must be a directory path"),
+        (dict(progress="yes"), r"progress must be True or False"),
+        (dict(seed=1.5), r"seed must be an integer"),
+    ],
+)
+def test_bad_arguments_raise_input_error(kwargs, match):
+    args = dict(sources=tiny_sources()[:1], tasks=tiny_tasks()[:1], progress=False)
+    args.update(kwargs)
+    with pytest.raises(InputError, match=match):
+        score(**args)
+
+
+def test_duplicate_names_and_single_objects():
+    s = tiny_sources()
+    with pytest.raises(InputError, match="sources must have unique names; 'm1' appears more than once"):
+        score([s[0], Source("m1", tiny_model(9))], tiny_tasks(), progress=False)
+    t = tiny_tasks()
+    with pytest.raises(InputError, match="tasks must have unique names; 'A' appears"):
+        score(s, [t[0], t[0]], progress=False)
+    with pytest.raises(InputError, match=r"Wrap it in a list"):
+        score(s[0], t, progress=False)
+
+
+def test_get_executor():
+    assert isinstance(get_executor("local"), LocalExecutor)
+    custom = LocalExecutor()
+    assert get_executor(custom) is custom
+    with pytest.raises(InputError, match="workers must be a positive integer"):
+        get_executor("ray", workers=0)
+    with pytest.raises(InputError, match="address applies to the 'ray' executor only"):
+        get_executor("local", address="1.2.3.4:6379")
+    with pytest.raises(InputError, match="pass them to the executor object itself"):
+        get_executor(custom, workers=2)
+    from planner.executors import RayExecutor  # importable without starting Ray
+
+    ex = get_executor("ray", address="10.0.0.1:6379", workers=3)
+    assert isinstance(ex, RayExecutor) and ex.address == "10.0.0.1:6379" and ex.workers == 3
+
+
+def test_local_executor_reports_exceptions_per_job():
+    class J:
+        def __init__(self, i):
+            self.i = i
+            self.shared_keys = ("k",)
+
+    def fn(job, value):
+        if job.i == 1:
+            raise KeyError("x")
+        return job.i * value
+
+    out = list(LocalExecutor().run(fn, [J(0), J(1), J(2)], {"k": 10}))
+    assert [o[1] for o in out if not isinstance(o[1], Exception)] == [0, 20]
+    assert isinstance(out[1][1], KeyError)

@@ -1,0 +1,113 @@
+"""Ray-specific behaviour: worker-count determinism, order invariance, token auth, node failure."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.scoring import score
+
+from _support import COLS, sleepy, tiny_model, tiny_sources, tiny_tasks
+
+METRICS = ("leep", "h_score")
+HERE = Path(__file__).parent
+
+
+def same(a, b):
+    pd.testing.assert_frame_equal(a[COLS], b[COLS], check_exact=False, rtol=1e-6, atol=0)
+
+
+@pytest.mark.ray
+def test_worker_counts_and_input_order_do_not_change_the_table(ray_session):
+    from planner import Source
+    from planner.executors import RayExecutor
+
+    # more jobs than workers: several sources, each job slowed a little so they overlap
+    sources = tiny_sources() + [Source("slow", tiny_model(7), transform=sleepy(0.2))]
+    tasks = tiny_tasks()
+    local = score(sources, tasks, metrics=METRICS, progress=False)
+    one = score(sources, tasks, metrics=METRICS, executor=RayExecutor(workers=1), progress=False)
+    two = score(sources[::-1], tasks[::-1], metrics=METRICS, executor=RayExecutor(workers=2), progress=False)
+    same(one, local)
+    same(two, local)
+    assert np.array_equal(one.score.to_numpy(), two.score.to_numpy(), equal_nan=True)
+
+
+def _clean_env(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH") and k != "RAY_ADDRESS"}
+    env["HOME"] = str(home)
+    return env
+
+
+_CONNECT = textwrap.dedent("""
+    import os, time
+    from planner.exceptions import ExecutorError
+    from planner.executors import get_executor
+    t = time.time()
+    try:
+        get_executor("ray", address="127.0.0.1:6390").connect()
+    except ExecutorError as exc:
+        print("ERROR", round(time.time() - t, 2), exc)
+    else:
+        print("CONNECTED")
+""")
+
+
+def test_connecting_without_a_token_fails_fast_with_instructions(tmp_path):
+    start = time.time()
+    proc = subprocess.run([sys.executable, "-c", _CONNECT], capture_output=True, text=True, timeout=120,
+                          env=_clean_env(tmp_path))
+    assert proc.stdout.startswith("ERROR"), proc.stdout + proc.stderr[-2000:]
+    assert "ray get-auth-token" in proc.stdout and "RAY_AUTH_TOKEN" in proc.stdout
+    assert "127.0.0.1:6390" in proc.stdout
+    assert float(proc.stdout.split()[1]) < 2.0  # no 20 s timeout: it fails before contacting anything
+    assert time.time() - start < 60
+
+
+def test_token_file_switches_token_mode_on(tmp_path):
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("0123456789abcdef0123456789abcdef")
+    code = ("import os; from planner.executors.ray_executor import ensure_token_auth; "
+            "ensure_token_auth('10.1.2.3:6379'); print(os.environ.get('RAY_AUTH_MODE'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=_clean_env(tmp_path))
+    assert proc.stdout.strip().splitlines()[-1] == "token", proc.stderr[-2000:]
+    env = _clean_env(tmp_path)
+    env["RAY_AUTH_MODE"] = "disabled"  # an explicit user choice is respected, never overridden
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.stdout.strip().splitlines()[-1] == "disabled"
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_node_failure_mid_run_still_scores_every_pair(tmp_path):
+    import shutil
+    import tempfile
+
+    out = tmp_path / "scores.csv"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    ray_tmp = tempfile.mkdtemp(prefix="tgc-")  # short: Ray's socket paths must stay under 107 bytes
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "cluster_job.py"), ray_tmp, str(out)],
+            capture_output=True, text=True, timeout=420, env=env,
+        )
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "removed worker node" in proc.stdout
+    got = pd.read_csv(out, keep_default_na=False, na_values={"score": [""], "normalized": [""]})
+    from planner import Source
+
+    sources = [Source(f"s{i}", tiny_model(i), transform=sleepy(0.0)) for i in range(5)]
+    ref = score(sources, tiny_tasks(), metrics=METRICS, progress=False)
+    assert len(got) == len(ref) and (got.status == "ok").all(), got[got.status != "ok"].error.tolist()
+    np.testing.assert_allclose(got.score, ref.score, rtol=1e-6)
