@@ -192,15 +192,17 @@ def build_meta_model(config: JobConfig, *, model_dir: str | Path | None = None,
             raise ConfigError(f"models.meta.checkpoint: {exc}") from None
     ds = _dataset(config, None, "data")
     seed = stable_seed(config.seed, "meta")
-    meta_fp = _fingerprint(ds.train_x, ds.train_y, meta={"steps": mcfg.steps, "seconds": mcfg.seconds, "seed": seed})
+    meta_fp = _fingerprint(ds.train_x, ds.train_y, meta={"pretrain_steps": mcfg.pretrain_steps, "meta_steps": mcfg.meta_steps,
+                                                              "seconds": mcfg.seconds, "seed": seed})
     path = Path(model_dir) / f"cnaps-{meta_fp}.pt" if model_dir is not None else None
     if path is not None and path.is_file():
         try:
             return meta.load_checkpoint(path)
         except CheckpointError:
             path.unlink(missing_ok=True)  # unreadable cache entry: retrain
-    log(f"meta-training the CNAPs-style model ({mcfg.steps} steps)")
-    model = meta.train_demo_meta_model(ds.train_x, ds.train_y, steps=mcfg.steps, seconds=mcfg.seconds, seed=seed)
+    log(f"meta-training the CNAPs-style model ({mcfg.pretrain_steps} pre-training + {mcfg.meta_steps} meta steps)")
+    model = meta.train_demo_meta_model(ds.train_x, ds.train_y, pretrain_steps=mcfg.pretrain_steps,
+                                       meta_steps=mcfg.meta_steps, seconds=mcfg.seconds, seed=seed)
     if path is not None and mcfg.seconds is None:  # a wall-clock budget is not reproducible: never cache it
         meta.save_checkpoint(model, path)
     return model

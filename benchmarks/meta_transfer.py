@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from adapters.datasets import fashion_mnist_available, load_digits_images, load_fashion_mnist
-from adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ClassPool, CNAPsModel, load_checkpoint, make_taskset,
-                           meta_train, pretrain_backbone, save_checkpoint, split_episode)
+from adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ClassPool, CNAPsModel, make_taskset, meta_train,
+                           pretrain_backbone, split_episode)
 
 #: name -> (CNAPsModel overrides, meta_train overrides)
 VARIANTS = {
@@ -35,6 +35,9 @@ VARIANTS = {
     "simple_cnaps": ({"head": "mahalanobis"}, {}),
     "simple_cnaps_tasknorm": ({"head": "mahalanobis", "task_norm": True}, {}),
     "simple_cnaps_strongreg": ({"head": "mahalanobis"}, {"reg_weight": 1.0}),
+    "simple_cnaps_shrink": ({"head": "mahalanobis", "learn_shrinkage": True}, {}),
+    "simple_cnaps_shrink_tasknorm": ({"head": "mahalanobis", "learn_shrinkage": True, "task_norm": True}, {}),
+    "mahal_shrink_nofilm": ({"head": "mahalanobis", "learn_shrinkage": True, "film": False}, {}),
     "film_proto": ({"head": "proto"}, {}),
 }
 POOLS = {"rot": ROTATIONS, "rot_inv": ROTATIONS_INVERTED}
@@ -88,6 +91,8 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/transfergraph-meta-bench")
     ap.add_argument("--out", default="benchmarks/meta_transfer_results.json")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--split-images", action="store_true",
+                    help="pre-train on half of each source class's images and meta-train on the other half")
     args = ap.parse_args()
     if not fashion_mnist_available():
         raise SystemExit("Fashion-MNIST not found: apt-get install dataset-fashion-mnist")
@@ -97,18 +102,32 @@ def main() -> None:
     x, y = load_fashion_mnist(split="train")
     src = y < 6
     pool = ClassPool(x[src], y[src], POOLS[args.pool])
+    pretrain_pool = pool
+    if args.split_images:  # pre-train on the first half of each class's images, meta-train on the rest
+        xs, ys = x[src], y[src]
+        rank = np.zeros(len(ys), dtype=np.int64)
+        for c in np.unique(ys):
+            idx = np.flatnonzero(ys == c)
+            rank[idx] = np.arange(len(idx))
+        first = rank < np.bincount(ys)[ys] // 2
+        pretrain_pool = ClassPool(xs[first], ys[first], POOLS[args.pool])
+        pool = ClassPool(xs[~first], ys[~first], POOLS[args.pool])
     tasks = eval_tasks(args.seed + 1000)
 
-    key = f"{args.pool}-pre{args.pretrain_steps}-seed{args.seed}"
-    ckpt = Path(args.cache) / f"backbone-{key}.pt"
+    key = f"{args.pool}{'-split' if args.split_images else ''}-pre{args.pretrain_steps}-seed{args.seed}"
+    ckpt = Path(args.cache) / f"backbone-{key}.pt"  # backbone + source head only (robust to meta-net changes)
+    torch.manual_seed(args.seed)
+    base = CNAPsModel(pool.n_classes)
     if ckpt.exists():
-        base, extra = load_checkpoint(ckpt, return_extra=True)
-        pre = extra["pretrain"]
+        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+        base.backbone.load_state_dict(saved["backbone"])
+        base.source_head.load_state_dict(saved["source_head"])
+        pre = saved["pretrain"]
     else:
-        torch.manual_seed(args.seed)
-        base = CNAPsModel(pool.n_classes)
-        pre = pretrain_backbone(base, pool, steps=args.pretrain_steps, seed=args.seed, progress=args.progress)
-        save_checkpoint(base, ckpt, extra={"pretrain": pre})
+        pre = pretrain_backbone(base, pretrain_pool, steps=args.pretrain_steps, seed=args.seed, progress=args.progress)
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"backbone": base.backbone.state_dict(), "source_head": base.source_head.state_dict(),
+                    "pretrain": pre}, ckpt)
     print(f"pretrain {key}: {pre}", flush=True)
     bkey = f"baselines/{key}"
     if bkey not in results:

@@ -120,10 +120,13 @@ class MetaConfig(_Strict):
     """A CNAPs-style meta-trained model (adapters.meta) and its adapted per-task models."""
 
     enabled: bool = False
-    steps: int = Field(150, ge=1, description="Meta-training steps (episodes batches).")
+    pretrain_steps: int = Field(250, ge=1, description="Supervised backbone pre-training steps.")
+    meta_steps: int = Field(60, ge=1, description="Episodic meta-training steps.")
     seconds: Optional[float] = Field(None, gt=0, description="Wall-clock budget; stops at whichever comes first.")
     context_shots: Optional[int] = Field(None, ge=1, description="Context samples per class used to adapt to a task.")
-    adapted_as: Literal["model", "task"] = "model"
+    adapted_as: Literal["model", "task"] = Field(
+        "task", description="task: a model adapted to task i is task i's node (task->task edges, no self-edge); "
+                            "model: a node of its own")
     checkpoint: Optional[str] = Field(None, description="Load a meta-trained checkpoint instead of training.")
 
 

@@ -41,7 +41,7 @@ def build_graph(scores: pd.DataFrame, *, metric: str = "leep") -> nx.DiGraph:
     -------
     networkx.DiGraph
         Nodes have ``kind`` = "task" (every target and every ``source_task``) or "model" (external
-        sources). Edges run source node -> target for every ok pair of ``metric``, excluding
+        sources), and ``sources``: the comma-separated source models that stand for the node. Edges run source node -> target for every ok pair of ``metric``, excluding
         self-edges; attributes: ``weight``, ``source``, and the raw score of every metric scored
         for that source and target.
 
@@ -77,6 +77,9 @@ def build_graph(scores: pd.DataFrame, *, metric: str = "leep") -> nx.DiGraph:
             raise InputError(f"scores of build_graph: external source {name!r} has the same name as a task.")
         g.add_node(name, kind="model")
 
+    members = df.groupby("node")["source"].agg(lambda s: ",".join(sorted(set(map(str, s)))))
+    for node, names in members.items():
+        g.nodes[node]["sources"] = names  # which source models speak for this node (graphml: a string)
     ok = df[(df["status"] == "ok") & (df["node"] != df["target"])]
     raw = ok.pivot_table(index=["source", "target"], columns="metric", values="score", aggfunc="first")
     chosen = ok[ok["metric"] == metric].sort_values(["node", "target", "normalized", "source"],

@@ -15,6 +15,12 @@ FilmParams = Sequence[tuple[torch.Tensor, torch.Tensor]]
 NormMoments = Sequence[tuple[torch.Tensor, torch.Tensor]]
 
 
+def _affine_norm(h: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
+    """BN's affine normalisation with given (possibly differentiable) moments. h (n, C, H, W), moments (C,)."""
+    scale = bn.weight / torch.sqrt(var + bn.eps)
+    return h * scale.view(1, -1, 1, 1) + (bn.bias - mean * scale).view(1, -1, 1, 1)
+
+
 class FiLMBackbone(nn.Module):
     """Stages ``conv3x3 -> BN -> FiLM -> ReLU -> max-pool 2``, then global average pooling.
 
@@ -48,8 +54,7 @@ class FiLMBackbone(nn.Module):
     def _normalize(self, h: torch.Tensor, stage: int, batch_stats: bool, moments: NormMoments | None) -> torch.Tensor:
         bn = self.norms[stage]
         if moments is not None:
-            mean, var = moments[stage]
-            return F.batch_norm(h, mean, var, bn.weight, bn.bias, False, 0.0, bn.eps)
+            return _affine_norm(h, *moments[stage], bn)
         return F.batch_norm(h, bn.running_mean, bn.running_var, bn.weight, bn.bias,
                             batch_stats, bn.momentum, bn.eps)
 
@@ -87,7 +92,7 @@ class FiLMBackbone(nn.Module):
             mean = a * c.mean(dim=(0, 2, 3)) + (1 - a) * bn.running_mean
             var = a * c.var(dim=(0, 2, 3), unbiased=False) + (1 - a) * bn.running_var
             out.append((mean, var))
-            h = F.batch_norm(c, mean, var, bn.weight, bn.bias, False, 0.0, bn.eps)
+            h = _affine_norm(c, mean, var, bn)
             if film is not None:
                 gamma, beta = film[i]
                 h = gamma.view(1, -1, 1, 1) * h + beta.view(1, -1, 1, 1)

@@ -66,10 +66,12 @@ def _cov(x: torch.Tensor) -> torch.Tensor:
     return xc.T @ xc / (n - 1)
 
 
-def mahalanobis_head(features: torch.Tensor, labels: torch.Tensor, n_classes: int, beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def mahalanobis_head(features: torch.Tensor, labels: torch.Tensor, n_classes: int, beta: float | torch.Tensor = 1.0,
+                     kappa: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Simple CNAPs' class-wise Gaussian head.
 
-    Q_c = lambda_c Sigma_c + (1 - lambda_c) Sigma_task + beta I, lambda_c = n_c / (n_c + 1);
+    Q_c = lambda_c Sigma_c + (1 - lambda_c) Sigma_task + beta I, lambda_c = n_c / (n_c + kappa)
+    (Simple CNAPs: kappa = 1, beta = 1; both may be learned tensors);
     returns means mu (C, d) and precisions P_c = Q_c^{-1} (C, d, d). Logits: -(x - mu_c)^T P_c (x - mu_c)
     (the ½ of the Gaussian log-density is dropped, as in the Simple CNAPs code).
     """
@@ -80,7 +82,7 @@ def mahalanobis_head(features: torch.Tensor, labels: torch.Tensor, n_classes: in
     qs = []
     for c in range(n_classes):
         fc = features[labels == c]
-        lam = fc.shape[0] / (fc.shape[0] + 1.0)
+        lam = fc.shape[0] / (fc.shape[0] + kappa)
         qs.append(lam * _cov(fc) + (1.0 - lam) * sigma_task + beta * eye)
     return mu, torch.linalg.inv(torch.stack(qs))
 

@@ -65,23 +65,29 @@ class CNAPsModel(nn.Module):
     film_init_scale : float
         Std of the FiLM output scales r at initialisation (near zero => identity FiLM).
     mahalanobis_beta : float
-        Ridge beta of the Mahalanobis covariance.
+        Ridge beta of the Mahalanobis covariance (initial value when learned).
+    learn_shrinkage : bool
+        Meta-learn the Mahalanobis ridge beta and the class-covariance weight kappa
+        (lambda_c = n_c / (n_c + kappa)); large beta moves the head toward the prototype head.
     """
 
     def __init__(self, n_source_classes: int, *, in_channels: int = 1, widths: Sequence[int] = (32, 64, 64, 64),
                  encoder_width: int = 32, encoder_layers: int = 3, processor_layers: int = 2,
                  head: str = "mahalanobis", classifier_mode: str = "faithful", film: bool = True,
-                 task_norm: bool = False, film_init_scale: float = 1e-3, mahalanobis_beta: float = 1.0) -> None:
+                 task_norm: bool = False, film_init_scale: float = 1e-3, mahalanobis_beta: float = 1.0,
+                 learn_shrinkage: bool = False) -> None:
         super().__init__()
         if head not in HEADS:
             raise InputError(f"head of CNAPsModel must be one of {HEADS}; got {head!r}.")
+        if not mahalanobis_beta > 0:
+            raise InputError(f"mahalanobis_beta of CNAPsModel must be > 0; got {mahalanobis_beta!r}.")
         if not isinstance(n_source_classes, int) or n_source_classes < 2:
             raise InputError(f"n_source_classes of CNAPsModel must be an int >= 2; got {n_source_classes!r}.")
         self.hparams = dict(n_source_classes=n_source_classes, in_channels=int(in_channels), widths=[int(w) for w in widths],
                             encoder_width=int(encoder_width), encoder_layers=int(encoder_layers),
                             processor_layers=int(processor_layers), head=head, classifier_mode=classifier_mode,
                             film=bool(film), task_norm=bool(task_norm), film_init_scale=float(film_init_scale),
-                            mahalanobis_beta=float(mahalanobis_beta))
+                            mahalanobis_beta=float(mahalanobis_beta), learn_shrinkage=bool(learn_shrinkage))
         self.backbone = FiLMBackbone(in_channels, widths)
         self.source_head = nn.Linear(self.backbone.feature_dim, n_source_classes)
         self.set_encoder = SetEncoder(in_channels, encoder_width, encoder_layers)
@@ -89,6 +95,8 @@ class CNAPsModel(nn.Module):
         self.classifier_generator = ClassifierGenerator(self.backbone.feature_dim, classifier_mode, film_init_scale)
         # TaskNorm-style mix a_l = sigmoid(norm_logits_l); starts mostly at the running moments.
         self.norm_logits = nn.Parameter(torch.full((len(widths),), -2.0))
+        # Mahalanobis shrinkage (log beta, log kappa); learned only with learn_shrinkage=True.
+        self.log_shrinkage = nn.Parameter(torch.tensor([float(np.log(mahalanobis_beta)), 0.0]))
 
     # ----- meta-parameters -------------------------------------------------------------------
     def meta_parameters(self) -> list[nn.Parameter]:
@@ -98,6 +106,8 @@ class CNAPsModel(nn.Module):
             params += list(self.classifier_generator.parameters())
         if self.hparams["task_norm"]:
             params.append(self.norm_logits)
+        if self.hparams["learn_shrinkage"] and self.hparams["head"] == "mahalanobis":
+            params.append(self.log_shrinkage)
         return params
 
     def regularization(self) -> torch.Tensor:
@@ -116,7 +126,8 @@ class CNAPsModel(nn.Module):
             moments = self.backbone.context_moments(context_x, film, torch.sigmoid(self.norm_logits))
         feats = self.backbone(context_x, film, moments=moments)
         if head == "mahalanobis":
-            tensors = mahalanobis_head(feats, context_y, n_classes, self.hparams["mahalanobis_beta"])
+            beta, kappa = self.log_shrinkage.exp()
+            tensors = mahalanobis_head(feats, context_y, n_classes, beta, kappa)
         elif head == "proto":
             tensors = prototype_head(feats, context_y, n_classes)
         else:

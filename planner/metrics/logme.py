@@ -61,8 +61,8 @@ def _fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale):
     """MacKay's fixed point for all classes at once; returns the evidence per class (k,).
 
     ``stale=True`` is tllib's evaluation: the updated (alpha, beta) with the previous step's
-    ||m||^2 and residual. Otherwise the evidence is evaluated at the final (alpha, beta) with the
-    matching m and residual.
+    ||m||^2 and residual. Otherwise the evidence is the profile evidence at the final t (beta = n / E(t),
+    m and residual matching).
     """
     # alpha -> inf (the prior collapses to w = 0) is the supremum for a class the features do not
     # explain: t then grows geometrically. Once sigma_max / t is below rounding the evidence equals
@@ -96,9 +96,10 @@ def _fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale):
                 stacklevel=3,
             )
     if not stale:
-        _, last_m2, last_res = _fit_terms(sigma, z2, counts, alpha / beta)
-        last_res = ops.maximum(last_res, _TINY)
-    # D/2 log(alpha) - 1/2 sum_{j=1..D} log(alpha + beta sigma_j) = -1/2 sum_j log1p(sigma_j / t):
+        # at the final t, the best beta is n / E(t) (the fixed-point beta once converged; also right
+        # for a class stopped at the no-weight limit): the profile evidence at t.
+        return _profile_value(ops, sigma, z2, counts, n, ops.log(alpha / beta), _profile_parts(ops, sigma, z2, counts))
+    # tllib: D/2 log(alpha) - 1/2 sum_{j=1..D} log(alpha + beta sigma_j) = -1/2 sum_j log1p(sigma_j / t):
     # the D - r zero eigenvalues contribute exactly 0, and no log(alpha) cancellation remains.
     log_ratio = ops.log1p(sigma[:, None] / (alpha / beta)[None, :]).sum(axis=0)
     return (
@@ -116,14 +117,20 @@ GRID = 97
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
-def _profile_value(ops, sigma, z2, counts, n, u):
+def _profile_value(ops, sigma, z2, counts, n, u, parts):
     """Evidence maximized over beta at t = exp(u), for every class (u has shape (k,)).
 
     With beta* = n / E(t), E(t) = ||y||^2 - sum_j z_j^2 / (sigma_j + t) (= ||Fm - y||^2 + t ||m||^2):
     L(t) = n/2 log(n / E) - n/2 - n/2 log(2 pi) - 1/2 sum_j log1p(sigma_j / t).
+    E is evaluated as r + sum_big w_j t / (sigma_j + t) - sum_small z_j^2 / (sigma_j + t), with
+    w_j = z_j^2 / sigma_j and r = ||y||^2 - sum_big w_j (the least-squares residual), so that it
+    keeps its relative accuracy as t -> 0 (n < D: E -> 0 there).
     """
+    big, w, resid = parts
     t = ops.exp(u)
-    e = ops.maximum(counts - (z2 / (sigma[:, None] + t[None, :])).sum(axis=0), _TINY)
+    den = sigma[:, None] + t[None, :]
+    e = resid + (w * t[None, :] / den).sum(axis=0) - ((1.0 - big) * z2 / den).sum(axis=0)
+    e = ops.maximum(e, _TINY)
     return (
         0.5 * n * ops.log(n / e)
         - 0.5 * n * (1.0 + math.log(2.0 * math.pi))
@@ -131,24 +138,35 @@ def _profile_value(ops, sigma, z2, counts, n, u):
     )
 
 
+def _profile_parts(ops, sigma, z2, counts):
+    """Split the spectrum for :func:`_profile_value`: eigenvalues above rounding noise are "big"."""
+    noise = 1e-13 * ops.to_float(sigma.max()) * sigma.shape[0]
+    big = (sigma > noise)[:, None] * 1.0
+    safe = ops.where(sigma > noise, sigma, 1.0)
+    w = big * z2 / safe[:, None]
+    resid = ops.maximum(counts - w.sum(axis=0), 0.0)
+    return big, w, resid
+
+
 def _profile(ops, sigma, z2, counts, n, k, tol, max_iter):
     """Global maximum of the profile evidence over log t: a log grid over T_RANGE * sigma_max, then
     golden-section search in the bracket around the best grid point until it is narrower than
     ``tol`` (in log t); the limit t -> inf (no weight) is compared as well. Returns (k,)."""
     scale = max(ops.to_float(sigma.max()), 1e-300)
+    parts = _profile_parts(ops, sigma, z2, counts)
     lo, hi = math.log(scale * T_RANGE[0]), math.log(scale * T_RANGE[1])
     step = (hi - lo) / (GRID - 1)
     best_u = ops.asarray([lo] * k, like=sigma)
-    best_v = _profile_value(ops, sigma, z2, counts, n, best_u)
+    best_v = _profile_value(ops, sigma, z2, counts, n, best_u, parts)
     for g in range(1, GRID):
         u = best_u * 0.0 + (lo + g * step)
-        v = _profile_value(ops, sigma, z2, counts, n, u)
+        v = _profile_value(ops, sigma, z2, counts, n, u, parts)
         better = v > best_v
         best_u, best_v = ops.where(better, u, best_u), ops.where(better, v, best_v)
     a = ops.maximum(best_u - step, lo)
     b = -ops.maximum(-(best_u + step), -hi)
     c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
-    vc, vd = _profile_value(ops, sigma, z2, counts, n, c), _profile_value(ops, sigma, z2, counts, n, d)
+    vc, vd = _profile_value(ops, sigma, z2, counts, n, c, parts), _profile_value(ops, sigma, z2, counts, n, d, parts)
     for _ in range(max_iter):
         if ops.to_float((b - a).max()) < tol:
             break
@@ -156,8 +174,8 @@ def _profile(ops, sigma, z2, counts, n, k, tol, max_iter):
         a, b = ops.where(left, a, c), ops.where(left, d, b)
         new_c, new_d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
         c, d = ops.where(left, new_c, d), ops.where(left, c, new_d)
-        vc_new = _profile_value(ops, sigma, z2, counts, n, ops.where(left, new_c, c))
-        vd_new = _profile_value(ops, sigma, z2, counts, n, ops.where(left, d, new_d))
+        vc_new = _profile_value(ops, sigma, z2, counts, n, c, parts)
+        vd_new = _profile_value(ops, sigma, z2, counts, n, d, parts)
         vc, vd = ops.where(left, vc_new, vd), ops.where(left, vc, vd_new)
     else:
         warnings.warn(
@@ -166,7 +184,7 @@ def _profile(ops, sigma, z2, counts, n, k, tol, max_iter):
             LogMEConvergenceWarning,
             stacklevel=3,
         )
-    refined = _profile_value(ops, sigma, z2, counts, n, (a + b) / 2.0)
+    refined = _profile_value(ops, sigma, z2, counts, n, (a + b) / 2.0, parts)
     value = ops.where(refined > best_v, refined, best_v)
     limit = 0.5 * n * ops.log(n / counts) - 0.5 * n * (1.0 + math.log(2.0 * math.pi))
     return ops.where(limit > value, limit, value)

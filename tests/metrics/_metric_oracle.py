@@ -132,6 +132,15 @@ def oracle_logme(features, labels, tol=1e-10, max_iter=1000, stale=False):
     return float(np.mean(out))
 
 
+def oracle_marginal(f, y, alpha, beta):
+    """The same log evidence / n as the Gaussian marginal likelihood of y ~ N(0, C),
+    C = I_n / beta + F F^T / alpha (an n x n form, well conditioned for n < D and small alpha)."""
+    n = f.shape[0]
+    c = np.eye(n) / beta + f @ f.T / alpha
+    sign, logdet = np.linalg.slogdet(c)
+    return -0.5 * (n * math.log(2 * math.pi) + logdet + float(y @ np.linalg.solve(c, y))) / n
+
+
 def oracle_logme_max(features, labels):
     """LogME by brute force: for each class, the textbook evidence maximized over (log alpha,
     log beta) by a 2-D grid then Nelder-Mead from the best grid point."""
@@ -143,10 +152,13 @@ def oracle_logme_max(features, labels):
     for c in classes_of(labels):
         y = np.array([1.0 if labels[i] == c else 0.0 for i in range(n)])
 
-        def neg(p):
-            return -oracle_evidence(f, y, math.exp(p[0]), math.exp(p[1]))
+        # each form where it is well conditioned: D x D for n >= D, n x n for n < D
+        evidence = oracle_evidence if n >= f.shape[1] else oracle_marginal
 
-        grid = sorted(((la, lb) for la in range(-20, 31) for lb in range(-6, 31, 2)), key=neg)
+        def neg(p):
+            return -evidence(f, y, math.exp(p[0]), math.exp(p[1]))
+
+        grid = sorted(((la, lb) for la in range(-24, 31, 2) for lb in range(-6, 31, 2)), key=neg)
         best = math.inf
         for start in grid[:3]:  # Nelder-Mead from the 3 best grid points, restarted once
             x = list(start)

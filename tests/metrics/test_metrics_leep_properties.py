@@ -66,14 +66,54 @@ def test_leep_invariant_to_permuting_source_classes_samples_and_target_names(pro
     assert leep(probs[rows][:, cols], renamed) == pytest.approx(base, rel=1e-10, abs=1e-13)
 
 
+def _soft_conditional(probs, labels):
+    classes = {c: i for i, c in enumerate(np.unique(labels))}
+    joint = np.zeros((len(classes), probs.shape[1]))
+    for i, y in enumerate(labels):
+        joint[classes[y]] += probs[i] / len(labels)
+    marg = joint.sum(axis=0)
+    return np.divide(joint, marg, out=np.zeros_like(joint), where=marg > 0), classes
+
+
 @SETTINGS
 @given(problems())
-def test_leep_property_2_dominates_nce(problem):
-    """LEEP paper, Property 2: LEEP >= NCE + mean_i log theta(x_i)_{z_i}, z_i = argmax theta(x_i)."""
+def test_leep_property_2_with_leeps_own_conditional(problem):
+    """Property 2 in the form its proof supports: dropping every z but z_i = argmax theta_i from
+    the EEP sum gives LEEP >= mean_i [log theta_{i z_i} + log P(y_i | z_i)], P the soft conditional
+    LEEP itself uses."""
     probs, labels = problem
+    cond, classes = _soft_conditional(probs, labels)
     z = probs.argmax(axis=1)
-    rhs = nce(probs, labels) + np.mean(np.log(probs[np.arange(len(z)), z]))
+    rows = np.arange(len(z))
+    rhs = np.mean(np.log(probs[rows, z]) + np.log(cond[[classes[y] for y in labels], z]))
     assert leep(probs, labels) >= rhs - TOL
+
+
+@SETTINGS
+@given(problems(), st.data())
+def test_leep_property_2_paper_form_for_hard_predictions(problem, data):
+    """With the hard-label NCE of the paper: LEEP >= NCE + mean_i log theta_{i z_i}, with equality
+    for one-hot predictions (then the soft and hard joints coincide and log theta_{i z_i} = 0)."""
+    probs, labels = problem
+    z = np.array(data.draw(st.lists(st.integers(0, probs.shape[1] - 1), min_size=len(labels), max_size=len(labels))))
+    hard = np.eye(probs.shape[1])[z]
+    assert leep(hard, labels) == pytest.approx(nce(hard, labels), rel=1e-12, abs=1e-15)
+
+
+def test_leep_property_2_paper_form_fails_for_soft_predictions():
+    """Counterexample to the paper's Property 2 as printed (hard-label NCE, soft theta): four
+    samples with distinct labels, theta = (0.475, 0.525) twice and (0.5, 0.5) twice. Then
+    LEEP = log 0.25016 = -1.3857 < NCE + mean log theta_z = -log 2 - 0.6690 = -1.3619.
+    The step from LEEP's soft conditional to the hard NCE conditional does not hold in general,
+    so the hypothesis tests above check the supported forms."""
+    p = 1 / (1 + np.exp(-0.1))
+    probs = np.array([[1 - p, p], [1 - p, p], [0.5, 0.5], [0.5, 0.5]])
+    labels = [0, 1, 2, 3]
+    z = probs.argmax(axis=1)
+    rhs = nce(probs, labels) + np.mean(np.log(probs[np.arange(4), z]))
+    assert nce(probs, labels) == pytest.approx(-np.log(2), rel=1e-14)
+    assert leep(probs, labels) == pytest.approx(-1.3856702065688495, rel=1e-12)
+    assert leep(probs, labels) < rhs - 0.02
 
 
 # ---- the normalization bound: (LEEP + H(Y)) / H(Y) in [0, 1] for random and adversarial input ----

@@ -1,0 +1,112 @@
+"""make_plan, explain_plan and the figures: JSON-ready, every key, warnings, readable report."""
+import doctest
+import json
+import math
+
+import networkx as nx
+import pytest
+
+from decisions_helpers import random_graph, tasks_of
+import planner.decisions as decisions
+from planner.decisions import PLAN_KEYS, explain_plan, make_plan, plot_curriculum, plot_groups
+from planner.exceptions import GraphError, InputError
+
+
+@pytest.fixture(scope="module")
+def graph():
+    g = random_graph(9, 11, n_models=2, negative=True)
+    g.add_node("orphan", kind="task")  # no incoming edge
+    return g
+
+
+@pytest.fixture(scope="module")
+def plan(graph):
+    return make_plan(graph, metric="leep", top_k=2)
+
+
+def test_plan_has_every_key_and_is_strict_json(plan, graph):
+    assert set(PLAN_KEYS) <= set(plan)
+    text = json.dumps(plan, allow_nan=False)
+    back = json.loads(text)
+    assert back == plan
+    assert set(plan["sources"]) == set(tasks_of(graph))
+    assert all(len(v) <= 2 for v in plan["sources"].values())
+    assert sorted(plan["curriculum"]) == tasks_of(graph)
+    assert sorted(t for g in plan["groups"] for t in g) == tasks_of(graph)
+    for name in ("source_set", "groups", "curriculum"):
+        obj = plan["objectives"][name]
+        for key in ("value", "objective", "optimal", "bound", "gap", "method", "seconds"):
+            assert key in obj
+    assert plan["objectives"]["groups"]["centered"] is True
+
+
+def test_defaults_are_documented_values(plan, graph):
+    n_tasks = len(tasks_of(graph))
+    n_sources = plan["settings"]["n_candidate_sources"]
+    assert plan["settings"]["budget"] == max(1, math.ceil(math.sqrt(n_sources)))
+    assert plan["settings"]["budget_default"] and plan["settings"]["n_groups_default"]
+    assert plan["settings"]["n_groups"] == -(-n_tasks // 3)
+    assert plan["source_set"]["budget"] == plan["settings"]["budget"]
+
+
+def test_warnings_cover_orphans_and_negative_transfer(graph):
+    g = graph.copy()
+    target = "t0"
+    for u in list(g.predecessors(target)):
+        g.edges[u, target]["weight"] = -0.1
+    plan = make_plan(g, budget=1000)
+    text = "\n".join(plan["warnings"])
+    assert "'orphan' has no scored source" in text
+    assert "negative-transfer risk for target 't0'" in text
+    assert "budget=1000 exceeds" in text
+
+
+def test_heuristic_use_is_warned():
+    g = random_graph(45, 2)
+    plan = make_plan(g, max_group_size=5, time_limit=5)
+    assert not plan["objectives"]["groups"]["optimal"]
+    assert any(w.startswith("groups: solved by the heuristic") for w in plan["warnings"])
+
+
+def test_explain_plan_has_an_actionable_sentence_per_decision(plan):
+    md = explain_plan(plan)
+    assert md.startswith("## Decisions")
+    for heading in ("Which model to fine-tune", "Which sources to keep", "Which tasks to train together",
+                    "In which order to learn the tasks", "Warnings"):
+        assert heading in md
+    best_source = plan["sources"]["t1"][0][0]
+    assert f"**t1**: fine-tune **{best_source}**" in md
+    assert f"1. **{plan['curriculum'][0]}**" in md
+
+
+def test_figures_are_png(plan, graph, tmp_path):
+    for fn, name in ((plot_groups, "groups.png"), (plot_curriculum, "curriculum.png")):
+        path = tmp_path / name
+        assert fn(graph, plan, path) == str(path)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plan_from_graphml_roundtrip(graph, tmp_path):
+    path = tmp_path / "g.graphml"
+    nx.write_graphml(graph, path)
+    back = nx.read_graphml(path)
+    assert make_plan(back)["curriculum"] == make_plan(graph)["curriculum"]
+
+
+def test_plan_options_and_errors(graph):
+    plan = make_plan(graph, budget=2, n_groups=3, max_group_size=4, start="t3",
+                     curriculum_objective="chain", centered=False)
+    assert plan["curriculum"][0] == "t3"
+    assert len(plan["source_set"]["chosen"]) <= 2
+    assert len(plan["groups"]) <= 3 and max(map(len, plan["groups"])) <= 4
+    assert plan["objectives"]["groups"]["centered"] is False
+    with pytest.raises(InputError, match="top_k passed to make_plan"):
+        make_plan(graph, top_k=0)
+    with pytest.raises(GraphError):
+        make_plan(nx.DiGraph())
+
+
+def test_docstring_examples():
+    for mod in (decisions.sources, decisions.grouping, decisions.curriculum):
+        result = doctest.testmod(mod)
+        assert result.failed == 0 and result.attempted > 0
