@@ -51,8 +51,9 @@ def _warning_for_decision(d: Decision) -> str | None:
         return None
     gap = "unknown" if d.gap is None else f"{100 * d.gap:.2f}%"
     bound = "unknown" if d.bound is None else f"{d.bound:.4g}"
+    how = "time limit reached" if "milp" in d.method or "milp_status" in d.details else "heuristic"
     return (
-        f"{d.name}: solved by the heuristic '{d.method}', not proven optimal (value {d.value:.4g}, "
+        f"{d.name}: not proven optimal ({how}; method '{d.method}', value {d.value:.4g}, "
         f"upper bound {bound}, gap at most {gap})."
     )
 

@@ -1,0 +1,77 @@
+"""``transfergraph validate``: really transfer on the configured pairs and correlate with the scores.
+
+Wiring only: tasks and sources come from the config (trained models are reused from ``OUT/models``),
+scores from :func:`planner.score` (read back from ``OUT/cache`` when ``run`` already computed them),
+transfers from :func:`planner.validation.run_validation`.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Callable
+
+from .config import JobConfig
+from .io import atomic_write_text, atomic_write_with, prepare_out_dir
+from .pipeline import make_executor, resolve_cache
+
+__all__ = ["validate_job", "BACKBONE_SOURCE"]
+
+#: Name of the meta-trained model's own source classifier (LEEP predicts its meta-transfer accuracy).
+BACKBONE_SOURCE = "cnaps_backbone"
+_SECTION = re.compile(r"\n## Validation: .*?(?=\n## (?!#)|\Z)", re.S)
+
+
+def _append_section(report: Path, section: str) -> None:
+    """Put ``section`` into ``report.md`` (replacing an earlier validation section) if the report exists."""
+    if not report.is_file():
+        return
+    text = _SECTION.sub("", report.read_text())
+    atomic_write_text(report, text.rstrip() + "\n\n" + section.strip() + "\n")
+
+
+def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
+                 workers: int | None = None, use_cache: bool = True, progress: bool = True,
+                 log: Callable[[str], None] | None = None) -> int:
+    """Write ``validation.csv``, ``correlations.csv``, ``regret.csv`` and ``validation.md`` into ``out``.
+
+    Returns the number of failed validation rows (the CLI exits 1 when it is not zero).
+    """
+    from adapters.suite import build_meta_model, build_sources, build_tasks
+
+    from .scoring import score
+    from .validation import correlations, run_validation, selection_regret, validation_report
+
+    log = log or (lambda _m: None)
+    t0 = time.perf_counter()
+    out = prepare_out_dir(out)
+    runner = make_executor(config, executor=executor, address=address, workers=workers)
+    score_cache = resolve_cache(config.scoring.cache, out, "cache", None if use_cache else False)
+    val_cache = resolve_cache(config.validate_.cache, out, "cache", None if use_cache else False)
+    model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"
+
+    tasks = build_tasks(config)
+    meta_model = build_meta_model(config, model_dir=model_dir, log=log)
+    sources = build_sources(config, tasks, model_dir=model_dir, log=log, meta_model=meta_model)
+    log(f"scoring {len(sources)} sources x {len(tasks)} targets (cached pairs are read back)")
+    scores = score(sources, tasks, metrics=tuple(config.scoring.metrics), executor=runner, cache=score_cache,
+                   progress=progress, seed=config.seed)
+    vcfg = config.validate_
+    methods = list(vcfg.methods)
+    meta = {BACKBONE_SOURCE: meta_model} if meta_model is not None and "meta_transfer" in methods else None
+    log(f"validating with {', '.join(methods)}")
+    validation = run_validation(
+        sources, tasks, pairs=[tuple(p) for p in vcfg.pairs] if vcfg.pairs else None, n_pairs=vcfg.n_pairs,
+        methods=methods, meta_model=meta, method_options={"fine_tune": {"epochs": vcfg.fine_tune_epochs}}
+        if "fine_tune" in methods else None,
+        executor=runner, cache=val_cache, seed=config.seed, progress=progress)
+    corr = correlations(scores, validation)
+    regret = selection_regret(scores, validation)
+    atomic_write_with(out / "validation.csv", lambda tmp: validation.to_csv(tmp, index=False))
+    atomic_write_with(out / "correlations.csv", lambda tmp: corr.to_csv(tmp, index=False))
+    atomic_write_with(out / "regret.csv", lambda tmp: regret.to_csv(tmp, index=False))
+    section = validation_report(validation, corr, scores, out, metric=config.plan_metric, regret_df=regret)
+    atomic_write_text(out / "validation.md", section.strip() + "\n")
+    _append_section(out / "report.md", section)
+    log(f"validation finished in {time.perf_counter() - t0:.1f} s")
+    return int((validation["status"] != "ok").sum())
