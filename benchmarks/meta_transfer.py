@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from adapters.datasets import fashion_mnist_available, load_digits_images, load_fashion_mnist
-from adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ClassPool, CNAPsModel, make_taskset, meta_train,
+from adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ROTATIONS_LOWRES, ClassPool, CNAPsModel, make_taskset, meta_train,
                            pretrain_backbone, split_episode)
 
 #: name -> (CNAPsModel overrides, meta_train overrides)
@@ -39,7 +39,16 @@ VARIANTS = {
     "simple_cnaps_shrink_tasknorm": ({"head": "mahalanobis", "learn_shrinkage": True, "task_norm": True}, {}),
     "mahal_shrink_nofilm": ({"head": "mahalanobis", "learn_shrinkage": True, "film": False}, {}),
     "film_proto": ({"head": "proto"}, {}),
+    "simple_cnaps_pooled_lowres": ({"head": "mahalanobis", "pooled_covariance": True},
+                                   {"domains": [ROTATIONS, ROTATIONS_LOWRES]}),
+    "simple_cnaps_lowres": ({"head": "mahalanobis"}, {"domains": [ROTATIONS, ROTATIONS_LOWRES]}),
+    "simple_cnaps_pooled": ({"head": "mahalanobis", "pooled_covariance": True}, {}),
+    "simple_cnaps_pooled_strongreg": ({"head": "mahalanobis", "pooled_covariance": True}, {"reg_weight": 1.0}),
+    "simple_cnaps_pooled_tasknorm": ({"head": "mahalanobis", "pooled_covariance": True, "task_norm": True}, {}),
 }
+#: frozen-feature baselines (no FiLM) on the same backbone: name -> CNAPsModel head options
+FROZEN = {"proto": {"head": "proto"}, "mahal": {"head": "mahalanobis"},
+          "mahal_pooled": {"head": "mahalanobis", "pooled_covariance": True}}
 POOLS = {"rot": ROTATIONS, "rot_inv": ROTATIONS_INVERTED}
 SETTINGS = [("fmnist_6-9_4way_1shot", "fmnist", 4, 1), ("fmnist_6-9_4way_5shot", "fmnist", 4, 5),
             ("digits_5way_1shot", "digits", 5, 1), ("digits_5way_5shot", "digits", 5, 5)]
@@ -130,13 +139,14 @@ def main() -> None:
                     "pretrain": pre}, ckpt)
     print(f"pretrain {key}: {pre}", flush=True)
     bkey = f"baselines/{key}"
-    if bkey not in results:
-        row = {"pretrain": pre, "machine": machine()}
-        row["proto"], _ = evaluate(base, tasks, head="proto", use_film=False)
-        row["mahal"], row["eval_seconds"] = evaluate(base, tasks, head="mahalanobis", use_film=False)
-        results[bkey] = row
-        out_path.write_text(json.dumps(results, indent=1))
-    print(bkey, json.dumps({k: results[bkey][k] for k in ("proto", "mahal")}), flush=True)
+    row = results.setdefault(bkey, {"pretrain": pre, "machine": machine()})
+    for head, kw in FROZEN.items():
+        if head not in row:
+            frozen = CNAPsModel(pool.n_classes, **kw)
+            frozen.backbone.load_state_dict(base.backbone.state_dict())
+            row[head], row[f"eval_seconds_{head}"] = evaluate(frozen, tasks, use_film=False)
+            out_path.write_text(json.dumps(results, indent=1))
+    print(bkey, json.dumps({k: row[k] for k in FROZEN}), flush=True)
 
     for name in args.variants.split(","):
         model_kw, train_kw = VARIANTS[name]

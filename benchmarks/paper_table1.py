@@ -195,13 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="runs/paper_table1")
     ap.add_argument("--targets", type=int, default=100, help="targets per (dataset, setting)")
-    ap.add_argument("--ft-targets", type=int, default=40, help="fine-tuned targets per (dataset, setting)")
-    ap.add_argument("--ft-epochs", type=int, default=3)
+    ap.add_argument("--ft-targets", type=int, default=10, help="fine-tuned targets per (dataset, setting)")
+    ap.add_argument("--ft-epochs", type=int, default=3, help="at least; small targets get --ft-min-steps")
+    ap.add_argument("--ft-min-steps", type=int, default=60)
     ap.add_argument("--source-train", type=int, default=4000, help="training images per FMNIST source")
     ap.add_argument("--source-epochs", type=int, default=2)
-    ap.add_argument("--nleep-max-n", type=int, default=300)
+    ap.add_argument("--nleep-max-n", type=int, default=150)
     ap.add_argument("--meta-targets", type=int, default=100, help="0 disables meta-transfer")
-    ap.add_argument("--conv-epochs", type=int, default=8)
+    ap.add_argument("--meta-pretrain-steps", type=int, default=250)
+    ap.add_argument("--meta-steps", type=int, default=60)
+    ap.add_argument("--conv-epochs", type=int, default=6)
     ap.add_argument("--executor", default="local")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -252,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     ft_pairs = [(FIXED_SOURCE[ds], t.name) for (ds, st), ts in tasks.items() for t in ts[:args.ft_targets]]
     val_ft = run_validation(sources, all_tasks, pairs=ft_pairs, methods=["fine_tune"], executor=args.executor,
-                            method_options={"fine_tune": {"epochs": args.ft_epochs}}, progress=False,
+                            method_options={"fine_tune": {"epochs": args.ft_epochs, "min_steps": args.ft_min_steps}},
+                            progress=False,
                             seed=args.seed, cache=out / "cache")
-    stage(f"fine_tune on {len(val_ft)} pairs ({args.ft_epochs} epochs)", t0)
+    stage(f"fine_tune on {len(val_ft)} pairs (>= {args.ft_epochs} epochs, >= {args.ft_min_steps} steps)", t0)
     validation = pd.concat([val_rh, val_ft], ignore_index=True)
     scores.to_csv(out / "scores.csv", index=False)
     validation.to_csv(out / "validation.csv", index=False)
@@ -271,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             fx, fy = data["fmnist_train"]
             mx, my = _subset(fx, fy, [0, 1, 2, 3, 4, 5], 3000, args.seed + 7)
-            meta = train_demo_meta_model(mx, my, seed=args.seed)
-            stage("pre-train + meta-train the CNAPs-style model (FMNIST 0-5)", t0)
+            meta = train_demo_meta_model(mx, my, pretrain_steps=args.meta_pretrain_steps, meta_steps=args.meta_steps,
+                                         seed=args.seed)
+            stage(f"pre-train ({args.meta_pretrain_steps} steps) + meta-train ({args.meta_steps} steps) the "
+                  "CNAPs-style model (FMNIST 0-5)", t0)
             t0 = time.perf_counter()
             backbone = Source("cnaps_backbone", meta.source_classifier())
             meta_tasks = sample_targets(*data["digits"], dataset="digits", setting="meta", n_targets=args.meta_targets,
@@ -296,18 +302,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- convergence ------------------------------------------------------------------------
     t0 = time.perf_counter()
-    conv_tasks = tasks[("fmnist", "small_balanced")]
-    leep_scores = scores[(scores["source"] == "digits") & (scores["metric"] == "leep")].set_index("target")["score"]
-    curves = finetune_convergence(next(s for s in sources if s.name == "digits"), conv_tasks,
+    conv_source = "fmnist_0-4"
+    conv_tasks = tasks[("fmnist", "large_balanced")]
+    leep_scores = scores[(scores["source"] == conv_source) & (scores["metric"] == "leep")].set_index("target")["score"]
+    curves = finetune_convergence(next(s for s in sources if s.name == conv_source), conv_tasks,
                                   scores={t.name: float(leep_scores[t.name]) for t in conv_tasks},
-                                  n_levels=5, per_level=2, epochs=args.conv_epochs, seed=args.seed)
+                                  n_levels=5, per_level=1, epochs=args.conv_epochs, seed=args.seed)
     curves.to_csv(out / "convergence.csv", index=False)
     plot_convergence(curves, out / "convergence.png")
     stage("fine-tune convergence curves", t0)
 
     # ---- batching cost ----------------------------------------------------------------------
     t0 = time.perf_counter()
-    cost = batching_cost(next(s for s in sources if s.name == "digits"), tasks[("fmnist", "large_balanced")][:25])
+    n_cost = 15
+    cost = batching_cost(next(s for s in sources if s.name == "digits"), tasks[("fmnist", "large_balanced")][:n_cost])
     stage("batching cost (3 repeats)", t0)
     total = time.perf_counter() - t_all
 
@@ -332,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
                f"{rh['accuracy'].max():.2f}), macro F1 {rh['f1'].mean():.3f}. "
                f"retrain_head {winners(c, 'retrain_head')}; fine_tune {winners(c, 'fine_tune')}.", "",
                table1_block(c, metrics, ["retrain_head", "fine_tune"]), ""]
+    md += ["### fine_tune pooled over the three settings (fixed source; fine-tuning is costly, so fewer targets)", ""]
+    for ds in ("fmnist", "digits"):
+        names = {t.name for (d, _), ts in tasks.items() if d == ds for t in ts}
+        src = FIXED_SOURCE[ds]
+        c = correlations(scores[(scores["source"] == src) & scores["target"].isin(names)],
+                         val_ft[(val_ft["source"] == src) & val_ft["target"].isin(names)])
+        all_corr.append(c.assign(dataset=ds, setting="all_settings", source=src))
+        md += [f"{src} -> {ds}, all settings: fine_tune {winners(c, 'fine_tune')}.", "",
+               table1_block(c, metrics, ["fine_tune"]), ""]
     md += ["### meta-transfer: CNAPs-style adaptation, digits targets", ""] + meta_md + [""]
     md += ["## All sources pooled (retrain_head): Pearson r over all pairs, and mean per-target Kendall τ "
            "over the 4 sources", ""]
@@ -360,12 +377,13 @@ def main(argv: list[str] | None = None) -> int:
                           f"{r['random_regret']:.3f}", f"{r['relative_regret']:.2f}", f"{r['top1_rate']:.2f}"])
     md += [markdown_table(["targets", "metric", "n", "regret", "random", "relative", "top-1"], rrows), ""]
     conv = curves.groupby(["level", "run", "epoch"])["accuracy"].mean().unstack("epoch")
-    md += ["## Fine-tune convergence by LEEP level (digits -> FMNIST small_balanced, mean test accuracy per epoch)", "",
+    md += [f"## Fine-tune convergence by LEEP level ({conv_source} -> FMNIST large_balanced, one target per level, "
+           "test accuracy per epoch; scratch = same architecture re-initialised)", "",
            markdown_table(["level", "run"] + [f"ep {e}" for e in conv.columns],
                           [[str(lv), run] + [f"{v:.3f}" for v in conv.loc[(lv, run)]] for lv, run in conv.index]),
            "", "![convergence](convergence.png)", ""]
-    md += ["## Cost of batching retrain_head (digits source, 25 FMNIST large_balanced targets, median of 3)", "",
-           f"batched (one forward over the union + 25 heads): {cost['batched']:.2f} s; one call per pair: "
+    md += [f"## Cost of batching retrain_head (digits source, {n_cost} FMNIST large_balanced targets, median of 3)", "",
+           f"batched (one forward over the union + {n_cost} heads): {cost['batched']:.2f} s; one call per pair: "
            f"{cost['per_pair']:.2f} s; ratio {cost['per_pair'] / cost['batched']:.2f}x. "
            f"Runs: {[round(v, 2) for v in cost['batched_all']]} vs {[round(v, 2) for v in cost['per_pair_all']]}.", ""]
     pd.concat(all_corr, ignore_index=True).to_csv(out / "correlations.csv", index=False)

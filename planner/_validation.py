@@ -87,11 +87,11 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
 
     Returns
     -------
-    x : float64 array or tensor, shape (n, Z)
-        The input in float64 (same device for a tensor).
-    row_norm : float64 array or tensor, shape (n,)
-        Row sums of the probabilities (``log_probs=False``) or row-wise ``logsumexp`` of the
-        log-probabilities (``log_probs=True``); callers renormalize with it so that every row sums
+    theta : float64 array or tensor, shape (n, Z)
+        The probabilities in float64 (same device for a tensor): the input itself (converted when
+        it is not float64) or, for ``log_probs=True``, a new array ``exp(log_probs)``.
+    row_sum : float64 array or tensor, shape (n,)
+        Row sums of ``theta`` (1 within the tolerance); callers divide by them so that every row sums
         to exactly 1 in float64 (the bounds of LEEP and NCE rely on it).
 
     Raises
@@ -100,23 +100,19 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
         Wrong ndim, empty, NaN/inf (``-inf`` is allowed for log-probabilities: probability 0),
         negative probabilities or positive log-probabilities, rows not summing to 1 (with a hint
         that logits were probably passed).
+
+    Notes
+    -----
+    Passes over memory: probabilities 1 (row sums and minimum per cache-sized block);
+    log-probabilities 2 (maximum, which also catches NaN, then one ``exp``) and one new (n, Z) array.
     """
     kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
     x = check_matrix(probs, arg=arg, func=func, what=kind)
     tol = SUM_TOL_SINGLE if _single_precision(probs) else SUM_TOL_DOUBLE
     tensor = is_tensor(x)
     if log_probs:
-        if tensor:
-            import torch
-
-            bad = torch.isnan(x).any() or torch.isposinf(x).any()
-            row_norm = torch.logsumexp(x, dim=1)
-            xmax = float(x.max())
-        else:
-            bad = bool(np.isnan(x).any() or np.isposinf(x).any())
-            xmax = float(x.max())
-            row_norm = _np_logsumexp_rows(x)
-        if bad:
+        xmax = float(x.max())  # NaN propagates through max
+        if not (xmax == xmax) or xmax == float("inf"):
             raise InputError(
                 f"{arg} of {func}() must contain finite log-probabilities (-inf allowed for probability 0); "
                 f"got NaN or +inf values."
@@ -126,20 +122,25 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
                 f"{arg} of {func}() with log_probs=True must contain log-probabilities (<= 0); got a "
                 f"maximum of {xmax:.4g}. It looks like logits were passed: apply log_softmax first."
             )
-        dev = row_norm.abs() if tensor else np.abs(row_norm)
+        theta = x.exp() if tensor else np.exp(x)
+        row_sum = theta.sum(dim=1) if tensor else theta.sum(axis=1)
+        dev = (row_sum - 1.0).abs() if tensor else np.abs(row_sum - 1.0)
         worst = int(dev.argmax())
         if not float(dev[worst]) <= tol:
+            lse = float(np.log(float(row_sum[worst]))) if float(row_sum[worst]) > 0 else float("-inf")
             raise InputError(
                 f"{arg} of {func}() with log_probs=True must have rows with logsumexp 0 (probabilities "
-                f"summing to 1, tolerance {tol:g}); row {worst} has logsumexp {float(row_norm[worst]):.6g}. "
+                f"summing to 1, tolerance {tol:g}); row {worst} has logsumexp {lse:.6g}. "
                 f"It looks like logits were passed: apply log_softmax first."
             )
-        return x, row_norm
-    row_sum = x.sum(dim=1) if tensor else x.sum(axis=1)
+        return theta, row_sum
+    if tensor:
+        row_sum, xmin = x.sum(dim=1), float(x.min())
+    else:
+        row_sum, xmin = _row_sums_and_min(x)
     finite = bool(row_sum.isfinite().all()) if tensor else bool(np.isfinite(row_sum).all())
     if not finite:
         raise InputError(f"{arg} of {func}() must contain finite probabilities; got NaN or inf values.")
-    xmin = float(x.min())
     if xmin < 0:
         raise InputError(
             f"{arg} of {func}() must contain probabilities (>= 0, rows summing to 1); got a negative "
@@ -157,18 +158,17 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
     return x, row_sum
 
 
-def _np_logsumexp_rows(x: np.ndarray, chunk: int = 1 << 21) -> np.ndarray:
-    """Row-wise logsumexp in row blocks (O(block) extra memory); rows of all -inf give -inf."""
+def _row_sums_and_min(x: np.ndarray, elements: int = 1 << 16) -> tuple[np.ndarray, float]:
+    """Row sums and the minimum of ``x`` in one pass over memory (cache-sized row blocks)."""
     n, z = x.shape
-    out = np.empty(n)
-    step = max(1, chunk // z)
+    step = max(1, elements // z)
+    row_sum = np.empty(n)
+    xmin = np.inf
     for s in range(0, n, step):
-        blk = x[s : s + step]
-        m = blk.max(axis=1)
-        safe = np.where(np.isfinite(m), m, 0.0)
-        with np.errstate(under="ignore"):
-            out[s : s + step] = np.log(np.exp(blk - safe[:, None]).sum(axis=1)) + safe
-    return out
+        block = x[s : s + step]
+        block.sum(axis=1, out=row_sum[s : s + step])
+        xmin = min(xmin, float(block.min()))
+    return row_sum, xmin
 
 
 def check_features(features: Any, *, func: str, arg: str = "features") -> Any:
@@ -195,7 +195,9 @@ def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.nd
         arr = labels.detach().cpu().numpy()
     elif isinstance(labels, (list, tuple)):
         kinds = {type(v) for v in labels}
-        mixed = len(kinds) > 1 and not all(issubclass(k, (int, np.integer, bool, np.bool_)) for k in kinds)
+        mixed = (len(kinds) > 1 and not all(issubclass(k, (int, np.integer, bool, np.bool_)) for k in kinds)) or any(
+            issubclass(k, (tuple, frozenset)) for k in kinds
+        )  # mixed types or composite values (tuples) stay Python objects
         arr = np.empty(len(labels), dtype=object) if mixed else None
         if mixed:
             arr[:] = list(labels)

@@ -14,6 +14,7 @@ from typing import Callable
 from .config import JobConfig
 from .io import atomic_write_text, atomic_write_with, prepare_out_dir
 from .pipeline import make_executor, resolve_cache
+from .task import Source, Task
 
 __all__ = ["validate_job", "BACKBONE_SOURCE"]
 
@@ -28,6 +29,31 @@ def _append_section(report: Path, section: str) -> None:
         return
     text = _SECTION.sub("", report.read_text())
     atomic_write_text(report, text.rstrip() + "\n\n" + section.strip() + "\n")
+
+
+def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_backbone: bool) -> list[tuple[str, str]]:
+    """The configured pairs, or a seeded sample of ``validate.n_pairs`` candidates (default: all).
+
+    With meta-transfer, every (backbone classifier, target) pair is added: the LEEP paper's
+    meta-transfer protocol correlates that classifier's score with CNAPs accuracy across targets.
+    """
+    import numpy as np
+
+    from .validation import candidate_pairs
+
+    vcfg = config.validate_
+    if vcfg.pairs:
+        chosen = [tuple(p) for p in vcfg.pairs]
+    else:
+        candidates = [p for p in candidate_pairs(sources, tasks) if p[0] != BACKBONE_SOURCE]
+        if vcfg.n_pairs is not None and vcfg.n_pairs < len(candidates):
+            rng = np.random.default_rng(config.seed)
+            keep = np.sort(rng.choice(len(candidates), size=vcfg.n_pairs, replace=False))
+            candidates = [candidates[i] for i in keep]
+        chosen = candidates
+    if with_backbone:
+        chosen += [(BACKBONE_SOURCE, t.name) for t in tasks if (BACKBONE_SOURCE, t.name) not in chosen]
+    return chosen
 
 
 def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
@@ -59,9 +85,10 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
     vcfg = config.validate_
     methods = list(vcfg.methods)
     meta = {BACKBONE_SOURCE: meta_model} if meta_model is not None and "meta_transfer" in methods else None
-    log(f"validating with {', '.join(methods)}")
+    pairs = _pairs(config, sources, tasks, with_backbone=meta is not None)
+    log(f"validating {len(pairs)} pairs with {', '.join(methods)}")
     validation = run_validation(
-        sources, tasks, pairs=[tuple(p) for p in vcfg.pairs] if vcfg.pairs else None, n_pairs=vcfg.n_pairs,
+        sources, tasks, pairs=pairs,
         methods=methods, meta_model=meta, method_options={"fine_tune": {"epochs": vcfg.fine_tune_epochs}}
         if "fine_tune" in methods else None,
         executor=runner, cache=val_cache, seed=config.seed, progress=progress)

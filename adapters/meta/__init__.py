@@ -18,7 +18,7 @@ from .episodes import EpisodeSampler, make_taskset, split_episode
 from .film_generator import FilmGenerator
 from .heads import ClassifierGenerator, QuadraticLift, mahalanobis_head, prototype_head
 from .model import HEADS, CNAPsModel
-from .pools import ROTATIONS, ROTATIONS_INVERTED, TRANSFORMS, ClassPool
+from .pools import ROTATIONS, ROTATIONS_INVERTED, ROTATIONS_LOWRES, TRANSFORMS, ClassPool
 from .set_encoder import SetEncoder
 from .sources import build_meta_sources
 from .tasks import tasks_from_taskset
@@ -30,6 +30,6 @@ __all__ = [
     "mahalanobis_head", "prototype_head",
     "pretrain_backbone", "meta_train", "save_checkpoint", "load_checkpoint",
     "tasks_from_taskset", "build_meta_sources", "train_demo_meta_model",
-    "ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED",
+    "ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED", "ROTATIONS_LOWRES",
     "make_taskset", "split_episode", "EpisodeSampler",
 ]

@@ -61,15 +61,19 @@ def split_episode(x: torch.Tensor, y: torch.Tensor, shots: int) -> tuple[torch.T
 
 
 class EpisodeSampler:
-    """Episodes of random way and shot: (way, shot) drawn with ``random.choice`` from ``ways x shots``."""
+    """Episodes of random domain, way and shot, drawn with ``random.choice`` from ``domains x ways x shots``.
+
+    ``dataset`` is one Dataset or a list of them (domains); each episode comes from a single domain.
+    """
 
     def __init__(self, dataset, ways: Sequence[int], shots: Sequence[int], queries: int) -> None:
         if queries < 1:
             raise InputError(f"queries must be >= 1; got {queries}.")
-        self.combos = [(w, s) for w in ways for s in shots]
-        self.tasksets = {(w, s): make_taskset(dataset, w, s + queries) for w, s in self.combos}
+        domains = list(dataset) if isinstance(dataset, (list, tuple)) else [dataset]
+        self.combos = [(d, w, s) for d in range(len(domains)) for w in ways for s in shots]
+        self.tasksets = {(d, w, s): make_taskset(domains[d], w, s + queries) for d, w, s in self.combos}
 
     def sample(self) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        way, shot = random.choice(self.combos)
-        x, y = self.tasksets[(way, shot)].sample()
+        domain, way, shot = random.choice(self.combos)
+        x, y = self.tasksets[(domain, way, shot)].sample()
         return (way,) + split_episode(x, y, shot)

@@ -66,18 +66,30 @@ def _cov(x: torch.Tensor) -> torch.Tensor:
     return xc.T @ xc / (n - 1)
 
 
+def _pooled_cov(x: torch.Tensor, labels: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """Pooled within-class covariance sum_i (x_i - mu_{y_i})(...)^T / (n - C); zero when n <= C."""
+    n, n_classes = x.shape[0], means.shape[0]
+    if n <= n_classes:
+        return x.new_zeros(x.shape[1], x.shape[1])
+    r = x - means[labels]
+    return r.T @ r / (n - n_classes)
+
+
 def mahalanobis_head(features: torch.Tensor, labels: torch.Tensor, n_classes: int, beta: float | torch.Tensor = 1.0,
-                     kappa: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                     kappa: float | torch.Tensor = 1.0, pooled: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Simple CNAPs' class-wise Gaussian head.
 
     Q_c = lambda_c Sigma_c + (1 - lambda_c) Sigma_task + beta I, lambda_c = n_c / (n_c + kappa)
-    (Simple CNAPs: kappa = 1, beta = 1; both may be learned tensors);
+    (Simple CNAPs: kappa = 1, beta = 1; both may be learned tensors). Sigma_task is the covariance of
+    all context features (Simple CNAPs), or with ``pooled=True`` the pooled *within-class* covariance,
+    which leaves out the between-class scatter: at one shot it is 0 and the head is the prototype head;
+    with more shots it is the LDA covariance estimate;
     returns means mu (C, d) and precisions P_c = Q_c^{-1} (C, d, d). Logits: -(x - mu_c)^T P_c (x - mu_c)
     (the ½ of the Gaussian log-density is dropped, as in the Simple CNAPs code).
     """
     d = features.shape[1]
     mu = class_means(features, labels, n_classes)
-    sigma_task = _cov(features)
+    sigma_task = _pooled_cov(features, labels, mu) if pooled else _cov(features)
     eye = torch.eye(d, dtype=features.dtype, device=features.device)
     qs = []
     for c in range(n_classes):

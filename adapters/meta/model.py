@@ -69,13 +69,15 @@ class CNAPsModel(nn.Module):
     learn_shrinkage : bool
         Meta-learn the Mahalanobis ridge beta and the class-covariance weight kappa
         (lambda_c = n_c / (n_c + kappa)); large beta moves the head toward the prototype head.
+    pooled_covariance : bool
+        Mahalanobis task covariance from within-class deviations only (see ``heads.mahalanobis_head``).
     """
 
     def __init__(self, n_source_classes: int, *, in_channels: int = 1, widths: Sequence[int] = (32, 64, 64, 64),
                  encoder_width: int = 32, encoder_layers: int = 3, processor_layers: int = 2,
                  head: str = "mahalanobis", classifier_mode: str = "faithful", film: bool = True,
                  task_norm: bool = False, film_init_scale: float = 1e-3, mahalanobis_beta: float = 1.0,
-                 learn_shrinkage: bool = False) -> None:
+                 learn_shrinkage: bool = False, pooled_covariance: bool = False) -> None:
         super().__init__()
         if head not in HEADS:
             raise InputError(f"head of CNAPsModel must be one of {HEADS}; got {head!r}.")
@@ -87,7 +89,8 @@ class CNAPsModel(nn.Module):
                             encoder_width=int(encoder_width), encoder_layers=int(encoder_layers),
                             processor_layers=int(processor_layers), head=head, classifier_mode=classifier_mode,
                             film=bool(film), task_norm=bool(task_norm), film_init_scale=float(film_init_scale),
-                            mahalanobis_beta=float(mahalanobis_beta), learn_shrinkage=bool(learn_shrinkage))
+                            mahalanobis_beta=float(mahalanobis_beta), learn_shrinkage=bool(learn_shrinkage),
+                            pooled_covariance=bool(pooled_covariance))
         self.backbone = FiLMBackbone(in_channels, widths)
         self.source_head = nn.Linear(self.backbone.feature_dim, n_source_classes)
         self.set_encoder = SetEncoder(in_channels, encoder_width, encoder_layers)
@@ -127,7 +130,7 @@ class CNAPsModel(nn.Module):
         feats = self.backbone(context_x, film, moments=moments)
         if head == "mahalanobis":
             beta, kappa = self.log_shrinkage.exp()
-            tensors = mahalanobis_head(feats, context_y, n_classes, beta, kappa)
+            tensors = mahalanobis_head(feats, context_y, n_classes, beta, kappa, self.hparams["pooled_covariance"])
         elif head == "proto":
             tensors = prototype_head(feats, context_y, n_classes)
         else:

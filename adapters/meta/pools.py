@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from planner.exceptions import InputError
@@ -17,18 +18,28 @@ from planner.task import as_numpy
 
 from .model import encode_labels
 
-__all__ = ["ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED"]
+__all__ = ["ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED", "ROTATIONS_LOWRES"]
 
-#: name -> (number of 90-degree counter-clockwise turns, invert intensities)
-TRANSFORMS = {f"rot{90 * k}": (k, False) for k in range(4)}
-TRANSFORMS.update({f"rot{90 * k}_inv": (k, True) for k in range(4)})
+#: name -> (number of 90-degree counter-clockwise turns, invert intensities, low resolution)
+#: "low resolution" = area-downsample to 8x8 and bilinear upsample back (how sklearn digits look at 28x28).
+TRANSFORMS = {f"rot{90 * k}": (k, False, False) for k in range(4)}
+TRANSFORMS.update({f"rot{90 * k}_inv": (k, True, False) for k in range(4)})
+TRANSFORMS.update({f"rot{90 * k}_low": (k, False, True) for k in range(4)})
 ROTATIONS = ("rot0", "rot90", "rot180", "rot270")
 ROTATIONS_INVERTED = ROTATIONS + tuple(f"{r}_inv" for r in ROTATIONS)
+ROTATIONS_LOWRES = tuple(f"{r}_low" for r in ROTATIONS)
+LOWRES_SIDE = 8
 
 
 def _apply(images: torch.Tensor, name: str) -> torch.Tensor:
-    k, invert = TRANSFORMS[name]
+    k, invert, low = TRANSFORMS[name]
     out = torch.rot90(images, k, dims=(-2, -1)) if k else images
+    if low:
+        batch = out if out.ndim == 4 else out.unsqueeze(0)
+        size = batch.shape[-2:]
+        small = F.adaptive_avg_pool2d(batch, LOWRES_SIDE)
+        batch = F.interpolate(small, size=size, mode="bilinear", align_corners=False).clamp(0.0, 1.0)
+        out = batch if out.ndim == 4 else batch[0]
     return 1.0 - out if invert else out
 
 
@@ -57,6 +68,10 @@ class ClassPool(Dataset):
         counts = np.bincount(self.labels.numpy(), minlength=self.n_classes)
         splits = np.split(order, np.cumsum(counts)[:-1])
         self.labels_to_indices = {c: s.tolist() for c, s in enumerate(splits)}
+
+    def with_transforms(self, transforms: Sequence[str]) -> "ClassPool":
+        """The same images and base labels under other transforms (another domain of episodes)."""
+        return ClassPool(self.x, self.base_classes[self.base_labels.numpy()], transforms)
 
     @property
     def n_classes(self) -> int:

@@ -36,7 +36,7 @@ def _split(x: np.ndarray, y: np.ndarray, shots: int, queries: int, name: str) ->
             raise InputError(f"episode {name!r}: class {c} has {len(idx)} samples; shots + queries = {shots + queries} needed.")
         ctx.extend(idx[:shots])
         qry.extend(idx[shots:shots + queries])
-    ctx, qry = np.sort(ctx), np.sort(qry)
+    ctx, qry = np.sort(np.asarray(ctx, dtype=np.int64)), np.sort(np.asarray(qry, dtype=np.int64))
     return x[ctx], y[ctx], x[qry], y[qry]
 
 

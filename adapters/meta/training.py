@@ -106,17 +106,24 @@ def pretrain_backbone(model: CNAPsModel, inputs: Any, labels: Any = None, *, tra
 def meta_train(model: CNAPsModel, inputs: Any, labels: Any = None, *, transforms: Sequence[str] = ("rot0",),
                ways: Sequence[int] = (3, 4, 5), shots: Sequence[int] = (1, 5, 10), queries: int = 10,
                tasks_per_step: int = 4, lr: float = 1e-3, reg_weight: float = 1e-3, steps: int | None = None,
-               seconds: float | None = None, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+               seconds: float | None = None, seed: int = 0, progress: bool = True,
+               domains: Sequence[Sequence[str]] | None = None) -> dict[str, Any]:
     r"""Episodic meta-training of the set encoder, FiLM generator and head generator (backbone frozen).
 
     Each step averages over ``tasks_per_step`` learn2learn episodes (way from ``ways``, shot from
     ``shots``, ``queries`` query images per class) the loss
     CE(query logits, query labels) + ``reg_weight`` * \sum ||r||^2, then takes one Adam step.
 
+    ``domains``: optional list of transform lists; each makes a pool of its own (e.g. sharp and
+    low-resolution rotations) and every episode is drawn from one domain, so the FiLM generator sees
+    domain shifts between tasks. Default: the single domain ``transforms``.
+
     Returns ``{"steps", "tasks", "seconds", "loss", "train_accuracy"}`` (means over the last 50 steps).
     """
     max_steps, max_seconds = _budget(steps, seconds, "meta_train")
     pool = _pool(inputs, labels, transforms)
+    if domains:
+        pool = [pool.with_transforms(t) for t in domains]
     params = model.meta_parameters()
     backbone_flags = [(p, p.requires_grad) for p in list(model.backbone.parameters()) + list(model.source_head.parameters())]
     losses, accs, start, step = [], [], time.perf_counter(), 0

@@ -144,7 +144,7 @@ def solve_curriculum(
     tasks, W, E, w_ext, ext_model = _arrays(graph)
     n = len(tasks)
     s = None if start is None else tasks.index(start)
-    details: dict[str, Any] = {"start": start, "n_tasks": n}
+    details: dict[str, Any] = {"start": start, "n_tasks": n, "graph_read_seconds": time.perf_counter() - t0}
     if objective == "tree":
         order, value, bound, optimal, method, parents = _solve_tree(tasks, W, E, w_ext, ext_model, s)
     elif objective == "chain":
@@ -166,11 +166,13 @@ def solve_curriculum(
         if n <= LOP_EXACT_MAX and not optimal:
             exact, out = lop_milp(W, start=s, time_limit=time_limit)
             details["milp_status"] = out.message
-            if exact is not None and lop_value(W, exact) >= value:
+            if exact is not None and lop_value(W, exact) > value + 1e-12 * max(1.0, abs(value)):
                 order, value, method = exact, lop_value(W, exact), "milp"
             if out.bound is not None:
                 bound = min(bound, out.bound)
             optimal = out.optimal
+            if method != "milp":
+                method += " (proven optimal by milp)" if optimal else " (milp stopped at time limit)"
         if optimal:
             bound = value
         parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)

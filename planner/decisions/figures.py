@@ -116,7 +116,8 @@ def plot_curriculum(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.Path
     if small:
         xs = [pos[t][0] for t in order]
         ys = [pos[t][1] for t in order]
-        ax.scatter(xs, ys, s=6, c=[rank[t] for t in order], cmap="viridis")
+        sc = ax.scatter(xs, ys, s=6, c=[rank[t] for t in order], cmap="viridis")
+        fig.colorbar(sc, ax=ax, label="position in the training order", shrink=0.6)
     ax.set_axis_off()
     xs = [x for x, _ in pos.values()]
     ys = [y for _, y in pos.values()]

@@ -5,8 +5,9 @@ Affinity a(u->t) = w(u->t) - m(t), m(t) the median of w(u'->t) over the other ta
 ``n_groups`` groups (each of at most ``max_group_size``) maximizing sum_G V(G),
 V(G) = (1/(|G|-1)) sum_{u != t in G} a(u->t), V = 0 for a singleton: each task scores the mean
 affinity it receives from its group-mates (the HOA/TAG group score). Centring lets a task prefer
-to stay alone. Exact set-partitioning MILP while the enumerated groups number at most 20,000
-(n <= 14 uncapped, n <= 20 with cap 4, n <= 40 with cap 3), iterated local search beyond.
+to stay alone. Exact: dynamic programming over subsets for n <= 14 (any cap; O(3^n k)), else the
+set-partitioning MILP while the enumerated groups number at most 20,000 (n <= 20 with cap 4,
+n <= 40 with cap 3); iterated local search beyond.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..exceptions import InfeasiblePlanError, InputError
 from ._graph import check_graph, task_nodes, weight_matrix
+from ._grouping_dp import DP_MAX, grouping_dp
 from ._grouping_exact import MAX_COLUMNS, column_count, grouping_milp, partition_value
 from ._grouping_ils import ils_grouping
 from ._result import Decision, relative_gap
@@ -78,9 +80,10 @@ def solve_grouping(
 
     Parameters
     ----------
-    method : {"auto", "milp", "heuristic"}
-        ``"auto"``: exact MILP when the column count (groups of size <= cap) is <= 20,000, else ILS.
-        The ILS always runs first and serves as the fallback when the MILP stops at its time limit.
+    method : {"auto", "dp", "milp", "heuristic"}
+        ``"auto"``: subset DP when n <= 14; else the exact MILP when the column count (groups of size
+        <= cap) is <= 20,000; else ILS only. The ILS always runs first and is the fallback when the
+        MILP stops at its time limit (the ILS and MILP time limits are ``time_limit`` each).
 
     Returns
     -------
@@ -101,14 +104,20 @@ def solve_grouping(
             f"max_group_size={max_group_size}; raise n_groups to >= {-(-n // cap)} or max_group_size "
             f"to >= {-(-n // n_groups)}."
         )
-    if method not in ("auto", "milp", "heuristic"):
-        raise InputError(f"method passed to {caller} must be 'auto', 'milp' or 'heuristic'; got {method!r}.")
+    if method not in ("auto", "dp", "milp", "heuristic"):
+        raise InputError(
+            f"method passed to {caller} must be 'auto', 'dp', 'milp' or 'heuristic'; got {method!r}."
+        )
+    if method == "dp" and n > DP_MAX:
+        raise InputError(f"method='dp' passed to {caller} handles at most {DP_MAX} tasks; the graph has {n}.")
     t0 = time.perf_counter()
     A = affinity_matrix(graph, tasks, centered=centered)
+    read_seconds = time.perf_counter() - t0
     columns = column_count(n, cap)
-    use_milp = method == "milp" or (method == "auto" and columns <= MAX_COLUMNS)
-    # with the MILP coming, the ILS is only an incumbent and a fallback: a few rounds suffice
-    rounds = min(ils_rounds, 5) if use_milp else ils_rounds
+    use_dp = method == "dp" or (method == "auto" and n <= DP_MAX)
+    use_milp = method == "milp" or (method == "auto" and not use_dp and columns <= MAX_COLUMNS)
+    # with an exact solver coming, the ILS is only an incumbent and a fallback: a few rounds suffice
+    rounds = min(ils_rounds, 5) if (use_milp or use_dp) else ils_rounds
     labels, facts = ils_grouping(A, n_groups=n_groups, cap=cap, seed=seed, rounds=rounds,
                                  time_limit=time_limit)
     groups = _groups_from_labels(labels)
@@ -117,18 +126,27 @@ def solve_grouping(
     details: dict[str, Any] = {
         "n_groups": n_groups, "max_group_size": max_group_size, "centered": bool(centered),
         "centering": "a(u->t) = w(u->t) - median_{u' != t} w(u'->t)" if centered else "a(u->t) = w(u->t)",
-        "columns": columns, "heuristic_value": value, **facts,
+        "columns": columns, "heuristic_value": value, **facts, "graph_read_seconds": read_seconds,
     }
     optimal = n <= 1 or bound - value <= 1e-12 * max(1.0, abs(bound))
     name = "ils"
-    if not optimal and use_milp:
+    if not optimal and use_dp:
+        exact = grouping_dp(A, n_groups=n_groups, cap=cap)
+        if partition_value(A, exact) > value + 1e-12 * max(1.0, abs(value)):
+            groups, value, name = exact, partition_value(A, exact), "dp"
+        else:
+            name = "ils (proven optimal by dp)"
+        optimal = True
+    elif not optimal and use_milp:
         exact, out = grouping_milp(A, n_groups=n_groups, cap=cap, time_limit=time_limit)
         details["milp_status"] = out.message
-        if exact is not None and partition_value(A, exact) >= value:
+        if exact is not None and partition_value(A, exact) > value + 1e-12 * max(1.0, abs(value)):
             groups, value, name = exact, partition_value(A, exact), "milp"
         if out.bound is not None:
             bound = min(bound, out.bound)
         optimal = out.optimal
+        if name == "ils":
+            name = "ils (proven optimal by milp)" if optimal else "ils (milp stopped at time limit)"
     if optimal:
         bound = value
     named = _named(groups, tasks)

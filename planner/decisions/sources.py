@@ -10,7 +10,9 @@ import networkx as nx
 import numpy as np
 
 from ..exceptions import InputError
-from ._facility import facility_milp, facility_value, greedy_swap, prune_unused, submodular_bound
+from ._facility import (
+    facility_milp, facility_value, fix_sources, greedy_swap, lagrangian, prune_unused, submodular_bound,
+)
 from ._graph import check_graph, check_task, edge_weight, source_nodes, task_nodes, weight_matrix
 from ._result import Decision, relative_gap
 
@@ -97,9 +99,10 @@ def solve_source_set(
     budget : int
         Maximum number of sources; larger than the number of candidates is fine.
     method : {"auto", "milp", "heuristic"}
-        ``"milp"``: greedy + 1-swap incumbent, then the exact MILP under ``time_limit`` (the better of the
-        two is returned; ``optimal`` only when HiGHS proves it). ``"heuristic"``: greedy + 1-swap with the
-        submodular upper bound. ``"auto"``: MILP when the positive edges number at most 300,000.
+        ``"milp"``: greedy + 1-swap incumbent, Lagrangian bound and variable fixing (sources that
+        cannot beat the incumbent are fixed), then the exact MILP on the rest under ``time_limit`` (the
+        better solution is returned; ``optimal`` only when HiGHS proves it). ``"heuristic"``: greedy + 1-swap with the
+        smaller of the submodular and Lagrangian upper bounds. ``"auto"``: MILP when the positive edges number at most 300,000.
 
     Returns
     -------
@@ -116,24 +119,29 @@ def solve_source_set(
     sources = source_nodes(graph, targets)
     W, E = weight_matrix(graph, sources, targets)
     P = np.maximum(W, 0.0)
+    read_seconds = time.perf_counter() - t0
     chosen = greedy_swap(P, budget)
     value = facility_value(P, chosen)
-    bound = submodular_bound(P, chosen, budget)
+    lag_bound, u = lagrangian(P, chosen, budget)
+    bound = min(submodular_bound(P, chosen, budget), lag_bound)
     heuristic_value = value
     used_milp = method == "milp" or (method == "auto" and int((P > 0).sum()) <= MILP_MAX_EDGES)
     optimal = bound - value <= 1e-12 * max(1.0, abs(bound))
-    details: dict[str, Any] = {"budget": budget, "n_sources": len(sources), "heuristic_value": heuristic_value}
+    details: dict[str, Any] = {"budget": budget, "n_sources": len(sources), "heuristic_value": heuristic_value,
+                               "graph_read_seconds": read_seconds}
     name = "greedy+swap"
     if used_milp and not optimal:
-        sol, out = facility_milp(P, budget, time_limit=time_limit)
+        fixed_out, fixed_in, fixed_bound = fix_sources(P, u, budget, value)
+        details["fixed_sources"] = int(fixed_out.sum() + fixed_in.sum())
+        sol, out = facility_milp(P, budget, time_limit=time_limit, fixed_out=fixed_out, fixed_in=fixed_in)
         details["milp_status"] = out.message
-        if sol is not None and facility_value(P, sol) >= value:
+        if sol is not None and facility_value(P, sol) > value + 1e-12 * max(1.0, abs(value)):
             chosen, value, name = sol, facility_value(P, sol), "milp"
-        else:
-            name = "greedy+swap (milp incumbent not better)"
-        if out.bound is not None:
-            bound = min(bound, out.bound)
-        optimal = out.optimal
+        if out.bound is not None:  # a solution breaking a fixing is worth < fixed_bound < incumbent
+            bound = min(bound, max(out.bound, fixed_bound, value))
+        optimal = out.optimal or bound - value <= 1e-12 * max(1.0, abs(bound))
+        if name == "greedy+swap":
+            name = "greedy+swap (proven optimal by milp)" if optimal else "greedy+swap (milp stopped at time limit)"
         if optimal:
             bound = value
     elif optimal:

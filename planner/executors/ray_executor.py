@@ -119,6 +119,9 @@ class RayExecutor:
         that are not installed on the cluster).
     init_kwargs : dict, optional
         Extra keyword arguments for ``ray.init``.
+    num_gpus : float
+        GPUs reserved per task (e.g. 0.25 to share one GPU between 4 tasks). Ray hides the GPUs from
+        tasks that reserve none, so models saved on CUDA then run on the workers' CPUs.
     """
 
     name = "ray"
@@ -135,6 +138,7 @@ class RayExecutor:
         ship_code: bool = True,
         runtime_env: dict | None = None,
         init_kwargs: dict | None = None,
+        num_gpus: float = 0,
     ) -> None:
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
@@ -144,6 +148,9 @@ class RayExecutor:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InputError(f"{arg} of RayExecutor must be an integer >= {low}; got {value!r}.")
+        if isinstance(num_gpus, bool) or not isinstance(num_gpus, (int, float)) or num_gpus < 0:
+            raise InputError(f"num_gpus of RayExecutor must be a number >= 0; got {num_gpus!r}.")
+        self.num_gpus = num_gpus
         self.address = address
         self.workers = workers
         self.max_retries = max_retries
@@ -250,7 +257,9 @@ class RayExecutor:
     def _remote_call(self, ray: Any) -> Any:
         key = id(ray)
         if key not in self._remote:
-            self._remote[key] = ray.remote(num_cpus=1, max_retries=self.max_retries)(_call)
+            self._remote[key] = ray.remote(
+                num_cpus=1, num_gpus=self.num_gpus, max_retries=self.max_retries
+            )(_call)
         return self._remote[key]
 
     def run(

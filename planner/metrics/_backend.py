@@ -49,13 +49,13 @@ class _NumpyOps:
         return np.asarray(values, dtype=np.float64)
 
     @staticmethod
-    def scatter_rows(codes: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
-        """Class-wise row sums: out[c] = sum of x[i] over i with codes[i] == c; shape (k, x.shape[1]).
-
-        A sparse one-hot (k, n) times x: O(n * width), no copy of ``x``.
+    def scatter_rows(codes: np.ndarray, x: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
+        """Class-wise (weighted) row sums: out[c] = sum of w_i x[i] over i with codes[i] == c,
+        shape (k, x.shape[1]). A sparse (k, n) one-hot times x: O(n * width), no copy of ``x``.
         """
         n = codes.shape[0]
-        onehot = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(k, n))
+        data = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        onehot = sp.csr_matrix((data, (codes, np.arange(n))), shape=(k, n))
         return np.asarray(onehot @ x)
 
     @staticmethod
@@ -77,6 +77,14 @@ class _NumpyOps:
     @staticmethod
     def eigvalsh(a: np.ndarray) -> np.ndarray:
         return np.linalg.eigvalsh(a)
+
+    @staticmethod
+    def cholesky(a: np.ndarray) -> np.ndarray:
+        return np.linalg.cholesky(a)
+
+    @staticmethod
+    def eye_like(a: np.ndarray) -> np.ndarray:
+        return np.eye(a.shape[0])
 
     @staticmethod
     def maximum(x: np.ndarray, floor: float) -> np.ndarray:
@@ -118,11 +126,15 @@ class _TorchOps:
         return torch.as_tensor(values, dtype=torch.float64, device=like.device)
 
     @staticmethod
-    def scatter_rows(codes: Any, x: Any, k: int) -> Any:
+    def scatter_rows(codes: Any, x: Any, k: int, weights: Any = None) -> Any:
         import torch
 
         out = torch.zeros((k, x.shape[1]), dtype=x.dtype, device=x.device)
-        return out.index_add_(0, codes, x)
+        if weights is None:
+            return out.index_add_(0, codes, x)
+        for rows in row_chunks(x.shape[0], x.shape[1]):  # weighted rows, one block at a time
+            out.index_add_(0, codes[rows], x[rows] * weights[rows, None])
+        return out
 
     @staticmethod
     def bincount(codes: Any, minlength: int) -> Any:
@@ -149,6 +161,18 @@ class _TorchOps:
         import torch
 
         return torch.linalg.eigvalsh(a)
+
+    @staticmethod
+    def cholesky(a: Any) -> Any:
+        import torch
+
+        return torch.linalg.cholesky(a)
+
+    @staticmethod
+    def eye_like(a: Any) -> Any:
+        import torch
+
+        return torch.eye(a.shape[0], dtype=a.dtype, device=a.device)
 
     @staticmethod
     def maximum(x: Any, floor: float) -> Any:

@@ -23,7 +23,7 @@ def pca_project(ops: Any, f: Any, n_components: int) -> Any:
     mean = f.sum(axis=0) / f.shape[0]
     lam, u = ops.eigh(centred_covariance(ops, f, mean))
     top = u[:, u.shape[1] - n_components :]
-    return (f - mean) @ top
+    return f @ top - mean @ top  # no centred (n, d) copy
 
 
 def gbc(

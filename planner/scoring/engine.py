@@ -6,7 +6,6 @@ rows appended to the cache as they arrive -> table with per-target normalization
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Mapping, Sequence
 
 import pandas as pd

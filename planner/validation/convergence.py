@@ -56,14 +56,15 @@ def finetune_convergence(
     per_level : int
         Targets drawn (seeded) from each level; a level with fewer candidates gives what it has.
     epochs : int
-        Epochs of both runs; ``train_options`` (lr, batch_size, weight_decay, threads) as in
-        :func:`planner.validation.fine_tune`.
+        Epochs of both runs; ``train_options`` (lr, batch_size, weight_decay, threads, min_steps
+        (default 0 here, so every curve has ``epochs`` points)) as in :func:`planner.validation.fine_tune`.
 
     Returns
     -------
     DataFrame with one row per (target, run, epoch): ``target, score, level, run`` ("fine_tune" or
     "scratch"), ``epoch`` (1-based), ``accuracy``.
     """
+    train_options.setdefault("min_steps", 0)  # exactly `epochs` points per curve
     if not isinstance(source, Source):
         raise InputError(f"source of finetune_convergence() must be a Source; got {type(source).__name__}.")
     tasks = [t for t in tasks if t.name != source.task]

@@ -123,7 +123,24 @@ def _check_options(method_options: Any, methods: list[str]) -> dict[str, dict[st
             raise InputError(f"method_options has unknown method {m!r}; known methods: {list(METHODS)}.")
         if not isinstance(opts, Mapping):
             raise InputError(f"method_options[{m!r}] must be a dict of options; got {type(opts).__name__}.")
+        allowed = _option_names(m)
+        for key in opts:
+            if key not in allowed:
+                raise InputError(f"method_options[{m!r}] has unknown option {key!r}; options of {m}: {sorted(allowed)}.")
     return {m: dict(method_options.get(m, {})) for m in methods}
+
+
+def _option_names(method: str) -> set[str]:
+    import inspect
+
+    from .fine_tuning import fine_tune
+    from .head_retraining import retrain_head_many
+    from .meta_adaptation import meta_transfer
+
+    fn = {"retrain_head": retrain_head_many, "fine_tune": fine_tune, "meta_transfer": meta_transfer}[method]
+    reserved = {"source", "task", "tasks", "seed", "meta_model", "fit", "raise_errors"}
+    return {p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind == p.KEYWORD_ONLY and p.name not in reserved}
 
 
 def _task_fingerprint(task: Task) -> str:
@@ -188,6 +205,14 @@ def run_validation(
     ------
     InputError
         For invalid arguments (named in the message), or targets without a test split.
+
+    Notes
+    -----
+    ``retrain_head`` runs as one job per source: the source forwards each distinct sample of all its
+    targets once per call (train and test splits, deduplicated by content), then fits one small
+    L-BFGS head per target. ``fine_tune`` and ``meta_transfer`` run one job per pair. Everything
+    runs with one torch/BLAS thread per job by default (``threads`` option), so numbers do not
+    depend on the executor.
     """
     sources = check_named(sources, "sources", Source)
     tasks = check_named(tasks, "tasks", Task)

@@ -18,10 +18,29 @@ from ..exceptions import InputError
 from ..task import Source, Task
 from ._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
 
-__all__ = ["FINE_TUNE_DEFAULTS", "replace_head", "reinitialize", "fine_tune", "fine_tune_curve"]
+__all__ = ["FINE_TUNE_DEFAULTS", "effective_epochs", "replace_head", "reinitialize", "train_epochs", "fine_tune",
+           "fine_tune_curve"]
 
-#: Default budget: epochs of Adam over the training split.
-FINE_TUNE_DEFAULTS = {"epochs": 5, "lr": 1e-3, "batch_size": 64, "weight_decay": 0.0}
+#: Default budget: epochs of Adam over the training split, raised on small targets so that at
+#: least ``min_steps`` optimizer steps happen (a 60-sample target gives one batch per epoch).
+#: The new head learns at ``head_lr`` (default 10 x ``lr``, the usual recipe for a freshly initialised
+#: layer): with one rate, ~100 Adam steps leave a random head far from converged on frozen-quality features.
+FINE_TUNE_DEFAULTS = {"epochs": 5, "min_steps": 100, "lr": 1e-3, "head_lr": None, "batch_size": 32,
+                      "weight_decay": 0.0}
+
+
+def effective_epochs(n: int, epochs: int, min_steps: int, batch_size: int) -> int:
+    """``max(epochs, ceil(min_steps / batches per epoch))`` for ``n`` training samples."""
+    per_epoch = max(1, n // batch_size + (1 if n % batch_size >= 2 else 0))
+    return max(int(epochs), -(-int(min_steps) // per_epoch))
+
+
+def last_linear(net: Any) -> Any:
+    """The last ``nn.Linear`` of ``net`` in module order (the head), or None."""
+    import torch.nn as nn
+
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    return linears[-1] if linears else None
 
 
 def replace_head(model: Any, n_classes: int, *, seed: int) -> Any:
@@ -80,6 +99,7 @@ def train_epochs(
     batch_size: int,
     weight_decay: float,
     seed: int,
+    head_lr: float | None = None,
     on_epoch: Callable[[int, Any], None] | None = None,
 ) -> list[float]:
     """Adam + cross-entropy on (x, y) for ``epochs`` seeded epochs; returns the mean loss per epoch.
@@ -89,6 +109,8 @@ def train_epochs(
     net : nn.Module, (b, ...) -> logits (b, K)
     x : torch.Tensor, shape (n, ...), float32
     y : torch.Tensor of int64, shape (n,), values in [0, K)
+    head_lr : float, optional
+        Learning rate of the last ``nn.Linear`` (default: ``10 * lr``); the rest uses ``lr``.
     on_epoch : callable(epoch, net), optional
         Called after each epoch (1-based) with the network (left in train mode afterwards).
 
@@ -98,7 +120,12 @@ def train_epochs(
     from torch import nn
 
     gen = torch.Generator().manual_seed(int(seed))
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    head = last_linear(net)
+    head_ids = {id(p) for p in head.parameters()} if head is not None else set()
+    groups = [{"params": [p for p in net.parameters() if id(p) not in head_ids], "lr": lr}]
+    if head_ids:
+        groups.append({"params": list(head.parameters()), "lr": 10 * lr if head_lr is None else head_lr})
+    opt = torch.optim.Adam([g for g in groups if g["params"]], lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     device = _device(net)
     history = []
@@ -130,13 +157,17 @@ def _run_epochs(net, x, y, opt, loss_fn, gen, device, epochs, batch_size, histor
             on_epoch(epoch, net)
 
 
-def _check_budget(epochs: Any, lr: Any, batch_size: Any, func: str) -> None:
+def _check_budget(epochs: Any, lr: Any, batch_size: Any, func: str, min_steps: Any = 0, head_lr: Any = None) -> None:
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise InputError(f"epochs of {func}() must be an int >= 1; got {epochs!r}.")
+    if not isinstance(min_steps, int) or isinstance(min_steps, bool) or min_steps < 0:
+        raise InputError(f"min_steps of {func}() must be an int >= 0; got {min_steps!r}.")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 2:
         raise InputError(f"batch_size of {func}() must be an int >= 2; got {batch_size!r}.")
     if not isinstance(lr, (int, float)) or not lr > 0:
         raise InputError(f"lr of {func}() must be a positive number; got {lr!r}.")
+    if head_lr is not None and (not isinstance(head_lr, (int, float)) or not head_lr > 0):
+        raise InputError(f"head_lr of {func}() must be a positive number or None; got {head_lr!r}.")
 
 
 def fine_tune_curve(
@@ -146,7 +177,9 @@ def fine_tune_curve(
     seed: int = 0,
     from_scratch: bool = False,
     epochs: int = FINE_TUNE_DEFAULTS["epochs"],
+    min_steps: int = FINE_TUNE_DEFAULTS["min_steps"],
     lr: float = FINE_TUNE_DEFAULTS["lr"],
+    head_lr: float | None = FINE_TUNE_DEFAULTS["head_lr"],
     batch_size: int = FINE_TUNE_DEFAULTS["batch_size"],
     weight_decay: float = FINE_TUNE_DEFAULTS["weight_decay"],
     threads: int | None = 1,
@@ -156,13 +189,14 @@ def fine_tune_curve(
     Returns
     -------
     dict with ``accuracy``, ``f1`` (after the last epoch), ``curve`` (list of test accuracies,
-    one per epoch), ``f1_curve``, ``losses`` (mean training loss per epoch), ``seconds``
+    one per epoch; ``effective_epochs(n, epochs, min_steps, batch_size)`` entries), ``f1_curve``, ``losses`` (mean training loss per epoch), ``seconds``
     (training wall time, evaluations excluded), ``n_train``, ``n_test``, ``n_classes``.
     """
     import torch
 
     require_test_split(task, "fine_tune")
-    _check_budget(epochs, lr, batch_size, "fine_tune")
+    _check_budget(epochs, lr, batch_size, "fine_tune", min_steps, head_lr)
+    epochs = effective_epochs(task.n_samples, epochs, min_steps, batch_size)
     with torch_threads(threads):
         start = time.perf_counter()
         x = transformed(task.inputs, source.transform)
@@ -182,7 +216,7 @@ def fine_tune_curve(
             f1s.append(m["f1"])
             eval_time[0] += time.perf_counter() - t0
 
-        losses = train_epochs(net, x, y, epochs=epochs, lr=lr, batch_size=batch_size,
+        losses = train_epochs(net, x, y, epochs=epochs, lr=lr, head_lr=head_lr, batch_size=batch_size,
                               weight_decay=weight_decay, seed=seed, on_epoch=record)
         seconds = time.perf_counter() - start - eval_time[0]
     return {"accuracy": curve[-1], "f1": f1s[-1], "curve": curve, "f1_curve": f1s, "losses": losses,
@@ -195,16 +229,20 @@ def fine_tune(
     *,
     seed: int = 0,
     epochs: int = FINE_TUNE_DEFAULTS["epochs"],
+    min_steps: int = FINE_TUNE_DEFAULTS["min_steps"],
     lr: float = FINE_TUNE_DEFAULTS["lr"],
+    head_lr: float | None = FINE_TUNE_DEFAULTS["head_lr"],
     batch_size: int = FINE_TUNE_DEFAULTS["batch_size"],
     weight_decay: float = FINE_TUNE_DEFAULTS["weight_decay"],
     threads: int | None = 1,
 ) -> dict[str, Any]:
     """Fine-tune a copy of ``source.model`` (new head) on ``task``'s training split; test on its test split.
 
-    Every parameter is trained with Adam(lr, weight_decay) for ``epochs`` epochs of seeded
-    mini-batches of cross-entropy; ``Source.transform`` is applied to the inputs first. The
-    source model itself is not modified.
+    Every parameter is trained with Adam(lr, weight_decay) (the new head with ``head_lr``,
+    default 10 x lr) for ``epochs`` epochs of seeded
+    mini-batches of cross-entropy, or more on a small target so that at least ``min_steps``
+    optimizer steps happen (:func:`effective_epochs`); ``Source.transform`` is applied to the
+    inputs first. The source model itself is not modified.
 
     Returns
     -------
@@ -213,13 +251,15 @@ def fine_tune(
     import torch
 
     require_test_split(task, "fine_tune")
-    _check_budget(epochs, lr, batch_size, "fine_tune")
+    _check_budget(epochs, lr, batch_size, "fine_tune", min_steps, head_lr)
+    epochs = effective_epochs(task.n_samples, epochs, min_steps, batch_size)
     with torch_threads(threads):
         start = time.perf_counter()
         x = transformed(task.inputs, source.transform)
         y = torch.from_numpy(encode(task.labels, task.classes))
         net = replace_head(source.model, task.n_classes, seed=seed)
-        train_epochs(net, x, y, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)
+        train_epochs(net, x, y, epochs=epochs, lr=lr, head_lr=head_lr, batch_size=batch_size,
+                     weight_decay=weight_decay, seed=seed)
         metrics = evaluate_codes(_predict(net, transformed(task.test_inputs, source.transform)),
                                  encode(task.test_labels, task.classes))
         seconds = time.perf_counter() - start

@@ -1,4 +1,4 @@
-"""group_tasks: exact MILP against brute-force partitions, ILS bounds, centring, edge cases."""
+"""group_tasks: exact MILP and subset DP against brute-force partitions, ILS bounds, centring, edge cases."""
 import networkx as nx
 import numpy as np
 import pytest
@@ -22,12 +22,13 @@ def test_exact_equals_brute_force(seed, centered):
     g = random_graph(n, seed, negative=seed % 5 == 0, coarse=seed % 3 == 1)
     for k, cap in _settings(seed, n):
         best = brute_grouping(g, k, cap, centered)
-        d = solve_grouping(g, n_groups=k, max_group_size=cap, centered=centered, method="milp")
-        assert d.optimal and d.gap == 0.0
-        assert d.value == pytest.approx(best, abs=1e-9)
-        groups = d.solution
-        assert sorted(t for grp in groups for t in grp) == tasks_of(g)
-        assert len(groups) <= k and (cap is None or max(map(len, groups)) <= cap)
+        for method in ("milp", "dp"):
+            d = solve_grouping(g, n_groups=k, max_group_size=cap, centered=centered, method=method)
+            assert d.optimal and d.gap == 0.0
+            assert d.value == pytest.approx(best, abs=1e-9)
+            groups = d.solution
+            assert sorted(t for grp in groups for t in grp) == tasks_of(g)
+            assert len(groups) <= k and (cap is None or max(map(len, groups)) <= cap)
 
 
 @pytest.mark.parametrize("seed,centered", CASES)
@@ -46,9 +47,9 @@ def test_ils_never_beats_exact_and_stays_within_gap(seed, centered):
 
 
 def test_ils_on_larger_graph_respects_constraints_and_seed():
-    g = random_graph(60, 7)
-    a = solve_grouping(g, n_groups=12, max_group_size=6, seed=3)
-    b = solve_grouping(g, n_groups=12, max_group_size=6, seed=3)
+    g = random_graph(40, 7)
+    a = solve_grouping(g, n_groups=12, max_group_size=6, seed=3, ils_rounds=10)
+    b = solve_grouping(g, n_groups=12, max_group_size=6, seed=3, ils_rounds=10)
     assert a.method == "ils" and not a.optimal and a.gap is not None
     assert a.solution == b.solution and a.value == b.value
     assert len(a.solution) <= 12 and max(map(len, a.solution)) <= 6
@@ -98,6 +99,8 @@ def test_errors():
         group_tasks(g, n_groups=2, max_group_size=0)
     with pytest.raises(InfeasiblePlanError, match="n_groups=2 .* max_group_size=2"):
         group_tasks(g, n_groups=2, max_group_size=2)
+    with pytest.raises(InputError, match="method='dp' .* at most 14 tasks"):
+        group_tasks(random_graph(15, 0), n_groups=3, method="dp")
 
 
 def test_ties_deterministic_and_sorted():

@@ -133,3 +133,27 @@ def test_deterministic_and_node_order_invariant():
     a = solve_source_set(g, budget=3)
     b = solve_source_set(h, budget=3)
     assert a.solution == b.solution and a.value == b.value
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_lagrangian_bound_and_fixing_are_valid(seed):
+    import itertools
+
+    import numpy as np
+
+    from planner.decisions._facility import facility_value, fix_sources, greedy_swap, lagrangian
+
+    rng = np.random.default_rng(seed)
+    S, T, b = 9, 12, 1 + seed % 4
+    P = rng.random((S, T)) * (rng.random((S, T)) < 0.7)
+    values = {B: facility_value(P, B) for k in range(b + 1) for B in itertools.combinations(range(S), k)}
+    best = max(values.values())
+    chosen = greedy_swap(P, b)
+    lower = facility_value(P, chosen) - 0.05  # a weaker incumbent makes fixing non-trivial to get right
+    L, u = lagrangian(P, chosen, b, iters=80)
+    assert L >= best - 1e-9
+    fixed_out, fixed_in, worst = fix_sources(P, u, b, lower)
+    for B, v in values.items():
+        breaks = any(fixed_out[list(B)]) or not set(np.flatnonzero(fixed_in)) <= set(B)
+        if breaks:
+            assert v <= worst + 1e-9 and v < lower

@@ -138,6 +138,8 @@ def test_mixed_type_labels(metric):
     x = _x(metric, features, log_probs)
     mixed = [{0: 0, 1: "one", 2: 2.5}[int(v)] for v in labels]
     assert _call(metric, x, mixed) == pytest.approx(_call(metric, x, labels), rel=RTOL, abs=1e-12)
+    tuples = [("class", int(v)) for v in labels]  # composite hashable labels
+    assert _call(metric, x, tuples) == pytest.approx(_call(metric, x, labels), rel=RTOL, abs=1e-12)
 
 
 # ---- bad input: every error of SPEC §1 names the argument, the function and what was given ----

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from _support import sleepy, tiny_model, tiny_tasks  # noqa: E402
+from scoring_support import sleepy, tiny_model, tiny_tasks  # noqa: E402
 from planner import Source  # noqa: E402
 from planner.executors.ray_executor import RayExecutor  # noqa: E402
 from planner.scoring import score  # noqa: E402

@@ -11,7 +11,7 @@ from planner.exceptions import InputError
 from planner.executors import LocalExecutor
 from planner.validation import COLUMNS, candidate_pairs, run_validation
 
-OPTS = {"fine_tune": {"epochs": 1}}
+OPTS = {"fine_tune": {"epochs": 1, "min_steps": 0}}
 VALUES = ["source", "source_task", "target", "method", "accuracy", "f1", "n_train", "n_test", "n_classes",
           "seed", "status", "error"]
 
@@ -70,6 +70,7 @@ def test_explicit_pairs_and_seeded_sample(sources, tasks):
     ({"methods": ["meta_transfer"]}, "meta_model is None"),
     ({"n_pairs": 0}, "n_pairs must be a positive integer"),
     ({"method_options": {"fine_tune": 3}}, r"method_options\['fine_tune'\] must be a dict"),
+    ({"method_options": {"fine_tune": {"epoch": 3}}}, r"unknown option 'epoch'; options of fine_tune: \['batch_size'"),
     ({"meta_model": {"ghost": S.NearestCentroidMeta()}, "methods": ["meta_transfer"]}, "not a source name"),
 ])
 def test_bad_arguments_are_named(kwargs, match, sources, tasks):
@@ -147,6 +148,6 @@ def test_cache_key_includes_options(tmp_path, sources, tasks):
     run_validation(sources[1:2], tasks[1:2], methods=["fine_tune"], method_options=OPTS, cache=tmp_path,
                    progress=False)
     counter = _Interrupting(10**6)
-    run_validation(sources[1:2], tasks[1:2], methods=["fine_tune"], method_options={"fine_tune": {"epochs": 2}},
+    run_validation(sources[1:2], tasks[1:2], methods=["fine_tune"], method_options={"fine_tune": {"epochs": 1, "min_steps": 0, "lr": 0.01}},
                    cache=tmp_path, executor=counter, progress=False)
     assert counter.jobs == 1

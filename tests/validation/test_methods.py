@@ -60,8 +60,8 @@ def test_retrain_head_fit_subset_gives_the_full_calls_numbers(sources, tasks):
 def test_fine_tune_trains_a_copy_and_is_seeded(sources, tasks):
     src = sources[0]
     before = _state(src.model)
-    a = fine_tune(src, tasks[2], seed=5, epochs=2)
-    b = fine_tune(src, tasks[2], seed=5, epochs=2)
+    a = fine_tune(src, tasks[2], seed=5, epochs=2, min_steps=4)
+    b = fine_tune(src, tasks[2], seed=5, epochs=2, min_steps=4)
     assert KEYS <= set(a) and a["n_classes"] == 3
     assert (a["accuracy"], a["f1"]) == (b["accuracy"], b["f1"])
     after = _state(src.model)
@@ -70,8 +70,8 @@ def test_fine_tune_trains_a_copy_and_is_seeded(sources, tasks):
 
 
 def test_fine_tune_curve_records_every_epoch_and_scratch_differs(sources, tasks):
-    ft = fine_tune_curve(sources[2], tasks[1], seed=0, epochs=3)
-    sc = fine_tune_curve(sources[2], tasks[1], seed=0, epochs=3, from_scratch=True)
+    ft = fine_tune_curve(sources[2], tasks[1], seed=0, epochs=3, min_steps=0)
+    sc = fine_tune_curve(sources[2], tasks[1], seed=0, epochs=3, min_steps=0, from_scratch=True)
     assert len(ft["curve"]) == len(sc["curve"]) == 3 and len(ft["losses"]) == 3
     assert ft["accuracy"] == ft["curve"][-1]
     assert ft["losses"] != sc["losses"]  # different starting weights
@@ -130,11 +130,50 @@ def test_evaluate_codes_and_encode():
         evaluate_codes(np.array([0, 1]), np.array([0]))
 
 
+def test_small_targets_get_at_least_min_steps():
+    from planner.validation.fine_tuning import effective_epochs
+
+    assert effective_epochs(40, 3, 0, 64) == 3
+    assert effective_epochs(40, 3, 50, 64) == 50  # one batch per epoch
+    assert effective_epochs(1000, 5, 50, 64) == 5  # 16 batches per epoch: 80 steps already
+    assert effective_epochs(129, 2, 10, 64) == 5  # 64 + 64 + a skipped single sample: 2 steps per epoch
+    ft = fine_tune_curve(S.train_source("m", (0, 1), seed=0, n=40),
+                         S.class_task("mini", (2, 3), n_train=30, n_test=10),
+                         epochs=1, min_steps=3, batch_size=16)
+    assert len(ft["curve"]) == 2  # 30 samples = 2 batches per epoch -> 2 epochs for 3 steps
+
+
 def test_fine_tune_rejects_bad_budget(sources, tasks):
     with pytest.raises(InputError, match="epochs of fine_tune"):
         fine_tune(sources[0], tasks[1], epochs=0)
     with pytest.raises(InputError, match="lr of fine_tune"):
         fine_tune(sources[0], tasks[1], lr=-1.0)
+    with pytest.raises(InputError, match="min_steps of fine_tune"):
+        fine_tune(sources[0], tasks[1], min_steps=-1)
+    with pytest.raises(InputError, match="head_lr of fine_tune"):
+        fine_tune(sources[0], tasks[1], head_lr=0)
+
+
+def test_new_head_gets_its_own_learning_rate(sources, tasks):
+    from planner.validation.fine_tuning import replace_head, train_epochs
+
+    seen = {}
+
+    class Spy(torch.optim.Adam):
+        def __init__(self, groups, **kw):
+            seen["lrs"] = sorted(g["lr"] for g in groups)
+            seen["sizes"] = [len(list(g["params"])) for g in groups]
+            super().__init__(groups, **kw)
+
+    net = replace_head(sources[0].model, 2, seed=0)
+    orig = torch.optim.Adam
+    torch.optim.Adam = Spy
+    try:
+        train_epochs(net, torch.zeros(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]), epochs=1, lr=1e-3, batch_size=4,
+                     weight_decay=0.0, seed=0)
+    finally:
+        torch.optim.Adam = orig
+    assert seen["lrs"] == [1e-3, pytest.approx(1e-2)] and seen["sizes"][1] == 2  # head weight + bias
 
 
 def test_fine_tune_needs_a_linear_head(tasks):
@@ -164,3 +203,30 @@ def test_source_transform_is_applied(method, sources, tasks):
         out = meta_transfer(src, tasks[1], meta_model=S.NearestCentroidMeta())
     assert out["status"] == "ok"
     assert rec.shapes and set(rec.shapes) == {(1, 8, 8)}
+
+
+def test_logistic_head_agrees_with_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+
+    from planner.validation import fit_logistic_head
+
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=1.5, size=(4, 6))
+    y = rng.integers(0, 4, 300)
+    x = centers[y] + rng.normal(size=(300, 6))
+    xt = centers[y[:100]] + rng.normal(size=(100, 6))
+    ours = fit_logistic_head(x[100:], y[100:], xt, C=0.5)
+    mean, std = x[100:].mean(0), x[100:].std(0)
+    ref = LogisticRegression(C=0.5, tol=1e-10, max_iter=5000).fit((x[100:] - mean) / std, y[100:])
+    assert np.array_equal(ours, ref.predict((xt - mean) / std))
+    with pytest.raises(InputError, match="fit_logistic_head needs"):
+        fit_logistic_head(x, y[:10], xt)
+
+
+def test_meta_transfer_with_the_real_cnaps_model(tasks):
+    from adapters.meta import CNAPsModel
+
+    torch.manual_seed(0)
+    model = CNAPsModel(3, widths=(8, 8), encoder_width=8, encoder_layers=2)
+    out = meta_transfer(Source("bb", model.source_classifier()), tasks[2], meta_model=model, seed=0)
+    assert out["status"] == "ok" and out["n_classes"] == 3 and 0.0 <= out["accuracy"] <= 1.0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from planner.exceptions import CacheError
 from planner.metrics import REGISTRY
 from planner.scoring import score
 
-from _support import COLS, Boom, tiny_sources, tiny_tasks
+from scoring_support import COLS, Boom, tiny_sources, tiny_tasks
 
 METRICS = ("leep", "nce", "h_score")
 HERE = Path(__file__).parent
@@ -57,7 +56,7 @@ def test_second_run_reads_everything_back(tmp_path, reference):
 _KILLER = textwrap.dedent("""
     import os, signal, sys
     sys.path.insert(0, {here!r})
-    from _support import tiny_sources, tiny_tasks
+    from scoring_support import tiny_sources, tiny_tasks
     from planner.cache import ScoreCache
     from planner.scoring import score
 

@@ -9,7 +9,7 @@ from planner import Source, Task
 from planner.metrics import REGISTRY, label_entropy
 from planner.scoring import score
 
-from _support import COLS, Boom, FailingMetric, tiny_model, tiny_sources, tiny_tasks
+from scoring_support import COLS, Boom, FailingMetric, tiny_model, tiny_sources, tiny_tasks
 
 METRICS = ("leep", "nce", "h_score")
 
@@ -136,3 +136,9 @@ def test_model_mode_restored():
     src.model.train()
     score([src], tiny_tasks()[:1], progress=False)
     assert src.model.training
+
+
+def test_progress_bar_counts_pairs(capfd):
+    score(tiny_sources()[:1], tiny_tasks(), metrics=("leep", "nce"), progress=True)
+    err = capfd.readouterr().err
+    assert "scoring" in err and "8/8" in err and "pair" in err

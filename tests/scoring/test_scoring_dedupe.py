@@ -10,7 +10,7 @@ from planner import Source, Task
 from planner.scoring import score
 from planner.scoring.pools import build_pools
 
-from _support import Recorder, base_data, tiny_model, tiny_tasks
+from scoring_support import Recorder, base_data, tiny_model, tiny_tasks
 
 
 def _digest(row: np.ndarray) -> bytes:

@@ -14,7 +14,7 @@ import pytest
 
 from planner.scoring import score
 
-from _support import COLS, sleepy, tiny_model, tiny_sources, tiny_tasks
+from scoring_support import COLS, sleepy, tiny_model, tiny_sources, tiny_tasks
 
 METRICS = ("leep", "h_score")
 HERE = Path(__file__).parent

@@ -8,7 +8,7 @@ from planner.exceptions import InputError
 from planner.executors import LocalExecutor, get_executor
 from planner.scoring import score
 
-from _support import tiny_model, tiny_sources, tiny_tasks
+from scoring_support import tiny_model, tiny_sources, tiny_tasks
 
 
 @pytest.mark.parametrize(
