@@ -90,6 +90,24 @@ def evaluate(model, tasks, **kwargs) -> tuple[dict, float]:
     return res, time.perf_counter() - t
 
 
+def table(results: dict) -> str:
+    """Markdown table: one row per (backbone, method), one column per setting, 'mean ± 95% half-width'."""
+    cols = [name for name, *_ in SETTINGS]
+    lines = ["| backbone | method | meta-train | " + " | ".join(cols) + " |", "|---" * (len(cols) + 3) + "|"]
+    for key, row in results.items():
+        if key.startswith("baselines/"):
+            for head in FROZEN:
+                if head in row:
+                    cells = [f"{row[head][c][0]:.1f} ± {row[head][c][1]:.1f}" for c in cols]
+                    lines.append(f"| {key.split('/', 1)[1]} | frozen {head} | — | " + " | ".join(cells) + " |")
+        else:
+            name, backbone, meta = key.split("/")
+            h = row["meta_train"]
+            cells = [f"{row['accuracy'][c][0]:.1f} ± {row['accuracy'][c][1]:.1f}" for c in cols]
+            lines.append(f"| {backbone} | {name} | {h['steps']} steps, {h['seconds']:.0f} s | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", default="cnaps,simple_cnaps", help=f"comma list of {sorted(VARIANTS)}")
@@ -102,7 +120,11 @@ def main() -> None:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--split-images", action="store_true",
                     help="pre-train on half of each source class's images and meta-train on the other half")
+    ap.add_argument("--table", action="store_true", help="print the results in --out as a markdown table and exit")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(Path(args.out).read_text())))
+        return
     if not fashion_mnist_available():
         raise SystemExit("Fashion-MNIST not found: apt-get install dataset-fashion-mnist")
     torch.set_num_threads(1)

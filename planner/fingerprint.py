@@ -85,19 +85,31 @@ def labels_digest(labels: np.ndarray) -> str:
 
 def callable_identity(fn: Callable[..., Any] | None) -> str:
     """A stable identity for a transform: pickle bytes (by reference or by state), else cloudpickle,
-    else ``module.qualname`` plus ``repr``. ``None`` maps to ``"none"``."""
+    else ``module.qualname`` plus ``repr``; plus the source code of plain functions, so editing a
+    transform invalidates cached scores. ``None`` maps to ``"none"``; an object with a string
+    ``fingerprint`` attribute is identified by it."""
     if fn is None:
         return "none"
     explicit = getattr(fn, "fingerprint", None)
     if isinstance(explicit, str):
         return "explicit:" + explicit
+    source = _function_source(fn)  # a function pickled by reference: its code still counts
     for dumps in (_pickle_dumps, _cloudpickle_dumps):
         try:
-            return combine(dumps(fn))
+            return combine(dumps(fn), source)
         except Exception:  # noqa: BLE001 - unpicklable callables fall through to the next identity
             continue
     kind = type(fn)
     return combine(kind.__module__, kind.__qualname__, getattr(fn, "__qualname__", ""), repr(fn))
+
+
+def _function_source(fn: Any) -> str:
+    if not inspect.isfunction(fn):
+        return ""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
 
 
 def _pickle_dumps(fn: Any) -> bytes:

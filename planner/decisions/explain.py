@@ -75,6 +75,13 @@ def _groups_section(plan: dict) -> list[str]:
     for i, (g, v) in enumerate(zip(groups, values), 1):
         if len(g) == 1:
             lines.append(f"- Group {i}: **{g[0]}** alone: no partner raises it above its median source; train it separately.")
+        elif v is not None and v <= 0:
+            lines.append(
+                f"- Group {i}: {', '.join(f'**{t}**' for t in g)}: group value {_f(v)} <= 0, so these tasks "
+                f"gain nothing from each other; they share a group only because at most "
+                f"{obj.get('n_groups')} groups are allowed. Train them separately if you can afford more "
+                f"models (raise n_groups)."
+            )
         else:
             lines.append(
                 f"- Group {i}: {', '.join(f'**{t}**' for t in g)}: train one multi-task model on them "

@@ -57,24 +57,25 @@ def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike
 
 
 def _tree_layout(parents: dict[str, list], order: list[str]) -> dict[str, tuple[float, float]]:
+    """Left-to-right layout: x = depth, one row per leaf (so labels never overlap), parents centred."""
     children: dict[str, list[str]] = {}
     for t in order:
         p = parents.get(t, [None])[0]
         key = p if p in parents else ROOT
         children.setdefault(key, []).append(t)
     pos: dict[str, tuple[float, float]] = {}
-    next_x = [0.0]
+    next_row = [0.0]
 
     def place(node: str, depth: int) -> float:
         kids = children.get(node, [])
         if not kids:
-            x = next_x[0]
-            next_x[0] += 1.0
+            y = next_row[0]
+            next_row[0] += 1.0
         else:
-            xs = [place(k, depth + 1) for k in kids]
-            x = (xs[0] + xs[-1]) / 2.0
-        pos[node] = (x, -float(depth))
-        return x
+            ys = [place(k, depth + 1) for k in kids]
+            y = (ys[0] + ys[-1]) / 2.0
+        pos[node] = (float(depth), -y)
+        return y
 
     import sys
     limit = sys.getrecursionlimit()
@@ -87,42 +88,47 @@ def _tree_layout(parents: dict[str, list], order: list[str]) -> dict[str, tuple[
 
 
 def plot_curriculum(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike) -> str:
-    """The curriculum as a tree: each task under the model it starts from, numbered by its place in
-    the order; edges labelled with their weight. Returns ``path``."""
+    """The curriculum as a tree drawn left to right: each task under the model it starts from,
+    numbered by its place in the order, edges labelled with their weight. Returns ``path``."""
     obj = plan["objectives"]["curriculum"]
     order = plan["curriculum"]
     parents = obj.get("parents", {})
     pos = _tree_layout(parents, order)
     n = len(order)
-    width = min(20.0, 4.0 + 0.6 * max(1, max(x for x, _ in pos.values()) + 1))
-    height = min(14.0, 2.0 + 1.2 * (1 - min(y for _, y in pos.values())))
-    fig = Figure(figsize=(width, height))
+    small = n > LABEL_LIMIT
+    depth = max(x for x, _ in pos.values())
+    rows = 1 - min(y for _, y in pos.values())
+    fig = Figure(figsize=(min(22.0, 3.0 + 3.2 * (depth + 1)), min(30.0, 1.5 + (0.08 if small else 0.35) * rows)))
     ax = fig.add_subplot(1, 1, 1)
     rank = {t: i + 1 for i, t in enumerate(order)}
-    small = n > LABEL_LIMIT
     for t in order:
         p, w = parents.get(t, [None, None])
         src = p if p in parents else ROOT
         (x0, y0), (x1, y1) = pos[src], pos[t]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "0.5"})
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 4, "shrinkB": 4})
         if not small and w is not None:
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, f"{w:.2f}", fontsize=7, color="tab:blue")
-        if src == ROOT and p is not None and not small:
-            ax.text(x1, y1 + 0.25, f"from {p}", fontsize=6, ha="center", color="0.3")
+            ax.text(x0 + 0.55 * (x1 - x0), y0 + 0.55 * (y1 - y0), f"{w:.2f}", fontsize=7, color="tab:blue",
+                    ha="center", va="bottom")
     for node, (x, y) in pos.items():
-        label = node if node == ROOT else f"{rank[node]}. {node}"
-        ax.text(x, y, "" if small and node != ROOT else label, ha="center", va="center", fontsize=7 if not small else 5,
+        if node == ROOT:
+            label = ROOT
+        elif small:
+            continue
+        else:
+            p = parents.get(node, [None])[0]
+            label = f"{rank[node]}. {node}" + (f"  (from {p})" if p is not None and p not in parents else "")
+        ax.text(x, y, label, ha="left", va="center", fontsize=7,
                 bbox={"boxstyle": "round", "fc": "lightyellow" if node == ROOT else "white", "ec": "0.4"})
     if small:
-        xs = [pos[t][0] for t in order]
-        ys = [pos[t][1] for t in order]
-        sc = ax.scatter(xs, ys, s=6, c=[rank[t] for t in order], cmap="viridis")
+        sc = ax.scatter([pos[t][0] for t in order], [pos[t][1] for t in order], s=6,
+                        c=[rank[t] for t in order], cmap="viridis")
         fig.colorbar(sc, ax=ax, label="position in the training order", shrink=0.6)
     ax.set_axis_off()
     xs = [x for x, _ in pos.values()]
     ys = [y for _, y in pos.values()]
-    ax.set_xlim(min(xs) - 1, max(xs) + 1)
-    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.set_xlim(min(xs) - 0.2, max(xs) + 1.6)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     status = "optimal" if obj.get("optimal") else f"heuristic, gap <= {100 * (obj.get('gap') or 0):.1f}%"
     kind = plan.get("settings", {}).get("curriculum_objective", "tree")
     ax.set_title(f"Curriculum ({kind}), value {obj.get('value', 0):.3f} ({status}); numbers = training order")

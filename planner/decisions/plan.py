@@ -28,8 +28,10 @@ def _s(x: Hashable) -> str | None:
     return None if x is None else str(x)
 
 
-def _warnings_for_sources(sources: dict[str, list], tasks: list) -> list[str]:
+def _warnings_for_sources(sources: dict[str, list], tasks: list, metric: str) -> list[str]:
     out = []
+    meaning = ("no better than predicting the label prior" if str(metric).lower() in ("leep", "nce")
+               else f"at or below the reference level of the normalized {metric} score")
     for t in tasks:
         top = sources[str(t)]
         if not top:
@@ -40,7 +42,7 @@ def _warnings_for_sources(sources: dict[str, list], tasks: list) -> list[str]:
         elif top[0][1] is not None and top[0][1] <= 0:
             out.append(
                 f"negative-transfer risk for target {str(t)!r}: its best source {top[0][0]!r} has normalized "
-                f"weight {top[0][1]:.3g} <= 0 (no better than predicting the label prior); train it from "
+                f"weight {top[0][1]:.3g} <= 0 ({meaning}); train it from "
                 f"scratch or add sources closer to it."
             )
     return out
@@ -101,7 +103,7 @@ def make_plan(
     sources = {
         str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=top_k)] for t in tasks
     }
-    warnings += _warnings_for_sources(sources, tasks)
+    warnings += _warnings_for_sources(sources, tasks, metric)
 
     budget_default = budget is None
     if budget_default:

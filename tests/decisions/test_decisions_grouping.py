@@ -1,6 +1,5 @@
 """group_tasks: exact MILP and subset DP against brute-force partitions, ILS bounds, centring, edge cases."""
 import networkx as nx
-import numpy as np
 import pytest
 
 from decisions_helpers import brute_grouping, random_graph, tasks_of

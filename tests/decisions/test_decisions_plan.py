@@ -114,3 +114,33 @@ def test_docstring_examples():
     for mod in (decisions.sources, decisions.grouping, decisions.curriculum):
         result = doctest.testmod(mod)
         assert result.failed == 0 and result.attempted > 0
+
+
+def test_explain_flags_groups_without_benefit():
+    g = nx.DiGraph()
+    g.add_nodes_from(["a", "b", "c", "d"], kind="task")
+    for u in "abcd":
+        for v in "abcd":
+            if u != v:
+                g.add_edge(u, v, weight=0.9 if {u, v} == {"a", "b"} else 0.1)
+    g.edges["c", "d"]["weight"] = 0.0
+    g.edges["d", "c"]["weight"] = 0.0
+    plan = make_plan(g, n_groups=2, max_group_size=2)
+    assert plan["groups"] == [["a", "b"], ["c", "d"]]
+    assert "gain nothing from each other" in explain_plan(plan)
+
+
+def _strip_times(obj):
+    if isinstance(obj, dict):
+        return {k: _strip_times(v) for k, v in obj.items() if k not in ("seconds", "graph_read_seconds")}
+    if isinstance(obj, list):
+        return [_strip_times(v) for v in obj]
+    return obj
+
+
+def test_plan_is_deterministic_and_independent_of_node_order(graph):
+    h = nx.DiGraph()
+    h.add_nodes_from(reversed(list(graph.nodes(data=True))))
+    h.add_edges_from(reversed(list(graph.edges(data=True))))
+    a, b = make_plan(graph, seed=1), make_plan(h, seed=1)
+    assert _strip_times(a) == _strip_times(b)

@@ -7,7 +7,7 @@ import torch
 
 pytest.importorskip("learn2learn", reason="learn2learn not installed: pip install 'transfergraph[meta]'")
 
-from adapters.meta import ROTATIONS, ClassPool, make_taskset, meta_train, pretrain_backbone, split_episode
+from adapters.meta import ROTATIONS, ROTATIONS_LOWRES, ClassPool, make_taskset, meta_train, pretrain_backbone, split_episode
 from planner.exceptions import InputError
 
 from ._data import labeled_pool
@@ -93,3 +93,15 @@ def test_taskset_episodes_and_split(fused):
         split_episode(ex, ey, 6)
     with pytest.raises(InputError, match="ways"):
         make_taskset(pool, 7, 2)
+
+
+def test_low_resolution_domain_and_multi_domain_meta_training(tiny_model):
+    x, y = labeled_pool()
+    low = ClassPool(x, y, ROTATIONS_LOWRES)
+    img, _ = low[0]
+    assert img.shape == (1, 12, 12) and not torch.allclose(img, torch.from_numpy(x[0]))
+    assert torch.allclose(low.with_transforms(("rot0_low",))[0][0], img)
+    assert float(img.diff(dim=-1).abs().mean()) < float(torch.from_numpy(x[0]).diff(dim=-1).abs().mean())  # smoother
+    model = tiny_model(n_source_classes=6)
+    hist = meta_train(model, x, y, steps=2, seed=0, domains=[("rot0",), ("rot0_low",)], **META)
+    assert hist["steps"] == 2 and np.isfinite(hist["loss"])

@@ -76,3 +76,15 @@ def test_local_executor_reports_exceptions_per_job():
     out = list(LocalExecutor().run(fn, [J(0), J(1), J(2)], {"k": 10}))
     assert [o[1] for o in out if not isinstance(o[1], Exception)] == [0, 20]
     assert isinstance(out[1][1], KeyError)
+
+
+def test_ray_address_from_environment(monkeypatch):
+    from planner.executors import RayExecutor
+
+    monkeypatch.setenv("RAY_ADDRESS", "10.9.8.7:6390")
+    assert RayExecutor()._target_address() == "10.9.8.7:6390"
+    assert RayExecutor(address="1.2.3.4:1")._target_address() == "1.2.3.4:1"  # explicit wins
+    monkeypatch.delenv("RAY_ADDRESS")
+    assert RayExecutor()._target_address() is None  # embedded local Ray
+    with pytest.raises(InputError, match="max_retries of RayExecutor must be an integer >= 0"):
+        RayExecutor(max_retries=-1)
