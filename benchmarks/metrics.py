@@ -11,9 +11,10 @@ development machine a contended OpenBLAS pool made a 512 x 512 ``eigh`` 8x and `
 than one thread (measured), which swamped every comparison.
 
 For each metric: median wall time of ``--repeats`` runs of ours and of the plain version (run
-alternately in the same process, on the same float64 inputs, fixed seed), their ratio, the relative
+alternately, one of each per round, in the same process, on the same float64 inputs, fixed seed), their ratio, the relative
 difference of the values, and the peak memory of one call of ours (``tracemalloc``, which tracks
-NumPy's allocations) divided by the size of the input arrays. LogME is compared under tllib's
+NumPy's allocations) divided by the size of the input arrays. The log-probability row gives the plain version
+``np.exp(log_probs)`` too (the same input). LogME is compared under tllib's
 stopping rule (``reference="tllib"``, the rule the plain loop implements); the default
 (converged, ``method="profile"``) is timed as well. N-LEEP has no plain baseline (it is scikit-learn
 PCA + GaussianMixture) and is timed on a smaller problem.
@@ -61,13 +62,19 @@ def make_inputs(n: int, z: int, k: int, d: int, seed: int = 0):
     return log_probs, probs, features, labels
 
 
-def median_time(fn, repeats: int) -> tuple[float, float]:
-    times, value = [], None
+def median_times(ours, plain, repeats: int):
+    """Median seconds of ``ours`` and ``plain``, run alternately (load drifts hit both alike)."""
+    t_ours, t_plain, v_ours, v_plain = [], [], None, None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), value
+        v_ours = ours()
+        t_ours.append(time.perf_counter() - t0)
+        if plain is not None:
+            t0 = time.perf_counter()
+            v_plain = plain()
+            t_plain.append(time.perf_counter() - t0)
+    med_plain = statistics.median(t_plain) if t_plain else None
+    return statistics.median(t_ours), v_ours, med_plain, v_plain
 
 
 def peak_memory(fn) -> int:
@@ -119,7 +126,8 @@ def main(argv=None) -> int:
     print("\n".join(lines), flush=True)
     cases = [
         ("leep (probs)", lambda: leep(probs, labels), lambda: plain_leep(probs, labels), p_bytes),
-        ("leep (log_probs=True)", lambda: leep(log_probs, labels, log_probs=True), lambda: plain_leep(probs, labels), p_bytes),
+        ("leep (log_probs=True)", lambda: leep(log_probs, labels, log_probs=True),
+         lambda: plain_leep(np.exp(log_probs), labels), p_bytes),
         ("nce", lambda: nce(probs, labels), lambda: plain_nce(probs, labels), p_bytes),
         ("h_score", lambda: h_score(features, labels), lambda: plain_h_score(features, labels), f_bytes),
         ("logme (tllib rule)", lambda: logme(features, labels, reference="tllib"),
@@ -135,7 +143,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads if args.threads > 0 else (os.cpu_count() or 1))
         tp, tf, tl = torch.from_numpy(log_probs), torch.from_numpy(features), torch.from_numpy(labels)
         cases += [
-            ("leep torch-cpu (log_probs)", lambda: leep(tp, tl, log_probs=True), lambda: plain_leep(probs, labels), None),
+            ("leep torch-cpu (log_probs)", lambda: leep(tp, tl, log_probs=True),
+             lambda: plain_leep(np.exp(log_probs), labels), None),
             ("h_score torch-cpu", lambda: h_score(tf, tl), lambda: plain_h_score(features, labels), None),
             ("logme torch-cpu (tllib rule)", lambda: logme(tf, tl, reference="tllib"), lambda: plain_logme(features, labels), None),
         ]
@@ -145,9 +154,10 @@ def main(argv=None) -> int:
     out_rows = []
     for name, ours, plain, in_bytes in cases:
         ours()  # warm-up (imports, caches)
-        t_ours, v_ours = median_time(ours, args.repeats)
         if plain is not None:
-            t_plain, v_plain = median_time(plain, args.repeats)
+            plain()
+        t_ours, v_ours, t_plain, v_plain = median_times(ours, plain, args.repeats)
+        if plain is not None:
             rel = abs(v_ours - v_plain) / max(abs(v_plain), 1e-300)
             plain_s, ratio, rel_s = f"{t_plain:.3f}", f"{t_plain / t_ours:.1f}x", f"{rel:.1e}"
         else:
@@ -163,7 +173,7 @@ def main(argv=None) -> int:
     if not args.skip_nleep and (not args.only or "nleep" in args.only):
         nn_, kk, dd = (2_000, 5, 32) if args.quick else (5_000, 10, 64)
         _, _, f_small, l_small = make_inputs(nn_, 10, kk, dd, seed=1)
-        t_nl, _ = median_time(lambda: nleep(f_small, l_small, seed=0), max(1, min(args.repeats, 3)))
+        t_nl, _, _, _ = median_times(lambda: nleep(f_small, l_small, seed=0), None, max(1, min(args.repeats, 3)))
         row = f"| nleep (n={nn_:,}, |Y|={kk}, d={dd}; no plain baseline) | {t_nl:.3f} | – | – | – | – | – | – |"
         out_rows.append(row)
         print(row, flush=True)

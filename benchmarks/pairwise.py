@@ -3,7 +3,8 @@
 Measures, in one run (medians over ``--repeats``):
 
 (a) ``score(..., executor="ray")`` wall time / wall time of plain forward passes of every source over
-    the distinct samples (1 torch thread, no hooks, no metrics: the physical floor of the job);
+    the distinct samples (1 torch thread, no hooks, no metrics: the physical floor of the job), both
+    in the benchmark process and inside one Ray task (the same process kind that runs the jobs);
 (b) the same ratio for the naive approach: one Ray task per (source, target) pair, each forwarding
     its target's samples (no content dedupe), 2 workers;
 (c) 1 vs 2 Ray workers (parallel efficiency = T1 / (2 T2));
@@ -92,6 +93,30 @@ def plain_forward_seconds(sources, distinct: np.ndarray, batch: int = 256) -> fl
             for lo in range(0, len(distinct), batch):
                 s.model(torch.from_numpy(distinct[lo:lo + batch]))
     return time.perf_counter() - start
+
+
+def plain_forward_in_ray_worker(sources, distinct: np.ndarray, repeats: int) -> list[float]:
+    """The same plain forward loop, run inside one Ray task (same process kind as score()'s jobs);
+    returns the driver-side wall time of each repeat (task submission and result included)."""
+    import ray
+
+    from planner.scoring.payload import ModelPayload
+
+    def loop(payloads, x):
+        torch.set_num_threads(1)
+        models = [p.load() for p in payloads]
+        return plain_forward_seconds([Source(f"m{i}", m) for i, m in enumerate(models)], x)
+
+    remote = ray.remote(num_cpus=1)(loop)
+    payloads = ray.put([ModelPayload(s.model, None, None, portable=True) for s in sources])
+    x = ray.put(distinct)
+    ray.get(remote.remote(payloads, x))  # start-up: worker process, imports
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ray.get(remote.remote(payloads, x))
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 class PeakMemory:
@@ -216,6 +241,9 @@ def main() -> None:
             df = score(sources, tasks, metrics=("leep",), executor=ex, progress=False)
             warm.append(time.perf_counter() - t0)
             assert np.array_equal(df.score.to_numpy(), reference.score.to_numpy())
+        if workers == 1:
+            in_worker = plain_forward_in_ray_worker(sources, distinct, args.repeats)
+            print(f"plain forward in a Ray worker: {[round(v, 2) for v in in_worker]}", flush=True)
         timings[f"cold{workers}"] = [cold]
         timings[f"warm{workers}"] = warm
         loads.append(load())
@@ -227,8 +255,10 @@ def main() -> None:
     RayExecutor().close()
 
     w1, w2 = statistics.median(timings["warm1"]), statistics.median(timings["warm2"])
+    t_fwd_w = statistics.median(in_worker)
     rows = [
         ("plain forward, 1 thread, all sources over distinct samples", t_fwd, 1.0),
+        ("same plain forward inside one Ray task (1 worker, warm)", t_fwd_w, t_fwd_w / t_fwd),
         ("score(executor=ray) 1 worker, warm", w1, w1 / t_fwd),
         ("score(executor=ray) 2 workers, warm", w2, w2 / t_fwd),
         ("score(executor=ray) 1 worker, cold (incl. ray.init)", timings["cold1"][0], timings["cold1"][0] / t_fwd),
@@ -246,9 +276,9 @@ def main() -> None:
         f"Data: {data_name}; {sum(t.n_samples for t in tasks)} target samples ({task_bytes / 2**20:.0f} MiB) "
         f"over {len(distinct)} distinct samples ({pool_bytes / 2**20:.1f} MiB); models {model_bytes / 2**20:.2f} MiB.",
         "",
-        "| run | wall s (median) | / plain forward |",
-        "|---|---|---|",
-        *[f"| {name} | {sec:.2f} | {ratio:.2f} |" for name, sec, ratio in rows],
+        "| run | wall s (median) | / plain forward (in-process) | / plain forward (in a Ray worker) |",
+        "|---|---|---|---|",
+        *[f"| {name} | {sec:.2f} | {ratio:.2f} | {sec / t_fwd_w:.2f} |" for name, sec, ratio in rows],
         "",
         f"Parallel efficiency 1 -> 2 workers (warm): T1 / (2 T2) = {w1 / (2 * w2):.0%} "
         f"(speed-up {w1 / w2:.2f}x; the 2 cores are shared with other jobs, see loadavg).",
@@ -257,6 +287,7 @@ def main() -> None:
         f"shared-memory object store pages +{inc['RssShmem'] / 2**20:.0f} MiB) vs pools + models "
         f"{ref_bytes / 2**20:.1f} MiB: {inc['VmRSS'] / ref_bytes:.2f}x (private only {inc['RssAnon'] / ref_bytes:.2f}x).",
         f"All runs gave bitwise identical scores. Repeats: plain forward {[round(v, 2) for v in fwd]}, "
+        f"plain forward in a Ray worker {[round(v, 2) for v in in_worker]}, "
         f"warm 1 worker {[round(v, 2) for v in timings['warm1']]}, warm 2 workers {[round(v, 2) for v in timings['warm2']]}.",
         "",
     ]

@@ -161,6 +161,57 @@ def winners(corr: pd.DataFrame, method: str) -> str:
     return f"best r: {best_r['metric']} ({best_r['pearson']:+.2f}); best τ: {best_t['metric']} ({best_t['kendall_tau']:+.2f})"
 
 
+def class_count_section(scores: pd.DataFrame, validation: pd.DataFrame, meta_scores: pd.DataFrame | None = None,
+                        meta_validation: pd.DataFrame | None = None) -> list[str]:
+    """Does a metric predict more than the number of target classes K?
+
+    Across random class subsets, accuracy falls with K and so do LEEP and NCE (H-score grows with K),
+    so part of every pooled correlation is the class count. Baseline: Pearson r of accuracy with
+    -K. Control: partial r within K (score and accuracy centred on their mean per K), and r of the
+    ``normalized`` score column.
+    """
+    from scipy import stats
+
+    from planner.validation.correlations import joined
+
+    show = ["leep", "nce", "h_score", "logme", "nleep", "gbc"]
+    rows = []
+    blocks = [(f"{src} -> {ds} {st}", "retrain_head", scores, validation, f"{ds}/{st}/", src)
+              for ds, src in FIXED_SOURCE.items() for st in ("large_balanced", "small_balanced", "small_imbalanced")]
+    if meta_scores is not None and meta_validation is not None:
+        blocks.append(("cnaps_backbone -> digits (meta)", "meta_transfer", meta_scores, meta_validation, "digits/meta/",
+                       "cnaps_backbone"))
+    for label, method, sc, va, prefix, src in blocks:
+        s_sub = sc[(sc["source"] == src) & sc["target"].str.startswith(prefix)]
+        v_sub = va[(va["source"] == src) & va["target"].str.startswith(prefix) & (va["method"] == method)]
+        if s_sub.empty or v_sub.empty:
+            continue
+        k = s_sub.drop_duplicates("target").set_index("target")["n_classes"]
+        acc = v_sub.set_index("target")["accuracy"]
+        acc = acc[acc.notna()]
+        base = stats.pearsonr(acc.to_numpy(), -k.loc[acc.index].to_numpy().astype(float)).statistic
+        row = [label, method, str(len(acc)), f"{base:+.2f}"]
+        for m in show:
+            d = joined(s_sub[s_sub["metric"] == m], v_sub)
+            if len(d) < 5:
+                row.append("–")
+                continue
+            d = d.assign(k=k.loc[d["target"]].to_numpy())
+            rs = d["score"] - d.groupby("k")["score"].transform("mean")
+            ra = d["accuracy"] - d.groupby("k")["accuracy"].transform("mean")
+            within = stats.pearsonr(rs, ra).statistic if rs.std() > 0 and ra.std() > 0 else float("nan")
+            dn = joined(s_sub[s_sub["metric"] == m], v_sub, score_column="normalized")
+            rn = stats.pearsonr(dn["score"], dn["accuracy"]).statistic if dn["score"].std() > 0 else float("nan")
+            row.append(" / ".join("–" if np.isnan(v) else f"{v:+.2f}" for v in (within, rn)))
+        rows.append(row)
+    return ["## Controlling for the number of classes", "",
+            "Baseline `r(−K)`: Pearson r between accuracy and minus the number of target classes (a score that "
+            "knows nothing but K). Per metric: partial r within K (score and accuracy centred per K) / r of the "
+            "`normalized` score column (SPEC §2).", "",
+            markdown_table(["fixed source -> targets", "method", "n", "r(−K)"] + [f"{m} within-K / normalized" for m in show],
+                           rows), ""]
+
+
 def machine() -> str:
     cpu = "unknown"
     try:
@@ -207,7 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conv-epochs", type=int, default=6)
     ap.add_argument("--executor", default="local")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--analyze", action="store_true",
+                    help="only print the class-count analysis from the CSVs of an earlier run in --out")
     args = ap.parse_args(argv)
+    if args.analyze:
+        out = Path(args.out)
+        meta = [pd.read_csv(out / f) for f in ("meta_scores.csv", "meta_validation.csv") if (out / f).exists()]
+        print("\n".join(class_count_section(pd.read_csv(out / "scores.csv"), pd.read_csv(out / "validation.csv"),
+                                            *(meta if len(meta) == 2 else (None, None)))))
+        return 0
     if not fashion_mnist_available():
         print("Fashion-MNIST not found: apt-get install dataset-fashion-mnist", file=sys.stderr)
         return 2
@@ -350,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         md += [f"{src} -> {ds}, all settings: fine_tune {winners(c, 'fine_tune')}.", "",
                table1_block(c, metrics, ["fine_tune"]), ""]
     md += ["### meta-transfer: CNAPs-style adaptation, digits targets", ""] + meta_md + [""]
+    md += class_count_section(scores, validation,
+                              *((m_scores, m_val) if meta_corr is not None else (None, None)))
     md += ["## All sources pooled (retrain_head): Pearson r over all pairs, and mean per-target Kendall τ "
            "over the 4 sources", ""]
     rows, regrets = [], []

@@ -10,7 +10,7 @@ cost O(n Z) time and O(n) extra memory.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -20,6 +20,7 @@ __all__ = [
     "is_tensor",
     "check_matrix",
     "check_probabilities",
+    "sum_tolerance",
     "check_features",
     "check_labels",
     "encode_labels",
@@ -77,13 +78,30 @@ def check_matrix(x: Any, *, arg: str, func: str, what: str) -> Any:
     return out
 
 
+def sum_tolerance(x: Any) -> float:
+    """Row-sum tolerance for probabilities given as ``x``: 1e-5 for float64 (and ints), else 1e-3."""
+    return SUM_TOL_SINGLE if _single_precision(x) else SUM_TOL_DOUBLE
+
+
 def _single_precision(x: Any) -> bool:
     dt = str(getattr(x, "dtype", "float64"))
     return not ("float64" in dt or "double" in dt or "int" in dt or "bool" in dt)
 
 
-def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: str = "probs") -> tuple[Any, Any]:
+def check_probabilities(
+    probs: Any,
+    *,
+    func: str,
+    log_probs: bool = False,
+    arg: str = "probs",
+    visit: Callable[[slice, Any, Any], None] | None = None,
+    tol: float | None = None,
+) -> tuple[Any, Any]:
     """Validate an (n, Z) matrix of probabilities (or log-probabilities) for ``func``.
+
+    ``visit(rows, theta_block, row_sum_block)``, when given, is called on each cache-sized row
+    block of the probabilities while they are checked (one block for a tensor), so a caller can
+    accumulate statistics in the same pass over memory. Its work is discarded if a check fails.
 
     Returns
     -------
@@ -104,11 +122,12 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
     Notes
     -----
     Passes over memory: probabilities 1 (row sums and minimum per cache-sized block);
-    log-probabilities 2 (maximum, which also catches NaN, then one ``exp``) and one new (n, Z) array.
+    log-probabilities 2 (maximum, which also catches NaN, then ``exp`` and row sums per block) and
+    one new (n, Z) array.
     """
     kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
     x = check_matrix(probs, arg=arg, func=func, what=kind)
-    tol = SUM_TOL_SINGLE if _single_precision(probs) else SUM_TOL_DOUBLE
+    tol = sum_tolerance(probs) if tol is None else tol
     tensor = is_tensor(x)
     if log_probs:
         xmax = float(x.max())  # NaN propagates through max
@@ -122,8 +141,13 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
                 f"{arg} of {func}() with log_probs=True must contain log-probabilities (<= 0); got a "
                 f"maximum of {xmax:.4g}. It looks like logits were passed: apply log_softmax first."
             )
-        theta = x.exp() if tensor else np.exp(x)
-        row_sum = theta.sum(dim=1) if tensor else theta.sum(axis=1)
+        if tensor:
+            theta = x.exp()
+            row_sum = theta.sum(dim=1)
+            if visit is not None:
+                visit(slice(None), theta, row_sum)
+        else:
+            theta, row_sum = _exp_row_sums(x, visit)
         dev = (row_sum - 1.0).abs() if tensor else np.abs(row_sum - 1.0)
         worst = int(dev.argmax())
         if not float(dev[worst]) <= tol:
@@ -136,8 +160,10 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
         return theta, row_sum
     if tensor:
         row_sum, xmin = x.sum(dim=1), float(x.min())
+        if visit is not None:
+            visit(slice(None), x, row_sum)
     else:
-        row_sum, xmin = _row_sums_and_min(x)
+        row_sum, xmin = _row_sums_and_min(x, visit)
     finite = bool(row_sum.isfinite().all()) if tensor else bool(np.isfinite(row_sum).all())
     if not finite:
         raise InputError(f"{arg} of {func}() must contain finite probabilities; got NaN or inf values.")
@@ -158,17 +184,39 @@ def check_probabilities(probs: Any, *, func: str, log_probs: bool = False, arg: 
     return x, row_sum
 
 
-def _row_sums_and_min(x: np.ndarray, elements: int = 1 << 16) -> tuple[np.ndarray, float]:
+#: Row blocks of the streaming checks: 1 MiB of float64, inside a core's L2 cache.
+BLOCK_ELEMENTS = 1 << 17
+
+
+def _row_sums_and_min(x: np.ndarray, visit=None) -> tuple[np.ndarray, float]:
     """Row sums and the minimum of ``x`` in one pass over memory (cache-sized row blocks)."""
     n, z = x.shape
-    step = max(1, elements // z)
+    step = max(1, BLOCK_ELEMENTS // z)
     row_sum = np.empty(n)
     xmin = np.inf
     for s in range(0, n, step):
-        block = x[s : s + step]
-        block.sum(axis=1, out=row_sum[s : s + step])
+        rows = slice(s, min(n, s + step))
+        block = x[rows]
+        block.sum(axis=1, out=row_sum[rows])
         xmin = min(xmin, float(block.min()))
+        if visit is not None:
+            visit(rows, block, row_sum[rows])
     return row_sum, xmin
+
+
+def _exp_row_sums(x: np.ndarray, visit=None) -> tuple[np.ndarray, np.ndarray]:
+    """theta = exp(x) (a new array) and its row sums, block by block."""
+    n, z = x.shape
+    step = max(1, BLOCK_ELEMENTS // z)
+    theta = np.empty_like(x)
+    row_sum = np.empty(n)
+    for s in range(0, n, step):
+        rows = slice(s, min(n, s + step))
+        block = np.exp(x[rows], out=theta[rows])
+        block.sum(axis=1, out=row_sum[rows])
+        if visit is not None:
+            visit(rows, block, row_sum[rows])
+    return theta, row_sum
 
 
 def check_features(features: Any, *, func: str, arg: str = "features") -> Any:

@@ -9,7 +9,8 @@ cache keyed by fingerprints is never stale and survives renaming a source or a t
 - :func:`model_fingerprint` hashes a model's class and source code, its module structure, every
   parameter and buffer, the ``transform`` and the ``feature_layer``.
 
-All digests are BLAKE2b, hex-encoded; equal content gives equal digests in every process.
+Digests are BLAKE2b (per-sample digests: SHA-256, faster with CPU SHA extensions), truncated to
+128 bits; equal content gives equal digests in every process.
 """
 from __future__ import annotations
 
@@ -64,11 +65,8 @@ def row_digests(x: np.ndarray) -> list[bytes]:
     flat = np.ascontiguousarray(x).reshape(len(x), -1)
     row_bytes = flat.itemsize * flat.shape[1] if flat.ndim == 2 else 0
     view = memoryview(flat).cast("B")
-    blake = hashlib.blake2b
-    return [
-        blake(view[i * row_bytes:(i + 1) * row_bytes], digest_size=_DIGEST_SIZE).digest()
-        for i in range(len(x))
-    ]
+    sha = hashlib.sha256  # hardware-accelerated (SHA-NI) on current x86: ~2x faster than BLAKE2b here
+    return [sha(view[i * row_bytes:(i + 1) * row_bytes]).digest()[:_DIGEST_SIZE] for i in range(len(x))]
 
 
 def labels_digest(labels: np.ndarray) -> str:

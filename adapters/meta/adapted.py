@@ -21,12 +21,14 @@ def _as_images(x: torch.Tensor, in_channels: int) -> torch.Tensor:
 class AdaptedFeatures(nn.Module):
     """The backbone with one task's FiLM parameters (and normalisation moments) baked in as buffers.
 
-    Shapes: x (n, C, H, W) (or (n, H, W) for one channel) -> features (n, d).
+    Shapes: x (n, C, H, W) (or (n, H, W) for one channel) -> features (n, d), or (n, 2d) with
+    ``concat_frozen`` ([adapted features, frozen features], for the residual-ensemble head).
     """
 
     def __init__(self, backbone: FiLMBackbone, film: Sequence[tuple[torch.Tensor, torch.Tensor]] | None,
-                 moments: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
+                 moments: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None, concat_frozen: bool = False) -> None:
         super().__init__()
+        self.concat_frozen = bool(concat_frozen)
         self.backbone = copy.deepcopy(backbone).eval().requires_grad_(False)
         self.n_stages = len(self.backbone.widths)
         self.has_film, self.has_moments = film is not None, moments is not None
@@ -49,7 +51,9 @@ class AdaptedFeatures(nn.Module):
         return [(getattr(self, f"mean{i}"), getattr(self, f"var{i}")) for i in range(self.n_stages)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(_as_images(x, self.backbone.in_channels), self.film(), moments=self.moments())
+        x = _as_images(x, self.backbone.in_channels)
+        feats = self.backbone(x, self.film(), moments=self.moments())
+        return torch.cat([feats, self.backbone(x)], dim=1) if self.concat_frozen else feats
 
 
 class AdaptedClassifier(nn.Module):

@@ -32,6 +32,7 @@ class TaskParameters:
     moments: list[tuple[torch.Tensor, torch.Tensor]] | None
     head: str
     tensors: tuple[torch.Tensor, ...]  # (W, b) for linear/proto, (mu, P) for mahalanobis
+    frozen_tensors: tuple[torch.Tensor, ...] | None = None  # same head on un-FiLMed features (ensemble)
 
 
 def encode_labels(labels: Any, argument: str = "context_labels") -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +43,23 @@ def encode_labels(labels: Any, argument: str = "context_labels") -> tuple[np.nda
     classes = distinct_labels(y)
     lookup = {v: i for i, v in enumerate(classes.tolist())}
     return classes, np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
+
+
+def _joint_head(params: TaskParameters) -> tuple[torch.Tensor, ...]:
+    """The head over [FiLM features, frozen features] whose logits are the sum of the two heads.
+
+    Linear: W = [W1, W2], b = b1 + b2. Mahalanobis: mu = [mu1, mu2], P = blockdiag(P1, P2).
+    """
+    if params.frozen_tensors is None:
+        return params.tensors
+    if params.head == "mahalanobis":
+        (mu1, p1), (mu2, p2) = params.tensors, params.frozen_tensors
+        d1, d2 = mu1.shape[1], mu2.shape[1]
+        prec = p1.new_zeros(p1.shape[0], d1 + d2, d1 + d2)
+        prec[:, :d1, :d1], prec[:, d1:, d1:] = p1, p2
+        return torch.cat([mu1, mu2], 1), prec
+    (w1, b1), (w2, b2) = params.tensors, params.frozen_tensors
+    return torch.cat([w1, w2], 1), b1 + b2
 
 
 class CNAPsModel(nn.Module):
@@ -71,13 +89,16 @@ class CNAPsModel(nn.Module):
         (lambda_c = n_c / (n_c + kappa)); large beta moves the head toward the prototype head.
     pooled_covariance : bool
         Mahalanobis task covariance from within-class deviations only (see ``heads.mahalanobis_head``).
+    ensemble_frozen : bool
+        Residual ensemble: logits = head(FiLM features) + head(frozen features), so the FiLM path
+        learns a correction on top of the frozen-feature head.
     """
 
     def __init__(self, n_source_classes: int, *, in_channels: int = 1, widths: Sequence[int] = (32, 64, 64, 64),
                  encoder_width: int = 32, encoder_layers: int = 3, processor_layers: int = 2,
                  head: str = "mahalanobis", classifier_mode: str = "faithful", film: bool = True,
                  task_norm: bool = False, film_init_scale: float = 1e-3, mahalanobis_beta: float = 1.0,
-                 learn_shrinkage: bool = False, pooled_covariance: bool = False) -> None:
+                 learn_shrinkage: bool = False, pooled_covariance: bool = False, ensemble_frozen: bool = False) -> None:
         super().__init__()
         if head not in HEADS:
             raise InputError(f"head of CNAPsModel must be one of {HEADS}; got {head!r}.")
@@ -90,7 +111,7 @@ class CNAPsModel(nn.Module):
                             processor_layers=int(processor_layers), head=head, classifier_mode=classifier_mode,
                             film=bool(film), task_norm=bool(task_norm), film_init_scale=float(film_init_scale),
                             mahalanobis_beta=float(mahalanobis_beta), learn_shrinkage=bool(learn_shrinkage),
-                            pooled_covariance=bool(pooled_covariance))
+                            pooled_covariance=bool(pooled_covariance), ensemble_frozen=bool(ensemble_frozen))
         self.backbone = FiLMBackbone(in_channels, widths)
         self.source_head = nn.Linear(self.backbone.feature_dim, n_source_classes)
         self.set_encoder = SetEncoder(in_channels, encoder_width, encoder_layers)
@@ -127,21 +148,28 @@ class CNAPsModel(nn.Module):
         moments = None
         if self.hparams["task_norm"] and use_film:
             moments = self.backbone.context_moments(context_x, film, torch.sigmoid(self.norm_logits))
-        feats = self.backbone(context_x, film, moments=moments)
+        tensors = self._head(self.backbone(context_x, film, moments=moments), context_y, n_classes, head)
+        frozen = None
+        if self.hparams["ensemble_frozen"] and use_film:
+            frozen = self._head(self.backbone(context_x), context_y, n_classes, head)
+        return TaskParameters(film, moments, head, tensors, frozen)
+
+    def _head(self, feats: torch.Tensor, labels: torch.Tensor, n_classes: int, head: str) -> tuple[torch.Tensor, ...]:
         if head == "mahalanobis":
             beta, kappa = self.log_shrinkage.exp()
-            tensors = mahalanobis_head(feats, context_y, n_classes, beta, kappa, self.hparams["pooled_covariance"])
-        elif head == "proto":
-            tensors = prototype_head(feats, context_y, n_classes)
-        else:
-            tensors = self.classifier_generator(class_means(feats, context_y, n_classes))
-        return TaskParameters(film, moments, head, tuple(tensors))
+            return tuple(mahalanobis_head(feats, labels, n_classes, beta, kappa, self.hparams["pooled_covariance"]))
+        if head == "proto":
+            return tuple(prototype_head(feats, labels, n_classes))
+        return tuple(self.classifier_generator(class_means(feats, labels, n_classes)))
 
     def task_logits(self, params: TaskParameters, x: torch.Tensor) -> torch.Tensor:
         feats = self.backbone(x, params.film, moments=params.moments)
+        if params.frozen_tensors is not None:
+            feats = torch.cat([feats, self.backbone(x)], dim=1)
+        tensors = _joint_head(params)
         if params.head == "mahalanobis":
-            return mahalanobis_logits(feats, *params.tensors)
-        return linear_logits(feats, *params.tensors)
+            return mahalanobis_logits(feats, *tensors)
+        return linear_logits(feats, *tensors)
 
     def episode_logits(self, context_x: torch.Tensor, context_y: torch.Tensor, query_x: torch.Tensor, n_classes: int,
                        **kwargs: Any) -> torch.Tensor:
@@ -185,14 +213,16 @@ class CNAPsModel(nn.Module):
         try:
             with torch.no_grad():
                 params = self.task_parameters(x, torch.from_numpy(y), len(classes), **kwargs)
+                tensors = _joint_head(params)
                 if params.head == "mahalanobis":
-                    lift, layer = mahalanobis_as_linear(*params.tensors)
+                    lift, layer = mahalanobis_as_linear(*tensors)
                 else:
-                    weight, bias = params.tensors
+                    weight, bias = tensors
                     lift, layer = nn.Identity(), nn.Linear(weight.shape[1], weight.shape[0])
                     layer.weight.copy_(weight)
                     layer.bias.copy_(bias)
-                features = AdaptedFeatures(self.backbone, params.film, params.moments)
+                features = AdaptedFeatures(self.backbone, params.film, params.moments,
+                                           concat_frozen=params.frozen_tensors is not None)
         finally:
             self.train(was_training)
         return AdaptedClassifier(features, lift, layer, classes.tolist(), params.head)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .._validation import check_labels, check_probabilities
+from .._validation import check_labels, check_matrix, check_probabilities, sum_tolerance
 from ._backend import ops_for, row_chunks
 
 __all__ = ["leep", "leep_from_validated"]
@@ -42,32 +42,46 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) ->
 
     Notes
     -----
-    Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) time: one weighted scatter-add
-    for the joint (a sparse one-hot product, no copy of probs), then a gather and a row-wise dot
-    product in cache-sized row blocks; O(|Y| Z + n) extra memory (plus exp(log_probs), one (n, Z)
+    Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) time in two passes over memory:
+    the joint is scatter-added (a sparse one-hot product per block, no copy of probs) while the
+    validator holds each block in cache, then a gather and a row-wise dot product per block; O(|Y| Z + n) extra memory (plus exp(log_probs), one (n, Z)
     array, with ``log_probs=True``). A tensor is scored on its own device.
     Paper: https://arxiv.org/abs/2002.12462
     """
-    theta, row_sum = check_probabilities(probs, func="leep", log_probs=log_probs)
-    codes, k = check_labels(labels, theta.shape[0], func="leep", x_arg="probs")
-    return leep_from_validated(theta, row_sum, codes, k)
+    kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
+    x = check_matrix(probs, arg="probs", func="leep", what=kind)
+    codes, k = check_labels(labels, x.shape[0], func="leep", x_arg="probs")
+    ops = ops_for(x)
+    dev_codes = ops.codes(codes, x)
+    joint = ops.zeros((k, x.shape[1]), like=x)
+
+    def accumulate(rows: slice, block: Any, block_sum: Any) -> None:
+        # P(y, z) += theta_i / row_sum_i / n, while the validator has the block in cache
+        joint[...] += ops.scatter_rows(dev_codes[rows], block, k, weights=1.0 / (block_sum * x.shape[0]))
+
+    theta, row_sum = check_probabilities(
+        x, func="leep", log_probs=log_probs, tol=sum_tolerance(probs), visit=accumulate
+    )
+    return leep_from_validated(theta, row_sum, codes, k, joint=joint)
 
 
 #: Row blocks of the gather pass stay in the CPU cache (512 KiB of float64).
 GATHER_ELEMENTS = 1 << 16
 
 
-def leep_from_validated(theta: Any, row_sum: Any, codes: Any, k: int) -> float:
+def leep_from_validated(theta: Any, row_sum: Any, codes: Any, k: int, *, joint: Any = None) -> float:
     """LEEP kernel on validated float64 probabilities (see :func:`leep`).
 
     ``row_sum`` (n,) are the row sums of ``theta`` (rows are used as ``theta_i / row_sum_i``, so
-    they sum to exactly 1 without a normalized copy); ``codes`` are int labels 0..k-1.
+    they sum to exactly 1 without a normalized copy); ``codes`` are int labels 0..k-1; ``joint``
+    (k, Z), when already accumulated, is P(y, z).
     """
     ops = ops_for(theta)
     n, z = theta.shape
     codes = ops.codes(codes, theta)
     weight = 1.0 / row_sum
-    joint = ops.scatter_rows(codes, theta, k, weights=weight / n)  # P(y, z), one pass, no copy
+    if joint is None:
+        joint = ops.scatter_rows(codes, theta, k, weights=weight / n)  # P(y, z), one pass, no copy
     marginal = joint.sum(axis=0)
     positive = marginal > 0
     # P(y|z) with P(z) = 0 mapped to 0: such a column is 0 in every row of theta as well.
