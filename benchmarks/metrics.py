@@ -174,7 +174,7 @@ def main(argv=None) -> int:
         nn_, kk, dd = (2_000, 5, 32) if args.quick else (5_000, 10, 64)
         _, _, f_small, l_small = make_inputs(nn_, 10, kk, dd, seed=1)
         t_nl, _, _, _ = median_times(lambda: nleep(f_small, l_small, seed=0), None, max(1, min(args.repeats, 3)))
-        row = f"| nleep (n={nn_:,}, |Y|={kk}, d={dd}; no plain baseline) | {t_nl:.3f} | – | – | – | – | – | – |"
+        row = f"| nleep (n={nn_:,}, {kk} classes, d={dd}; no plain baseline) | {t_nl:.3f} | – | – | – | – | – | – |"
         out_rows.append(row)
         print(row, flush=True)
     tail = f"\nmachine at end: {machine()}"

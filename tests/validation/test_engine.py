@@ -151,3 +151,19 @@ def test_cache_key_includes_options(tmp_path, sources, tasks):
     run_validation(sources[1:2], tasks[1:2], methods=["fine_tune"], method_options={"fine_tune": {"epochs": 1, "min_steps": 0, "lr": 0.01}},
                    cache=tmp_path, executor=counter, progress=False)
     assert counter.jobs == 1
+
+
+def test_end_to_end_with_scores_writes_the_spec_files(tmp_path, reference, sources, tasks):
+    from planner.scoring import score
+    from planner.validation import write_validation_outputs
+
+    scores = score(sources, tasks, metrics=("leep", "nce", "h_score"), progress=False)
+    res = write_validation_outputs(reference, scores, tmp_path)
+    val = pd.read_csv(tmp_path / "validation.csv")
+    assert {"source", "target", "method", "accuracy", "f1", "seconds"} <= set(val.columns) and len(val) == len(reference)
+    corr = pd.read_csv(tmp_path / "correlations.csv")
+    assert {"metric", "method", "pearson", "pearson_p", "kendall_tau", "n_pairs"} <= set(corr.columns)
+    # every (metric, method) over the 11 validated pairs
+    assert len(corr) == 3 * 2 and (corr["n_pairs"] == 11).all()
+    assert (tmp_path / "validation.md").read_text() == res["markdown"]
+    assert (tmp_path / "validation_levels_leep.png").exists() and "regret.csv" in res["paths"]
