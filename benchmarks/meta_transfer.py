@@ -28,29 +28,32 @@ from adapters.datasets import fashion_mnist_available, load_digits_images, load_
 from adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ROTATIONS_LOWRES, ClassPool, CNAPsModel, make_taskset, meta_train,
                            pretrain_backbone, split_episode)
 
+#: Every variant spells out the head options (CNAPsModel's defaults are the winning variant).
+_SIMPLE = {"pooled_covariance": False, "ensemble_frozen": False}
 #: name -> (CNAPsModel overrides, meta_train overrides)
 VARIANTS = {
-    "cnaps": ({"head": "linear", "classifier_mode": "faithful"}, {}),
-    "residual_linear": ({"head": "linear", "classifier_mode": "residual"}, {}),
-    "simple_cnaps": ({"head": "mahalanobis"}, {}),
-    "simple_cnaps_tasknorm": ({"head": "mahalanobis", "task_norm": True}, {}),
-    "simple_cnaps_strongreg": ({"head": "mahalanobis"}, {"reg_weight": 1.0}),
-    "simple_cnaps_shrink": ({"head": "mahalanobis", "learn_shrinkage": True}, {}),
-    "simple_cnaps_shrink_tasknorm": ({"head": "mahalanobis", "learn_shrinkage": True, "task_norm": True}, {}),
-    "mahal_shrink_nofilm": ({"head": "mahalanobis", "learn_shrinkage": True, "film": False}, {}),
-    "film_proto": ({"head": "proto"}, {}),
-    "simple_cnaps_pooled_lowres": ({"head": "mahalanobis", "pooled_covariance": True},
+    "cnaps": ({**_SIMPLE, "head": "linear", "classifier_mode": "faithful"}, {}),
+    "residual_linear": ({**_SIMPLE, "head": "linear", "classifier_mode": "residual"}, {}),
+    "simple_cnaps": ({**_SIMPLE, "head": "mahalanobis"}, {}),
+    "simple_cnaps_tasknorm": ({**_SIMPLE, "head": "mahalanobis", "task_norm": True}, {}),
+    "simple_cnaps_strongreg": ({**_SIMPLE, "head": "mahalanobis"}, {"reg_weight": 1.0}),
+    "simple_cnaps_shrink": ({**_SIMPLE, "head": "mahalanobis", "learn_shrinkage": True}, {}),
+    "simple_cnaps_shrink_tasknorm": ({**_SIMPLE, "head": "mahalanobis", "learn_shrinkage": True, "task_norm": True}, {}),
+    "mahal_shrink_nofilm": ({**_SIMPLE, "head": "mahalanobis", "learn_shrinkage": True, "film": False}, {}),
+    "film_proto": ({**_SIMPLE, "head": "proto"}, {}),
+    "simple_cnaps_pooled_lowres": ({**_SIMPLE, "head": "mahalanobis", "pooled_covariance": True},
                                    {"domains": [ROTATIONS, ROTATIONS_LOWRES]}),
-    "ensemble_pooled": ({"head": "mahalanobis", "pooled_covariance": True, "ensemble_frozen": True}, {}),
-    "ensemble_pooled_lowres": ({"head": "mahalanobis", "pooled_covariance": True, "ensemble_frozen": True},
+    "ensemble_pooled": ({**_SIMPLE, "head": "mahalanobis", "pooled_covariance": True, "ensemble_frozen": True}, {}),
+    "ensemble_pooled_lowres": ({**_SIMPLE, "head": "mahalanobis", "pooled_covariance": True, "ensemble_frozen": True},
                                {"domains": [ROTATIONS, ROTATIONS_LOWRES]}),
-    "simple_cnaps_lowres": ({"head": "mahalanobis"}, {"domains": [ROTATIONS, ROTATIONS_LOWRES]}),
-    "simple_cnaps_pooled": ({"head": "mahalanobis", "pooled_covariance": True}, {}),
-    "simple_cnaps_pooled_strongreg": ({"head": "mahalanobis", "pooled_covariance": True}, {"reg_weight": 1.0}),
-    "simple_cnaps_pooled_tasknorm": ({"head": "mahalanobis", "pooled_covariance": True, "task_norm": True}, {}),
+    "default": ({}, {}),  # CNAPsModel() and meta_train() defaults
+    "simple_cnaps_lowres": ({**_SIMPLE, "head": "mahalanobis"}, {"domains": [ROTATIONS, ROTATIONS_LOWRES]}),
+    "simple_cnaps_pooled": ({**_SIMPLE, "head": "mahalanobis", "pooled_covariance": True}, {}),
+    "simple_cnaps_pooled_strongreg": ({**_SIMPLE, "head": "mahalanobis", "pooled_covariance": True}, {"reg_weight": 1.0}),
+    "simple_cnaps_pooled_tasknorm": ({**_SIMPLE, "head": "mahalanobis", "pooled_covariance": True, "task_norm": True}, {}),
 }
 #: frozen-feature baselines (no FiLM) on the same backbone: name -> CNAPsModel head options
-FROZEN = {"proto": {"head": "proto"}, "mahal": {"head": "mahalanobis"},
+FROZEN = {"proto": {"head": "proto"}, "mahal": {"head": "mahalanobis", "pooled_covariance": False},
           "mahal_pooled": {"head": "mahalanobis", "pooled_covariance": True}}
 POOLS = {"rot": ROTATIONS, "rot_inv": ROTATIONS_INVERTED}
 SETTINGS = [("fmnist_6-9_4way_1shot", "fmnist", 4, 1), ("fmnist_6-9_4way_5shot", "fmnist", 4, 5),
@@ -119,7 +122,7 @@ def main() -> None:
     ap.add_argument("--meta-steps", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", default="/tmp/transfergraph-meta-bench")
-    ap.add_argument("--out", default="benchmarks/meta_transfer_results.json")
+    ap.add_argument("--out", default="runs/meta_transfer_results.json")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--split-images", action="store_true",
                     help="pre-train on half of each source class's images and meta-train on the other half")
@@ -132,6 +135,7 @@ def main() -> None:
         raise SystemExit("Fashion-MNIST not found: apt-get install dataset-fashion-mnist")
     torch.set_num_threads(1)
     out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     x, y = load_fashion_mnist(split="train")
     src = y < 6

@@ -1,6 +1,7 @@
 """Pairwise scoring at scale (issue 4): 6 sources x 120 targets cut from 2 shared 28x28 pools.
 
-Measures, in one run (medians over ``--repeats``):
+Measures, in one run (medians over ``--repeats``, the variants interleaved within each repeat so that they share the load
+of the machine):
 
 (a) ``score(..., executor="ray")`` wall time / wall time of plain forward passes of every source over
     the distinct samples (1 torch thread, no hooks, no metrics: the physical floor of the job), both
@@ -95,9 +96,9 @@ def plain_forward_seconds(sources, distinct: np.ndarray, batch: int = 256) -> fl
     return time.perf_counter() - start
 
 
-def plain_forward_in_ray_worker(sources, distinct: np.ndarray, repeats: int) -> list[float]:
-    """The same plain forward loop, run inside one Ray task (same process kind as score()'s jobs);
-    returns the driver-side wall time of each repeat (task submission and result included)."""
+def plain_forward_in_ray_worker(sources, distinct: np.ndarray):
+    """A callable running the same plain forward loop inside one Ray task (the kind of process that
+    runs score()'s jobs); each call returns its driver-side wall time (submission and result included)."""
     import ray
 
     from planner.scoring.payload import ModelPayload
@@ -111,12 +112,13 @@ def plain_forward_in_ray_worker(sources, distinct: np.ndarray, repeats: int) -> 
     payloads = ray.put([ModelPayload(s.model, None, None, portable=True) for s in sources])
     x = ray.put(distinct)
     ray.get(remote.remote(payloads, x))  # start-up: worker process, imports
-    out = []
-    for _ in range(repeats):
+
+    def run_once() -> float:
         t0 = time.perf_counter()
         ray.get(remote.remote(payloads, x))
-        out.append(time.perf_counter() - t0)
-    return out
+        return time.perf_counter() - t0
+
+    return run_once
 
 
 class PeakMemory:
@@ -214,45 +216,43 @@ def main() -> None:
     load = lambda: open("/proc/loadavg").read().split()[:3]  # noqa: E731
     loads = [load()]
 
-    fwd = [plain_forward_seconds(sources, distinct) for _ in range(args.repeats)]
-    t_fwd = statistics.median(fwd)
-    print(f"plain forward: {[round(v, 2) for v in fwd]} -> {t_fwd:.2f}s", flush=True)
+    import ray
 
-    timings: dict[str, list[float]] = {}
-    reference = None
-    mem = None
-    for workers in (1, 2):
-        ex = RayExecutor(workers=workers)
-        t0 = time.perf_counter()
-        ex.connect()  # ray.init (a restart for workers=2: the embedded instance changes size)
-        t_init = time.perf_counter() - t0
-        with PeakMemory() as pm:  # first score() of the instance: includes worker process start-up
-            df = score(sources, tasks, metrics=("leep",), executor=ex, progress=False)
-        cold = time.perf_counter() - t0
-        if mem is None:
-            mem = pm  # the first score() in this process, after ray.init: its own memory only
-        assert (df.status == "ok").all(), df.error.unique()[:3]
-        if reference is None:
-            reference = df
-        assert np.array_equal(df.score.to_numpy(), reference.score.to_numpy())
-        warm = []
-        for _ in range(args.repeats):
+    t0 = time.perf_counter()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    t_init = time.perf_counter() - t0
+    ex1, ex2 = RayExecutor(workers=1), RayExecutor(workers=2)  # on one 2-CPU Ray: 1 or 2 tasks at a time
+    t0 = time.perf_counter()
+    with PeakMemory() as mem:  # the first score() in this process, after ray.init: its own memory only
+        reference = score(sources, tasks, metrics=("leep",), executor=ex1, progress=False)
+    cold1 = time.perf_counter() - t0
+    assert (reference.status == "ok").all(), reference.error.unique()[:3]
+    t0 = time.perf_counter()
+    df = score(sources, tasks, metrics=("leep",), executor=ex2, progress=False)  # starts the 2nd worker
+    cold2 = time.perf_counter() - t0
+    assert np.array_equal(df.score.to_numpy(), reference.score.to_numpy())
+    in_worker_once = plain_forward_in_ray_worker(sources, distinct)
+    print(f"ray.init {t_init:.2f}s; first score() 1 worker {cold1:.2f}s, first 2-worker score() {cold2:.2f}s",
+          flush=True)
+    # Interleaved repeats, so that every variant sees the same (changing) load on the shared machine.
+    fwd, in_worker, timings = [], [], {"warm1": [], "warm2": []}
+    for r in range(args.repeats):
+        fwd.append(plain_forward_seconds(sources, distinct))
+        in_worker.append(in_worker_once())
+        for key, ex in (("warm1", ex1), ("warm2", ex2)):
             t0 = time.perf_counter()
             df = score(sources, tasks, metrics=("leep",), executor=ex, progress=False)
-            warm.append(time.perf_counter() - t0)
+            timings[key].append(time.perf_counter() - t0)
             assert np.array_equal(df.score.to_numpy(), reference.score.to_numpy())
-        if workers == 1:
-            in_worker = plain_forward_in_ray_worker(sources, distinct, args.repeats)
-            print(f"plain forward in a Ray worker: {[round(v, 2) for v in in_worker]}", flush=True)
-        timings[f"cold{workers}"] = [cold]
-        timings[f"warm{workers}"] = warm
         loads.append(load())
-        print(f"score ray workers={workers}: ray.init {t_init:.2f}s, cold (incl. ray.init + worker start) {cold:.2f}s; "
-              f"warm {[round(v, 2) for v in warm]}", flush=True)
+        print(f"repeat {r}: plain {fwd[-1]:.2f}s, plain in worker {in_worker[-1]:.2f}s, "
+              f"score 1 worker {timings['warm1'][-1]:.2f}s, 2 workers {timings['warm2'][-1]:.2f}s", flush=True)
+    t_fwd = statistics.median(fwd)
+    timings["cold1"], timings["cold2"] = [t_init + cold1], [cold2]
     t_naive = naive_per_pair_seconds(sources, tasks, workers=2)
     loads.append(load())
     print(f"naive per-pair (2 workers): {t_naive:.2f}s", flush=True)
-    RayExecutor().close()
+    ray.shutdown()
 
     w1, w2 = statistics.median(timings["warm1"]), statistics.median(timings["warm2"])
     t_fwd_w = statistics.median(in_worker)
@@ -261,8 +261,10 @@ def main() -> None:
         ("same plain forward inside one Ray task (1 worker, warm)", t_fwd_w, t_fwd_w / t_fwd),
         ("score(executor=ray) 1 worker, warm", w1, w1 / t_fwd),
         ("score(executor=ray) 2 workers, warm", w2, w2 / t_fwd),
-        ("score(executor=ray) 1 worker, cold (incl. ray.init)", timings["cold1"][0], timings["cold1"][0] / t_fwd),
-        ("score(executor=ray) 2 workers, cold (incl. ray.init)", timings["cold2"][0], timings["cold2"][0] / t_fwd),
+        ("score(executor=ray) 1 worker, cold (ray.init + first call, starts a worker)", timings["cold1"][0],
+         timings["cold1"][0] / t_fwd),
+        ("score(executor=ray) first 2-worker call (starts the 2nd worker)", timings["cold2"][0],
+         timings["cold2"][0] / t_fwd),
         ("naive: one Ray task per pair, 2 workers", t_naive, t_naive / t_fwd),
     ]
     inc = {k: mem.peak[k] - mem.base[k] for k in mem.base}

@@ -74,6 +74,10 @@ class CNAPsModel(nn.Module):
     processor_layers : residual layers per FiLM processor.
     head : {"mahalanobis", "linear", "proto"}
         Task head: Simple-CNAPs Mahalanobis (default), CNAPs' generated linear head, or nearest mean.
+        The defaults (Mahalanobis head, pooled within-class covariance, residual ensemble with the
+        frozen-feature head) are the variant that matched the best frozen baseline in
+        ``benchmarks/RESULTS.meta_transfer.md``; ``pooled_covariance=False, ensemble_frozen=False``
+        is Simple CNAPs, ``head="linear"`` with those is CNAPs.
     classifier_mode : {"faithful", "residual"}
         Generated linear head: CNAPs' (w = nu + f(nu)) or a residual on the prototype head.
     film : bool
@@ -98,7 +102,7 @@ class CNAPsModel(nn.Module):
                  encoder_width: int = 32, encoder_layers: int = 3, processor_layers: int = 2,
                  head: str = "mahalanobis", classifier_mode: str = "faithful", film: bool = True,
                  task_norm: bool = False, film_init_scale: float = 1e-3, mahalanobis_beta: float = 1.0,
-                 learn_shrinkage: bool = False, pooled_covariance: bool = False, ensemble_frozen: bool = False) -> None:
+                 learn_shrinkage: bool = False, pooled_covariance: bool = True, ensemble_frozen: bool = True) -> None:
         super().__init__()
         if head not in HEADS:
             raise InputError(f"head of CNAPsModel must be one of {HEADS}; got {head!r}.")
@@ -177,7 +181,7 @@ class CNAPsModel(nn.Module):
         return self.task_logits(self.task_parameters(context_x, context_y, n_classes, **kwargs), query_x)
 
     def _check_inputs(self, context_inputs: Any) -> torch.Tensor:
-        x = torch.as_tensor(as_numpy(context_inputs), dtype=torch.float32)
+        x = torch.from_numpy(np.array(as_numpy(context_inputs), dtype=np.float32, copy=True))
         if x.ndim == 3 and self.hparams["in_channels"] == 1:
             x = x.unsqueeze(1)
         if x.ndim != 4 or x.shape[1] != self.hparams["in_channels"]:
@@ -199,8 +203,10 @@ class CNAPsModel(nn.Module):
         -------
         AdaptedClassifier
             Frozen module; logits (m, C) over the context's distinct labels in sorted order
-            (``.classes``); its last ``nn.Linear`` maps the adapted features (or, for the Mahalanobis
-            head, their quadratic lift; see ``feature_layer``) to the logits.
+            (``.classes``). ``adapted.features`` gives the feature vector ([FiLM features, frozen
+            features] with ``ensemble_frozen``); its last ``nn.Linear`` maps them (or, for the
+            Mahalanobis head, their exact quadratic lift) to the logits, so pass
+            ``feature_layer="features"`` to ``planner.Source`` for feature-based metrics.
         """
         x = self._check_inputs(context_inputs)
         classes, y = encode_labels(context_labels)

@@ -110,3 +110,29 @@ def test_model_rejects_bad_hyperparameters(tiny_model):
         tiny_model(head="svm")
     with pytest.raises(InputError, match="mahalanobis_beta"):
         tiny_model(mahalanobis_beta=0.0)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_residual_ensemble_with_identity_film_doubles_the_frozen_logits(tiny_model, head):
+    model = tiny_model(head=head, ensemble_frozen=True)
+    for stage in model.film_generator.stages:
+        torch.nn.init.zeros_(stage.r_gamma)
+        torch.nn.init.zeros_(stage.r_beta)
+    x, y, q = images(9), [4, 8, 15] * 3, torch.rand(5, 1, SIZE, SIZE)
+    ensemble, frozen = model.adapt(x, y), model.adapt(x, y, use_film=False)
+    assert ensemble.features(q).shape == (5, 2 * 16) and frozen.features(q).shape == (5, 16)
+    assert torch.allclose(ensemble(q), 2 * frozen(q), atol=1e-3, rtol=1e-4)
+
+
+def test_train_demo_meta_model_is_deterministic_on_a_tiny_budget():
+    pytest.importorskip("learn2learn")
+    from adapters.datasets import load_digits_images
+    from adapters.meta import train_demo_meta_model
+
+    x, y = load_digits_images(size=8)
+    runs = [train_demo_meta_model(x[:300], y[:300], pretrain_steps=3, meta_steps=2, seed=3, widths=(8, 16),
+                                  encoder_width=8) for _ in range(2)]
+    assert runs[0].hparams["n_source_classes"] == 40
+    assert all(torch.equal(v, runs[1].state_dict()[k]) for k, v in runs[0].state_dict().items())
+    adapted = runs[0].adapt(x[:20], y[:20])
+    assert adapted(torch.tensor(x[20:25])).shape == (5, len(set(y[:20].tolist())))

@@ -105,3 +105,11 @@ def test_mahalanobis_head_equals_its_linear_rewrite_and_handles_one_shot():
 def test_classifier_generator_rejects_unknown_mode():
     with pytest.raises(ValueError, match="mode"):
         ClassifierGenerator(4, mode="bogus")
+
+
+def test_pooled_covariance_head_is_the_prototype_head_at_one_shot():
+    torch.manual_seed(2)
+    feats, labels, q = torch.randn(4, 6), torch.arange(4), torch.randn(9, 6)
+    mu, prec = mahalanobis_head(feats, labels, 4, pooled=True)
+    assert torch.allclose(prec, torch.eye(6).expand(4, 6, 6))  # Q_c = beta I
+    assert torch.allclose(mahalanobis_logits(q, mu, prec), -torch.cdist(q, feats) ** 2, atol=1e-4)
