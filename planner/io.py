@@ -15,13 +15,26 @@ from .exceptions import InputError
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_write_json", "prepare_out_dir"]
 
 
+def _file_mode_from_umask() -> int:
+    """The mode ``open()`` would give a new file: 0o666 minus the process umask (mkstemp uses 0o600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) -> Path:
-    """Call ``writer(tmp_path)`` to produce the file, then atomically move it to ``path``."""
+    """Call ``writer(tmp_path)`` to produce the file, then atomically move it to ``path``.
+
+    The temporary file lives in the same folder (so the rename is atomic), is fsynced before the rename,
+    and gets the permissions a plainly created file would have (``mkstemp``'s 0o600 would hide outputs
+    from the user's group on shared machines).
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, _file_mode_from_umask())
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

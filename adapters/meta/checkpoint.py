@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from planner.exceptions import CheckpointError
+from planner.io import atomic_write_with
 
 from .model import CNAPsModel
 
@@ -29,16 +29,7 @@ def save_checkpoint(model: CNAPsModel, path: str | os.PathLike, *, extra: dict[s
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "hparams": dict(model.hparams),
                "state_dict": model.state_dict(), "extra": dict(extra or {})}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_with(path, lambda tmp: torch.save(payload, tmp))
     return path
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -10,6 +9,7 @@ import torch
 from torch import nn
 
 from planner.exceptions import CheckpointError
+from planner.io import atomic_write_with
 
 from .small_cnn import SmallCNN
 
@@ -38,16 +38,7 @@ def save_model(model: nn.Module, path: str | os.PathLike, *, arch: str = "small_
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": _FORMAT, "arch": arch, "hparams": dict(hparams),
                "state_dict": model.state_dict(), "extra": dict(extra or {})}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_with(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_model(path: str | os.PathLike, *, expect_arch: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
