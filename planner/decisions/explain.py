@@ -22,6 +22,13 @@ def _proof(obj: dict) -> str:
     return f"heuristic {obj.get('method')}, not proven optimal: {gap_txt} (upper bound {_f(obj.get('bound'))})"
 
 
+def _model_note(plan: dict, node: Any, target: Any) -> str:
+    """``"model `m`, "`` naming the checkpoint behind edge node -> target when the node is a task
+    standing for several models (``plan["source_models"]``), else ``""``."""
+    model = plan.get("source_models", {}).get(str(target), {}).get(str(node))
+    return f"model `{model}`, " if model else ""
+
+
 def _sources_section(plan: dict) -> list[str]:
     lines = ["### Which model to fine-tune for each target", ""]
     rows = sorted(plan["sources"].items())
@@ -30,7 +37,7 @@ def _sources_section(plan: dict) -> list[str]:
             lines.append(f"- **{target}**: no source was scored for it; train it from scratch.")
             continue
         best, w = top[0]
-        text = f"- **{target}**: fine-tune **{best}** (weight {_f(w)})"
+        text = f"- **{target}**: fine-tune **{best}** ({_model_note(plan, best, target)}weight {_f(w)})"
         if len(top) > 1:
             text += "; next: " + ", ".join(f"{s} ({_f(v)})" for s, v in top[1:])
             if w is not None and top[1][1] is not None and w - top[1][1] < NEAR_TIE:
@@ -58,9 +65,10 @@ def _source_set_section(plan: dict) -> list[str]:
     unserved = sorted(set(plan["sources"]) - set(assignment))
     if unserved:
         lines.append(f"Targets with no edge from the kept sources (train from scratch): {', '.join(unserved)}.")
-    lines += ["", "| target | use source |", "|---|---|"]
+    lines += ["", "| target | use source | model to fine-tune |", "|---|---|---|"]
     for t, s in sorted(assignment.items())[:MAX_ROWS]:
-        lines.append(f"| {t} | {s} |")
+        model = plan.get("source_models", {}).get(str(t), {}).get(str(s), s)
+        lines.append(f"| {t} | {s} | {model} |")
     return lines + [""]
 
 
@@ -107,8 +115,10 @@ def _curriculum_section(plan: dict) -> list[str]:
     ]
     for i, t in enumerate(plan["curriculum"][:MAX_ROWS], 1):
         p, w = parents.get(t, [None, None])
-        src = f"start from **{p}**" if p is not None else "start from scratch"
-        lines.append(f"{i}. **{t}**: {src} (weight {_f(w)}).")
+        src = "start from scratch"
+        if p is not None:
+            src = f"start from **{p}** ({_model_note(plan, p, t)}weight {_f(w)})"
+        lines.append(f"{i}. **{t}**: {src}.")
     if len(plan["curriculum"]) > MAX_ROWS:
         lines.append(f"... and {len(plan['curriculum']) - MAX_ROWS} more (see plan.json `curriculum`).")
     lines.append("")

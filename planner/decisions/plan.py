@@ -21,7 +21,24 @@ from .sources import _check_int, default_budget, select_sources, solve_source_se
 __all__ = ["make_plan", "PLAN_KEYS"]
 
 #: keys every plan.json has (SPEC §4 plus "settings")
-PLAN_KEYS = ("metric", "sources", "source_set", "groups", "curriculum", "objectives", "warnings", "settings")
+PLAN_KEYS = ("metric", "sources", "source_models", "source_set", "groups", "curriculum", "objectives", "warnings",
+             "settings")
+
+
+def _source_models(graph: nx.DiGraph, edges: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """``{target: {source node: model}}`` for each named edge whose model differs from its node's name.
+
+    A task node stands for every model attached to that task (its own network, a CNAPs model adapted
+    to it); the edge attribute ``source`` says which of them earned the edge's weight, i.e. which
+    checkpoint to fine-tune.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for node, target in edges:
+        if graph.has_edge(node, target):
+            model = graph.edges[node, target].get("source")
+            if model is not None and str(model) != str(node):
+                out.setdefault(str(target), {})[str(node)] = str(model)
+    return {t: dict(sorted(m.items())) for t, m in sorted(out.items())}
 
 
 def _s(x: Hashable) -> str | None:
@@ -92,7 +109,8 @@ def make_plan(
     Returns
     -------
     dict
-        Keys :data:`PLAN_KEYS`; names are strings, numbers plain floats, unknowns None (no NaN).
+        Keys :data:`PLAN_KEYS`; ``source_models`` names, for every edge the plan recommends whose
+        source node is a task, the model that earned it (``{target: {node: model}}``); names are strings, numbers plain floats, unknowns None (no NaN).
     """
     check_graph(graph, caller="make_plan")
     top_k = _check_int(top_k, argument="top_k", caller="make_plan")
@@ -132,9 +150,13 @@ def make_plan(
         str(t): [_s(p), json_float(w)] for t, (p, w) in curriculum.details["parents"].items()
     }
     objectives["curriculum"]["start"] = _s(start)
+    named_edges = [(s, t) for t, top in sources.items() for s, _ in top]
+    named_edges += [(str(s), str(t)) for t, s in src_set.solution["assignment"].items()]
+    named_edges += [(str(p), str(t)) for t, (p, _) in curriculum.details["parents"].items() if p is not None]
     return {
         "metric": metric,
         "sources": sources,
+        "source_models": _source_models(graph, named_edges),
         "source_set": {
             "chosen": [str(s) for s in src_set.solution["chosen"]],
             "assignment": {str(t): str(s) for t, s in src_set.solution["assignment"].items()},

@@ -144,3 +144,26 @@ def test_plan_is_deterministic_and_independent_of_node_order(graph):
     h.add_edges_from(reversed(list(graph.edges(data=True))))
     a, b = make_plan(graph, seed=1), make_plan(h, seed=1)
     assert _strip_times(a) == _strip_times(b)
+
+
+def test_plan_names_the_model_behind_each_task_edge():
+    """A task node stands for several models (its own network, a CNAPs model adapted to it); the plan and
+    the report must say which checkpoint to fine-tune, from the edge's ``source`` attribute."""
+    g = nx.DiGraph()
+    for t in ("a", "b", "c"):
+        g.add_node(t, kind="task")
+    g.add_node("ext", kind="model")
+    g.add_edge("a", "b", weight=0.9, source="cnaps@a")
+    g.add_edge("ext", "b", weight=0.5, source="ext")
+    g.add_edge("ext", "a", weight=0.6, source="ext")
+    g.add_edge("b", "c", weight=0.7, source="b.cnn")
+    g.add_edge("a", "c", weight=0.2, source="a.cnn")
+    plan = make_plan(g, budget=2)
+    assert plan["sources"]["b"][0] == ["a", 0.9]
+    assert plan["source_models"]["b"] == {"a": "cnaps@a"}
+    assert plan["source_models"]["c"] == {"a": "a.cnn", "b": "b.cnn"}
+    assert "ext" not in plan["source_models"].get("a", {})  # a model node needs no translation
+    text = explain_plan(plan)
+    assert "fine-tune **a** (model `cnaps@a`, weight 0.900)" in text
+    assert "start from **b** (model `b.cnn`, weight 0.700)" in text
+    assert "| c | b | b.cnn |" in text
