@@ -6,6 +6,7 @@ development venv through a ``.pth`` line placed *after* the new venv's own site-
 and ``adapters`` must be importable from the wheel itself, never from the checkout.
 """
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,9 +23,16 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory):
     work = tmp_path_factory.mktemp("wheel")
+    # build from a copy: setuptools writes build/ and *.egg-info next to pyproject.toml
+    src = work / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("planner", "adapters"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"),
-         str(ROOT)], capture_output=True, text=True, timeout=600)
+         str(src)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = sorted((work / "dist").glob("transfergraph-*.whl"))
     assert len(wheels) == 1, wheels

@@ -76,7 +76,7 @@ class CNAPsModel(nn.Module):
         Task head: Simple-CNAPs Mahalanobis (default), CNAPs' generated linear head, or nearest mean.
         The defaults (Mahalanobis head, pooled within-class covariance, residual ensemble with the
         frozen-feature head) are the variant that matched the best frozen baseline in
-        ``benchmarks/RESULTS.meta_transfer.md``; ``pooled_covariance=False, ensemble_frozen=False``
+        ``benchmarks/RESULTS.md`` (section 4); ``pooled_covariance=False, ensemble_frozen=False``
         is Simple CNAPs, ``head="linear"`` with those is CNAPs.
     classifier_mode : {"faithful", "residual"}
         Generated linear head: CNAPs' (w = nu + f(nu)) or a residual on the prototype head.

@@ -3,7 +3,7 @@
 Each SPEC function is a thin wrapper over a ``solve_*`` function that returns a :class:`Decision`
 (solution, objective value, proof of optimality or bound and gap, method, seconds). ``make_plan``
 runs them all and returns the ``plan.json`` dict; ``explain_plan`` and ``plot_*`` render it.
-Formulations, solvers and measured limits: ``shared/DECISIONS.md`` and ``benchmarks/RESULTS.decisions.md``.
+Formulations, solvers and measured limits: ``shared/DECISIONS.md`` and ``benchmarks/RESULTS.md`` (section 3).
 """
 from ._result import Decision
 from .curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum

@@ -11,7 +11,7 @@ from planner.decisions._linear_ordering import lop_bound, lop_heuristic, lop_mil
 from planner.decisions.curriculum import _arrays
 from planner.exceptions import GraphError, InputError
 
-#: documented worst gaps of the heuristics on small random instances (RESULTS.decisions.md)
+#: documented worst gaps of the heuristics on small random instances (benchmarks/RESULTS.md, section 3)
 CHAIN_MAX_GAP = 0.10
 LOP_MAX_GAP = 0.05
 OBJECTIVES = ("tree", "chain", "cumulative")
