@@ -10,7 +10,7 @@ cost O(n Z) time and O(n) extra memory.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -94,14 +94,9 @@ def check_probabilities(
     func: str,
     log_probs: bool = False,
     arg: str = "probs",
-    visit: Callable[[slice, Any, Any], None] | None = None,
     tol: float | None = None,
 ) -> tuple[Any, Any]:
     """Validate an (n, Z) matrix of probabilities (or log-probabilities) for ``func``.
-
-    ``visit(rows, theta_block, row_sum_block)``, when given, is called on each cache-sized row
-    block of the probabilities while they are checked (one block for a tensor), so a caller can
-    accumulate statistics in the same pass over memory. Its work is discarded if a check fails.
 
     Returns
     -------
@@ -144,10 +139,8 @@ def check_probabilities(
         if tensor:
             theta = x.exp()
             row_sum = theta.sum(dim=1)
-            if visit is not None:
-                visit(slice(None), theta, row_sum)
         else:
-            theta, row_sum = _exp_row_sums(x, visit)
+            theta, row_sum = _exp_row_sums(x)
         dev = (row_sum - 1.0).abs() if tensor else np.abs(row_sum - 1.0)
         worst = int(dev.argmax())
         if not float(dev[worst]) <= tol:
@@ -160,10 +153,8 @@ def check_probabilities(
         return theta, row_sum
     if tensor:
         row_sum, xmin = x.sum(dim=1), float(x.min())
-        if visit is not None:
-            visit(slice(None), x, row_sum)
     else:
-        row_sum, xmin = _row_sums_and_min(x, visit)
+        row_sum, xmin = _row_sums_and_min(x)
     finite = bool(row_sum.isfinite().all()) if tensor else bool(np.isfinite(row_sum).all())
     if not finite:
         raise InputError(f"{arg} of {func}() must contain finite probabilities; got NaN or inf values.")
@@ -188,7 +179,7 @@ def check_probabilities(
 BLOCK_ELEMENTS = 1 << 17
 
 
-def _row_sums_and_min(x: np.ndarray, visit=None) -> tuple[np.ndarray, float]:
+def _row_sums_and_min(x: np.ndarray) -> tuple[np.ndarray, float]:
     """Row sums and the minimum of ``x`` in one pass over memory (cache-sized row blocks)."""
     n, z = x.shape
     step = max(1, BLOCK_ELEMENTS // z)
@@ -199,12 +190,10 @@ def _row_sums_and_min(x: np.ndarray, visit=None) -> tuple[np.ndarray, float]:
         block = x[rows]
         block.sum(axis=1, out=row_sum[rows])
         xmin = min(xmin, float(block.min()))
-        if visit is not None:
-            visit(rows, block, row_sum[rows])
     return row_sum, xmin
 
 
-def _exp_row_sums(x: np.ndarray, visit=None) -> tuple[np.ndarray, np.ndarray]:
+def _exp_row_sums(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """theta = exp(x) (a new array) and its row sums, block by block."""
     n, z = x.shape
     step = max(1, BLOCK_ELEMENTS // z)
@@ -214,8 +203,6 @@ def _exp_row_sums(x: np.ndarray, visit=None) -> tuple[np.ndarray, np.ndarray]:
         rows = slice(s, min(n, s + step))
         block = np.exp(x[rows], out=theta[rows])
         block.sum(axis=1, out=row_sum[rows])
-        if visit is not None:
-            visit(rows, block, row_sum[rows])
     return theta, row_sum
 
 

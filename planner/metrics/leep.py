@@ -61,19 +61,17 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) ->
 GATHER_ELEMENTS = 1 << 18
 
 
-def leep_from_validated(theta: Any, row_sum: Any, codes: Any, k: int, *, joint: Any = None) -> float:
+def leep_from_validated(theta: Any, row_sum: Any, codes: Any, k: int) -> float:
     """LEEP kernel on validated float64 probabilities (see :func:`leep`).
 
     ``row_sum`` (n,) are the row sums of ``theta`` (rows are used as ``theta_i / row_sum_i``, so
-    they sum to exactly 1 without a normalized copy); ``codes`` are int labels 0..k-1; ``joint``
-    (k, Z), when already accumulated, is P(y, z).
+    they sum to exactly 1 without a normalized copy); ``codes`` are int labels 0..k-1.
     """
     ops = ops_for(theta)
     n, z = theta.shape
     codes = ops.codes(codes, theta)
     weight = 1.0 / row_sum
-    if joint is None:
-        joint = ops.scatter_rows(codes, theta, k, weights=weight / n)  # P(y, z), one pass, no copy
+    joint = ops.scatter_rows(codes, theta, k, weights=weight / n)  # P(y, z), one pass, no copy
     marginal = joint.sum(axis=0)
     positive = marginal > 0
     # P(y|z) with P(z) = 0 mapped to 0: such a column is 0 in every row of theta as well.
