@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from scipy.stats import rankdata
 
 from ..exceptions import InputError
 
@@ -70,6 +69,8 @@ def normalize_rank(scores: Any, *, n_classes: int, label_entropy: float) -> np.n
     if m == 1:
         out[ok] = 0.5
     elif m > 1:
+        from scipy.stats import rankdata  # here, not at import: scipy.stats costs ~1 s and ~30 MiB to import
+
         out[ok] = (rankdata(arr[ok], method="average") - 1.0) / (m - 1)
     return out
 
