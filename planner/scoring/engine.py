@@ -15,7 +15,8 @@ from ..exceptions import InputError
 from ..executors import get_executor
 from ..fingerprint import combine, model_fingerprint
 from ..task import Source, Task
-from .jobs import Job, TargetSpec, error_text, failed_rows, run_job
+from .collect import collect_rows
+from .jobs import Job, TargetSpec, failed_rows, run_job
 from .payload import ModelPayload
 from .pools import build_pools
 from .table import build_table
@@ -130,7 +131,8 @@ def score(
                 shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote)
             if job.pool_key not in shared:
                 shared[job.pool_key] = pools[int(job.pool_key.split(":")[1])].data
-        rows += _execute(exe, jobs, shared, store, len(rows), progress)
+        rows += collect_rows(exe, run_job, jobs, shared, failed_rows=failed_rows, store=store, n_cached=len(rows),
+                             progress=progress, desc="scoring", extra={"cached": False})
     finally:
         if store is not None:
             store.close()
@@ -182,25 +184,3 @@ def _plan(
                 )
             job.targets.append(TargetSpec(v.task.name, v.index, v.task.labels, todo, keys))
     return rows, list(jobs.values())
-
-
-def _execute(
-    exe: Any, jobs: list[Job], shared: dict[str, Any], store: ScoreCache | None, n_cached: int, progress: bool
-) -> list[dict[str, Any]]:
-    from tqdm.auto import tqdm
-
-    rows: list[dict[str, Any]] = []
-    total = n_cached + sum(j.n_pairs for j in jobs)
-    with tqdm(total=total, initial=n_cached, disable=not progress, unit="pair", desc="scoring") as bar:
-        if not jobs:
-            return rows
-        for job, result in exe.run(run_job, jobs, shared):
-            if isinstance(result, BaseException):
-                result = failed_rows(job, error_text(result, f"{exe.name} executor: "))
-            for r in result:
-                r["cached"] = False
-            if store is not None:
-                store.append(result)
-            rows.extend(result)
-            bar.update(len(result))
-    return rows

@@ -20,7 +20,7 @@ from ..cache import ScoreCache
 from ..exceptions import InputError
 from ..executors import get_executor
 from ..fingerprint import array_digest, callable_identity, combine, labels_digest, model_fingerprint
-from ..scoring.jobs import error_text
+from ..scoring.collect import collect_rows
 from ..scoring.payload import ModelPayload
 from ..scoring.validate import check_cache, check_named, check_seed
 from ..task import Source, Task
@@ -237,7 +237,8 @@ def run_validation(
     try:
         cached, jobs = _plan(chosen, by_source, by_task, methods, meta, options, seed, store, exe)
         shared = _shared(jobs, by_source, by_task, meta, exe)
-        rows = cached + _execute(exe, jobs, shared, store, len(cached), progress)
+        rows = cached + collect_rows(exe, run_job, jobs, shared, failed_rows=failed_rows, store=store,
+                                     n_cached=len(cached), progress=progress, desc="validating")
     finally:
         if store is not None:
             store.close()
@@ -334,24 +335,6 @@ def _shared(jobs, by_source, by_task, meta, exe) -> dict[str, Any]:  # noqa: ANN
         if job.meta_key and job.meta_key not in shared:
             shared[job.meta_key] = _meta_for(meta, job.source)
     return shared
-
-
-def _execute(exe, jobs, shared, store, n_cached, progress) -> list[dict[str, Any]]:  # noqa: ANN001
-    from tqdm.auto import tqdm
-
-    rows: list[dict[str, Any]] = []
-    total = n_cached + sum(j.n_pairs for j in jobs)
-    with tqdm(total=total, initial=n_cached, disable=not progress, unit="pair", desc="validating") as bar:
-        if not jobs:
-            return rows
-        for job, result in exe.run(run_job, jobs, shared):
-            if isinstance(result, BaseException):
-                result = failed_rows(job, error_text(result, f"{exe.name} executor: "))
-            if store is not None:
-                store.append(result)
-            rows.extend(result)
-            bar.update(len(result))
-    return rows
 
 
 def _table(rows, sources, tasks, methods, by_source) -> pd.DataFrame:  # noqa: ANN001
