@@ -119,3 +119,20 @@ class FailingMetric:
 
     def normalize(self, scores, *, n_classes, label_entropy):
         return np.asarray(scores, dtype=np.float64) * 0 + 0.5
+
+
+class BlasThreadsProbe:
+    """A registry entry whose score is the number of BLAS threads it runs under (to check the pinning)."""
+
+    name = "blas_threads"
+    input = "probs"
+    version = "1"
+    seeded = False
+
+    def __call__(self, x, labels, **opts) -> float:
+        from threadpoolctl import threadpool_info
+
+        return float(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+
+    def normalize(self, scores, *, n_classes, label_entropy):
+        return np.asarray(scores, dtype=np.float64) * 0 + 0.5

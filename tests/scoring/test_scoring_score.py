@@ -9,7 +9,7 @@ from planner import Source, Task
 from planner.metrics import REGISTRY, label_entropy
 from planner.scoring import score
 
-from scoring_support import COLS, Boom, FailingMetric, tiny_model, tiny_sources, tiny_tasks
+from scoring_support import COLS, BlasThreadsProbe, Boom, FailingMetric, tiny_model, tiny_sources, tiny_tasks
 
 METRICS = ("leep", "nce", "h_score")
 
@@ -142,3 +142,15 @@ def test_progress_bar_counts_pairs(capfd):
     score(tiny_sources()[:1], tiny_tasks(), metrics=("leep", "nce"), progress=True)
     err = capfd.readouterr().err
     assert "scoring" in err and "8/8" in err and "pair" in err
+
+
+def test_metrics_run_with_one_blas_thread_on_every_executor(executor, monkeypatch):
+    """OpenBLAS splits long dot products by thread count, so a score's last bits would depend on where it ran
+    (the caller's thread count for "local", 1 in a Ray worker). Jobs pin BLAS to one thread everywhere."""
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setitem(REGISTRY, "blas_threads", BlasThreadsProbe())
+    with threadpool_limits(limits=2, user_api="blas"):
+        df = score(tiny_sources(), tiny_tasks(), metrics=("blas_threads",), executor=executor, progress=False)
+    assert (df.status == "ok").all(), df.error.tolist()
+    assert (df.score == 1.0).all()
