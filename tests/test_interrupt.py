@@ -33,9 +33,17 @@ def _rows(cache: Path) -> int:
     return sum(f.read_bytes().count(b"\n") for f in files)
 
 
+def _default_sigint() -> None:
+    # As in a terminal. A shell starts background jobs with SIGINT ignored and children inherit that
+    # (so does a Python started there: it leaves an inherited SIG_IGN alone), so `make test &` would
+    # otherwise test nothing.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(config, out, **kw):
     return subprocess.Popen([str(EXE), "run", str(config), "--out", str(out), "--quiet"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint, **kw)
 
 
 @pytest.fixture(scope="module")
