@@ -4,6 +4,13 @@ Features are the input of the model's last ``nn.Linear`` (captured with a forwar
 flattened output of the module named by ``feature_layer``. The model runs in eval mode under
 ``torch.no_grad``; its training flag is restored afterwards. Batches run on the device that holds
 the model's parameters (CPU or CUDA) and come back as NumPy arrays on the host.
+
+Image batches of a convolutional model on the CPU run in channels-last memory order (NHWC): PyTorch's
+oneDNN convolutions are much faster there than in the default NCHW order (measured on this project's
+2-core VM, one thread, 3,000 images: 2.2x for a 2-conv CNN at 1x28x28, 2.7x for the demo's SmallCNN at
+1x16x16, 1.5x at 3x32x32, 2.6x for the CNAPs-style backbone). The values are the same function of the
+inputs; only the rounding of the convolutions' sums differs (logits within ~5e-8). Every executor runs
+the same code, so scores stay bitwise identical between "local" and "ray".
 """
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ForwardOutput", "forward", "feature_module"]
+__all__ = ["ForwardOutput", "forward", "feature_module", "prefers_channels_last"]
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -79,6 +86,7 @@ def forward(
     feature_layer: str | None = None,
     want_features: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    channels_last: bool | None = None,
 ) -> ForwardOutput:
     """Forward ``pool[index]`` through ``model`` in batches.
 
@@ -98,6 +106,9 @@ def forward(
         Capture features (costs one hook per batch).
     batch_size : int
         Samples per batch.
+    channels_last : bool, optional
+        Feed 4-D (b, C, H, W) batches in channels-last memory order. Default (None): when the model
+        runs on the CPU and contains an ``nn.Conv2d`` (see the module docstring for why).
 
     Returns
     -------
@@ -119,6 +130,8 @@ def forward(
     index = np.arange(len(pool)) if index is None else np.asarray(index, dtype=np.int64)
     n = len(index)
     device, dtype = _model_device_dtype(model)
+    if channels_last is None:
+        channels_last = prefers_channels_last(model, device)
     module, info = feature_module(model, feature_layer) if want_features else (None, "not requested")
     captured: list[Any] = []
     handle = None
@@ -142,6 +155,8 @@ def forward(
                     batch = batch.to(device=device, dtype=dtype)
                 else:
                     batch = batch.to(device=device)
+                if channels_last and batch.ndim == 4:
+                    batch = _as_channels_last(batch)
                 captured.clear()
                 out = model(batch)
                 out = _check_logits(out, len(rows))
@@ -163,6 +178,27 @@ def forward(
     if feature_error is not None:
         features = None
     return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
+
+
+def prefers_channels_last(model: Any, device: Any) -> bool:
+    """Whether :func:`forward` feeds ``model`` channels-last batches: on the CPU, with an ``nn.Conv2d``."""
+    import torch.nn as nn
+
+    return getattr(device, "type", str(device)) == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def _as_channels_last(batch: Any) -> Any:
+    """``batch`` (b, C, H, W) copied into channels-last strides (C*H*W, 1, W*C, C).
+
+    ``Tensor.contiguous(memory_format=torch.channels_last)`` is not enough: for C = 1 a standard
+    contiguous batch already counts as channels-last contiguous and comes back unchanged, so the
+    convolution would still pick NCHW.
+    """
+    import torch
+
+    out = torch.empty_like(batch, memory_format=torch.channels_last)
+    out.copy_(batch)
+    return out
 
 
 def _to_numpy(t: Any) -> np.ndarray:

@@ -26,7 +26,7 @@ __all__ = ["score", "derive_seed", "pair_key", "SCORING_VERSION"]
 
 #: Bumped whenever what a score means changes (forward semantics, log-softmax precision, ...):
 #: part of every cache key, so older cached pairs are not reused.
-SCORING_VERSION = "1"
+SCORING_VERSION = "2"  # 2: conv models on the CPU run channels-last (forward.py)
 
 
 def _metrics_module() -> Any:

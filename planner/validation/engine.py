@@ -31,7 +31,7 @@ from .meta_adaptation import check_meta_model
 __all__ = ["run_validation", "candidate_pairs", "COLUMNS", "VALIDATION_VERSION"]
 
 #: Bumped when a method's numbers change for the same inputs (invalidates cached rows).
-VALIDATION_VERSION = "1"
+VALIDATION_VERSION = "2"  # 2: features of conv models come from a channels-last forward
 
 #: Columns of the table :func:`run_validation` returns, in order.
 COLUMNS = ["source", "source_task", "target", "method", "accuracy", "f1", "seconds", "n_train", "n_test",
