@@ -134,19 +134,19 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
 def _score_targets(job: Job, out: Any, union: np.ndarray) -> list[dict[str, Any]]:
     """Every (target, metric) row of ``job`` from the forward outputs ``out`` over the ``union`` rows."""
     total = sum(len(t.index) for t in job.targets)
+    union_log_probs = None  # log-softmax is row-wise: computed once over the union, sliced per target
     rows = []
     for target in job.targets:
         pos = np.searchsorted(union, target.index)
         share = out.seconds * len(target.index) / total / max(len(target.metrics), 1)
-        log_probs = None
         for i, (name, seed) in enumerate(target.metrics):
             metric = job.metric_objects[name]
             start = time.perf_counter()
             try:
                 if metric.input == "probs":
-                    if log_probs is None:
-                        log_probs = _log_softmax64(out.logits[pos])
-                    value = metric(log_probs, target.labels, log_probs=True)
+                    if union_log_probs is None:
+                        union_log_probs = _log_softmax64(out.logits)
+                    value = metric(union_log_probs[pos], target.labels, log_probs=True)
                 elif out.features is None:
                     raise FeatureError(out.feature_error or "features unavailable")
                 elif seed is not None:
