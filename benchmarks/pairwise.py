@@ -109,6 +109,9 @@ def plain_forward_in_ray_worker(sources, distinct: np.ndarray):
     from planner.scoring.payload import ModelPayload
 
     def loop(payloads, x):
+        from planner.allocator import keep_large_buffers
+
+        keep_large_buffers()  # as score()'s jobs do: the plain loop at its best too
         torch.set_num_threads(1)
         models = [p.load() for p in payloads]
         return plain_forward_seconds([Source(f"m{i}", m) for i, m in enumerate(models)], x)
@@ -175,6 +178,9 @@ def naive_per_pair_seconds(sources, tasks, workers: int) -> float:
     leep = REGISTRY["leep"]
 
     def pair(payload, x, labels):
+        from planner.allocator import keep_large_buffers
+
+        keep_large_buffers()
         torch.set_num_threads(1)
         out = forward(payload.load(), x, want_features=False)
         from scipy.special import log_softmax
@@ -207,7 +213,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="append a Markdown report here")
     args = parser.parse_args()
+    from planner.allocator import keep_large_buffers
 
+    # The in-process plain forward gets the same malloc setting as the workers (planner/allocator.py),
+    # so that no baseline pays page faults that the engine does not.
+    keep_large_buffers()
     pools, data_name = load_pools(*args.pool_size, seed=0)
     tasks = make_targets(pools, args.targets, seed=1)
     sources = make_sources(args.sources)

@@ -58,6 +58,9 @@ def _main(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     _STATE["debug"] = debug
+    from .allocator import keep_large_buffers
+
+    keep_large_buffers()  # this process is ours (see planner/allocator.py)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -92,6 +92,9 @@ def _limit_threads(threads: int | None) -> None:
 
 
 def _call(fn: Callable[..., Any], threads: int | None, job: Any, *shared: Any) -> Any:
+    from ..allocator import keep_large_buffers
+
+    keep_large_buffers()  # a worker process is ours: no page faults on every activation buffer
     _limit_threads(threads)
     return fn(job, *shared)
 
