@@ -14,12 +14,13 @@ the same code, so scores stay bitwise identical between "local" and "ray".
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["ForwardOutput", "forward", "feature_module", "prefers_channels_last"]
+__all__ = ["ForwardOutput", "forward", "feature_module", "prefers_channels_last", "torch_threads"]
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -178,6 +179,25 @@ def forward(
     if feature_error is not None:
         features = None
     return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(threads)`` (None: unchanged), then restore.
+
+    Jobs run their forward passes with one thread on every executor: a model's matrix products
+    (e.g. the CNAPs-style Mahalanobis head) split their sums by thread count, so the last bits of
+    its logits would otherwise depend on where the job ran.
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def prefers_channels_last(model: Any, device: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..forward import forward
+from ..forward import forward, torch_threads
 from .payload import ModelPayload
 
 __all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows"]
@@ -50,7 +50,7 @@ class Job:
     pool_key: str
     targets: list[TargetSpec]
     metric_objects: dict[str, Any] = field(repr=False)
-    threads: int | None = None
+    threads: int | None = None  # torch threads for the forward pass; None -> 1 (see run_job)
 
     @property
     def shared_keys(self) -> tuple[str, str]:
@@ -107,18 +107,18 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
     key, score, status, error, seconds``. ``seconds`` = the metric's own time plus the forward
     time shared out over the targets in proportion to their sample counts (and evenly over metrics).
     """
-    if job.threads:
-        import torch
-
-        torch.set_num_threads(job.threads)
     inputs = {job.metric_objects[m].input for t in job.targets for m, _ in t.metrics}
     union = np.unique(np.concatenate([t.index for t in job.targets]))
     try:
         model = payload.load()
-        out = forward(
-            model, pool, union, transform=payload.transform, feature_layer=payload.feature_layer,
-            want_features="features" in inputs,
-        )
+        # One torch thread unless the executor asks for more (the local executor does not): a
+        # model's matrix products split their sums by thread count, so its logits would depend on
+        # the executor (measured: the CNAPs-style adapted models' Mahalanobis head).
+        with torch_threads(job.threads or 1):
+            out = forward(
+                model, pool, union, transform=payload.transform, feature_layer=payload.feature_layer,
+                want_features="features" in inputs,
+            )
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
         shape = tuple(pool.shape[1:])
         return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))

@@ -1,6 +1,7 @@
 """Shared pieces of the transfer methods: label encoding, test-split evaluation, seeds, transforms.
 
-Pure NumPy except :func:`transformed` and :func:`torch_threads`, the torch edge every method uses.
+Pure NumPy except :func:`transformed` and :func:`seeded_torch` (and :func:`torch_threads`, from
+``planner.forward``), the torch edge every method uses.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..exceptions import InputError
+from ..forward import torch_threads  # noqa: F401 - re-exported: the methods' torch edge
 from ..task import Task
 
 __all__ = [
@@ -97,20 +99,6 @@ def transformed(x: np.ndarray, transform: Callable[[Any], Any] | None, *, batch_
         return t
     parts = [transform(t[i:i + batch_size]) for i in range(0, len(t), batch_size)]
     return torch.cat(parts).float()
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(threads)`` (None: unchanged), then restore."""
-    import torch
-
-    old = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @contextlib.contextmanager

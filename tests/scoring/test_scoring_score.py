@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from planner import Source, Task
 from planner.metrics import REGISTRY, label_entropy
@@ -154,3 +155,30 @@ def test_metrics_run_with_one_blas_thread_on_every_executor(executor, monkeypatc
         df = score(tiny_sources(), tiny_tasks(), metrics=("blas_threads",), executor=executor, progress=False)
     assert (df.status == "ok").all(), df.error.tolist()
     assert (df.score == 1.0).all()
+
+
+class _ThreadsProbe(torch.nn.Module):
+    """A conv classifier that records torch's thread count at each forward call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+        self.net = tiny_model(0)
+
+    def forward(self, x):
+        self.seen.append(torch.get_num_threads())
+        return self.net(x)
+
+
+def test_local_jobs_forward_with_one_torch_thread_and_restore_the_callers_setting():
+    """A model's matrix products split their sums by thread count, so the local executor (in the caller's
+    process, 2 threads here) must forward with one thread, as each Ray task does, for identical tables;
+    and it must hand the caller's setting back."""
+    from planner.forward import torch_threads
+
+    probe = _ThreadsProbe()
+    with torch_threads(2):
+        df = score([Source("probe", probe)], tiny_tasks(), metrics=("leep",), executor="local", progress=False)
+        assert torch.get_num_threads() == 2
+    assert (df.status == "ok").all(), df.error.tolist()
+    assert probe.seen and set(probe.seen) == {1}
