@@ -133,6 +133,8 @@ def forward(
     device, dtype = _model_device_dtype(model)
     if channels_last is None:
         channels_last = prefers_channels_last(model, device)
+    elif not isinstance(channels_last, bool):
+        raise ValueError(f"channels_last of forward() must be True, False or None; got {channels_last!r}.")
     module, info = feature_module(model, feature_layer) if want_features else (None, "not requested")
     captured: list[Any] = []
     handle = None

@@ -60,3 +60,9 @@ def test_forward_is_deterministic_and_leaves_inputs_alone():
     a, b = forward(model, x, batch_size=16), forward(model, x, batch_size=16)
     assert np.array_equal(a.logits, b.logits) and np.array_equal(a.features, b.features)
     assert np.array_equal(x, before)
+
+
+def test_channels_last_must_be_a_bool_or_none():
+    x = np.zeros((4, 1, 8, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"channels_last of forward\(\) must be True, False or None; got 'yes'"):
+        forward(StrideProbe(1), x, channels_last="yes")
