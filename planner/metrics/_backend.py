@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import is_tensor
+from ..checks import is_tensor
 
 __all__ = ["NUMPY", "TORCH", "ops_for", "row_chunks"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .._validation import check_labels, check_matrix, check_probabilities, sum_tolerance
+from ..checks import check_labels, check_matrix, check_probabilities, sum_tolerance
 from ._backend import ops_for, row_chunks
 
 __all__ = ["leep", "leep_from_validated"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .._validation import check_labels, check_probabilities
+from ..checks import check_labels, check_probabilities
 from ._backend import ops_for
 
 __all__ = ["nce"]

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import check_features, check_labels, is_tensor
+from ..checks import check_features, check_labels, is_tensor
 from ..exceptions import InputError
 from .leep import leep_from_validated
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .._validation import check_features, check_labels
+from ..checks import check_features, check_labels
 from ._backend import ops_for, row_chunks
 from ._stats import class_stats
 

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import check_features, check_labels
+from ..checks import check_features, check_labels
 from ..exceptions import InputError
 from ._backend import ops_for
 from ._stats import centred_covariance
