@@ -48,8 +48,9 @@ from planner import Source, Task
 from planner.metrics import REGISTRY
 from planner.scoring import score
 from planner.validation import (correlations, finetune_convergence, plot_convergence, retrain_head,
-                                retrain_head_many, run_validation, selection_regret, validation_report)
-from planner.validation.report import markdown_table
+                                retrain_head_many, run_validation, selection_regret)
+from planner.report import validation_report
+from planner.report.validation import markdown_table
 
 SETTINGS = {  # per-class training examples; imbalanced: half the classes get `hi`, the others hi / 5
     "fmnist": {"large_balanced": 100, "small_balanced": 10, "small_imbalanced": (25, 5), "test": 40},

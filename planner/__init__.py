@@ -21,8 +21,6 @@ _LAZY = {
     "group_tasks": "planner.decisions",
     "order_curriculum": "planner.decisions",
     "make_plan": "planner.decisions",
-    "load_config": "planner.config",
-    "run_job": "planner.pipeline",
     "metrics": "planner.metrics",
 }
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from adapters.models import SmallCNN, save_model
 from adapters.models.checkpoint import ARCHITECTURES, register_architecture
-from planner.cli import app
+from transfergraph.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "configs/tiny.yaml").read_text())

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from transfergraph.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_COLUMNS = ["source", "source_task", "target", "metric", "score", "normalized", "n_samples", "n_classes",

@@ -58,13 +58,13 @@ def _clean_env():
 def test_wheel_holds_every_package(wheel_venv):
     wheel, _, _ = wheel_venv
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ["planner/cli.py", "planner/metrics/leep.py", "planner/decisions/plan.py",
+    for expected in ["transfergraph/cli.py", "planner/metrics/leep.py", "planner/decisions/plan.py",
                      "planner/scoring/engine.py", "planner/validation/engine.py", "planner/executors/ray_executor.py",
-                     "adapters/suite.py", "adapters/meta/__init__.py", "adapters/datasets/__init__.py"]:
+                     "transfergraph/suite.py", "adapters/meta/__init__.py", "adapters/datasets/__init__.py"]:
         assert expected in names, f"{expected} missing from {wheel.name}"
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "transfergraph = planner.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "transfergraph = transfergraph.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_cli_runs_from_the_wheel(wheel_venv, tmp_path):
@@ -79,7 +79,7 @@ def test_installed_cli_runs_from_the_wheel(wheel_venv, tmp_path):
                             env=_clean_env(), timeout=300)
     assert helped.returncode == 0 and "Example" in helped.stdout, helped.stdout + helped.stderr
     where = subprocess.run([str(env_dir / "bin" / "python"), "-c",
-                            "import planner, adapters.suite; print(planner.__file__); print(adapters.suite.__file__)"],
+                            "import planner, adapters, transfergraph.suite; print(planner.__file__); print(transfergraph.suite.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), timeout=300)
     assert where.returncode == 0, where.stderr
     for line in where.stdout.split():

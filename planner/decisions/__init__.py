@@ -7,8 +7,6 @@ Formulations, solvers and measured limits: ``shared/DECISIONS.md`` and ``benchma
 """
 from ._result import Decision
 from .curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum
-from .explain import explain_plan
-from .figures import plot_curriculum, plot_groups
 from .grouping import affinity_matrix, default_n_groups, group_tasks, solve_grouping
 from .plan import PLAN_KEYS, make_plan
 from .sources import default_budget, select_source_set, select_sources, solve_source_set
@@ -29,7 +27,4 @@ __all__ = [
     "CURRICULUM_OBJECTIVES",
     "make_plan",
     "PLAN_KEYS",
-    "explain_plan",
-    "plot_groups",
-    "plot_curriculum",
 ]

@@ -7,8 +7,9 @@ This is the only module that imports ``ray`` (lazily, inside functions). Connect
    authentication: when ``RAY_AUTH_MODE`` is unset and a token is available (``RAY_AUTH_TOKEN``,
    ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), token mode is switched on first; with no token
    anywhere, :class:`~planner.exceptions.ExecutorError` says how to get one (instead of Ray's
-   20-second vague timeout). The ``planner`` and ``adapters`` packages are shipped to the workers
-   with ``runtime_env={"py_modules": ...}`` unless ``ship_code=False``.
+   20-second vague timeout). The project's packages this process has imported (``planner``, and
+   ``adapters`` and ``transfergraph`` when loaded) are shipped to the workers with
+   ``runtime_env={"py_modules": ...}`` unless ``ship_code=False``.
 3. Otherwise -> an embedded local Ray (``address="local"``: never attaches by accident to a cluster
    someone else started), ``num_cpus=workers`` (default: all CPUs), no dashboard, token auth left on.
    It lives until :meth:`RayExecutor.close` or the end of the process, and is reused by later runs.
@@ -81,6 +82,19 @@ def ensure_token_auth(address: str) -> None:
             pass
 
 
+def _project_packages() -> list[Any]:
+    """The project's top-level packages this process has imported (``planner`` always).
+
+    Jobs pickled on the driver can only reference classes from packages the driver has loaded, so
+    shipping those is enough; ``planner`` never imports the application layer to find them.
+    """
+    import sys
+
+    import planner
+
+    return [planner] + [sys.modules[n] for n in ("adapters", "transfergraph") if n in sys.modules]
+
+
 def _limit_threads(threads: int | None) -> None:
     if threads:
         try:
@@ -115,8 +129,8 @@ class RayExecutor:
     max_in_flight : int, optional
         Most tasks submitted and not yet collected (default: 2 x parallel slots).
     ship_code : bool
-        When connecting to a cluster, send the ``planner`` and ``adapters`` packages to its workers
-        via ``runtime_env={"py_modules": ...}`` (not needed when they are installed on every node).
+        When connecting to a cluster, send the project's imported packages (``planner``, and
+        ``adapters``/``transfergraph`` when loaded) to its workers via ``runtime_env={"py_modules": ...}`` (not needed when they are installed on every node).
     runtime_env : dict, optional
         Extra Ray runtime environment (merged; e.g. ``{"py_modules": [my_models]}`` for model classes
         that are not installed on the cluster).
@@ -211,10 +225,7 @@ class RayExecutor:
         ensure_token_auth(address)
         env = dict(self.runtime_env)
         if self.ship_code:
-            import adapters
-            import planner
-
-            env["py_modules"] = list(env.get("py_modules", [])) + [planner, adapters]
+            env["py_modules"] = list(env.get("py_modules", [])) + _project_packages()
         kwargs = {"log_to_driver": False, **self.init_kwargs}
         try:
             ray.init(address=address, runtime_env=env or None, **kwargs)

@@ -6,7 +6,7 @@
 - :func:`run_validation`: the methods over many (source, target) pairs on an executor, resumable.
 - :func:`correlations` and :func:`selection_regret`: how well each metric's scores predict the
   measured accuracies.
-- :func:`validation_report`: a markdown section with figures; :func:`write_validation_outputs`:
+- :func:`write_validation_outputs`:
   everything ``transfergraph validate`` writes (validation.csv, correlations.csv, regret.csv, PNGs);
   :func:`finetune_convergence`: the LEEP paper's accuracy-vs-epoch curves by transferability level.
 """
@@ -16,7 +16,6 @@ from .engine import COLUMNS, VALIDATION_VERSION, candidate_pairs, run_validation
 from .fine_tuning import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
 from .meta_adaptation import meta_transfer
 from .outputs import write_validation_outputs
-from .report import validation_report
 from .head_retraining import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "candidate_pairs",
     "correlations",
     "selection_regret",
-    "validation_report",
     "write_validation_outputs",
     "finetune_convergence",
     "plot_convergence",

@@ -12,7 +12,6 @@ import pandas as pd
 
 from ..io import atomic_write_text, atomic_write_with
 from .correlations import correlations, selection_regret
-from .report import validation_report
 
 __all__ = ["write_validation_outputs"]
 
@@ -55,6 +54,8 @@ def write_validation_outputs(
         "correlations.csv": _csv(corr, out / "correlations.csv"),
         "regret.csv": _csv(regret, out / "regret.csv"),
     }
+    from ..report.validation import validation_report
+
     markdown = validation_report(validation_df, corr, scores_df, out, metric=metric, regret_df=regret)
     for png in sorted(out.glob("validation_*.png")):
         paths[png.name] = png

@@ -6,8 +6,8 @@ import pytest
 
 import adapters.plugins as plugins
 from adapters.datasets.registry import DATASETS, DatasetSplit
-from adapters.suite import build_tasks
-from planner.config import parse_config
+from transfergraph.suite import build_tasks
+from transfergraph.config import parse_config
 from planner.exceptions import ConfigError
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from decisions_helpers import random_graph, tasks_of
 import planner.decisions as decisions
-from planner.decisions import PLAN_KEYS, explain_plan, make_plan, plot_curriculum, plot_groups
+from planner.decisions import PLAN_KEYS, make_plan
+from planner.report import explain_plan, plot_curriculum, plot_groups
 from planner.exceptions import GraphError, InputError
 
 

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 from planner.exceptions import InputError
-from planner.validation import correlations, selection_regret, validation_report
-from planner.validation.figures import level_table
+from planner.report import level_table, validation_report
+from planner.validation import correlations, selection_regret
 
 
 def _tables(seed=0, n_sources=4, n_targets=6):

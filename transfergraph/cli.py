@@ -14,8 +14,8 @@ from typing import Optional
 
 import typer
 
-from . import __version__
-from .exceptions import TransfergraphError
+from planner import __version__
+from planner.exceptions import TransfergraphError
 
 EXAMPLES = """
 Examples:
@@ -58,7 +58,7 @@ def _main(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     _STATE["debug"] = debug
-    from .allocator import keep_large_buffers
+    from planner.allocator import keep_large_buffers
 
     keep_large_buffers()  # this process is ours (see planner/allocator.py)
 
@@ -158,8 +158,8 @@ def plan(
     """Re-plan from an existing score table without computing any score."""
 
     def body():
-        from .exceptions import InputError
-        from .io import prepare_out_dir
+        from planner.exceptions import InputError
+        from planner.io import prepare_out_dir
         from .pipeline import plan_outputs, read_scores
 
         t0 = time.perf_counter()

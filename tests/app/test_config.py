@@ -1,7 +1,7 @@
 """Config validation: every key checked, unknown keys rejected with their path."""
 import pytest
 
-from planner.config import load_config, parse_config
+from transfergraph.config import load_config, parse_config
 from planner.exceptions import ConfigError
 
 MINIMAL = {"tasks": [{"name": "a", "classes": [0, 1]}, {"name": "b", "classes": [2, 3]}]}

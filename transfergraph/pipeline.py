@@ -1,6 +1,6 @@
 """The main job: config -> tasks and sources -> scores -> graph -> decisions -> report.
 
-Only wiring lives here; each step is a library function (``adapters.suite``, ``planner.score``,
+Only wiring lives here; each step is a library function (``transfergraph.suite``, ``planner.score``,
 ``planner.build_graph``, ``planner.decisions.make_plan``, ``planner.report``).
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import networkx as nx
 import pandas as pd
 
 from .config import JobConfig
-from .exceptions import InputError
-from .graph import build_graph
-from .io import atomic_write_json, atomic_write_with, prepare_out_dir
+from planner.exceptions import InputError
+from planner.graph import build_graph
+from planner.io import atomic_write_json, atomic_write_with, prepare_out_dir
 
 __all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor"]
 
@@ -54,7 +54,7 @@ def make_executor(config: JobConfig, *, executor: str | None = None, address: st
         if address:
             raise InputError("--address needs the ray executor; drop --address or use --executor ray.")
         return "local"
-    from .executors import get_executor
+    from planner.executors import get_executor
 
     return get_executor("ray", address=address, workers=workers)
 
@@ -69,7 +69,7 @@ def read_scores(path: str | Path) -> pd.DataFrame:
                                                                   "normalized": ["", "nan", "NaN"]})
     except Exception as exc:  # pandas raises many parser error types
         raise InputError(f"SCORES_CSV {path} is not a readable CSV: {str(exc).splitlines()[0]}.") from None
-    from .graph import SCORE_COLUMNS
+    from planner.graph import SCORE_COLUMNS
 
     missing = [c for c in SCORE_COLUMNS if c not in df.columns]
     if missing:
@@ -84,8 +84,9 @@ def read_scores(path: str | Path) -> pd.DataFrame:
 def plan_outputs(scores: pd.DataFrame, out: Path, *, metric: str, config_summary: dict, plan_options: dict,
                  seconds: float) -> tuple[nx.DiGraph, dict]:
     """Graph, plan, figures and report from a score table (shared by ``run`` and ``plan``)."""
-    from .decisions import explain_plan, make_plan, plot_curriculum, plot_groups
-    from .report import plot_graph, plot_heatmap, write_report
+    from planner.decisions import make_plan
+    from planner.report import explain_plan, plot_curriculum, plot_groups
+    from planner.report import plot_graph, plot_heatmap, write_report
 
     graph = build_graph(scores, metric=metric)
     atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
@@ -116,9 +117,9 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
             workers: int | None = None, cache: str | None | bool = None, progress: bool = True,
             log: Callable[[str], None] | None = None) -> RunResult:
     """Run the whole job and write ``scores.csv``, ``graph.graphml``, ``plan.json``, ``report.md`` and figures."""
-    from adapters.suite import build_sources, build_tasks
+    from .suite import build_sources, build_tasks
 
-    from .scoring import score
+    from planner.scoring import score
 
     log = log or (lambda _m: None)
     start = time.perf_counter()

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 from .config import JobConfig
-from .io import atomic_write_text, atomic_write_with, prepare_out_dir
+from planner.io import atomic_write_text, atomic_write_with, prepare_out_dir
 from .pipeline import make_executor, resolve_cache
-from .task import Source, Task
+from planner.task import Source, Task
 
 __all__ = ["validate_job", "BACKBONE_SOURCE"]
 
@@ -39,7 +39,7 @@ def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_
     """
     import numpy as np
 
-    from .validation import candidate_pairs
+    from planner.validation import candidate_pairs
 
     vcfg = config.validate_
     if vcfg.pairs:
@@ -63,10 +63,11 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
 
     Returns the number of failed validation rows (the CLI exits 1 when it is not zero).
     """
-    from adapters.suite import build_meta_model, build_sources, build_tasks
+    from .suite import build_meta_model, build_sources, build_tasks
 
-    from .scoring import score
-    from .validation import correlations, run_validation, selection_regret, validation_report
+    from planner.scoring import score
+    from planner.report import validation_report
+    from planner.validation import correlations, run_validation, selection_regret
 
     log = log or (lambda _m: None)
     t0 = time.perf_counter()

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import InputError
-from .correlations import joined, selection_regret
-from .figures import level_table, plot_levels, plot_scatter
+from ..validation.correlations import joined, selection_regret
+from .validation_figures import level_table, plot_levels, plot_scatter
 
 __all__ = ["validation_report", "verdict_lines", "markdown_table"]
 

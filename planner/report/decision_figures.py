@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ._graph import weight_matrix
+from ..decisions._graph import weight_matrix
 
 __all__ = ["plot_groups", "plot_curriculum"]
 

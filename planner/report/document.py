@@ -9,7 +9,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_text, atomic_write_with
+from ..io import atomic_write_text, atomic_write_with
 
 __all__ = ["plot_heatmap", "plot_graph", "write_report", "markdown_table"]
 

@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .exceptions import ConfigError
+from planner.exceptions import ConfigError
 
 __all__ = [
     "JobConfig",
@@ -148,7 +148,7 @@ class ScoringConfig(_Strict):
     @field_validator("metrics")
     @classmethod
     def _known_and_unique(cls, v: list[str]) -> list[str]:
-        from .metrics import REGISTRY  # pure NumPy; no torch or Ray
+        from planner.metrics import REGISTRY  # pure NumPy; no torch or Ray
 
         unknown = [m for m in v if m not in REGISTRY]
         if unknown:

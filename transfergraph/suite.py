@@ -14,13 +14,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from planner.config import ExternalModelSpec, JobConfig, TaskSpec
+from .config import ExternalModelSpec, JobConfig, TaskSpec
 from planner.exceptions import CheckpointError, ConfigError, InputError
 from planner.task import Source, Task
 
-from .datasets.registry import DatasetSplit, load_dataset
-from .datasets.shifts import apply_shifts
-from .plugins import load_plugins
+from adapters.datasets.registry import DatasetSplit, load_dataset
+from adapters.datasets.shifts import apply_shifts
+from adapters.plugins import load_plugins
 
 __all__ = ["build_tasks", "build_sources", "build_meta_model", "stable_seed"]
 
@@ -97,7 +97,7 @@ def _fingerprint(*arrays: np.ndarray, meta: dict) -> str:
 
 def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, model_dir: Path | None):
     """Train (or load from ``model_dir``) a classifier on (x, y); labels are mapped to 0..K-1 in sorted order."""
-    from .models import ARCHITECTURES, load_model, save_model, train_classifier
+    from adapters.models import ARCHITECTURES, load_model, save_model, train_classifier
 
     tcfg = config.models.training
     classes = sorted(set(y.tolist()), key=lambda v: (type(v).__name__, v))
@@ -129,7 +129,7 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
 
 
 def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Path | None) -> Source:
-    from .models import load_model
+    from adapters.models import load_model
 
     key = f"models.external[{i}] ({spec.name})"
     if spec.checkpoint:
@@ -179,7 +179,7 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
 def build_meta_model(config: JobConfig, *, model_dir: str | Path | None = None,
                      log: Callable[[str], None] | None = None):
     """Load or meta-train (and cache) the config's CNAPs-style model; None when ``models.meta`` is off."""
-    from . import meta
+    from adapters import meta
 
     mcfg = config.models.meta
     if not mcfg.enabled:
@@ -210,7 +210,7 @@ def build_meta_model(config: JobConfig, *, model_dir: str | Path | None = None,
 
 def _meta_sources(config: JobConfig, tasks: Sequence[Task], model_dir: Path | None,
                   log: Callable[[str], None], model=None) -> list[Source]:
-    from . import meta
+    from adapters import meta
 
     if model is None:
         model = build_meta_model(config, model_dir=model_dir, log=log)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from adapters.suite import build_sources, build_tasks
-from planner.config import parse_config
+from transfergraph.suite import build_sources, build_tasks
+from transfergraph.config import parse_config
 from planner.exceptions import ConfigError
 
 BASE = {

@@ -1,0 +1,36 @@
+"""Rendering: ``report.md``, its figures, the decisions section and the validation section.
+
+Nothing here computes a score or a decision; every function renders tables, graphs and plans that
+the library already produced. Names load lazily, so ``import planner`` never imports matplotlib.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "write_report": "planner.report.document",
+    "plot_heatmap": "planner.report.document",
+    "plot_graph": "planner.report.document",
+    "explain_plan": "planner.report.explain",
+    "plot_groups": "planner.report.decision_figures",
+    "plot_curriculum": "planner.report.decision_figures",
+    "validation_report": "planner.report.validation",
+    "level_table": "planner.report.validation_figures",
+    "plot_levels": "planner.report.validation_figures",
+    "plot_scatter": "planner.report.validation_figures",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'planner.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,53 @@
+"""The layers: ``planner`` (core) never imports ``adapters`` or the application layer; imports stay cheap."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# planner/cli/ only forwards console scripts installed from an older pyproject.toml (see its docstring).
+COMPAT_SHIMS = {ROOT / "planner" / "cli" / "__init__.py"}
+
+
+def _imported_top_levels(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_planner_never_imports_adapters_or_the_app_layer():
+    offenders = {str(p.relative_to(ROOT)): sorted(_imported_top_levels(p) & {"adapters", "transfergraph"})
+                 for p in sorted((ROOT / "planner").rglob("*.py")) if p not in COMPAT_SHIMS}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_adapters_do_not_import_the_app_layer():
+    offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "adapters").rglob("*.py"))
+                 if "transfergraph" in _imported_top_levels(p)]
+    assert offenders == []
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = code + "\nimport sys; print(' '.join(sorted(m for m in sys.modules if '.' not in m)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_import_transfergraph_is_cheap_and_reexports_planner():
+    loaded = _loaded_after("import transfergraph, planner\n"
+                           "assert transfergraph.select_sources is planner.select_sources\n"
+                           "assert transfergraph.Task is planner.Task\n"
+                           "assert callable(transfergraph.load_config) and callable(transfergraph.run_job)")
+    assert not loaded & {"torch", "ray", "matplotlib", "adapters"}
+
+
+def test_importing_planner_decisions_does_not_import_matplotlib():
+    loaded = _loaded_after("from planner import select_sources, make_plan, build_graph")
+    assert "matplotlib" not in loaded
