@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from planner import Task
+from planner.arguments import check_scalar
 from planner.exceptions import InputError
 from planner.task import as_numpy
 
@@ -62,8 +63,8 @@ def tasks_from_taskset(taskset_or_episodes: Any, *, n_tasks: int, shots: int, qu
     list of planner.Task
     """
     for name, value, low in (("n_tasks", n_tasks, 1), ("shots", shots, 1), ("queries", queries, 0)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise InputError(f"{name} of tasks_from_taskset must be an int >= {low}; got {value!r}.")
+        check_scalar(value, name, int, caller="tasks_from_taskset", min_val=low)
+    seed = check_scalar(seed, "seed", int, caller="tasks_from_taskset")
     state = random.getstate()
     random.seed(seed)
     torch_state = torch.random.get_rng_state()

@@ -5,6 +5,7 @@ Node order is always sorted by ``str(name)``, so argmax ties resolve to the smal
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Hashable, Sequence
 
 import networkx as nx
@@ -59,13 +60,21 @@ def model_nodes(graph: nx.DiGraph) -> list[Hashable]:
     return _sorted(n for n, k in graph.nodes(data="kind") if k == "model")
 
 
+def _is_number(w: Any) -> bool:
+    """A real number that is not a bool (strings like "0.5" and True/False are not weights)."""
+    return isinstance(w, numbers.Real) and not isinstance(w, (bool, np.bool_))
+
+
 def edge_weight(graph: nx.DiGraph, u: Hashable, v: Hashable) -> float:
-    """The finite ``weight`` of edge u->v; a missing or non-finite weight is a GraphError."""
+    """The finite ``weight`` of edge u->v; a missing, non-numeric (a string, a bool) or non-finite
+    weight is a GraphError naming the edge and what it holds."""
     w = graph.edges[u, v].get("weight")
-    try:
-        w = float(w)
-    except (TypeError, ValueError):
-        raise GraphError(f"edge {u!r}->{v!r} has weight={w!r}; expected a finite number.") from None
+    if not _is_number(w):
+        raise GraphError(
+            f"edge {u!r}->{v!r} has weight={w!r} ({type(w).__name__}); expected a finite number "
+            f"(int or float; strings and bools are not converted)."
+        )
+    w = float(w)
     if not math.isfinite(w):
         raise GraphError(f"edge {u!r}->{v!r} has weight={w}; expected a finite number.")
     return w
@@ -103,10 +112,7 @@ def weight_matrix(
     W = np.zeros((len(sources), len(targets)))
     E = np.zeros((len(sources), len(targets)), dtype=bool)
     if vals:
-        try:
-            arr = np.asarray(vals, dtype=float)
-        except (TypeError, ValueError):
-            arr = np.full(len(vals), np.nan)
+        arr = np.asarray([float(v) if _is_number(v) else math.nan for v in vals], dtype=float)
         bad = np.flatnonzero(~np.isfinite(arr))
         if len(bad):
             k = int(bad[0])

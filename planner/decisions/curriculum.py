@@ -23,6 +23,7 @@ from typing import Any, Hashable, Sequence
 import networkx as nx
 import numpy as np
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 from ._arborescence import max_spanning_arborescence
 from ._chain import HELD_KARP_MAX, assignment_patch, chain_value, held_karp
@@ -140,6 +141,7 @@ def solve_curriculum(
         )
     if start is not None:
         check_task(graph, start, argument="start", caller=caller)
+    time_limit = check_scalar(time_limit, "time_limit", float, caller=caller, min_val=0.0, include_boundaries="neither")
     t0 = time.perf_counter()
     tasks, W, E, w_ext, ext_model = _arrays(graph)
     n = len(tasks)

@@ -23,7 +23,8 @@ from ._grouping_dp import DP_MAX, grouping_dp
 from ._grouping_exact import MAX_COLUMNS, column_count, grouping_milp, partition_value
 from ._grouping_ils import ils_grouping
 from ._result import Decision, relative_gap
-from .sources import _check_int
+from ..arguments import check_bool, check_choice, check_scalar
+from .sources import _check_int, _check_time_limit
 
 __all__ = ["group_tasks", "solve_grouping", "affinity_matrix", "default_n_groups", "GROUPING_OBJECTIVE"]
 
@@ -104,10 +105,11 @@ def solve_grouping(
             f"max_group_size={max_group_size}; raise n_groups to >= {-(-n // cap)} or max_group_size "
             f"to >= {-(-n // n_groups)}."
         )
-    if method not in ("auto", "dp", "milp", "heuristic"):
-        raise InputError(
-            f"method passed to {caller} must be 'auto', 'dp', 'milp' or 'heuristic'; got {method!r}."
-        )
+    check_choice(method, "method", ("auto", "dp", "milp", "heuristic"), caller=caller)
+    centered = check_bool(centered, "centered", caller=caller)
+    time_limit = _check_time_limit(time_limit, caller=caller)
+    seed = check_scalar(seed, "seed", int, caller=caller, min_val=0)
+    ils_rounds = _check_int(ils_rounds, argument="ils_rounds", caller=caller)
     if method == "dp" and n > DP_MAX:
         raise InputError(f"method='dp' passed to {caller} handles at most {DP_MAX} tasks; the graph has {n}.")
     t0 = time.perf_counter()

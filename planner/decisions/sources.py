@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from typing import Any, Hashable
 
 import networkx as nx
 import numpy as np
 
-from ..exceptions import InputError
+from ..arguments import check_choice, check_scalar
 from ._facility import (
     facility_milp, facility_value, fix_sources, greedy_swap, lagrangian, prune_unused, submodular_bound,
 )
@@ -27,9 +26,11 @@ MILP_MAX_EDGES = 300_000
 
 
 def _check_int(value: Any, *, argument: str, caller: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InputError(f"{argument} passed to {caller} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
+    return check_scalar(value, argument, int, caller=caller, min_val=minimum)
+
+
+def _check_time_limit(value: Any, *, caller: str) -> float:
+    return check_scalar(value, "time_limit", float, caller=caller, min_val=0.0, include_boundaries="neither")
 
 
 def select_sources(graph: nx.DiGraph, target: Hashable, *, k: int = 1) -> list[tuple[str, float]]:
@@ -112,8 +113,8 @@ def solve_source_set(
     caller = "select_source_set"
     check_graph(graph, caller=caller)
     budget = _check_int(budget, argument="budget", caller=caller)
-    if method not in ("auto", "milp", "heuristic"):
-        raise InputError(f"method passed to {caller} must be 'auto', 'milp' or 'heuristic'; got {method!r}.")
+    check_choice(method, "method", ("auto", "milp", "heuristic"), caller=caller)
+    time_limit = _check_time_limit(time_limit, caller=caller)
     t0 = time.perf_counter()
     targets = task_nodes(graph)
     sources = source_nodes(graph, targets)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..checks import check_features, check_labels
-from ..exceptions import InputError
+from ..arguments import check_choice, check_scalar
 from ._backend import ops_for
 from ._stats import centred_covariance
 
@@ -70,10 +70,8 @@ def gbc(
     O(n p) for the class statistics and O(|Y|^2 p) for the pairwise distances (vectorized).
     Paper: https://arxiv.org/abs/2111.12780
     """
-    if gaussian not in ("spherical", "diagonal"):
-        raise InputError(f"gaussian of gbc() must be 'spherical' or 'diagonal'; got {gaussian!r}.")
-    if n_components is not None and not (isinstance(n_components, int) and n_components >= 1):
-        raise InputError(f"n_components of gbc() must be an int >= 1 or None; got {n_components!r}.")
+    check_choice(gaussian, "gaussian", ("spherical", "diagonal"), caller="gbc")
+    n_components = check_scalar(n_components, "n_components", int, caller="gbc", min_val=1, allow_none=True)
     f = check_features(features, func="gbc")
     codes, k = check_labels(labels, f.shape[0], func="gbc")
     ops = ops_for(f)

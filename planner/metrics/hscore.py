@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..checks import check_features, check_labels
-from ..exceptions import InputError
+from ..arguments import check_scalar
 from ._backend import ops_for
 from ._stats import centred_covariance, class_stats, drop_constant_columns
 
@@ -54,8 +54,7 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15)
     O(n d) for the class means, O(|Y| d^2 + d^3) for the projection and the eigendecomposition.
     A tensor is scored on its own device. Paper: https://ieeexplore.ieee.org/document/8803726
     """
-    if not (isinstance(rcond, (int, float)) and 0 <= rcond < 1):
-        raise InputError(f"rcond of h_score() must be a float in [0, 1); got {rcond!r}.")
+    rcond = check_scalar(rcond, "rcond", float, caller="h_score", min_val=0.0, max_val=1.0, include_boundaries="left")
     f = check_features(features, func="h_score")
     codes, k = check_labels(labels, f.shape[0], func="h_score")
     ops = ops_for(f)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..arguments import check_bool
 from ..checks import check_labels, check_matrix, check_probabilities, sum_tolerance
 from ._backend import ops_for, row_chunks
 
@@ -50,6 +51,7 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) ->
     (|Y|, Z) add per block costs more than the second read). A tensor is scored on its own device.
     Paper: https://arxiv.org/abs/2002.12462
     """
+    log_probs = check_bool(log_probs, "log_probs", caller="leep")
     kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
     x = check_matrix(probs, arg="probs", func="leep", what=kind)
     codes, k = check_labels(labels, x.shape[0], func="leep", x_arg="probs")

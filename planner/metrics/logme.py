@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..checks import check_features, check_labels
-from ..exceptions import InputError
+from ..arguments import check_choice, check_scalar
 from ._backend import ops_for
 from ._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
 
@@ -95,20 +95,17 @@ def logme(
     O(|Y| min(n, D)) per grid point or iteration for all classes together; the (n, D) matrix is
     read twice. A tensor is scored on its own device. Paper: https://arxiv.org/abs/2102.11005
     """
-    if reference not in (None, "tllib"):
-        raise InputError(f"reference of logme() must be None or 'tllib'; got {reference!r}.")
-    if method not in ("profile", "fixed_point"):
-        raise InputError(f"method of logme() must be 'profile' or 'fixed_point'; got {method!r}.")
+    if reference is not None:
+        check_choice(reference, "reference", (None, "tllib"), caller="logme")
+    check_choice(method, "method", ("profile", "fixed_point"), caller="logme")
     tllib = reference == "tllib"
     method = "fixed_point" if tllib else method
     if tol is None:
         tol = TLLIB_TOL if tllib else TOL
     if max_iter is None:
         max_iter = TLLIB_MAX_ITER if tllib else (MAX_ITER if method == "fixed_point" else PROFILE_MAX_ITER)
-    if not (isinstance(tol, (int, float)) and tol > 0):
-        raise InputError(f"tol of logme() must be a positive float; got {tol!r}.")
-    if not (isinstance(max_iter, int) and max_iter >= 1):
-        raise InputError(f"max_iter of logme() must be an int >= 1; got {max_iter!r}.")
+    tol = check_scalar(tol, "tol", float, caller="logme", min_val=0.0, include_boundaries="neither")
+    max_iter = check_scalar(max_iter, "max_iter", int, caller="logme", min_val=1)
     f = check_features(features, func="logme")
     codes, k = check_labels(labels, f.shape[0], func="logme")
     ops = ops_for(f)

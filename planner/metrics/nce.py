@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..arguments import check_bool
 from ..checks import check_labels, check_probabilities
 from ._backend import ops_for
 
@@ -41,6 +42,7 @@ def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) -> 
     Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) for the argmax plus O(n + |Y| Z)
     for the counts (one ``bincount``). Paper: https://arxiv.org/abs/1908.08142
     """
+    log_probs = check_bool(log_probs, "log_probs", caller="nce")
     x, _ = check_probabilities(probs, func="nce", log_probs=log_probs)
     codes, k = check_labels(labels, x.shape[0], func="nce", x_arg="probs")
     ops = ops_for(x)

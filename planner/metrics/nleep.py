@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..checks import check_features, check_labels, is_tensor
+from ..arguments import check_choice, check_scalar
 from ..exceptions import InputError
 from .leep import leep_from_validated
 
@@ -77,16 +78,11 @@ def nleep(
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits
 
-    if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        raise InputError(f"seed of nleep() must be an int; got {seed!r}.")
-    if not (isinstance(variance, (int, float)) and 0 < variance <= 1):
-        raise InputError(f"variance of nleep() must be a float in (0, 1]; got {variance!r}.")
-    if not (isinstance(components_per_class, int) and components_per_class >= 1):
-        raise InputError(f"components_per_class of nleep() must be an int >= 1; got {components_per_class!r}.")
-    if covariance_type not in ("full", "tied", "diag", "spherical"):
-        raise InputError(
-            f"covariance_type of nleep() must be one of 'full', 'tied', 'diag', 'spherical'; got {covariance_type!r}."
-        )
+    seed = check_scalar(seed, "seed", int, caller="nleep", min_val=0, max_val=2**32 - 1)
+    variance = check_scalar(variance, "variance", float, caller="nleep", min_val=0.0, max_val=1.0, include_boundaries="right")
+    components_per_class = check_scalar(components_per_class, "components_per_class", int, caller="nleep", min_val=1)
+    max_iter = check_scalar(max_iter, "max_iter", int, caller="nleep", min_val=1)
+    check_choice(covariance_type, "covariance_type", ("full", "tied", "diag", "spherical"), caller="nleep")
     f = check_features(features, func="nleep")
     f = f.detach().cpu().numpy() if is_tensor(f) else f
     codes, k = check_labels(labels, f.shape[0], func="nleep")

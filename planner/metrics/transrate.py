@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..checks import check_features, check_labels
-from ..exceptions import InputError
+from ..arguments import check_scalar
 from ._backend import ops_for
 from ._stats import centred_covariance
 
@@ -67,8 +67,7 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4) 
     Shapes: features (n, d), labels (n,), result scalar. Cost O(n d^2) for the Gram matrices and
     O(d^3 + \sum_c \min(n_c, d)^3) for the Cholesky factors; extra memory O(d^2) plus one class. Paper: https://arxiv.org/abs/2106.09362
     """
-    if not (isinstance(eps, (int, float)) and eps > 0):
-        raise InputError(f"eps of transrate() must be a positive float; got {eps!r}.")
+    eps = check_scalar(eps, "eps", float, caller="transrate", min_val=0.0, include_boundaries="neither")
     f = check_features(features, func="transrate")
     codes, k = check_labels(labels, f.shape[0], func="transrate")
     ops = ops_for(f)

@@ -92,9 +92,9 @@ def test_single_task_and_isolated_tasks():
 
 def test_errors():
     g = random_graph(5, 0)
-    with pytest.raises(InputError, match="n_groups passed to group_tasks"):
+    with pytest.raises(InputError, match=r"n_groups of group_tasks\(\)"):
         group_tasks(g, n_groups=0)
-    with pytest.raises(InputError, match="max_group_size passed to group_tasks"):
+    with pytest.raises(InputError, match=r"max_group_size of group_tasks\(\)"):
         group_tasks(g, n_groups=2, max_group_size=0)
     with pytest.raises(InfeasiblePlanError, match="n_groups=2 .* max_group_size=2"):
         group_tasks(g, n_groups=2, max_group_size=2)

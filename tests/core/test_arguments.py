@@ -1,0 +1,85 @@
+"""planner.arguments: one scalar check for every public option, bools never taken for ints."""
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from planner import metrics
+from planner.arguments import check_bool, check_choice, check_int_sequence, check_scalar
+from planner.decisions import group_tasks, order_curriculum, select_source_set, select_sources
+from planner.exceptions import GraphError, InputError
+
+
+def test_check_scalar_messages_name_argument_caller_expected_and_given():
+    with pytest.raises(InputError, match=r"^k of f\(\) must be an int >= 1; got True \(bool\)\.$"):
+        check_scalar(True, "k", int, caller="f", min_val=1)
+    with pytest.raises(InputError, match=r"^tol of f\(\) must be a float > 0; got 0\.0 \(float\)\.$"):
+        check_scalar(0.0, "tol", float, caller="f", min_val=0, include_boundaries="neither")
+    with pytest.raises(InputError, match=r"x of f\(\) must be a float in \[0, 1\) \(finite\); got nan"):
+        check_scalar(math.nan, "x", float, caller="f", min_val=0, max_val=1, include_boundaries="left")
+    with pytest.raises(InputError, match=r"got '3' \(str\)"):
+        check_scalar("3", "n", int, caller="f")
+    assert check_scalar(np.int64(3), "n", int, caller="f") == 3 and type(check_scalar(np.int64(3), "n", int, caller="f")) is int
+    assert check_scalar(2, "x", float, caller="f") == 2.0 and check_scalar(None, "x", int, caller="f", allow_none=True) is None
+    with pytest.raises(InputError, match=r"must be an int >= 1 or None; got 2\.5"):
+        check_scalar(2.5, "n", int, caller="f", min_val=1, allow_none=True)
+    with pytest.raises(InputError, match=r"m of f\(\) must be one of 'a', 'b'; got 'c' \(str\)"):
+        check_choice("c", "m", ("a", "b"), caller="f")
+    with pytest.raises(InputError, match=r"c of f\(\) must be True or False; got 1 \(int\)"):
+        check_bool(1, "c", caller="f")
+    assert check_bool(np.bool_(True), "c", caller="f") is True
+    with pytest.raises(InputError, match=r"w\[1\] of f\(\) must be an int >= 2; got False \(bool\)"):
+        check_int_sequence([3, False], "w", caller="f", min_val=2)
+
+
+@pytest.mark.parametrize("name, options, pattern", [
+    ("logme", dict(max_iter=True), r"max_iter of logme\(\) must be an int >= 1; got True \(bool\)"),
+    ("logme", dict(max_iter=5.0), r"max_iter of logme\(\) must be an int >= 1; got 5\.0 \(float\)"),
+    ("logme", dict(tol=-1.0), r"tol of logme\(\) must be a float > 0"),
+    ("logme", dict(tol=True), r"tol of logme\(\).*got True \(bool\)"),
+    ("gbc", dict(n_components=True), r"n_components of gbc\(\) must be an int >= 1 or None; got True"),
+    ("gbc", dict(n_components=8.0), r"n_components of gbc\(\).*got 8\.0 \(float\)"),
+    ("nleep", dict(components_per_class=True), r"components_per_class of nleep\(\) must be an int >= 1; got True"),
+    ("nleep", dict(seed=False), r"seed of nleep\(\).*got False \(bool\)"),
+    ("nleep", dict(max_iter=0), r"max_iter of nleep\(\) must be an int >= 1; got 0"),
+    ("h_score", dict(rcond=True), r"rcond of h_score\(\).*got True \(bool\)"),
+    ("transrate", dict(eps=False), r"eps of transrate\(\).*got False \(bool\)"),
+    ("leep", dict(log_probs=1), r"log_probs of leep\(\) must be True or False; got 1 \(int\)"),
+    ("nce", dict(log_probs="yes"), r"log_probs of nce\(\) must be True or False"),
+])
+def test_metric_options_are_checked(name, options, pattern):
+    rng = np.random.default_rng(0)
+    x = rng.dirichlet(np.ones(4), 12) if metrics.REGISTRY[name].input == "probs" else rng.standard_normal((12, 4))
+    with pytest.raises(InputError, match=pattern):
+        metrics.REGISTRY[name](x, np.arange(12) % 3, **options)
+
+
+def _graph(weight):
+    g = nx.DiGraph()
+    g.add_nodes_from(["a", "b", "t"], kind="task")
+    g.add_edge("a", "t", weight=0.2)
+    g.add_edge("b", "t", weight=weight)
+    return g
+
+
+@pytest.mark.parametrize("weight", ["0.5", True, np.bool_(False), None])
+def test_decisions_reject_string_and_bool_edge_weights(weight):
+    g = _graph(weight)
+    for call in (lambda: select_sources(g, "t", k=2), lambda: select_source_set(g, budget=1),
+                 lambda: group_tasks(g, n_groups=2), lambda: order_curriculum(g)):
+        with pytest.raises(GraphError, match=r"edge 'b'->'t' has weight=.*expected a finite number"):
+            call()
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda g: select_sources(g, "t", k=True), r"k of select_sources\(\) must be an int >= 1; got True"),
+    (lambda g: select_source_set(g, budget=1.0), r"budget of select_source_set\(\).*got 1\.0 \(float\)"),
+    (lambda g: select_source_set(g, budget=1, time_limit=True), r"time_limit of select_source_set\(\)"),
+    (lambda g: group_tasks(g, n_groups=2, seed=1.5), r"seed of group_tasks\(\)"),
+    (lambda g: group_tasks(g, n_groups=2, centered=1), r"centered of group_tasks\(\) must be True or False"),
+    (lambda g: order_curriculum(g, time_limit=0), r"time_limit of order_curriculum\(\) must be a float > 0"),
+])
+def test_decision_options_are_checked(call, pattern):
+    with pytest.raises(InputError, match=pattern):
+        call(_graph(0.5))
