@@ -40,7 +40,7 @@ def build_graph(scores: pd.DataFrame, *, metric: str = "leep") -> nx.DiGraph:
     Returns
     -------
     networkx.DiGraph
-        Nodes have ``kind`` = "task" (every target and every ``source_task``) or "model" (external
+        ``graph.graph["metric"]`` names ``metric``. Nodes have ``kind`` = "task" (every target and every ``source_task``) or "model" (external
         sources), and ``sources``: the comma-separated source models that stand for the node. Edges run source node -> target for every ok pair of ``metric``, excluding
         self-edges; attributes: ``weight``, ``source``, and the raw score of every metric scored
         for that source and target.
@@ -69,7 +69,7 @@ def build_graph(scores: pd.DataFrame, *, metric: str = "leep") -> nx.DiGraph:
     df = scores.copy()
     df["source_task"] = df["source_task"].fillna("").astype(str)
     df["node"] = [_node_of(r) for _, r in df[["source", "source_task"]].iterrows()]
-    g = nx.DiGraph()
+    g = nx.DiGraph(metric=str(metric))  # graph attribute: kept by graphml, read back by `transfergraph plan`
     for t in sorted(set(df["target"].astype(str)) | {n for n in df["source_task"] if n}):
         g.add_node(t, kind="task")
     for name in sorted(set(df.loc[df["source_task"] == "", "source"].astype(str))):

@@ -144,39 +144,85 @@ def run(
     _guard(body, resume_hint="run the same command again to resume.")
 
 
-@app.command(epilog="Example: transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2")
+@app.command(epilog="Example: transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3")
 def plan(
-    scores_csv: Path = typer.Argument(..., help="scores.csv written by `transfergraph run`."),
+    source: Path = typer.Argument(..., metavar="SCORES_CSV|GRAPH_GRAPHML",
+                                  help="scores.csv or graph.graphml written by `transfergraph run`."),
     out: Path = typer.Option(Path("runs/plan"), "--out", help="Output folder."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Metric weighting the graph (default: leep if scored)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Take the plan options of this YAML config "
+                                                                 "(its `plan` section and `seed`); flags override them."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric weighting the graph (default: the config's, "
+                                         "else leep if scored, else the first scored)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Sources listed per target (default 3)."),
     budget: Optional[int] = typer.Option(None, "--budget", min=1, help="Size of the source set."),
     groups: Optional[int] = typer.Option(None, "--groups", min=1, help="Number of multitask groups."),
-    top_k: int = typer.Option(3, "--top-k", min=1, help="Sources listed per target."),
-    max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1),
+    max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1, help="Most tasks per group."),
     start: Optional[str] = typer.Option(None, "--start", help="Task the curriculum must start with."),
+    curriculum_objective: Optional[str] = typer.Option(None, "--curriculum-objective",
+                                                       help="tree | chain | cumulative (default tree)."),
+    centered: Optional[bool] = typer.Option(None, "--centered/--no-centered",
+                                            help="Grouping affinity w - median (default) or raw w."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the grouping heuristic (default 0)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per exact solver (default 60)."),
 ) -> None:
-    """Re-plan from an existing score table without computing any score."""
+    """Re-plan from an existing score table or transfer graph without computing any score."""
+    flags = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size,
+             "start": start, "curriculum_objective": curriculum_objective, "centered": centered, "seed": seed,
+             "time_limit": time_limit}
 
     def body():
-        from planner.exceptions import InputError
         from planner.io import prepare_out_dir
-        from .pipeline import plan_outputs, read_scores
+
+        from .pipeline import plan_outputs
+        from .planning import plan_options, read_plan_input
 
         t0 = time.perf_counter()
-        scores = read_scores(scores_csv)
-        metrics = sorted(scores["metric"].unique())
-        chosen = metric or ("leep" if "leep" in metrics else metrics[0])
-        if chosen not in metrics:
-            raise InputError(f"--metric must be one of the metrics in {scores_csv}: {metrics}; got {chosen!r}.")
+        scores, graph = read_plan_input(source)
+        options = _with_flag_names(lambda: plan_options(_load(config) if config else None, **flags))
+        chosen = _plan_metric(scores, graph, metric, options.metric if config else None, source)
+        options = options.replace(metric=chosen)
         target = prepare_out_dir(out)
-        opts = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size, "start": start}
-        summary = {"name": f"re-plan of {scores_csv}", "n_tasks": scores["target"].nunique(),
-                   "n_sources": scores["source"].nunique(), "executor": "none (plan only)"}
-        plan_outputs(scores, target, metric=chosen, config_summary=summary, plan_options=opts,
+        nodes = graph.nodes(data="kind") if graph is not None else None
+        summary = {"name": f"re-plan of {source}", "executor": "none (plan only)",
+                   "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
+                   "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
+        plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
                      seconds=time.perf_counter() - t0)
         _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
 
     _guard(body, resume_hint="nothing was computed; run it again.")
+
+
+def _plan_metric(scores, graph, flag: Optional[str], configured: Optional[str], source: Path) -> str:
+    """The metric to plan with: --metric, else the config's, else leep if scored, else the first scored."""
+    from planner.exceptions import InputError
+
+    if graph is not None:
+        weighted = str(graph.graph.get("metric", flag or configured or "leep"))
+        if (flag or configured) not in (None, weighted):
+            raise InputError(f"--metric {flag or configured!r} differs from the metric {weighted!r} that weights "
+                             f"{source}; re-plan from scores.csv to weight the graph by another metric.")
+        return weighted
+    metrics = sorted(scores["metric"].unique())
+    chosen = flag or configured or ("leep" if "leep" in metrics else metrics[0])
+    if chosen not in metrics:
+        raise InputError(f"--metric must be one of the metrics in {source}: {metrics}; got {chosen!r}.")
+    return chosen
+
+
+def _with_flag_names(build):
+    """Run ``build``; a library error naming a plan option is re-raised naming its command-line flag."""
+    from planner.exceptions import InputError
+
+    from .planning import FLAGS
+
+    try:
+        return build()
+    except InputError as exc:
+        text = str(exc)
+        for name, flag in FLAGS.items():
+            text = text.replace(f"{name} of PlanOptions()", flag)
+        raise InputError(text) from None
 
 
 @app.command(epilog="Example: transfergraph validate configs/demo.yaml --out runs/demo")

@@ -13,10 +13,14 @@ from typing import Callable
 import networkx as nx
 import pandas as pd
 
-from .config import JobConfig
+from planner.decisions.options import PlanOptions
+from planner.decisions.plan_types import Plan
 from planner.exceptions import InputError
 from planner.graph import build_graph
 from planner.io import atomic_write_json, atomic_write_with, prepare_out_dir
+
+from .config import JobConfig
+from .planning import plan_options, read_scores
 
 __all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor"]
 
@@ -26,7 +30,7 @@ class RunResult:
     out: Path
     scores: pd.DataFrame
     graph: nx.DiGraph
-    plan: dict
+    plan: Plan
     seconds: float
 
     @property
@@ -59,58 +63,37 @@ def make_executor(config: JobConfig, *, executor: str | None = None, address: st
     return get_executor("ray", address=address, workers=workers)
 
 
-def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read a ``scores.csv`` written by ``transfergraph run`` (empty source_task kept as "")."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"SCORES_CSV {path} does not exist; pass the scores.csv written by `transfergraph run`.")
-    try:
-        df = pd.read_csv(path, keep_default_na=False, na_values={"score": ["", "nan", "NaN"],
-                                                                  "normalized": ["", "nan", "NaN"]})
-    except Exception as exc:  # pandas raises many parser error types
-        raise InputError(f"SCORES_CSV {path} is not a readable CSV: {str(exc).splitlines()[0]}.") from None
-    from planner.graph import SCORE_COLUMNS
+def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions, config_summary: dict,
+                 seconds: float, graph: nx.DiGraph | None = None) -> tuple[nx.DiGraph, Plan]:
+    """Graph, plan, figures and report from a score table or a graph (shared by ``run`` and ``plan``).
 
-    missing = [c for c in SCORE_COLUMNS if c not in df.columns]
-    if missing:
-        raise InputError(f"SCORES_CSV {path} lacks columns {missing}; expected a scores.csv from `transfergraph run`.")
-    for col in ("source", "source_task", "target", "metric", "status"):
-        df[col] = df[col].astype(str)
-    for col in ("score", "normalized"):
-        df[col] = pd.to_numeric(df[col], errors="coerce")
-    return df
-
-
-def plan_outputs(scores: pd.DataFrame, out: Path, *, metric: str, config_summary: dict, plan_options: dict,
-                 seconds: float) -> tuple[nx.DiGraph, dict]:
-    """Graph, plan, figures and report from a score table (shared by ``run`` and ``plan``)."""
-    from planner.decisions import make_plan
+    With ``scores`` the graph is built from them (and written); with only ``graph`` (re-planning from
+    ``graph.graphml``) the score heatmap and failed-pair notes are left out.
+    """
+    from planner.decisions import build_plan
     from planner.report import explain_plan, plot_curriculum, plot_groups
     from planner.report import plot_graph, plot_heatmap, write_report
 
-    graph = build_graph(scores, metric=metric)
-    atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
-    plan = make_plan(graph, metric=metric, **plan_options)
-    failed = scores[scores["status"] != "ok"][["source", "target"]].drop_duplicates()
+    if graph is None:
+        graph = build_graph(scores, metric=options.metric)
+        atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
+    plan = build_plan(graph, options)
+    failed = scores[scores["status"] != "ok"][["source", "target"]].drop_duplicates() if scores is not None else []
     if len(failed):
-        plan.setdefault("warnings", []).append(
+        plan.warnings.append(
             f"{len(failed)} (source, target) pairs failed to score and are missing from the graph; see report.md.")
-    atomic_write_json(out / "plan.json", plan)
-    figures = {"heatmap": "heatmap.png", "graph": "graph.png", "groups": "groups.png", "curriculum": "curriculum.png"}
-    plot_heatmap(scores, metric, out / figures["heatmap"])
-    plot_graph(graph, out / figures["graph"])
-    plot_groups(graph, plan, out / figures["groups"])
-    plot_curriculum(graph, plan, out / figures["curriculum"])
-    write_report(out, scores=scores, graph=graph, plan=plan, config_summary=config_summary,
-                 decisions_markdown=explain_plan(plan), figures=figures, seconds=seconds)
+    plan_json = plan.to_json()
+    atomic_write_json(out / "plan.json", plan_json)
+    figures = {"graph": "graph.png", "groups": "groups.png", "curriculum": "curriculum.png"}
+    if scores is not None:
+        figures = {"heatmap": "heatmap.png", **figures}
+        plot_heatmap(scores, options.metric, out / figures["heatmap"])
+    plot_graph(graph, out / figures["graph"], top_k=options.top_k)
+    plot_groups(graph, plan_json, out / figures["groups"])
+    plot_curriculum(graph, plan_json, out / figures["curriculum"])
+    write_report(out, scores=scores, graph=graph, plan=plan_json, config_summary=config_summary,
+                 decisions_markdown=explain_plan(plan_json), figures=figures, seconds=seconds)
     return graph, plan
-
-
-def plan_options_from(config: JobConfig) -> dict:
-    p = config.plan
-    return {"top_k": p.top_k, "budget": p.budget, "n_groups": p.n_groups, "max_group_size": p.max_group_size,
-            "start": p.curriculum_start, "centered": p.centered, "curriculum_objective": p.curriculum_objective,
-            "time_limit": p.time_limit, "seed": config.seed}
 
 
 def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
@@ -138,6 +121,5 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     seconds = time.perf_counter() - start
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
                "executor": executor or config.scoring.executor}
-    graph, plan = plan_outputs(scores, out, metric=config.plan_metric, config_summary=summary,
-                               plan_options=plan_options_from(config), seconds=seconds)
+    graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds)
     return RunResult(out, scores, graph, plan, time.perf_counter() - start)

@@ -5,10 +5,12 @@ Each SPEC function is a thin wrapper over a ``solve_*`` function that returns a 
 runs them all and returns the ``plan.json`` dict; ``explain_plan`` and ``plot_*`` render it.
 Formulations, solvers and measured limits: ``shared/DECISIONS.md`` and ``benchmarks/RESULTS.md`` (section 3).
 """
-from ._result import Decision
+from ._result import Decision, Status
 from .curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum
 from .grouping import affinity_matrix, default_n_groups, group_tasks, solve_grouping
-from .plan import PLAN_KEYS, make_plan
+from .options import PlanOptions
+from .plan import PLAN_KEYS, build_plan, make_plan
+from .plan_types import Plan
 from .sources import default_budget, select_source_set, select_sources, solve_source_set
 
 __all__ = [
@@ -26,5 +28,9 @@ __all__ = [
     "default_n_groups",
     "CURRICULUM_OBJECTIVES",
     "make_plan",
+    "build_plan",
+    "Plan",
+    "PlanOptions",
+    "Status",
     "PLAN_KEYS",
 ]

@@ -29,7 +29,8 @@ from ._arborescence import max_spanning_arborescence
 from ._chain import HELD_KARP_MAX, assignment_patch, chain_value, held_karp
 from ._graph import check_graph, check_task, external_weights, task_nodes, weight_matrix
 from ._linear_ordering import LOP_EXACT_MAX, lop_bound, lop_heuristic, lop_milp, lop_value
-from ._result import Decision, relative_gap
+from ._exact import Exact, proven, settle
+from ._result import Decision, Status, relative_gap
 
 __all__ = ["order_curriculum", "solve_curriculum", "curriculum_value", "CURRICULUM_OBJECTIVES"]
 
@@ -148,41 +149,40 @@ def solve_curriculum(
     s = None if start is None else tasks.index(start)
     details: dict[str, Any] = {"start": start, "n_tasks": n, "graph_read_seconds": time.perf_counter() - t0}
     if objective == "tree":
-        order, value, bound, optimal, method, parents = _solve_tree(tasks, W, E, w_ext, ext_model, s)
+        order, value, bound, _, method, parents = _solve_tree(tasks, W, E, w_ext, ext_model, s)
+        status = Status.OPTIMAL  # a maximum spanning arborescence is exact at every size
     elif objective == "chain":
         if n <= HELD_KARP_MAX:
             order = held_karp(W, w_ext, s)
             value = chain_value(W, w_ext, order)
-            bound, optimal, method = value, True, "held-karp"
+            bound, status, method = value, Status.OPTIMAL, "held-karp"
         else:
             order, bound = assignment_patch(W, w_ext, s)
             value = chain_value(W, w_ext, order)
-            optimal, method = bound - value <= 1e-12 * max(1.0, abs(bound)), "assignment+patch+relocate"
+            status = Status.OPTIMAL if proven(value, bound) else Status.HEURISTIC
+            method = "assignment+patch+relocate"
         parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)
     else:
         order = lop_heuristic(W, start=s)
         value = lop_value(W, order)
         bound = lop_bound(W, s)
-        optimal, method = bound - value <= 1e-12 * max(1.0, abs(bound)), "netflow+insertion"
         details["heuristic_value"] = value
-        if n <= LOP_EXACT_MAX and not optimal:
-            exact, out = lop_milp(W, start=s, time_limit=time_limit)
-            details["milp_status"] = out.message
-            if exact is not None and lop_value(W, exact) > value + 1e-12 * max(1.0, abs(value)):
-                order, value, method = exact, lop_value(W, exact), "milp"
-            if out.bound is not None:
-                bound = min(bound, out.bound)
-            optimal = out.optimal
-            if method != "milp":
-                method += " (proven optimal by milp)" if optimal else " (milp stopped at time limit)"
-        if optimal:
-            bound = value
+
+        def exact() -> Exact:
+            order_, out = lop_milp(W, start=s, time_limit=time_limit)
+            return Exact(order_, out.optimal, out.bound, out.message)
+
+        done = settle(order, value, bound, method="netflow+insertion", value_of=lambda o: lop_value(W, o),
+                      exact=exact if n <= LOP_EXACT_MAX else None)
+        order, value, bound, status, method = done.solution, done.value, done.bound, done.status, done.method
+        details.update(done.details)
         parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)
     details["parents"] = parents
     return Decision(
         name="curriculum", solution=[tasks[i] for i in order], value=value,
-        objective=f"{objective}: {CURRICULUM_OBJECTIVES[objective]}", optimal=bool(optimal),
-        bound=value if optimal else bound, gap=0.0 if optimal else relative_gap(value, bound),
+        objective=f"{objective}: {CURRICULUM_OBJECTIVES[objective]}", optimal=status is Status.OPTIMAL,
+        bound=value if status is Status.OPTIMAL else bound,
+        gap=0.0 if status is Status.OPTIMAL else relative_gap(value, bound), status=status,
         method=method, seconds=time.perf_counter() - t0, details=details,
     )
 

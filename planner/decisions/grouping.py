@@ -22,8 +22,9 @@ from ._graph import check_graph, task_nodes, weight_matrix
 from ._grouping_dp import DP_MAX, grouping_dp
 from ._grouping_exact import MAX_COLUMNS, column_count, grouping_milp, partition_value
 from ._grouping_ils import ils_grouping
-from ._result import Decision, relative_gap
 from ..arguments import check_bool, check_choice, check_scalar
+from ._exact import Exact, settle
+from ._result import Decision, Status
 from .sources import _check_int, _check_time_limit
 
 __all__ = ["group_tasks", "solve_grouping", "affinity_matrix", "default_n_groups", "GROUPING_OBJECTIVE"]
@@ -64,6 +65,11 @@ def _groups_from_labels(labels: np.ndarray) -> list[list[int]]:
 def _named(groups: list[list[int]], tasks: list) -> list[list[Hashable]]:
     named = [sorted((tasks[i] for i in g), key=str) for g in groups if g]
     return sorted(named, key=lambda g: str(g[0]))
+
+
+def _milp_exact(A: np.ndarray, *, n_groups: int, cap: int, time_limit: float) -> Exact:
+    groups, out = grouping_milp(A, n_groups=n_groups, cap=cap, time_limit=time_limit)
+    return Exact(groups, out.optimal, out.bound, out.message)
 
 
 def solve_grouping(
@@ -130,34 +136,22 @@ def solve_grouping(
         "centering": "a(u->t) = w(u->t) - median_{u' != t} w(u'->t)" if centered else "a(u->t) = w(u->t)",
         "columns": columns, "heuristic_value": value, **facts, "graph_read_seconds": read_seconds,
     }
-    optimal = n <= 1 or bound - value <= 1e-12 * max(1.0, abs(bound))
-    name = "ils"
-    if not optimal and use_dp:
-        exact = grouping_dp(A, n_groups=n_groups, cap=cap)
-        if partition_value(A, exact) > value + 1e-12 * max(1.0, abs(value)):
-            groups, value, name = exact, partition_value(A, exact), "dp"
-        else:
-            name = "ils (proven optimal by dp)"
-        optimal = True
-    elif not optimal and use_milp:
-        exact, out = grouping_milp(A, n_groups=n_groups, cap=cap, time_limit=time_limit)
-        details["milp_status"] = out.message
-        if exact is not None and partition_value(A, exact) > value + 1e-12 * max(1.0, abs(value)):
-            groups, value, name = exact, partition_value(A, exact), "milp"
-        if out.bound is not None:
-            bound = min(bound, out.bound)
-        optimal = out.optimal
-        if name == "ils":
-            name = "ils (proven optimal by milp)" if optimal else "ils (milp stopped at time limit)"
-    if optimal:
-        bound = value
+    exact = None
+    if use_dp:
+        exact = lambda: Exact(grouping_dp(A, n_groups=n_groups, cap=cap), True, None)  # noqa: E731
+    elif use_milp:
+        exact = lambda: _milp_exact(A, n_groups=n_groups, cap=cap, time_limit=time_limit)  # noqa: E731
+    done = settle(groups, value, bound, method="ils", value_of=lambda g: partition_value(A, g),
+                  exact=exact, exact_name="dp" if use_dp else "milp")
+    groups, value = done.solution, done.value
+    details.update(done.details)
     named = _named(groups, tasks)
     index = {t: i for i, t in enumerate(tasks)}
     details["group_values"] = [partition_value(A, [[index[t] for t in g]]) for g in named]
     return Decision(
         name="groups", solution=named, value=value, objective=GROUPING_OBJECTIVE,
-        optimal=bool(optimal), bound=bound, gap=0.0 if optimal else relative_gap(value, bound),
-        method=name, seconds=time.perf_counter() - t0, details=details,
+        optimal=done.status is Status.OPTIMAL, bound=done.bound, gap=done.gap, status=done.status,
+        method=done.method, seconds=time.perf_counter() - t0, details=details,
     )
 
 

@@ -8,21 +8,20 @@ Defaults when an option is None (recorded in ``plan["settings"]``):
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Hashable
 
 import networkx as nx
 
 from ._graph import check_graph, source_nodes, task_nodes
-from ._result import Decision, json_float
+from ._result import Decision, Status, json_float
 from .curriculum import solve_curriculum
 from .grouping import default_n_groups, solve_grouping
-from .sources import _check_int, default_budget, select_sources, solve_source_set
+from .options import PlanOptions
+from .plan_types import PLAN_KEYS, Plan
+from .sources import default_budget, select_sources, solve_source_set
 
-__all__ = ["make_plan", "PLAN_KEYS"]
-
-#: keys every plan.json has (SPEC §4 plus "settings")
-PLAN_KEYS = ("metric", "sources", "source_models", "source_set", "groups", "curriculum", "objectives", "warnings",
-             "settings")
+__all__ = ["make_plan", "build_plan", "PLAN_KEYS"]
 
 
 def _source_models(graph: nx.DiGraph, edges: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
@@ -66,111 +65,97 @@ def _warnings_for_sources(sources: dict[str, list], tasks: list, metric: str) ->
 
 
 def _warning_for_decision(d: Decision) -> str | None:
-    if d.optimal:
+    if d.status is Status.OPTIMAL:
         return None
     gap = "unknown" if d.gap is None else f"{100 * d.gap:.2f}%"
     bound = "unknown" if d.bound is None else f"{d.bound:.4g}"
-    how = "time limit reached" if "milp" in d.method or "milp_status" in d.details else "heuristic"
+    how = "time limit reached" if d.status is Status.TIME_LIMIT else "heuristic"
     return (
         f"{d.name}: not proven optimal ({how}; method '{d.method}', value {d.value:.4g}, "
         f"upper bound {bound}, gap at most {gap})."
     )
 
 
-def make_plan(
-    graph: nx.DiGraph,
-    *,
-    metric: str = "leep",
-    top_k: int = 3,
-    budget: int | None = None,
-    n_groups: int | None = None,
-    max_group_size: int | None = None,
-    start: Hashable | None = None,
-    centered: bool = True,
-    curriculum_objective: str = "tree",
-    time_limit: float = 60.0,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Run every decision and return the ``plan.json`` dict.
+def _budget(options: PlanOptions, n_candidates: int, warnings: list[str]) -> int:
+    if options.budget is None:
+        return default_budget(n_candidates)
+    if options.budget > n_candidates > 0:
+        warnings.append(f"budget={options.budget} exceeds the {n_candidates} candidate sources; every useful "
+                        "source fits.")
+    return options.budget
+
+
+def _n_groups(options: PlanOptions, n_tasks: int) -> int:
+    if options.n_groups is not None:
+        return options.n_groups
+    n_groups = default_n_groups(n_tasks)
+    if options.max_group_size is not None:
+        n_groups = max(n_groups, math.ceil(n_tasks / options.max_group_size))
+    return n_groups
+
+
+def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **overrides: Any) -> Plan:
+    """Run every decision and return the typed :class:`Plan` (``plan.json`` is its ``to_json()``).
 
     Parameters
     ----------
     graph : nx.DiGraph
-        From :func:`planner.build_graph`.
-    metric : str
-        Name of the metric behind the ``weight`` attribute (recorded only).
-    top_k : int
-        Sources listed per target in ``plan["sources"]``.
-    budget, n_groups, max_group_size, start, centered, curriculum_objective
-        Options of ``select_source_set``, ``group_tasks`` and ``order_curriculum``; None = module default.
-    time_limit : float
-        Seconds each MILP may run. seed : int, seed of the grouping ILS.
+        From :func:`planner.build_graph` (or read back from ``graph.graphml``).
+    options : PlanOptions, optional
+        Default: ``PlanOptions()``.
+    **overrides
+        Fields of :class:`PlanOptions` replacing those of ``options`` (None keeps the value).
 
-    Returns
-    -------
-    dict
-        Keys :data:`PLAN_KEYS`; ``source_models`` names, for every edge the plan recommends whose
-        source node is a task, the model that earned it (``{target: {node: model}}``); names are strings, numbers plain floats, unknowns None (no NaN).
+    Raises
+    ------
+    planner.exceptions.InputError
+        A bad option (named); see :class:`PlanOptions`.
+    planner.exceptions.GraphError, planner.exceptions.InfeasiblePlanError
+        From the decision functions.
     """
+    options = (options or PlanOptions()).replace(**overrides)
     check_graph(graph, caller="make_plan")
-    top_k = _check_int(top_k, argument="top_k", caller="make_plan")
+    o = options
     tasks = task_nodes(graph)
     n_candidates = len(source_nodes(graph, tasks))
     warnings: list[str] = []
-
-    sources = {
-        str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=top_k)] for t in tasks
-    }
-    warnings += _warnings_for_sources(sources, tasks, metric)
-
-    budget_default = budget is None
-    if budget_default:
-        budget = default_budget(n_candidates)
-    elif isinstance(budget, int) and not isinstance(budget, bool) and budget > n_candidates > 0:
-        warnings.append(
-            f"budget={budget} exceeds the {n_candidates} candidate sources; every useful source fits."
-        )
-    src_set = solve_source_set(graph, budget=budget, time_limit=time_limit)
-
-    groups_default = n_groups is None
-    if groups_default:
-        n_groups = default_n_groups(len(tasks))
-        if max_group_size is not None:
-            n_groups = max(n_groups, math.ceil(len(tasks) / max(1, int(max_group_size))))
-    grouping = solve_grouping(
-        graph, n_groups=n_groups, max_group_size=max_group_size, centered=centered,
-        time_limit=time_limit, seed=seed,
-    )
-    curriculum = solve_curriculum(graph, start=start, objective=curriculum_objective, time_limit=time_limit)
-
-    decisions = (src_set, grouping, curriculum)
-    warnings += [w for w in map(_warning_for_decision, decisions) if w]
-    objectives = {d.name: d.to_json() for d in decisions}
-    objectives["curriculum"]["parents"] = {
-        str(t): [_s(p), json_float(w)] for t, (p, w) in curriculum.details["parents"].items()
-    }
-    objectives["curriculum"]["start"] = _s(start)
+    sources = {str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=o.top_k)] for t in tasks}
+    warnings += _warnings_for_sources(sources, tasks, o.metric)
+    budget = _budget(o, n_candidates, warnings)
+    n_groups = _n_groups(o, len(tasks))
+    src_set = solve_source_set(graph, budget=budget, time_limit=o.time_limit)
+    grouping = solve_grouping(graph, n_groups=n_groups, max_group_size=o.max_group_size, centered=o.centered,
+                              time_limit=o.time_limit, seed=o.seed)
+    curriculum = solve_curriculum(graph, start=o.start, objective=o.curriculum_objective, time_limit=o.time_limit)
+    warnings += [w for w in map(_warning_for_decision, (src_set, grouping, curriculum)) if w]
+    parents = {str(t): [_s(p), json_float(w)] for t, (p, w) in curriculum.details["parents"].items()}
+    curriculum = replace(curriculum, details={**curriculum.details, "parents": parents, "start": _s(o.start)})
     named_edges = [(s, t) for t, top in sources.items() for s, _ in top]
     named_edges += [(str(s), str(t)) for t, s in src_set.solution["assignment"].items()]
-    named_edges += [(str(p), str(t)) for t, (p, _) in curriculum.details["parents"].items() if p is not None]
-    return {
-        "metric": metric,
-        "sources": sources,
-        "source_models": _source_models(graph, named_edges),
-        "source_set": {
-            "chosen": [str(s) for s in src_set.solution["chosen"]],
-            "assignment": {str(t): str(s) for t, s in src_set.solution["assignment"].items()},
-            "budget": int(budget),
-        },
-        "groups": [[str(t) for t in g] for g in grouping.solution],
-        "curriculum": [str(t) for t in curriculum.solution],
-        "objectives": objectives,
-        "warnings": warnings,
-        "settings": {
-            "top_k": top_k, "budget": int(budget), "budget_default": budget_default,
-            "n_groups": int(n_groups), "n_groups_default": groups_default,
-            "max_group_size": max_group_size, "centered": bool(centered), "start": _s(start),
-            "curriculum_objective": curriculum_objective, "time_limit": float(time_limit), "seed": int(seed),
-            "n_tasks": len(tasks), "n_candidate_sources": n_candidates,
-        },
-    }
+    named_edges += [(p, t) for t, (p, _) in parents.items() if p is not None]
+    settings = {**o.to_json(), "budget": int(budget), "budget_default": o.budget is None,
+                "n_groups": int(n_groups), "n_groups_default": o.n_groups is None, "start": _s(o.start),
+                "n_tasks": len(tasks), "n_candidate_sources": n_candidates}
+    del settings["metric"]
+    return Plan(
+        metric=o.metric, sources=sources, source_models=_source_models(graph, named_edges),
+        source_set={"chosen": [str(s) for s in src_set.solution["chosen"]],
+                    "assignment": {str(t): str(s) for t, s in src_set.solution["assignment"].items()},
+                    "budget": int(budget)},
+        groups=[[str(t) for t in g] for g in grouping.solution],
+        curriculum=[str(t) for t in curriculum.solution],
+        decisions={d.name: d for d in (src_set, grouping, curriculum)},
+        warnings=warnings, settings=settings,
+    )
+
+
+def make_plan(graph: nx.DiGraph, *, options: PlanOptions | None = None, **overrides: Any) -> dict[str, Any]:
+    """Run every decision and return the ``plan.json`` dict: ``build_plan(graph, options, **overrides).to_json()``.
+
+    Keyword arguments are the fields of :class:`PlanOptions` (``metric``, ``top_k``, ``budget``,
+    ``n_groups``, ``max_group_size``, ``start``, ``centered``, ``curriculum_objective``, ``time_limit``,
+    ``seed``). The dict has the keys :data:`PLAN_KEYS`; ``source_models`` names, for every edge the
+    plan recommends whose source node is a task, the model that earned it (``{target: {node: model}}``);
+    names are strings, numbers plain floats, unknowns None (no NaN).
+    """
+    return build_plan(graph, options, **overrides).to_json()

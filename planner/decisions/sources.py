@@ -13,7 +13,8 @@ from ._facility import (
     facility_milp, facility_value, fix_sources, greedy_swap, lagrangian, prune_unused, submodular_bound,
 )
 from ._graph import check_graph, check_task, edge_weight, source_nodes, task_nodes, weight_matrix
-from ._result import Decision, relative_gap
+from ._exact import Exact, settle
+from ._result import Decision, Status
 
 __all__ = ["select_sources", "select_source_set", "solve_source_set", "default_budget", "SOURCE_SET_OBJECTIVE"]
 
@@ -125,28 +126,21 @@ def solve_source_set(
     value = facility_value(P, chosen)
     lag_bound, u = lagrangian(P, chosen, budget)
     bound = min(submodular_bound(P, chosen, budget), lag_bound)
-    heuristic_value = value
     used_milp = method == "milp" or (method == "auto" and int((P > 0).sum()) <= MILP_MAX_EDGES)
-    optimal = bound - value <= 1e-12 * max(1.0, abs(bound))
-    details: dict[str, Any] = {"budget": budget, "n_sources": len(sources), "heuristic_value": heuristic_value,
+    details: dict[str, Any] = {"budget": budget, "n_sources": len(sources), "heuristic_value": value,
                                "graph_read_seconds": read_seconds}
-    name = "greedy+swap"
-    if used_milp and not optimal:
+
+    def exact() -> Exact:
         fixed_out, fixed_in, fixed_bound = fix_sources(P, u, budget, value)
         details["fixed_sources"] = int(fixed_out.sum() + fixed_in.sum())
         sol, out = facility_milp(P, budget, time_limit=time_limit, fixed_out=fixed_out, fixed_in=fixed_in)
-        details["milp_status"] = out.message
-        if sol is not None and facility_value(P, sol) > value + 1e-12 * max(1.0, abs(value)):
-            chosen, value, name = sol, facility_value(P, sol), "milp"
-        if out.bound is not None:  # a solution breaking a fixing is worth < fixed_bound < incumbent
-            bound = min(bound, max(out.bound, fixed_bound, value))
-        optimal = out.optimal or bound - value <= 1e-12 * max(1.0, abs(bound))
-        if name == "greedy+swap":
-            name = "greedy+swap (proven optimal by milp)" if optimal else "greedy+swap (milp stopped at time limit)"
-        if optimal:
-            bound = value
-    elif optimal:
-        bound = value
+        # a solution breaking a fixing is worth < fixed_bound < incumbent
+        milp_bound = None if out.bound is None else max(out.bound, fixed_bound, value)
+        return Exact(sol, out.optimal, milp_bound, out.message)
+
+    done = settle(chosen, value, bound, method="greedy+swap", value_of=lambda c: facility_value(P, c),
+                  exact=exact if used_milp else None)
+    chosen, value, details = done.solution, done.value, {**details, **done.details}
     chosen = prune_unused(P, chosen)
     solution = {
         "chosen": [sources[i] for i in chosen],
@@ -154,8 +148,8 @@ def solve_source_set(
     }
     return Decision(
         name="source_set", solution=solution, value=value, objective=SOURCE_SET_OBJECTIVE,
-        optimal=bool(optimal), bound=bound, gap=0.0 if optimal else relative_gap(value, bound),
-        method=name, seconds=time.perf_counter() - t0, details=details,
+        optimal=done.status is Status.OPTIMAL, bound=done.bound, gap=done.gap, status=done.status,
+        method=done.method, seconds=time.perf_counter() - t0, details=details,
     )
 
 

@@ -82,20 +82,45 @@ def plot_graph(graph: nx.DiGraph, path: Path, *, top_k: int = 2) -> Path:
     return path
 
 
-def write_report(out: Path, *, scores: pd.DataFrame, graph: nx.DiGraph, plan: dict, config_summary: dict,
-                 decisions_markdown: str, figures: dict[str, str], seconds: float) -> Path:
-    """Write ``out/report.md`` linking the figures (relative paths)."""
-    metric = plan.get("metric", "leep")
+def _summary_lines(scores: pd.DataFrame | None, graph: nx.DiGraph, metric: str, config_summary: dict,
+                   seconds: float) -> list[str]:
+    if scores is None:
+        kinds = [k for _, k in graph.nodes(data="kind")]
+        return [f"Re-planned from a transfer graph: {kinds.count('task')} tasks, {kinds.count('model')} external "
+                f"models, {graph.number_of_edges()} edges; graph weight: normalized {metric}."]
     ok = scores[scores["status"] == "ok"]
-    failed = scores[scores["status"] != "ok"]
+    return [
+        f"{scores[['source', 'target']].drop_duplicates().shape[0]} (source, target) pairs x "
+        f"{scores['metric'].nunique()} metrics = {len(scores)} scores in {seconds:.1f} s "
+        f"({len(ok)} ok, {len(scores) - len(ok)} failed); executor: {config_summary.get('executor', '?')}.",
+        f"Tasks: {config_summary.get('n_tasks')}; sources: {config_summary.get('n_sources')}; "
+        f"metrics: {', '.join(sorted(scores['metric'].unique()))}; graph weight: normalized {metric}.",
+    ]
+
+
+def _failed_lines(scores: pd.DataFrame | None) -> list[str]:
+    failed = scores[scores["status"] != "ok"] if scores is not None else scores
+    if failed is None or not len(failed):
+        return []
+    lines = ["## Failed pairs", "",
+             "These pairs could not be scored; every other pair completed. Fix the cause and re-run "
+             "with the same `--cache`: only these pairs are recomputed.", ""]
+    shown = failed[["source", "target", "metric", "error"]].head(30).copy()
+    shown["error"] = shown["error"].astype(str).str.slice(0, 160)
+    lines += [markdown_table(shown), ""]
+    if len(failed) > 30:
+        lines += [f"... and {len(failed) - 30} more (see scores.csv).", ""]
+    return lines
+
+
+def write_report(out: Path, *, scores: pd.DataFrame | None, graph: nx.DiGraph, plan: dict, config_summary: dict,
+                 decisions_markdown: str, figures: dict[str, str], seconds: float) -> Path:
+    """Write ``out/report.md`` linking the figures (relative paths); ``scores`` None = re-planned from a graph."""
+    metric = plan.get("metric", "leep")
     lines = [
         f"# transfergraph report: {config_summary.get('name', '')}",
         "",
-        f"{scores[['source', 'target']].drop_duplicates().shape[0]} (source, target) pairs x "
-        f"{scores['metric'].nunique()} metrics = {len(scores)} scores in {seconds:.1f} s "
-        f"({len(ok)} ok, {len(failed)} failed); executor: {config_summary.get('executor', '?')}.",
-        f"Tasks: {config_summary.get('n_tasks')}; sources: {config_summary.get('n_sources')}; "
-        f"metrics: {', '.join(sorted(scores['metric'].unique()))}; graph weight: normalized {metric}.",
+        *_summary_lines(scores, graph, metric, config_summary, seconds),
         "",
         "## How to read the scores",
         "",
@@ -107,20 +132,11 @@ def write_report(out: Path, *, scores: pd.DataFrame, graph: nx.DiGraph, plan: di
         "guessing the label prior (negative-transfer risk), 1 = perfect**. Other metrics document their "
         "normalization in `planner.metrics`.",
         "",
-        f"![normalized {metric} heatmap]({figures['heatmap']})",
-        "",
-        f"![transfer graph]({figures['graph']})",
-        "",
     ]
-    if len(failed):
-        lines += ["## Failed pairs", "",
-                  "These pairs could not be scored; every other pair completed. Fix the cause and re-run "
-                  "with the same `--cache`: only these pairs are recomputed.", ""]
-        shown = failed[["source", "target", "metric", "error"]].head(30).copy()
-        shown["error"] = shown["error"].astype(str).str.slice(0, 160)
-        lines += [markdown_table(shown), ""]
-        if len(failed) > 30:
-            lines += [f"... and {len(failed) - 30} more (see scores.csv).", ""]
+    if "heatmap" in figures:
+        lines += [f"![normalized {metric} heatmap]({figures['heatmap']})", ""]
+    lines += [f"![transfer graph]({figures['graph']})", ""]
+    lines += _failed_lines(scores)
     lines += [decisions_markdown.strip(), ""]
     for key in ("groups", "curriculum"):
         if key in figures:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..decisions._result import Status
+
 __all__ = ["explain_plan"]
 
 #: two sources whose weights differ by less than this are reported as a near tie
@@ -15,11 +17,13 @@ def _f(x: Any, digits: int = 3) -> str:
 
 
 def _proof(obj: dict) -> str:
-    if obj.get("optimal"):
+    status = Status(obj.get("status") or ("optimal" if obj.get("optimal") else "heuristic"))
+    if status is Status.OPTIMAL:
         return f"proven optimal ({obj.get('method')}, {_f(obj.get('seconds'), 2)} s)"
     gap = obj.get("gap")
     gap_txt = "unknown gap" if gap is None else f"at most {100 * gap:.2f}% below the optimum"
-    return f"heuristic {obj.get('method')}, not proven optimal: {gap_txt} (upper bound {_f(obj.get('bound'))})"
+    how = "exact solver stopped at its time limit" if status is Status.TIME_LIMIT else "heuristic"
+    return f"{how} ({obj.get('method')}), not proven optimal: {gap_txt} (upper bound {_f(obj.get('bound'))})"
 
 
 def _model_note(plan: dict, node: Any, target: Any) -> str:

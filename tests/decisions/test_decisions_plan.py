@@ -105,7 +105,7 @@ def test_plan_options_and_errors(graph):
     assert len(plan["source_set"]["chosen"]) <= 2
     assert len(plan["groups"]) <= 3 and max(map(len, plan["groups"])) <= 4
     assert plan["objectives"]["groups"]["centered"] is False
-    with pytest.raises(InputError, match=r"top_k of make_plan\(\)"):
+    with pytest.raises(InputError, match=r"top_k of PlanOptions\(\)"):
         make_plan(graph, top_k=0)
     with pytest.raises(GraphError):
         make_plan(nx.DiGraph())
