@@ -46,8 +46,8 @@ if ! $PY -c "import learn2learn" 2>/dev/null; then
   $PIP install --no-deps "$wheel"
 fi
 
-echo "[install] transfergraph (editable) with test extras"
-$PIP install -e ".[dev]"
+echo "[install] transfergraph (editable) with test extras and the tta metric's POT"
+$PIP install -e ".[dev,tta]"
 $PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, planner, adapters" 2>/dev/null \
   || { echo "[install] import check failed" >&2; $PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, planner, adapters"; exit 1; }
 echo "[install] done"

@@ -24,6 +24,8 @@ from .logme import logme
 from .nleep import nleep
 from .gbc import gbc
 from .transrate import transrate
+from .tta import tta
+from .tta_reference import Reference, TTATerms
 
 __all__ = [
     "REGISTRY",
@@ -36,6 +38,9 @@ __all__ = [
     "nleep",
     "gbc",
     "transrate",
+    "tta",
+    "Reference",
+    "TTATerms",
     "label_entropy",
 ]
 
@@ -56,7 +61,11 @@ def _unbounded(k: int, h: float) -> tuple[float, float]:
     return (-math.inf, math.inf)
 
 
-def _metric(name, func, input, normalizer, bounds, duplication_invariant, *, seeded=False, version="1"):
+def _nonpositive(k: int, h: float) -> tuple[float, float]:
+    return (-math.inf, 0.0)
+
+
+def _metric(name, func, input, normalizer, bounds, duplication_invariant, *, seeded=False, version="1", columns=()):
     return Metric(
         name=name,
         func=func,
@@ -67,6 +76,7 @@ def _metric(name, func, input, normalizer, bounds, duplication_invariant, *, see
         normalizer=normalizer,
         bounds=bounds,
         duplication_invariant=duplication_invariant,
+        columns=tuple(columns),
     )
 
 
@@ -82,5 +92,9 @@ REGISTRY: dict[str, Metric] = {
         _metric("nleep", nleep, "features", normalize_by_entropy, _entropy_bounds, False, seeded=True),
         _metric("gbc", gbc, "features", normalize_gbc, _gbc_bounds, True),
         _metric("transrate", transrate, "features", normalize_rank, _unbounded, True),
+        # needs a reference sample too (input "features+reference"); rank-normalized: the certified
+        # value is usually vacuous, and a vacuous upper bound is no sign of negative transfer
+        _metric("tta", tta, "features+reference", normalize_rank, _nonpositive, False, seeded=True,
+                columns=TTATerms(0, 0, 0, 0, 0, 0).columns()),
     )
 }

@@ -85,9 +85,11 @@ class Metric:
         Registry key (``"leep"``, ...).
     func : callable
         ``func(x, labels, **options) -> float``.
-    input : {"probs", "features"}
+    input : {"probs", "features", "features+reference"}
         What ``x`` is: source-class probabilities (called with log-probabilities and
         ``log_probs=True`` by the scoring engine) or penultimate-layer features.
+        "features+reference": features, plus a ``reference=`` sample the engine builds per source
+        (see :func:`planner.metrics.tta`).
     version : str
         Bumped whenever the metric's numbers change; score caches key on it.
     seeded : bool
@@ -101,6 +103,8 @@ class Metric:
         (``-inf``/``inf`` where unbounded), used by the common tests.
     duplication_invariant : bool
         Whether the definition gives the same score when the whole dataset is repeated twice.
+    columns : tuple of str
+        Extra score-table columns this metric fills (empty for the others' rows).
     """
 
     name: str
@@ -114,6 +118,7 @@ class Metric:
         default=lambda k, h: (-np.inf, np.inf), repr=False
     )
     duplication_invariant: bool = False
+    columns: tuple = ()
 
     def __call__(self, x: Any, labels: Any, **options: Any) -> float:
         return self.func(x, labels, **options)

@@ -4,6 +4,8 @@ mutation, torch parity, and a clear ``InputError`` for every bad input listed in
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 import warnings
 
@@ -12,7 +14,7 @@ import pytest
 import torch
 
 from planner.exceptions import InputError
-from planner.metrics import REGISTRY, label_entropy
+from planner.metrics import REGISTRY, Reference, label_entropy
 
 NAMES = sorted(REGISTRY)
 N, Z, D, K = 90, 7, 6, 3
@@ -37,16 +39,26 @@ def _call(metric, x, labels, **kw):
     return metric(x, labels, **kw)
 
 
+def _reference():
+    """A fixed reference sample (features, labels, head) for metrics that need one (tta)."""
+    features, _, labels = _data(20)
+    head = np.random.default_rng(21).normal(size=(K, D))
+    return Reference(features, labels, head, np.zeros(K))
+
+
 @pytest.fixture(params=NAMES)
 def metric(request):
-    return REGISTRY[request.param]
+    m = REGISTRY[request.param]
+    if m.input == "features+reference":  # the contract is checked with a fixed reference sample
+        m = dataclasses.replace(m, func=functools.partial(m.func, reference=_reference()))
+    return m
 
 
 def test_registry_contents_and_metadata():
-    assert set(REGISTRY) == {"leep", "nce", "h_score", "reg_h_score", "logme", "nleep", "gbc", "transrate"}
+    assert set(REGISTRY) == {"leep", "nce", "h_score", "reg_h_score", "logme", "nleep", "gbc", "transrate", "tta"}
     for name, m in REGISTRY.items():
         assert m.name == name
-        assert m.input in ("probs", "features")
+        assert m.input in ("probs", "features", "features+reference")
         assert isinstance(m.version, str) and m.version
         assert m.paper.startswith("https://")
         assert ("seed" in inspect.signature(m.func).parameters) == m.seeded
