@@ -15,12 +15,12 @@ chosen to make it small. ``score = -bound`` (nats; higher = more transferable).
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import numpy as np
 
+from ..arguments import check_bool, check_choice, check_scalar
 from ..checks import check_features, check_labels, encode_labels, is_tensor
 from ..exceptions import InputError
 from . import tta_fast
@@ -32,20 +32,15 @@ PAPER = "https://arxiv.org/abs/2307.00823"
 
 
 def _check_options(mode, lipschitz, max_per_class, candidates, standardize, seed) -> None:
-    if mode not in ("fast", "paper"):
-        raise InputError(f"mode of tta() must be 'fast' or 'paper'; got {mode!r}.")
+    check_choice(mode, "mode", ("fast", "paper"), caller="tta")
     if isinstance(lipschitz, str):
-        if lipschitz not in ("auto", "head"):
-            raise InputError(f"lipschitz of tta() must be 'auto', 'head' or a positive float; got {lipschitz!r}.")
-    elif isinstance(lipschitz, bool) or not isinstance(lipschitz, (int, float)) or not (0 < lipschitz < math.inf):
-        raise InputError(f"lipschitz of tta() must be 'auto', 'head' or a positive finite float; got {lipschitz!r}.")
-    for name, value, low in (("max_per_class", max_per_class, 2), ("candidates", candidates, 1)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
-            raise InputError(f"{name} of tta() must be None or an integer >= {low}; got {value!r}.")
-    if not isinstance(standardize, bool):
-        raise InputError(f"standardize of tta() must be True or False; got {standardize!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed of tta() must be an integer; got {seed!r}.")
+        check_choice(lipschitz, "lipschitz", ("auto", "head"), caller="tta")
+    else:
+        check_scalar(lipschitz, "lipschitz", float, caller="tta", min_val=0.0, include_boundaries="neither")
+    check_scalar(max_per_class, "max_per_class", int, caller="tta", min_val=2, allow_none=True)
+    check_scalar(candidates, "candidates", int, caller="tta", min_val=1, allow_none=True)
+    check_bool(standardize, "standardize", caller="tta")
+    check_scalar(seed, "seed", int, caller="tta")
 
 
 def tta(

@@ -30,7 +30,7 @@ import numpy as np
 from . import _ot
 from .tta_fast import standardize as _standardize, subsample
 from .tta_reference import PreparedReference, TTATerms
-from ..exceptions import InputError
+from ..arguments import check_scalar
 
 __all__ = ["paper_bound"]
 
@@ -67,9 +67,12 @@ def paper_bound(
     """
     import torch
 
-    for name, value in (("iterations", iterations), ("batch_size", batch_size), ("eval_every", eval_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name} of tta(mode='paper') must be a positive integer; got {value!r}.")
+    for name, value in (("iterations", iterations), ("batch_size", batch_size), ("eval_every", eval_every),
+                        ("eval_cap", eval_cap)):
+        check_scalar(value, name, int, caller="tta", min_val=1)
+    for name, value in (("label_weight", label_weight), ("lr", lr), ("lr_prior", lr_prior),
+                        ("wd_weight", wd_weight), ("prior_weight", prior_weight), ("inverse_weight", inverse_weight)):
+        check_scalar(value, name, float, caller="tta", min_val=0.0)
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     u, w, c = ref.features, ref.weight, ref.bias

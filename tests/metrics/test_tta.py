@@ -210,11 +210,11 @@ def test_deterministic_and_sample_order_invariant_with_capping():
 
 @pytest.mark.parametrize("kwargs, pattern", [
     ({"reference": "pseudo"}, r"reference of tta\(\) must be a planner.metrics.Reference"),
-    ({"mode": "slow"}, r"mode of tta\(\) must be 'fast' or 'paper'; got 'slow'"),
-    ({"lipschitz": -1.0}, r"lipschitz of tta\(\) must be 'auto', 'head' or a positive finite float; got -1.0"),
-    ({"lipschitz": "max"}, r"lipschitz of tta\(\) must be 'auto', 'head'"),
-    ({"max_per_class": True}, r"max_per_class of tta\(\) must be None or an integer >= 2; got True"),
-    ({"candidates": 0}, r"candidates of tta\(\) must be None or an integer >= 1; got 0"),
+    ({"mode": "slow"}, r"mode of tta\(\) must be one of 'fast', 'paper'; got 'slow'"),
+    ({"lipschitz": -1.0}, r"lipschitz of tta\(\) must be a float > 0.0; got -1.0"),
+    ({"lipschitz": "max"}, r"lipschitz of tta\(\) must be one of 'auto', 'head'"),
+    ({"max_per_class": True}, r"max_per_class of tta\(\) must be an int >= 2 or None; got True"),
+    ({"candidates": 0}, r"candidates of tta\(\) must be an int >= 1 or None; got 0"),
     ({"standardize": 1}, r"standardize of tta\(\) must be True or False"),
     ({"iterations": 5}, r"options \['iterations'\] only apply to mode='paper'"),
 ])
@@ -262,5 +262,5 @@ def test_paper_mode_is_seeded_and_keeps_the_best_iterate():
     assert a.bound == pytest.approx(a.source_loss + a.label_entropy + a.lipschitz * a.wasserstein, abs=1e-10)
     start = tta(u + 0.5, s, reference=ref, seed=1, lr=0.0, lr_prior=0.0, **opts)  # parameters never move
     assert a.bound <= start.bound + 1e-12
-    with pytest.raises(InputError, match=r"iterations of tta\(mode='paper'\) must be a positive integer"):
+    with pytest.raises(InputError, match=r"iterations of tta\(\) must be an int >= 1; got 0"):
         tta(u, s, reference=ref, mode="paper", iterations=0)
