@@ -184,6 +184,10 @@ class Source:
     feature_layer : str, optional
         Name of a module (as in ``model.named_modules()``) whose output is the feature vector for
         feature-based metrics. Default: the input of the model's last ``nn.Linear``.
+    reference : Task or "pseudo", optional
+        Labelled reference sample for the ``tta`` metric (e.g. a sample of the model's own training
+        data); default: the task named by ``task``. ``"pseudo"`` opts in to the target itself
+        labelled by the model's argmax (an unvalidated variant).
     """
 
     def __init__(
@@ -194,6 +198,7 @@ class Source:
         task: str | None = None,
         transform: Callable[[Any], Any] | None = None,
         feature_layer: str | None = None,
+        reference: "Task | str | None" = None,
     ) -> None:
         import torch.nn as nn
 
@@ -214,10 +219,15 @@ class Source:
                 f"feature_layer of Source {self.name!r} must name a module of the model; got "
                 f"{feature_layer!r}. Available: {names}{' ...' if len(modules) > 13 else ''}."
             )
+        if reference is not None and not isinstance(reference, Task) and not (isinstance(reference, str) and reference == "pseudo"):
+            raise InputError(
+                f"reference of Source {self.name!r} must be a Task, 'pseudo' or None; got {reference!r}."
+            )
         self.model = model
         self.task = task
         self.transform = transform
         self.feature_layer = feature_layer
+        self.reference = reference
 
     @property
     def node(self) -> str:

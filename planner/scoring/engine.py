@@ -19,6 +19,7 @@ from .collect import collect_rows
 from .jobs import Job, TargetSpec, failed_rows, run_job
 from .payload import ModelPayload
 from .pools import build_pools
+from .reference import RefSpec, data_fingerprint, reference_tasks, resolve_references
 from .table import build_table
 from .validate import check_cache, check_metrics, check_seed, check_sources_tasks
 
@@ -111,7 +112,11 @@ def score(
         raise InputError(f"progress must be True or False; got {progress!r}.")
     exe = get_executor(executor)
     metric_objects = {n: registry[n] for n in names}
-    pools, views = build_pools(tasks)
+    refs_needed = any(m.input == "features+reference" for m in metric_objects.values())
+    extra_tasks = reference_tasks(sources, tasks) if refs_needed else []
+    pools, views = build_pools(list(tasks) + extra_tasks)
+    refs = resolve_references(sources, views) if refs_needed else {}
+    views = views[:len(tasks)]  # reference-only tasks are pooled (forwarded with the targets), not scored
     info = {
         v.task.name: {
             "n_samples": v.task.n_samples, "n_classes": v.task.n_classes,
@@ -122,7 +127,7 @@ def score(
     source_task = {s.name: s.task or "" for s in sources}
     store = ScoreCache(cache_dir) if cache_dir is not None else None
     try:
-        rows, jobs = _plan(sources, views, metric_objects, seed, store, exe.threads_per_task)
+        rows, jobs = _plan(sources, views, metric_objects, seed, store, exe.threads_per_task, refs)
         shared: dict[str, Any] = {}
         by_name = {s.name: s for s in sources}
         for job in jobs:
@@ -149,6 +154,7 @@ def _plan(
     seed: int,
     store: ScoreCache | None,
     threads: int | None,
+    refs: Mapping[str, RefSpec] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Job]]:
     """Cached rows, and one job per (source, pool) holding the pairs still to compute."""
     rows: list[dict[str, Any]] = []
@@ -163,13 +169,15 @@ def _plan(
             keys: list[str | None] = []
             for name, metric in metric_objects.items():
                 mseed = derive_seed(seed, s.name, v.task.name) if getattr(metric, "seeded", False) else None
-                key = pair_key(model_fp, v.fingerprint, metric, mseed) if store is not None else None
+                data_fp = data_fingerprint(v.fingerprint, metric, (refs or {}).get(s.name))
+                key = pair_key(model_fp, data_fp, metric, mseed) if store is not None else None
                 hit = store.get(key) if store is not None else None
                 if hit is not None:
                     rows.append({
                         "source": s.name, "target": v.task.name, "metric": name, "score": hit["score"],
                         "status": "ok", "error": "", "seconds": hit.get("seconds", 0.0),
                         "metric_version": hit.get("metric_version", ""), "cached": True,
+                        **{c: hit.get(c) for c in getattr(metric, "columns", ())},
                     })
                     continue
                 todo.append((name, mseed))
@@ -181,6 +189,16 @@ def _plan(
                 job = jobs[(si, v.pool)] = Job(
                     source=s.name, source_key=f"source:{si}", pool_key=f"pool:{v.pool}", targets=[],
                     metric_objects=dict(metric_objects), threads=threads,
+                    reference=_job_reference((refs or {}).get(s.name), v),
                 )
             job.targets.append(TargetSpec(v.task.name, v.index, v.task.labels, todo, keys))
     return rows, list(jobs.values())
+
+
+def _job_reference(spec: RefSpec | None, view: Any) -> RefSpec | None:
+    """The source's reference as seen by its job on ``view``'s pool (it must share that pool)."""
+    if spec is None or spec.kind != "task" or spec.pool == view.pool:
+        return spec
+    return RefSpec("none", error=(
+        f"reference task {spec.name!r} has inputs of another per-sample shape or dtype than target "
+        f"{view.task.name!r}; a reference must go through the model like the targets"))

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..forward import forward, torch_threads
 from .payload import ModelPayload
+from .reference import RefSpec, build_reference, linear_head
 
 __all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows"]
 
@@ -51,6 +52,7 @@ class Job:
     targets: list[TargetSpec]
     metric_objects: dict[str, Any] = field(repr=False)
     threads: int | None = None  # torch threads for the forward pass; None -> 1 (see run_job)
+    reference: RefSpec | None = None  # the source's reference sample (metrics with input "features+reference")
 
     @property
     def shared_keys(self) -> tuple[str, str]:
@@ -108,16 +110,21 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
     time shared out over the targets in proportion to their sample counts (and evenly over metrics).
     """
     inputs = {job.metric_objects[m].input for t in job.targets for m, _ in t.metrics}
-    union = np.unique(np.concatenate([t.index for t in job.targets]))
+    ref = job.reference if "features+reference" in inputs else None
+    extra = [ref.index] if ref is not None and ref.kind == "task" else []
+    union = np.unique(np.concatenate([t.index for t in job.targets] + extra))
+    head = None
     try:
         model = payload.load()
+        if ref is not None:
+            head = linear_head(model, payload.feature_layer)
         # One torch thread unless the executor asks for more (the local executor does not): a
         # model's matrix products split their sums by thread count, so its logits would depend on
         # the executor (measured: the CNAPs-style adapted models' Mahalanobis head).
         with torch_threads(job.threads or 1):
             out = forward(
                 model, pool, union, transform=payload.transform, feature_layer=payload.feature_layer,
-                want_features="features" in inputs,
+                want_features=bool(inputs & {"features", "features+reference"}),
             )
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
         shape = tuple(pool.shape[1:])
@@ -128,13 +135,14 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
     # cluster node): OpenBLAS splits long dot products and some factorizations by thread count, so
     # the last bits of a score would otherwise depend on the executor (measured: Z=30,000 row dots).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _score_targets(job, out, union)
+        return _score_targets(job, out, union, head)
 
 
-def _score_targets(job: Job, out: Any, union: np.ndarray) -> list[dict[str, Any]]:
+def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> list[dict[str, Any]]:
     """Every (target, metric) row of ``job`` from the forward outputs ``out`` over the ``union`` rows."""
     total = sum(len(t.index) for t in job.targets)
     union_log_probs = None  # log-softmax is row-wise: computed once over the union, sliced per target
+    shared_ref: list[Any] = []  # a task reference is built once per job and shared by its targets
     rows = []
     for target in job.targets:
         pos = np.searchsorted(union, target.index)
@@ -142,8 +150,11 @@ def _score_targets(job: Job, out: Any, union: np.ndarray) -> list[dict[str, Any]
         for i, (name, seed) in enumerate(target.metrics):
             metric = job.metric_objects[name]
             start = time.perf_counter()
+            extra: dict[str, Any] = {}
             try:
-                if metric.input == "probs":
+                if metric.input == "features+reference":
+                    value, extra = _reference_metric(job, metric, out, union, head, pos, target, seed, shared_ref)
+                elif metric.input == "probs":
                     if union_log_probs is None:
                         union_log_probs = _log_softmax64(out.logits)
                     value = metric(union_log_probs[pos], target.labels, log_probs=True)
@@ -156,12 +167,28 @@ def _score_targets(job: Job, out: Any, union: np.ndarray) -> list[dict[str, Any]
                 value = float(value)
                 if not math.isfinite(value):
                     raise FloatingPointError(f"metric {name!r} returned a non-finite score ({value})")
-                values = {"score": value, "status": "ok"}
+                values = {"score": value, "status": "ok", **extra}
             except Exception as exc:  # noqa: BLE001 - one metric failing fails only its pair
                 values = {"error": error_text(exc, f"metric {name!r} failed: ")}
             values["seconds"] = share + time.perf_counter() - start
             rows.append(_row(job, target, i, **values))
     return rows
+
+
+def _reference_metric(job, metric, out, union, head, pos, target, seed, shared_ref) -> tuple[float, dict]:
+    """Score of a "features+reference" metric and its extra columns (from its ``return_terms`` result)."""
+    if out.features is None:
+        raise FeatureError(out.feature_error or "features unavailable")
+    spec = job.reference if job.reference is not None else RefSpec("none", error="no reference resolved")
+    if spec.kind == "pseudo":
+        ref = build_reference(spec, head, out, union, pos)
+    else:
+        if not shared_ref:
+            shared_ref.append(build_reference(spec, head, out, union, pos))
+        ref = shared_ref[0]
+    options = {"seed": seed} if seed is not None else {}
+    terms = metric(out.features[pos], target.labels, reference=ref, return_terms=True, **options)
+    return -float(terms.bound), terms.columns()
 
 
 class FeatureError(RuntimeError):

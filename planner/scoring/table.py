@@ -17,8 +17,15 @@ COLUMNS = [
 
 
 def build_table(rows: Sequence[Mapping[str, Any]], registry: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per (source, target, metric), sorted by those keys, with ``normalized`` filled in."""
-    df = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=COLUMNS)
+    """One row per (source, target, metric), sorted by those keys, with ``normalized`` filled in.
+
+    Metrics that fill extra columns (``Metric.columns``, e.g. the TTA terms) add them after
+    :data:`COLUMNS`, empty (NaN) on the other metrics' rows.
+    """
+    present = sorted({r.get("metric") for r in rows} & set(registry))
+    extras = list(dict.fromkeys(c for m in present for c in getattr(registry[m], "columns", ())))
+    columns = COLUMNS + [c for c in extras if c not in COLUMNS]
+    df = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
     df = df.astype({
         "score": "float64", "normalized": "float64", "n_samples": "int64", "n_classes": "int64",
         "seconds": "float64", "label_entropy": "float64", "cached": "bool",
