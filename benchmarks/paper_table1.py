@@ -17,7 +17,8 @@ correlate the measured test accuracy with LEEP, NCE and H-score computed before 
   (``adapters.meta.train_demo_meta_model``) pre-/meta-trained on FMNIST classes 0-5, adapted to
   ``--targets`` digits tasks (context = train split), against LEEP of its backbone's source classifier.
 - Metrics: every registered metric (N-LEEP only on targets with <= ``--nleep-max-n`` samples: it
-  fits a GMM per pair and costs ~1 s at n = 1000).
+  fits a GMM per pair and costs ~1 s at n = 1000). TTA's reference sample is 100 training images per
+  class of each source (``Source(reference=Task)``).
 - Fine-tune convergence (paper §5.5): accuracy per epoch by LEEP level vs training from scratch.
 - Cost of batching: ``retrain_head_many`` (one forward pass per source over the union of targets)
   vs one ``retrain_head`` call per pair, median of 3 runs, on the same targets.
@@ -79,7 +80,14 @@ def _subset(x, y, classes, n, seed):
     return x[idx], np.searchsorted(np.array(sorted(classes)), y[idx])
 
 
-def train_sources(data, *, n_train: int, epochs: int, seed: int) -> list[Source]:
+def _reference(name: str, x, y, per_class: int, seed: int) -> Task:
+    """A seeded sample of a source's training data (<= per_class per class): TTA's reference sample."""
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)]))
+    return Task(f"{name}/reference", x[idx], y[idx])
+
+
+def train_sources(data, *, n_train: int, epochs: int, seed: int, ref_per_class: int = 100) -> list[Source]:
     fx, fy = data["fmnist_train"]
     dx, dy = data["digits_train"]
     specs = [
@@ -95,7 +103,7 @@ def train_sources(data, *, n_train: int, epochs: int, seed: int) -> list[Source]
         model = SmallCNN(int(y.max()) + 1, width=16, feature_dim=64)
         ep = epochs if len(x) >= 2000 else epochs * 3  # the digits half has ~900 images
         train_classifier(model, x, y, epochs=ep, batch_size=64, seed=seed + k)
-        sources.append(Source(name, model))
+        sources.append(Source(name, model, reference=_reference(name, x, y, ref_per_class, seed)))
     return sources
 
 

@@ -148,7 +148,12 @@ def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Pat
         x = apply_shifts(ds.train_x[idx], spec.shift, seed=stable_seed(config.seed, "shift", spec.name))
     except InputError as exc:
         raise ConfigError(f"{key}.shift: {exc}") from None
-    return Source(spec.name, _train_cached(spec.name, x, ds.train_y[idx], config, model_dir))
+    # its own training data is the tta metric's reference sample (<= 100 images per class, seeded)
+    rng = np.random.default_rng(stable_seed(config.seed, "reference", spec.name))
+    y = ds.train_y[idx]
+    ref = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:100] for c in np.unique(y)]))
+    return Source(spec.name, _train_cached(spec.name, x, y, config, model_dir),
+                  reference=Task(f"{spec.name}/reference", x[ref], y[ref]))
 
 
 def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | Path | None = None,

@@ -77,6 +77,19 @@ class FastProblem:
     cost: np.ndarray  # (K_R, K_T) W1 between class clouds; inf where pruned
     n_target: int
     n_reference: int
+    gram: np.ndarray  # (K_R, K_R) W W^T: sigma_max(W[m]) = sqrt(lambda_max(gram[m][:, m]))
+
+    def __post_init__(self) -> None:
+        self.stacked = np.concatenate(self.logits)  # (sum m_s, K_R)
+        self.row_class = np.repeat(np.arange(len(self.logits)), [len(lg) for lg in self.logits])
+        self.row_count = np.bincount(self.row_class, minlength=len(self.logits))
+
+    def sigma(self, m: np.ndarray) -> float:
+        """Largest singular value of the head rows W[m] (rows repeated as m repeats them)."""
+        if not self.weight.size:
+            return 0.0
+        top = float(np.linalg.eigvalsh(self.gram[np.ix_(m, m)])[-1])
+        return math.sqrt(max(top, 0.0))
 
 
 def build_problem(
@@ -101,25 +114,26 @@ def build_problem(
         lower = np.linalg.norm(rmeans - t.mean(axis=0), axis=1)  # Jensen: ||mean_s - mean_y|| <= W1
         for s in np.argsort(lower, kind="stable")[:n_cand]:
             cost[s, j] = _ot.w1(rcl[s], t)
-    return FastProblem(prior, logits, w, cost, sum(len(t) for t in tgt), sum(len(r) for r in rcl))
+    return FastProblem(prior, logits, w, cost, sum(len(t) for t in tgt), sum(len(r) for r in rcl), w @ w.T)
 
 
 def terms(p: FastProblem, m: np.ndarray, alpha: float | None, tau: float | None) -> tuple[float, ...]:
     """``(J, source_loss, label_entropy, wasserstein, tau, alpha)`` of map ``m`` at ``alpha`` (or fixed ``tau``)."""
     used = np.unique(m)
-    sigma = float(np.linalg.norm(p.weight[m], 2)) if p.weight.size else 0.0
+    sigma = p.sigma(m)
     if tau is not None:
         alpha = tau / (_SQRT2 * sigma) if sigma > 0 else 0.0
     lip = _SQRT2 * alpha * sigma
-    loss_s = {}
-    for s in used.tolist():
-        a = alpha * p.logits[s][:, used]
-        top = a.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(a - top).sum(axis=1)) + top[:, 0]
-        loss_s[s] = float(np.mean(lse - alpha * p.logits[s][:, s]))
-    d = np.zeros(len(p.weight))
+    rows = np.isin(p.row_class, used)
+    a = alpha * p.stacked[rows][:, used]
+    top = a.max(axis=1, keepdims=True)
+    own = alpha * p.stacked[rows, p.row_class[rows]]
+    loss = np.log(np.exp(a - top).sum(axis=1)) + top[:, 0] - own  # CE of the softmax over the used classes
+    k_r = len(p.weight)
+    loss_s = np.bincount(p.row_class[rows], weights=loss, minlength=k_r) / np.maximum(p.row_count, 1)
+    d = np.zeros(k_r)
     np.add.at(d, m, p.prior)
-    src = float(sum(p.prior[y] * loss_s[int(s)] for y, s in enumerate(m)))
+    src = float(np.sum(p.prior * loss_s[m]))
     ent = float(np.sum(p.prior * np.log(d[m] / p.prior)))
     was = float(np.sum(p.prior * p.cost[m, np.arange(len(m))]))
     return src + ent + lip * was, src, ent, was, lip, alpha
@@ -153,6 +167,7 @@ def _mean_ce(a: np.ndarray, s: int) -> float:
 def _improve(p: FastProblem, m: np.ndarray, alpha: float, tau: float | None, passes: int = 3) -> tuple[np.ndarray, tuple]:
     """Single-class moves (collisions allowed), accepted only when the exact J decreases."""
     best = terms(p, m, alpha, tau)
+    seen = {m.tobytes()}
     for _ in range(passes):
         moved = False
         for y in range(len(m)):
@@ -161,6 +176,9 @@ def _improve(p: FastProblem, m: np.ndarray, alpha: float, tau: float | None, pas
                     continue
                 trial = m.copy()
                 trial[y] = s
+                if trial.tobytes() in seen:  # already evaluated (and not better) on this path
+                    continue
+                seen.add(trial.tobytes())
                 t = terms(p, trial, alpha, tau)
                 if t[0] < best[0] - 1e-12:
                     m, best, moved = trial, t, True
@@ -169,15 +187,23 @@ def _improve(p: FastProblem, m: np.ndarray, alpha: float, tau: float | None, pas
     return m, best
 
 
-def search(p: FastProblem, lipschitz: str | float) -> tuple[np.ndarray, tuple]:
-    """The smallest J found over the temperature grid ("auto"), at alpha = 1 ("head") or at a fixed tau."""
+def search(p: FastProblem, lipschitz: str | float, refine: int = 3) -> tuple[np.ndarray, tuple]:
+    """The smallest J found over the temperature grid ("auto"), at alpha = 1 ("head") or at a fixed tau.
+
+    Every grid temperature gets its assignment start map and exact J; the ``refine`` temperatures with
+    the smallest start J then get the single-class-move search. Any (map, temperature) gives a valid
+    bound, so this only trades tightness for time.
+    """
     if isinstance(lipschitz, str):
         grid, tau = (ALPHA_GRID if lipschitz == "auto" else np.array([1.0])), None
     else:
         grid, tau = np.array([1.0]), float(lipschitz)
+    starts = [(_start(p, float(a), tau), float(a)) for a in grid]
+    values = [terms(p, m, a, tau) for m, a in starts]
+    best_i = np.argsort([v[0] for v in values], kind="stable")[:refine]
     best_m, best = None, None
-    for alpha in grid:
-        m, t = _improve(p, _start(p, float(alpha), tau), float(alpha), tau)
+    for i in sorted(best_i):
+        m, t = _improve(p, starts[i][0], starts[i][1], tau)
         if best is None or t[0] < best[0] - 1e-12:
             best_m, best = m, t
     return best_m, best
