@@ -19,13 +19,13 @@ def _row_for(tta: pd.DataFrame, plan: dict, node: Any, target: str) -> pd.Series
     return None if rows.empty else rows.sort_values("score", ascending=False, kind="mergesort").iloc[0]
 
 
-def tta_section(scores: pd.DataFrame, plan: dict) -> list[str]:
+def tta_section(scores: pd.DataFrame | None, plan: dict) -> list[str]:
     """Markdown lines: bound = source_loss + label_entropy + lipschitz x wasserstein per recommended edge.
 
-    Empty when no ``tta`` row was scored ok. The edge is each target's first recommended source in
+    Empty when there is no score table (a plan re-made from a graph) or no ``tta`` row was scored ok. The edge is each target's first recommended source in
     ``plan["sources"]``.
     """
-    if "metric" not in scores or not set(_TERMS) <= set(scores.columns):
+    if scores is None or "metric" not in scores or not set(_TERMS) <= set(scores.columns):
         return []
     tta = scores[(scores["metric"] == "tta") & (scores["status"] == "ok")]
     if tta.empty:

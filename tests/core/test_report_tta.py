@@ -31,5 +31,6 @@ def test_section_lists_the_recommended_edge_terms():
 
 def test_section_is_empty_without_tta_or_with_source_models():
     assert tta_section(_scores()[lambda d: d.metric == "leep"].drop(columns=["tta_certified"]), {"sources": {}}) == []
+    assert tta_section(None, {"sources": {"B": [["A", 0.9]]}}) == []
     plan = {"sources": {"B": [["A", 0.9]]}, "source_models": {"B": {"A": "A.cnn"}}}
     assert any(line.startswith("| B | A.cnn |") for line in tta_section(_scores(), plan))

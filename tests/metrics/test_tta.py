@@ -264,3 +264,17 @@ def test_paper_mode_is_seeded_and_keeps_the_best_iterate():
     assert a.bound <= start.bound + 1e-12
     with pytest.raises(InputError, match=r"iterations of tta\(\) must be an int >= 1; got 0"):
         tta(u, s, reference=ref, mode="paper", iterations=0)
+
+
+def test_bound_and_wasserstein_grow_with_the_class_mean_perturbation():
+    rng = np.random.default_rng(13)
+    k, d = 4, 6
+    means = rng.normal(size=(k, d)) * 3
+    s = np.repeat(np.arange(k), 40)
+    u = means[s] + rng.normal(size=(len(s), d))
+    ref = Reference(u, s, rng.normal(size=(k, d)), np.zeros(k))
+    noise, direction = rng.normal(size=(len(s), d)), rng.normal(size=(k, d))
+    out = [tta(means[s] + eps * direction[s] + noise, s, reference=ref, lipschitz=0.5, standardize=False,
+               return_terms=True) for eps in (0.0, 0.5, 1.0, 2.0, 4.0)]
+    assert np.all(np.diff([t.wasserstein for t in out]) > 0)
+    assert np.all(np.diff([t.bound for t in out]) > 0)
