@@ -192,7 +192,8 @@ def search(p: FastProblem, lipschitz: str | float, refine: int = 3) -> tuple[np.
 
     Every grid temperature gets its assignment start map and exact J; the ``refine`` temperatures with
     the smallest start J then get the single-class-move search. Any (map, temperature) gives a valid
-    bound, so this only trades tightness for time.
+    bound, so this only trades tightness for time. "auto" also tries the constant map at alpha = 0
+    (the label-prior head, J = H(pi_T)), so its bound never exceeds H(pi_T).
     """
     if isinstance(lipschitz, str):
         grid, tau = (ALPHA_GRID if lipschitz == "auto" else np.array([1.0])), None
@@ -206,4 +207,12 @@ def search(p: FastProblem, lipschitz: str | float, refine: int = 3) -> tuple[np.
         m, t = _improve(p, starts[i][0], starts[i][1], tau)
         if best is None or t[0] < best[0] - 1e-12:
             best_m, best = m, t
+    if lipschitz == "auto":  # the label-prior head (one reference class, alpha = 0): J = H(pi_T) exactly
+        full = np.flatnonzero(np.isfinite(p.cost).all(axis=1))
+        if len(full):
+            s = full[np.argmin((p.cost[full] * p.prior).sum(axis=1))]
+            m = np.full(len(p.prior), s, dtype=np.int64)
+            t = terms(p, m, 0.0, None)
+            if t[0] < best[0] - 1e-12:
+                best_m, best = m, t
     return best_m, best

@@ -129,6 +129,17 @@ def test_uninformative_head_and_fewer_reference_classes():
     assert t.label_entropy == pytest.approx(h(prior) - h(d), abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_auto_bound_never_exceeds_the_label_prior(seed):
+    """lipschitz='auto' includes the label-prior head (one reference class, alpha = 0): bound <= H(pi_T)."""
+    rng = np.random.default_rng(seed)
+    k_r, k_t, d = 5, 10, 8
+    u, s = rng.normal(size=(200, d)), rng.integers(0, k_r, 200)
+    f, y = rng.normal(size=(400, d)) * 3, rng.integers(0, k_t, 400)
+    t = tta(f, y, reference=Reference(u, s, rng.normal(size=(k_r, d)) * 5, np.zeros(k_r)), return_terms=True)
+    assert t.bound <= t.target_entropy + 1e-12
+
+
 # ---- soundness: the bound holds for the classifier it describes and for the best linear head ----
 
 def _best_head_ce(f, y, k):
