@@ -129,7 +129,7 @@ def test_uninformative_head_and_fewer_reference_classes():
     assert t.label_entropy == pytest.approx(h(prior) - h(d), abs=1e-12)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(3))
 def test_auto_bound_never_exceeds_the_label_prior(seed):
     """lipschitz='auto' includes the label-prior head (one reference class, alpha = 0): bound <= H(pi_T)."""
     rng = np.random.default_rng(seed)
@@ -172,7 +172,7 @@ def _g_ce(f, y, k_t, t, ref: Reference, classes_r):
     return float(-log_softmax(logits, axis=1)[np.arange(len(y)), y].mean())
 
 
-@pytest.mark.parametrize("case", range(25))
+@pytest.mark.parametrize("case", range(15))
 def test_soundness_on_random_small_problems(case):
     rng = np.random.default_rng(100 + case)
     d, k_t, k_r = int(rng.integers(1, 6)), int(rng.integers(2, 5)), int(rng.integers(2, 5))
@@ -266,7 +266,7 @@ def test_fitted_head_when_none_is_given_and_pseudo_reference():
 def test_paper_mode_is_seeded_and_keeps_the_best_iterate():
     u, s, w, c = _problem(12, n=90, d=3, k=3)
     ref = Reference(u, s, w, c)
-    opts = dict(mode="paper", iterations=20, batch_size=30, eval_every=10, return_terms=True)
+    opts = dict(mode="paper", iterations=8, batch_size=30, eval_every=4, return_terms=True)
     a = tta(u + 0.5, s, reference=ref, seed=1, **opts)
     b = tta(u + 0.5, s, reference=ref, seed=1, **opts)
     assert a.bound == b.bound and a.mode == "paper"
