@@ -39,7 +39,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_STATE = {"debug": False}
+_STATE = {"debug": False, "exit_at_once": False}
 
 
 def _echo(msg: str) -> None:
@@ -80,6 +80,19 @@ def _shutdown_ray() -> None:
         pass
 
 
+def _exit_at_once(code: int) -> None:
+    """End the process now: everything finished is already on disk (the cache is fsynced per job,
+    outputs are written atomically) and Ray is shut down, while the interpreter's own teardown of
+    torch, Ray and the loaded data takes seconds. Used by the console script only."""
+    import logging
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _guard(fn, *, resume_hint: str):
     """Run a command body with the CLI's error and interruption policy."""
     old = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -89,6 +102,8 @@ def _guard(fn, *, resume_hint: str):
         _shutdown_ray()
         what = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted (Ctrl-C)"
         _echo(f"transfergraph: {what}. Finished pairs are kept in the cache; {resume_hint}")
+        if _STATE["exit_at_once"]:
+            _exit_at_once(130)
         raise typer.Exit(130)
     except TransfergraphError as exc:
         if _STATE["debug"]:
@@ -115,6 +130,7 @@ def run(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder (default: OUT/cache)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write a score cache."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or log lines."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
 ) -> None:
     """Score every (source, target) pair, build the graph, plan, and write the report."""
     if executor is not None and executor not in ("local", "ray"):
@@ -133,7 +149,8 @@ def run(
         cfg = _load(config)
         log = (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
         result = run_job(cfg, out, executor=executor, address=address, workers=workers,
-                         cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log)
+                         cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log,
+                         verbose=verbose)
         n_pairs = result.scores[["source", "target"]].drop_duplicates().shape[0]
         _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
               f"in {result.seconds:.1f} s")
@@ -255,7 +272,8 @@ def validate(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (an interruption ends the process at once, see ``_exit_at_once``)."""
+    _STATE["exit_at_once"] = True
     app()
 
 

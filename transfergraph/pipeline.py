@@ -22,7 +22,7 @@ from planner.io import atomic_write_json, atomic_write_with, prepare_out_dir
 from .config import JobConfig
 from .planning import plan_options, read_scores
 
-__all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor"]
+__all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor", "connect_executor"]
 
 
 @dataclass
@@ -49,8 +49,10 @@ def resolve_cache(setting, out: Path, name: str, override: str | None | bool = N
 
 
 def make_executor(config: JobConfig, *, executor: str | None = None, address: str | None = None,
-                  workers: int | None = None):
-    """The executor to score with: CLI options override the config's ``scoring`` section."""
+                  workers: int | None = None, log_file: Path | None = None, verbose: bool = False):
+    """The executor to score with: CLI options override the config's ``scoring`` section.
+
+    A Ray executor sends Ray's own console output to ``log_file`` unless ``verbose``."""
     name = executor or config.scoring.executor
     address = address or config.scoring.address
     workers = workers or config.scoring.workers
@@ -58,9 +60,19 @@ def make_executor(config: JobConfig, *, executor: str | None = None, address: st
         if address:
             raise InputError("--address needs the ray executor; drop --address or use --executor ray.")
         return "local"
-    from planner.executors import get_executor
+    from planner.executors import RayExecutor
 
-    return get_executor("ray", address=address, workers=workers)
+    return RayExecutor(address=address, workers=workers, log_file=log_file, verbose=verbose)
+
+
+def connect_executor(runner, log: Callable[[str], None]) -> None:
+    """Connect a Ray executor now, before any task is built or model trained, so that a bad address,
+    token or version fails in seconds (:mod:`planner.executors.preflight`)."""
+    if isinstance(runner, str):
+        return
+    runner.connect()
+    if runner.logs.log_file is not None and not runner.logs.verbose:
+        log(f"Ray's own log lines go to {runner.logs.log_file} (--verbose shows them)")
 
 
 def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions, config_summary: dict,
@@ -98,7 +110,7 @@ def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions
 
 def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
             workers: int | None = None, cache: str | None | bool = None, progress: bool = True,
-            log: Callable[[str], None] | None = None) -> RunResult:
+            log: Callable[[str], None] | None = None, verbose: bool = False) -> RunResult:
     """Run the whole job and write ``scores.csv``, ``graph.graphml``, ``plan.json``, ``report.md`` and figures."""
     from .suite import build_sources, build_tasks
 
@@ -109,7 +121,9 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     out = prepare_out_dir(out)
     cache_dir = resolve_cache(config.scoring.cache, out, "cache", cache)
     model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"
-    runner = make_executor(config, executor=executor, address=address, workers=workers)
+    runner = make_executor(config, executor=executor, address=address, workers=workers,
+                           log_file=out / "ray.log", verbose=verbose)
+    connect_executor(runner, log)
     log(f"building {len(config.tasks)} tasks")
     tasks = build_tasks(config)
     sources = build_sources(config, tasks, model_dir=model_dir, log=log)
@@ -120,6 +134,6 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
     seconds = time.perf_counter() - start
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
-               "executor": executor or config.scoring.executor}
+               "executor": runner if isinstance(runner, str) else runner.describe()}
     graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds)
     return RunResult(out, scores, graph, plan, time.perf_counter() - start)

@@ -4,10 +4,10 @@ This is the only module that imports ``ray`` (lazily, inside functions). Connect
 
 1. Ray already initialized in this process (e.g. a test fixture) -> reuse it.
 2. An address (argument, else ``$RAY_ADDRESS``) -> connect to that cluster with Ray's token
-   authentication: when ``RAY_AUTH_MODE`` is unset and a token is available (``RAY_AUTH_TOKEN``,
-   ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), token mode is switched on first; with no token
-   anywhere, :class:`~planner.exceptions.ExecutorError` says how to get one (instead of Ray's
-   20-second vague timeout). The project's packages this process has imported (``planner``, and
+   authentication, after the pre-flight check of :mod:`.preflight` (token present and accepted,
+   GCS answering within ``connect_timeout`` seconds, same Ray and Python versions): each cause
+   gets its own :class:`~planner.exceptions.ExecutorError` within seconds, instead of Ray's long
+   connection retries. The project's packages this process has imported (``planner``, and
    ``adapters`` and ``transfergraph`` when loaded) are shipped to the workers with
    ``runtime_env={"py_modules": ...}`` unless ``ship_code=False``.
 3. Otherwise -> an embedded local Ray (``address="local"``: never attaches by accident to a cluster
@@ -16,71 +16,28 @@ This is the only module that imports ``ray`` (lazily, inside functions). Connect
 
 Execution: every shared object is ``ray.put`` once and passed as a top-level argument (zero-copy
 NumPy on the workers); at most ``max_in_flight`` tasks are pending (default ``2 x`` the parallel
-slots); results are taken with ``ray.wait`` in completion order. Tasks are retried ``max_retries``
-times when their worker process or node dies; any error that remains is yielded for that job only.
+slots); results are taken with ``ray.wait`` (at most ``0.2 s`` per wait, so Ctrl-C is seen at once)
+in completion order (:mod:`.ray_dispatch`). A job that fails for a system reason (its worker
+process or node died, its result was lost) is resubmitted by the :class:`~.retry.RetryPolicy`
+(backoff, deadline, preferring another node than the failed one); Ray's own immediate task retries
+(``max_retries``) are off by default. Any other error is yielded for that job only. Ray's own console output is routed by :class:`.RayLogs`.
 """
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from ..arguments import check_bool, check_scalar
 from ..exceptions import ExecutorError, InputError
+from .preflight import ClusterInfo, auth_token_available, check_cluster, ensure_token_auth
+from .ray_logs import RayLogs
+from .ray_dispatch import DispatchStats, dispatch
+from .retry import RetryPolicy
 
-__all__ = ["RayExecutor", "auth_token_available", "ensure_token_auth"]
+__all__ = ["RayExecutor", "RetryPolicy", "auth_token_available", "ensure_token_auth"]
 
 _OWNED: dict[str, Any] = {"num_cpus": None}  # set while this module owns the embedded Ray instance
-
-_NO_TOKEN = (
-    "Cannot connect to the Ray cluster at {address!r}: no Ray authentication token was found "
-    "(checked $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH and ~/.ray/auth_token). transfergraph keeps "
-    "Ray's token authentication on. On the head node run `ray get-auth-token` and, on this machine, "
-    "either `export RAY_AUTH_TOKEN=<token>` or save it to ~/.ray/auth_token (or a file named by "
-    "RAY_AUTH_TOKEN_PATH). If the cluster deliberately runs without authentication, set "
-    "RAY_AUTH_MODE=disabled yourself."
-)
-
-
-def auth_token_available() -> bool:
-    """True when a Ray auth token is set in the environment or present in a token file."""
-    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
-        return True
-    path = os.environ.get("RAY_AUTH_TOKEN_PATH")
-    if path:
-        return Path(path).expanduser().is_file() and bool(Path(path).expanduser().read_text().strip())
-    default = Path.home() / ".ray" / "auth_token"
-    try:
-        return default.is_file() and bool(default.read_text().strip())
-    except OSError:
-        return False
-
-
-def ensure_token_auth(address: str) -> None:
-    """Prepare this process to connect to a token-authenticated cluster at ``address``.
-
-    Leaves an explicit ``RAY_AUTH_MODE`` alone unless it is "token" without any token (then the same
-    error as below). Otherwise switches token mode on when a token is available.
-
-    Raises
-    ------
-    ExecutorError
-        When no token is available (the message says how to get one).
-    """
-    mode = os.environ.get("RAY_AUTH_MODE")
-    if mode is not None and mode.strip().lower() != "token":
-        return  # the user chose a mode explicitly
-    if not auth_token_available():
-        raise ExecutorError(_NO_TOKEN.format(address=address))
-    if mode is None:
-        os.environ["RAY_AUTH_MODE"] = "token"
-        try:  # refresh Ray's cached config so this process sees token mode (as ray.init does itself)
-            from ray._raylet import AuthenticationTokenLoader, Config
-
-            Config.initialize("")
-            AuthenticationTokenLoader.instance().reset_cache()
-        except Exception:  # noqa: BLE001 - older/newer Ray: the environment variable is enough
-            pass
-
+_POLL_S = 0.2  # longest blocking wait on Ray: Ctrl-C and due resubmissions are seen within it
 
 def _project_packages() -> list[Any]:
     """The project's top-level packages this process has imported (``planner`` always).
@@ -125,7 +82,9 @@ class RayExecutor:
         Embedded Ray: its number of CPUs (default: all). Existing cluster or reused Ray: the most
         tasks running at once. Default there: every CPU of the cluster.
     max_retries : int
-        Retries of a task whose worker process or node died (Python exceptions are not retried).
+        Ray's own immediate re-runs of a task whose worker process or node died (Python exceptions
+        are not retried). Default 0: every system failure goes through ``retry`` instead, which
+        backs off, avoids the failed node and is counted in :attr:`stats`.
     max_in_flight : int, optional
         Most tasks submitted and not yet collected (default: 2 x parallel slots).
     ship_code : bool
@@ -139,6 +98,23 @@ class RayExecutor:
     num_gpus : float
         GPUs reserved per task (e.g. 0.25 to share one GPU between 4 tasks). Ray hides the GPUs from
         tasks that reserve none, so models saved on CUDA then run on the workers' CPUs.
+    retry : RetryPolicy, optional
+        Resubmission of jobs that failed for a system reason (default ``RetryPolicy()``: backoff from
+        0.5 s to 8 s, deadline 300 s after a job's first system failure); see :mod:`.retry`.
+    connect_timeout : float
+        Seconds the pre-flight check of a cluster address may take (see :mod:`.preflight`).
+    log_file : path, optional
+        File that receives Ray's own console output (see :class:`.RayLogs`); None keeps Ray's
+        warnings on the console.
+    verbose : bool
+        Show all of Ray's output (worker logs included) on the console.
+
+    Attributes
+    ----------
+    stats : DispatchStats
+        Resubmissions made, nodes that failed, system errors seen (over all runs).
+    cluster : ClusterInfo or None
+        What the pre-flight check found (cluster addresses only).
     """
 
     name = "ray"
@@ -150,12 +126,16 @@ class RayExecutor:
         address: str | None = None,
         *,
         workers: int | None = None,
-        max_retries: int = 3,
+        max_retries: int = 0,
         max_in_flight: int | None = None,
         ship_code: bool = True,
         runtime_env: dict | None = None,
         init_kwargs: dict | None = None,
         num_gpus: float = 0,
+        retry: RetryPolicy | None = None,
+        connect_timeout: float = 10.0,
+        log_file: str | os.PathLike | None = None,
+        verbose: bool = False,
     ) -> None:
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
@@ -167,6 +147,14 @@ class RayExecutor:
                 raise InputError(f"{arg} of RayExecutor must be an integer >= {low}; got {value!r}.")
         if isinstance(num_gpus, bool) or not isinstance(num_gpus, (int, float)) or num_gpus < 0:
             raise InputError(f"num_gpus of RayExecutor must be a number >= 0; got {num_gpus!r}.")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InputError(f"retry of RayExecutor must be a RetryPolicy or None; got {type(retry).__name__}.")
+        self.connect_timeout = check_scalar(connect_timeout, "connect_timeout", float, caller="RayExecutor",
+                                            min_val=0, include_boundaries="neither")
+        self.retry = retry or RetryPolicy()
+        self.logs = RayLogs(log_file, verbose=check_bool(verbose, "verbose", caller="RayExecutor"))
+        self.stats = DispatchStats()
+        self.cluster: ClusterInfo | None = None
         self.num_gpus = num_gpus
         self.address = address
         self.workers = workers
@@ -187,9 +175,11 @@ class RayExecutor:
 
     def connect(self) -> Any:
         """Initialize (or reuse) Ray per the module's rules; returns the ``ray`` module."""
+        address = self._target_address()
+        if address is not None:
+            ensure_token_auth(address)  # before importing Ray: a missing token is reported at once
         import ray
 
-        address = self._target_address()
         if ray.is_initialized():
             if _OWNED["num_cpus"] is not None and address is None and self.workers not in (None, _OWNED["num_cpus"]):
                 ray.shutdown()  # our own embedded instance, started with another worker count
@@ -222,32 +212,28 @@ class RayExecutor:
         return min(self.workers, cpus) if self.workers else cpus
 
     def _connect_cluster(self, ray: Any, address: str) -> None:
-        ensure_token_auth(address)
         env = dict(self.runtime_env)
         if self.ship_code:
             env["py_modules"] = list(env.get("py_modules", [])) + _project_packages()
-        kwargs = {"log_to_driver": False, **self.init_kwargs}
-        try:
-            ray.init(address=address, runtime_env=env or None, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, ...
-            raise ExecutorError(
-                f"Cannot connect to the Ray cluster at {address!r}: {type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:400]}. Check that `ray start --head` runs there, that the "
-                "address (HOST:PORT of the GCS) is right, and that this machine has the cluster's token."
-            ) from exc
+        kwargs = {**self.logs.init_kwargs(), **self.init_kwargs}
+        with self.logs.capture():
+            self.cluster = check_cluster(address, timeout=self.connect_timeout)
+            try:
+                ray.init(address=address, runtime_env=env or None, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, ...
+                raise ExecutorError(
+                    f"Cannot connect to the Ray cluster at {address!r}: {type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:400]}. Check that `ray start --head` runs there, that the "
+                    "address (HOST:PORT of the GCS) is right, and that this machine has the cluster's token."
+                ) from exc
         self._slots = self._cluster_slots(ray)
 
     def _start_local(self, ray: Any) -> None:
         num_cpus = self.workers or os.cpu_count() or 1
-        kwargs = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "configure_logging": True,
-            "logging_level": "warning",
-            **self.init_kwargs,
-        }
+        kwargs = {"include_dashboard": False, "configure_logging": True, **self.logs.init_kwargs(), **self.init_kwargs}
         try:
-            ray.init(address="local", num_cpus=num_cpus, **kwargs)
+            with self.logs.capture():
+                ray.init(address="local", num_cpus=num_cpus, **kwargs)
         except Exception as exc:  # noqa: BLE001
             raise ExecutorError(
                 f"Cannot start an embedded Ray instance: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
@@ -282,41 +268,35 @@ class RayExecutor:
         """Yield ``(job, result | exception)`` in completion order (see the package docstring)."""
         ray = self.connect()
         remote = self._remote_call(ray)
-        pending = list(jobs)
-        pending.reverse()  # pop() from the end keeps submission order
         refs: dict[str, Any] = {}
         cap = self.max_in_flight or 2 * (self._slots or 1)
         if self.workers and _OWNED["num_cpus"] is None:
             cap = min(cap, self.workers)  # a cluster or reused Ray: cap running tasks at `workers`
-        in_flight: dict[Any, Any] = {}
+
+        def submit(job: Any, options: dict) -> Any:
+            args = []
+            for k in getattr(job, "shared_keys", ()):
+                if k not in refs:
+                    refs[k] = ray.put(shared[k])
+                args.append(refs[k])
+            task = remote.options(**options) if options else remote
+            return task.remote(fn, self.threads_per_task, job, *args)
+
+        yield from dispatch(ray, submit, list(jobs), cap=cap, policy=self.retry, stats=self.stats, poll=_POLL_S)
+
+    def describe(self) -> str:
+        """One line for reports: executor, address, Ray version, alive nodes, resubmissions made."""
+        import sys
+
+        ray = sys.modules.get("ray")
+        version = getattr(ray, "__version__", "?")
+        where = self.cluster.address if self.cluster else (self._target_address() or "embedded local Ray")
+        nodes = "?"
         try:
-            while pending or in_flight:
-                while pending and len(in_flight) < cap:
-                    job = pending.pop()
-                    args = []
-                    for k in getattr(job, "shared_keys", ()):
-                        if k not in refs:
-                            refs[k] = ray.put(shared[k])
-                        args.append(refs[k])
-                    in_flight[remote.remote(fn, self.threads_per_task, job, *args)] = job
-                done, _ = ray.wait(list(in_flight), num_returns=1)
-                job = in_flight.pop(done[0])
-                try:
-                    result = ray.get(done[0])
-                except Exception as exc:  # noqa: BLE001 - RayTaskError, WorkerCrashedError, ...
-                    result = _unwrap(exc)
-                yield job, result
-        finally:
-            for ref in in_flight:
-                try:
-                    ray.cancel(ref)
-                except Exception:  # noqa: BLE001 - best effort on early exit
-                    pass
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The user's exception inside a ``RayTaskError``, else the Ray error itself."""
-    cause = getattr(exc, "cause", None)
-    if isinstance(cause, BaseException):
-        return cause
-    return exc
+            if ray is not None and ray.is_initialized():
+                nodes = str(sum(1 for n in ray.nodes() if n.get("Alive")))
+        except Exception:  # noqa: BLE001 - the description is best effort
+            pass
+        failed = f", failed nodes {len(self.stats.failed_nodes)}" if self.stats.failed_nodes else ""
+        return (f"ray (address {where}, Ray {version}, {nodes} nodes alive at the end, "
+                f"{self.stats.retries} job resubmissions after system failures{failed})")

@@ -1,0 +1,52 @@
+"""Driver run by test_cluster.py (it needs a process of its own): score tiny sleepy sources on the
+cluster at ADDRESS and SIGKILL the worker node's raylet (RAYLET_PID) as soon as the first job
+finishes. Writes the score table to OUT_CSV and one JSON line of executor statistics to stdout.
+
+Usage: python node_loss_job.py ADDRESS RAYLET_PID OUT_CSV LOG_FILE
+"""
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "scoring"))
+
+from node_loss_sources import sources_and_tasks  # noqa: E402
+from planner.executors import RayExecutor  # noqa: E402
+from planner.executors.retry import RetryPolicy  # noqa: E402
+from planner.scoring import score  # noqa: E402
+
+address, raylet_pid, out_csv, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+killed: dict = {}
+
+
+class KillWorkerNode(RayExecutor):
+    def run(self, fn, jobs, shared):
+        for i, item in enumerate(super().run(fn, jobs, shared)):
+            if i == 0:
+                os.kill(raylet_pid, signal.SIGKILL)
+                killed["at"] = time.time()
+            yield item
+
+
+exe = KillWorkerNode(address=address, retry=RetryPolicy(base_delay=0.5, max_delay=4.0, deadline=120.0),
+                     log_file=log_file)
+exe.connect()
+import ray  # noqa: E402
+
+deadline = time.time() + 30
+while sum(n["Alive"] for n in ray.nodes()) < 2 and time.time() < deadline:  # a fresh join can lag
+    time.sleep(0.2)
+nodes = sum(n["Alive"] for n in ray.nodes())
+sources, tasks = sources_and_tasks()
+t0 = time.time()
+df = score(sources, tasks, metrics=("leep", "h_score"), executor=exe, progress=False)
+df.to_csv(out_csv, index=False)
+print(json.dumps({
+    "nodes_at_start": nodes, "retries": exe.stats.retries, "errors": exe.stats.system_failures,
+    "failed_nodes": len(exe.stats.failed_nodes), "seconds": time.time() - t0,
+    "recovery_s": [t - killed["at"] for t in exe.stats.recovered_at], "describe": exe.describe(),
+}), flush=True)
