@@ -27,9 +27,8 @@ __all__ = ["RetryPolicy", "is_system_failure", "failed_node_id", "SYSTEM_ERROR_N
 #: Ray exception classes (by name; matched along the MRO) that mean the system, not the job, failed.
 SYSTEM_ERROR_NAMES = frozenset({
     "LocalRayletDiedError", "NodeDiedError", "WorkerCrashedError", "ObjectLostError",
-    "ObjectFetchTimedOutError", "OwnerDiedError", "ObjectReconstructionFailedError",
-    "RaySystemError", "OutOfMemoryError",
-})
+    "ObjectFetchTimedOutError", "OwnerDiedError", "ObjectReconstructionFailedError", "OutOfMemoryError",
+})  # not RaySystemError: Ray raises it for deterministic faults too (arguments that cannot be unpickled)
 
 _NODE_ID = re.compile(r"node ID:? ([0-9a-f]{56})", re.IGNORECASE)
 
