@@ -80,6 +80,15 @@ def _shutdown_ray() -> None:
         pass
 
 
+def _on_a_cluster() -> bool:
+    """True when this process is a driver connected to a Ray cluster (not an embedded Ray of its own)."""
+    ray, executor = sys.modules.get("ray"), sys.modules.get("planner.executors.ray_executor")
+    try:
+        return bool(ray and executor and ray.is_initialized() and not executor.owns_embedded_ray())
+    except Exception:  # noqa: BLE001 - when unsure, shut down as usual
+        return False
+
+
 def _exit_at_once(code: int) -> None:
     """End the process now: everything finished is already on disk (the cache is fsynced per job,
     outputs are written atomically) and Ray is shut down, while the interpreter's own teardown of
@@ -99,7 +108,8 @@ def _guard(fn, *, resume_hint: str):
     try:
         return fn()
     except KeyboardInterrupt as exc:
-        _shutdown_ray()
+        if not (_STATE["exit_at_once"] and _on_a_cluster()):
+            _shutdown_ray()  # a cluster drops the tasks of a driver that exits: no need to wait for it
         what = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted (Ctrl-C)"
         _echo(f"transfergraph: {what}. Finished pairs are kept in the cache; {resume_hint}")
         if _STATE["exit_at_once"]:

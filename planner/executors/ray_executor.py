@@ -34,7 +34,7 @@ from .ray_logs import RayLogs
 from .ray_dispatch import DispatchStats, dispatch
 from .retry import RetryPolicy
 
-__all__ = ["RayExecutor", "RetryPolicy", "auth_token_available", "ensure_token_auth"]
+__all__ = ["RayExecutor", "RetryPolicy", "auth_token_available", "ensure_token_auth", "owns_embedded_ray"]
 
 _OWNED: dict[str, Any] = {"num_cpus": None}  # set while this module owns the embedded Ray instance
 _POLL_S = 0.2  # longest blocking wait on Ray: Ctrl-C and due resubmissions are seen within it
@@ -50,6 +50,13 @@ def _project_packages() -> list[Any]:
     import planner
 
     return [planner] + [sys.modules[n] for n in ("adapters", "transfergraph") if n in sys.modules]
+
+
+def owns_embedded_ray() -> bool:
+    """True while this process runs an embedded Ray instance started by :class:`RayExecutor`
+    (its Ray processes end with it only through ``ray.shutdown()``); False when connected to a
+    cluster, whose processes are not ours to stop."""
+    return _OWNED["num_cpus"] is not None
 
 
 def _limit_threads(threads: int | None) -> None:

@@ -1,6 +1,6 @@
 """Driver run by test_cluster.py (it needs a process of its own): score tiny sleepy sources on the
-cluster at ADDRESS and SIGKILL the worker node's raylet (RAYLET_PID) as soon as the first job
-finishes. Writes the score table to OUT_CSV and one JSON line of executor statistics to stdout.
+cluster at ADDRESS and SIGKILL the worker node's raylet (RAYLET_PID) as soon as a job is computing
+on that node. Writes the score table to OUT_CSV and one JSON line of executor statistics to stdout.
 
 Usage: python node_loss_job.py ADDRESS RAYLET_PID OUT_CSV LOG_FILE
 """
@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,17 +25,18 @@ address, raylet_pid, out_csv, log_file = sys.argv[1], int(sys.argv[2]), sys.argv
 killed: dict = {}
 
 
-class KillWorkerNode(RayExecutor):
-    def run(self, fn, jobs, shared):
-        for i, item in enumerate(super().run(fn, jobs, shared)):
-            if i == 0:
-                os.kill(raylet_pid, signal.SIGKILL)
-                killed["at"] = time.time()
-            yield item
+def kill_when_busy(worker_node: str, mark_dir: str) -> None:
+    """SIGKILL the worker node's raylet once a forward pass has started there (60 s at most)."""
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(f.startswith(worker_node) for f in os.listdir(mark_dir)):
+        time.sleep(0.05)
+    time.sleep(0.1)
+    os.kill(raylet_pid, signal.SIGKILL)
+    killed["at"] = time.time()
 
 
-exe = KillWorkerNode(address=address, retry=RetryPolicy(base_delay=0.5, max_delay=4.0, deadline=120.0),
-                     log_file=log_file)
+exe = RayExecutor(address=address, retry=RetryPolicy(base_delay=0.5, max_delay=4.0, deadline=120.0),
+                  log_file=log_file)
 exe.connect()
 import ray  # noqa: E402
 
@@ -41,12 +44,17 @@ deadline = time.time() + 30
 while sum(n["Alive"] for n in ray.nodes()) < 2 and time.time() < deadline:  # a fresh join can lag
     time.sleep(0.2)
 nodes = sum(n["Alive"] for n in ray.nodes())
-sources, tasks = sources_and_tasks()
+worker_node = next(n["NodeID"] for n in ray.nodes() if n["Alive"] and n["NodeManagerAddress"] == "127.0.0.2")
+mark_dir = tempfile.mkdtemp(prefix="tg-marks-")
+sources, tasks = sources_and_tasks(mark_dir=mark_dir)
+killer = threading.Thread(target=kill_when_busy, args=(worker_node, mark_dir), daemon=True)
+killer.start()
 t0 = time.time()
 df = score(sources, tasks, metrics=("leep", "h_score"), executor=exe, progress=False)
 df.to_csv(out_csv, index=False)
+killer.join(1)
 print(json.dumps({
-    "nodes_at_start": nodes, "retries": exe.stats.retries, "errors": exe.stats.system_failures,
-    "failed_nodes": len(exe.stats.failed_nodes), "seconds": time.time() - t0,
-    "recovery_s": [t - killed["at"] for t in exe.stats.recovered_at], "describe": exe.describe(),
+    "nodes_at_start": nodes, "killed": "at" in killed, "retries": exe.stats.retries,
+    "errors": exe.stats.system_failures, "failed_nodes": len(exe.stats.failed_nodes), "seconds": time.time() - t0,
+    "recovery_s": [t - killed["at"] for t in exe.stats.recovered_at if "at" in killed], "describe": exe.describe(),
 }), flush=True)
