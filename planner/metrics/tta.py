@@ -147,9 +147,14 @@ def tta(
             prior={_py(ref.classes[s]): float(d[s]) for s in np.unique(m)},
             n_target_used=problem.n_target, n_reference_used=problem.n_reference, mode="fast",
         )
+    if mode == "fast" and h_t - 1e-12 <= out.bound < h_t:
+        # the label-prior head (bound H(pi_T), up to rounding) won: report exactly H(pi_T) (a larger, still
+        # valid bound), so sources that explain nothing beyond the prior tie instead of being ranked by rounding
+        out.label_entropy += h_t - out.bound
+        out.bound = h_t
     out.target_entropy = h_t
     out.certified = float(min(max(1.0 - out.bound / h_t, 0.0), 1.0))
-    out.vacuous = bool(out.bound >= h_t - 1e-12)  # the label-prior head reaches H(pi_T) up to rounding
+    out.vacuous = bool(out.bound >= h_t)
     out.seconds = time.perf_counter() - start
     return out if return_terms else -float(out.bound)
 
