@@ -20,6 +20,7 @@ __all__ = [
     "is_tensor",
     "check_matrix",
     "check_probabilities",
+    "probability_argmax",
     "sum_tolerance",
     "check_features",
     "check_labels",
@@ -125,38 +126,74 @@ def check_probabilities(
     tol = sum_tolerance(probs) if tol is None else tol
     tensor = is_tensor(x)
     if log_probs:
-        xmax = float(x.max())  # NaN propagates through max
-        if not (xmax == xmax) or xmax == float("inf"):
-            raise InputError(
-                f"{arg} of {func}() must contain finite log-probabilities (-inf allowed for probability 0); "
-                f"got NaN or +inf values."
-            )
-        if xmax > tol:
-            raise InputError(
-                f"{arg} of {func}() with log_probs=True must contain log-probabilities (<= 0); got a "
-                f"maximum of {xmax:.4g}. It looks like logits were passed: apply log_softmax first."
-            )
+        _check_log_max(float(x.max()), arg=arg, func=func, tol=tol)  # NaN propagates through max
         if tensor:
             theta = x.exp()
             row_sum = theta.sum(dim=1)
         else:
             theta, row_sum = _exp_row_sums(x)
-        dev = (row_sum - 1.0).abs() if tensor else np.abs(row_sum - 1.0)
-        worst = int(dev.argmax())
-        if not float(dev[worst]) <= tol:
-            lse = float(np.log(float(row_sum[worst]))) if float(row_sum[worst]) > 0 else float("-inf")
-            raise InputError(
-                f"{arg} of {func}() with log_probs=True must have rows with logsumexp 0 (probabilities "
-                f"summing to 1, tolerance {tol:g}); row {worst} has logsumexp {lse:.6g}. "
-                f"It looks like logits were passed: apply log_softmax first."
-            )
+        _check_row_sums(row_sum, arg=arg, func=func, tol=tol, log_probs=True)
         return theta, row_sum
     if tensor:
         row_sum, xmin = x.sum(dim=1), float(x.min())
     else:
         row_sum, xmin = _row_sums_and_min(x)
-    finite = bool(row_sum.isfinite().all()) if tensor else bool(np.isfinite(row_sum).all())
-    if not finite:
+    _check_prob_min(row_sum, xmin, arg=arg, func=func)
+    _check_row_sums(row_sum, arg=arg, func=func, tol=tol, log_probs=False)
+    return x, row_sum
+
+
+def probability_argmax(probs: Any, *, func: str, log_probs: bool = False, arg: str = "probs") -> tuple[Any, int]:
+    """Validate ``probs`` exactly as :func:`check_probabilities` does and return ``(argmax of each
+    row (n,), Z)`` in ONE pass over memory: per cache-sized row block, the row sums (of ``exp`` for
+    log-probabilities), the minimum (maximum) and the argmax, with no (n, Z) copy for float64 input.
+    Ties go to the first column. A tensor is checked with :func:`check_probabilities` on its device.
+    """
+    kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
+    x = check_matrix(probs, arg=arg, func=func, what=kind)
+    tol = sum_tolerance(probs)
+    if is_tensor(x):
+        theta, _ = check_probabilities(x, func=func, log_probs=log_probs, arg=arg, tol=tol)
+        return theta.argmax(dim=1), x.shape[1]
+    n, z = x.shape
+    step = max(1, BLOCK_ELEMENTS // z)
+    row_sum, src = np.empty(n), np.empty(n, dtype=np.int64)
+    extreme = -np.inf if log_probs else np.inf
+    for s in range(0, n, step):
+        block = x[s:s + step]
+        src[s:s + step] = block.argmax(axis=1)
+        if log_probs:
+            m = float(block.max())
+            extreme = m if (m != m or m > extreme) else extreme  # NaN sticks
+            np.exp(block).sum(axis=1, out=row_sum[s:s + step])
+        else:
+            m = float(block.min())
+            extreme = m if (m != m or m < extreme) else extreme
+            block.sum(axis=1, out=row_sum[s:s + step])
+    if log_probs:
+        _check_log_max(extreme, arg=arg, func=func, tol=tol)
+    else:
+        _check_prob_min(row_sum, extreme, arg=arg, func=func)
+    _check_row_sums(row_sum, arg=arg, func=func, tol=tol, log_probs=log_probs)
+    return src, z
+
+
+def _check_log_max(xmax: float, *, arg: str, func: str, tol: float) -> None:
+    if not (xmax == xmax) or xmax == float("inf"):
+        raise InputError(
+            f"{arg} of {func}() must contain finite log-probabilities (-inf allowed for probability 0); "
+            f"got NaN or +inf values."
+        )
+    if xmax > tol:
+        raise InputError(
+            f"{arg} of {func}() with log_probs=True must contain log-probabilities (<= 0); got a "
+            f"maximum of {xmax:.4g}. It looks like logits were passed: apply log_softmax first."
+        )
+
+
+def _check_prob_min(row_sum: Any, xmin: float, *, arg: str, func: str) -> None:
+    finite = bool(row_sum.isfinite().all()) if is_tensor(row_sum) else bool(np.isfinite(row_sum).all())
+    if not finite or not (xmin == xmin):
         raise InputError(f"{arg} of {func}() must contain finite probabilities; got NaN or inf values.")
     if xmin < 0:
         raise InputError(
@@ -164,15 +201,25 @@ def check_probabilities(
             f"value ({xmin:.4g}). It looks like logits or log-probabilities were passed: apply softmax "
             f"first, or pass log-probabilities with log_probs=True."
         )
-    dev = (row_sum - 1.0).abs() if tensor else np.abs(row_sum - 1.0)
+
+
+def _check_row_sums(row_sum: Any, *, arg: str, func: str, tol: float, log_probs: bool) -> None:
+    dev = (row_sum - 1.0).abs() if is_tensor(row_sum) else np.abs(row_sum - 1.0)
     worst = int(dev.argmax())
-    if not float(dev[worst]) <= tol:
+    if float(dev[worst]) <= tol:
+        return
+    if log_probs:
+        lse = float(np.log(float(row_sum[worst]))) if float(row_sum[worst]) > 0 else float("-inf")
         raise InputError(
-            f"{arg} of {func}() must have rows summing to 1 (probabilities, tolerance {tol:g}); row "
-            f"{worst} sums to {float(row_sum[worst]):.6g}. It looks like logits or unnormalized scores "
-            f"were passed: apply softmax first, or pass log-probabilities with log_probs=True."
+            f"{arg} of {func}() with log_probs=True must have rows with logsumexp 0 (probabilities "
+            f"summing to 1, tolerance {tol:g}); row {worst} has logsumexp {lse:.6g}. "
+            f"It looks like logits were passed: apply log_softmax first."
         )
-    return x, row_sum
+    raise InputError(
+        f"{arg} of {func}() must have rows summing to 1 (probabilities, tolerance {tol:g}); row "
+        f"{worst} sums to {float(row_sum[worst]):.6g}. It looks like logits or unnormalized scores "
+        f"were passed: apply softmax first, or pass log-probabilities with log_probs=True."
+    )
 
 
 #: Row blocks of the streaming checks: 1 MiB of float64, inside a core's L2 cache.

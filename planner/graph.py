@@ -42,8 +42,9 @@ def build_graph(scores: pd.DataFrame, *, metric: str = "leep") -> nx.DiGraph:
     networkx.DiGraph
         ``graph.graph["metric"]`` names ``metric``. Nodes have ``kind`` = "task" (every target and every ``source_task``) or "model" (external
         sources), and ``sources``: the comma-separated source models that stand for the node. Edges run source node -> target for every ok pair of ``metric``, excluding
-        self-edges; attributes: ``weight``, ``source``, and the raw score of every metric scored
-        for that source and target.
+        self-edges; attributes: ``weight``, ``source``, the raw score of every metric scored
+        for that source and target, and ``flag`` (only when the weight's score row has a non-empty
+        ``flag``: the reason it is outside its metric's regime of validity).
 
     Examples
     --------
@@ -89,6 +90,9 @@ def build_graph(scores: pd.DataFrame, *, metric: str = "leep") -> nx.DiGraph:
         if best["normalized"] is None or not math.isfinite(float(best["normalized"])):
             continue
         attrs = {"weight": float(best["normalized"]), "source": str(best["source"])}
+        flag = best["flag"] if "flag" in best.index else ""
+        if isinstance(flag, str) and flag:
+            attrs["flag"] = flag  # the weight's score is outside its metric's regime of validity
         for m, value in raw.loc[(best["source"], target)].items():
             if pd.notna(value):
                 attrs[str(m)] = float(value)

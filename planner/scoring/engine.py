@@ -78,15 +78,18 @@ def score(
     progress : bool
         Show a progress bar (stderr) advancing per pair.
     seed : int
-        Base seed of seeded metrics; each pair gets ``derive_seed(seed, source, target)``.
+        Base seed of seeded metrics; every pair on a target gets ``derive_seed(seed, "", target)``
+        (the same for all its sources, so two sources with the same features score the same).
 
     Returns
     -------
     pandas.DataFrame
         One row per (source, target, metric), sorted by them, with columns
         ``source, source_task, target, metric, score, normalized, n_samples, n_classes, status,
-        error, seconds, label_entropy, metric_version, cached``. Failed pairs have ``status``
+        error, flag, seconds, label_entropy, metric_version, cached``. Failed pairs have ``status``
         "failed", NaN ``score``/``normalized`` and an ``error`` text; they never stop the run.
+        ``flag`` is "" for a score inside its metric's regime of validity, else a short reason
+        (``Metric.regime``, e.g. ``"degenerate: n <= d + 1 ..."``); flagged rows keep status "ok".
 
     Raises
     ------
@@ -168,14 +171,15 @@ def _plan(
             todo: list[tuple[str, int | None]] = []
             keys: list[str | None] = []
             for name, metric in metric_objects.items():
-                mseed = derive_seed(seed, s.name, v.task.name) if getattr(metric, "seeded", False) else None
+                # one seed per target, shared by its sources: identical features get identical scores
+                mseed = derive_seed(seed, "", v.task.name) if getattr(metric, "seeded", False) else None
                 data_fp = data_fingerprint(v.fingerprint, metric, (refs or {}).get(s.name))
                 key = pair_key(model_fp, data_fp, metric, mseed) if store is not None else None
                 hit = store.get(key) if store is not None else None
                 if hit is not None:
                     rows.append({
                         "source": s.name, "target": v.task.name, "metric": name, "score": hit["score"],
-                        "status": "ok", "error": "", "seconds": hit.get("seconds", 0.0),
+                        "status": "ok", "error": "", "flag": hit.get("flag", ""), "seconds": hit.get("seconds", 0.0),
                         "metric_version": hit.get("metric_version", ""), "cached": True,
                         **{c: hit.get(c) for c in getattr(metric, "columns", ())},
                     })

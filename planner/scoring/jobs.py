@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..forward import forward, torch_threads
+from ..checks import encode_labels
+from ..forward import DEFAULT_BATCH_SIZE, forward, torch_threads
 from .payload import ModelPayload
 from .reference import RefSpec, build_reference, linear_head
 
@@ -143,9 +144,11 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
     total = sum(len(t.index) for t in job.targets)
     union_log_probs = None  # log-softmax is row-wise: computed once over the union, sliced per target
     shared_ref: list[Any] = []  # a task reference is built once per job and shared by its targets
+    bad_logits = bad_features = None  # rows of the union whose model outputs are not finite
     rows = []
     for target in job.targets:
         pos = np.searchsorted(union, target.index)
+        class_counts = np.bincount(encode_labels(target.labels, func="score")[0])
         share = out.seconds * len(target.index) / total / max(len(target.metrics), 1)
         for i, (name, seed) in enumerate(target.metrics):
             metric = job.metric_objects[name]
@@ -157,17 +160,22 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
                 elif metric.input == "probs":
                     if union_log_probs is None:
                         union_log_probs = _log_softmax64(out.logits)
+                        bad_logits = np.isnan(union_log_probs).any(axis=1)  # NaN or +inf logits, all -inf rows
+                    _check_outputs(bad_logits, pos, target, job.source, "logits")
                     value = metric(union_log_probs[pos], target.labels, log_probs=True)
                 elif out.features is None:
                     raise FeatureError(out.feature_error or "features unavailable")
-                elif seed is not None:
-                    value = metric(out.features[pos], target.labels, seed=seed)
                 else:
-                    value = metric(out.features[pos], target.labels)
+                    if bad_features is None:
+                        bad_features = ~np.isfinite(out.features).all(axis=1)
+                    _check_outputs(bad_features, pos, target, job.source, "features")
+                    extra = {} if seed is None else {"seed": seed}
+                    value = metric(out.features[pos], target.labels, **extra)
                 value = float(value)
                 if not math.isfinite(value):
                     raise FloatingPointError(f"metric {name!r} returned a non-finite score ({value})")
-                values = {"score": value, "status": "ok", **extra}
+                width = (union_log_probs if metric.input == "probs" else out.features).shape[1]
+                values = {"score": value, "status": "ok", "flag": _flag(metric, len(pos), width, class_counts), **extra}
             except Exception as exc:  # noqa: BLE001 - one metric failing fails only its pair
                 values = {"error": error_text(exc, f"metric {name!r} failed: ")}
             values["seconds"] = share + time.perf_counter() - start
@@ -189,6 +197,37 @@ def _reference_metric(job, metric, out, union, head, pos, target, seed, shared_r
     options = {"seed": seed} if seed is not None else {}
     terms = metric(out.features[pos], target.labels, reference=ref, return_terms=True, **options)
     return -float(terms.bound), terms.columns()
+
+
+def _check_outputs(bad_rows: np.ndarray, pos: np.ndarray, target: TargetSpec, source: str, what: str) -> None:
+    """Raise a :class:`SourceOutputError` naming the source model, the target sample and the forward
+    batch when the model's ``what`` ("logits" or "features") are not finite for some of the target's
+    rows (the metric's own check would name only its internal argument)."""
+    bad = np.flatnonzero(bad_rows[pos])
+    if not len(bad):
+        return
+    first = int(bad[0])
+    union_row = int(pos[first])
+    batch = union_row // DEFAULT_BATCH_SIZE
+    raise SourceOutputError(
+        f"source model {source!r} returned non-finite {what} (NaN or inf) for {len(bad)} of the "
+        f"{len(pos)} samples of target {target.name!r}; first: target sample {first} (input row "
+        f"{int(target.index[first])}), in forward batch {batch} (rows {batch * DEFAULT_BATCH_SIZE}-"
+        f"{(batch + 1) * DEFAULT_BATCH_SIZE - 1} of the {len(bad_rows)} distinct samples this job forwarded). "
+        f"Check the model's weights and its inputs there."
+    )
+
+
+class SourceOutputError(FloatingPointError):
+    """A source model's outputs (logits or features) are NaN or inf on some target samples."""
+
+
+def _flag(metric: Any, n: int, width: int, class_counts: np.ndarray) -> str:
+    """The metric's regime flag for this pair; a failing regime check is reported, never fatal."""
+    try:
+        return metric.flag(n, width, class_counts)
+    except Exception as exc:  # noqa: BLE001 - the score itself is fine: keep it
+        return error_text(exc, "flag unavailable: ")
 
 
 class FeatureError(RuntimeError):

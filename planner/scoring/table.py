@@ -12,7 +12,7 @@ __all__ = ["COLUMNS", "build_table", "normalize_table"]
 #: Column order of the ``score()`` table (SPEC §2 columns first, then extras).
 COLUMNS = [
     "source", "source_task", "target", "metric", "score", "normalized", "n_samples", "n_classes",
-    "status", "error", "seconds", "label_entropy", "metric_version", "cached",
+    "status", "error", "flag", "seconds", "label_entropy", "metric_version", "cached",
 ]
 
 
@@ -31,6 +31,7 @@ def build_table(rows: Sequence[Mapping[str, Any]], registry: Mapping[str, Any]) 
         "seconds": "float64", "label_entropy": "float64", "cached": "bool",
     })
     df["error"] = df["error"].fillna("").astype(str)
+    df["flag"] = df["flag"].fillna("").astype(str)  # "" inside the metric's regime of validity (SPEC §7)
     df = df.sort_values(["source", "target", "metric"], kind="mergesort").reset_index(drop=True)
     return normalize_table(df, registry)
 
