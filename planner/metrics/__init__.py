@@ -120,6 +120,6 @@ REGISTRY: dict[str, Metric] = {
         # needs a reference sample too (input "features+reference"); rank-normalized: the certified
         # value is usually vacuous, and a vacuous upper bound is no sign of negative transfer
         _metric("tta", tta, "features+reference", normalize_rank, _nonpositive, False, seeded=True,
-                columns=TTATerms(0, 0, 0, 0, 0, 0).columns(), regime=regimes.tta_regime, invariant=()),
+                columns=TTATerms(0, 0, 0, 0, 0, 0).columns(), regime=regimes.tta_regime, invariant=("zero", "constant", "duplicated")),
     )
 }
