@@ -1,0 +1,148 @@
+"""Run the decision validations end to end: ground-truth tables -> planner graphs -> arms -> rows.
+
+For every seed: the all-subsets table (:func:`subset_table`) gives the singleton networks; the planner
+scores them with LEEP on every other task's training split (:func:`planner.score`, the same call a
+user's run makes) and builds the transfer graph; the grouping and curriculum decisions are taken on
+that graph and judged against the tables (:func:`grouping_rows`, :func:`curriculum_rows`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ..decisions._grouping_exact import partition_value
+from ..decisions.affinity import affinity_graph
+from ..decisions.curriculum import curriculum_value, solve_curriculum
+from ..decisions.grouping import affinity_matrix, solve_grouping
+from ..exceptions import InputError
+from ._training_core import TaskArrays, TrainBudget
+from .continual import orders_table
+from .curriculum_eval import curriculum_rows, order_measures
+from .decision_stats import noise_ceiling
+from .grouping_eval import grouping_rows, partition_table
+from .multitask import subset_table
+
+__all__ = ["DecisionValidation", "leep_graph", "grouping_planners", "curriculum_planners", "validate_decisions",
+           "GROUPING_VARIANTS"]
+
+#: grouping planner arms: name -> (affinity kind, centered); "planner" is the product's default
+GROUPING_VARIANTS = {"planner": ("transfer", True), "planner_uncentered": ("transfer", False),
+                     "planner_mutual": ("mutual", True), "planner_symmetric": ("symmetric", True)}
+
+
+@dataclass
+class DecisionValidation:
+    """Everything measured: the arm rows, Spearman tables, noise ceilings and the raw tables."""
+
+    grouping: pd.DataFrame
+    grouping_spearman: pd.DataFrame
+    curriculum: pd.DataFrame
+    curriculum_spearman: pd.DataFrame
+    ceilings: dict = field(default_factory=dict)
+    subsets: pd.DataFrame | None = None
+    orders: pd.DataFrame | None = None
+    graphs: dict = field(default_factory=dict)
+
+
+def leep_graph(singles: dict, data: Sequence[TaskArrays], *, seed: int = 0) -> nx.DiGraph:
+    """Transfer graph of the singleton networks: LEEP of task u's network on task t's training split."""
+    from ..graph import build_graph
+    from ..scoring import score
+    from ..task import Source, Task
+
+    tasks = [Task(t.name, t.train_x.contiguous().numpy(), t.train_y.numpy()) for t in data if t.name in singles]
+    sources = [Source(f"{name}.net", net, task=name) for name, net in sorted(singles.items())]
+    scores = score(sources, tasks, metrics=("leep",), executor="local", progress=False, seed=seed)
+    return build_graph(scores, metric="leep")
+
+
+def grouping_planners(graphs: dict, tasks: Sequence[str], k: int, variants=None) -> dict:
+    """{arm: {seed: (groups, A)}}: each variant's partition on each seed's graph and its affinity matrix."""
+    out: dict = {}
+    names = sorted(tasks)
+    for arm, (kind, centered) in (variants or GROUPING_VARIANTS).items():
+        for seed, g in graphs.items():
+            sub = affinity_graph(g.subgraph(names).copy(), kind)
+            groups = solve_grouping(sub, n_groups=k, centered=centered).solution
+            out.setdefault(arm, {})[seed] = (groups, affinity_matrix(sub, names, centered=centered))
+    return out
+
+
+def curriculum_planners(graphs: dict, tasks: Sequence[str]):
+    """({objective: {seed: (order, J)}}, {seed: chain J}) for tree, chain and cumulative."""
+    planners, anti = {}, {}
+    for seed, g in graphs.items():
+        sub = g.subgraph(sorted(tasks)).copy()
+        for obj in ("tree", "chain", "cumulative"):
+            order = solve_curriculum(sub, objective=obj).solution
+            planners.setdefault(obj, {})[seed] = (order, lambda o, s=sub, ob=obj: curriculum_value(s, list(o), objective=ob))
+        anti[seed] = lambda o, s=sub: curriculum_value(s, list(o), objective="chain")
+    return planners, anti
+
+
+def _grouping_ceiling(subsets: pd.DataFrame, tasks, k) -> float:
+    seeds = sorted(subsets.seed.unique())
+    per_seed = [partition_table(subsets[subsets.seed == s], tasks, k)[2] for s in seeds]
+    return noise_ceiling(np.array(per_seed))
+
+
+def _curriculum_ceiling(orders: pd.DataFrame, tasks, measure) -> float:
+    seeds = sorted(orders.seed.unique())
+    return noise_ceiling(np.array([order_measures(orders[orders.seed == s], tasks)[1][measure] for s in seeds]))
+
+
+def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trunk: Callable[[], object],
+                       grouping_budget: TrainBudget, curriculum_budget: TrainBudget, k_values=(2, 3),
+                       n_group: int | None = None, n_curr: int | None = None, learners=("naive",),
+                       cache: str | Path | dict | None = None, log: Callable[[str], None] | None = None) -> DecisionValidation:
+    """Train (or read back from ``cache``) every table and judge every arm; see the module docstring.
+
+    ``cache``: a folder (tables under ``grouping/`` and ``curriculum/``) or {"grouping": dir, "curriculum": dir}.
+    ``n_group`` / ``n_curr``: the first tasks of ``data`` used for grouping (<= 8) / curricula (<= 6).
+    Raises InputError: fewer than 2 tasks or too many for the exhaustive tables.
+    """
+    n_group = len(data) if n_group is None else n_group
+    n_curr = min(len(data), 5) if n_curr is None else n_curr
+    if not 2 <= n_group <= 8 or not 2 <= n_curr <= 6 or n_curr > n_group or n_group > len(data):
+        raise InputError(f"decision validation needs 2 <= n_curr <= n_group <= min(8, tasks); got n_group={n_group}, "
+                         f"n_curr={n_curr} with {len(data)} tasks.")
+    caches = dict(cache) if isinstance(cache, dict) else \
+        {part: None if cache is None else Path(cache) / part for part in ("grouping", "curriculum")}
+    gdata, cdata = list(data[:n_group]), list(data[:n_curr])
+    tables, graphs = [], {}
+    for s in seeds:
+        tab, singles = subset_table(gdata, seed=s, budget=grouping_budget, trunk=trunk, log=log,
+                                    cache=caches["grouping"])
+        tables.append(tab)
+        graphs[s] = leep_graph(singles, gdata, seed=s)
+    subsets = pd.concat(tables, ignore_index=True)
+    gnames = [t.name for t in gdata]
+    g_rows, g_corr, ceilings = [], [], {}
+    for k in k_values:
+        if k >= n_group:
+            continue
+        r, c = grouping_rows(subsets, k=k, planners=grouping_planners(graphs, gnames, k))
+        g_rows.append(r)
+        g_corr.append(c)
+        ceilings[f"grouping_k{k}"] = _grouping_ceiling(subsets, gnames, k)
+    cnames = [t.name for t in cdata]
+    c_rows, c_corr, order_tabs = [], [], []
+    planners, anti = curriculum_planners(graphs, cnames)
+    for learner in learners:
+        tab = pd.concat([orders_table(cdata, seed=s, budget=curriculum_budget, trunk=trunk, replay=learner == "replay",
+                                      log=log, cache=caches["curriculum"]) for s in seeds],
+                        ignore_index=True)
+        order_tabs.append(tab)
+        r, c = curriculum_rows(tab, planners=planners, anti=anti, learner=learner)
+        c_rows.append(r)
+        c_corr.append(c)
+        for m in ("acc", "fwt_ft", "bwt"):
+            ceilings[f"curriculum_{learner}_{m}"] = _curriculum_ceiling(tab, cnames, m)
+    return DecisionValidation(pd.concat(g_rows, ignore_index=True), pd.concat(g_corr, ignore_index=True),
+                              pd.concat(c_rows, ignore_index=True), pd.concat(c_corr, ignore_index=True),
+                              ceilings, subsets, pd.concat(order_tabs, ignore_index=True), graphs)

@@ -1,0 +1,145 @@
+"""Judge grouping decisions against the all-subsets table (rows of ``grouping_validation.csv``).
+
+The realized value of a partition P on split X is V_X(P) = (1/n) sum_t acc_X(t | the group of t in P),
+read from :func:`~planner.validation.multitask.subset_table` (equal per-task budget: every partition
+costs the same training). Arms, for a group budget k (partitions with at most k groups):
+
+- each planner arm: a partition and its affinity matrix A (objective = ``partition_value(A, P)``);
+- ``all_in_one``, ``all_separate`` (k < n: off-budget, n networks), ``random`` (exact mean over
+  partitions with exactly k groups), ``best_of_3`` / ``best_of_10`` (exact expectation of the val-best
+  of m random k-partitions, reported on test), ``hoa`` (Standley et al. 2020's higher-order
+  approximation from the singles and pairs of the *other* seeds: pair gains
+  w(u->t) = acc_val(t | {t, u}) - acc_val(t | {t}), grouped with ``centered=False``), ``oracle``
+  (val-chosen, reported on test) and ``oracle_test`` (test-chosen upper bound).
+
+Per arm: realized test value, percentile among all <= k partitions, normalized regret against the
+val-chosen oracle and the exact random mean, and the gain over random.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ..decisions._grouping_exact import partition_value
+from ..decisions.grouping import solve_grouping
+from .decision_stats import best_of_m, normalized_regret, percentile, set_partitions, spearman
+from .multitask import subset_name
+
+__all__ = ["partition_table", "hoa_graph", "grouping_rows", "GROUPING_COLUMNS"]
+
+GROUPING_COLUMNS = ["decision", "arm", "seed", "truth", "groups", "objective", "realized", "realized_val",
+                    "percentile", "regret", "regret_vs_test_oracle", "gain_over_random", "n_alternatives"]
+
+
+def _lookup(table: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
+    g = table.groupby(["subset", "task"])[["val_acc", "test_acc"]].mean()
+    return {k: (float(v.val_acc), float(v.test_acc)) for k, v in g.iterrows()}
+
+
+def partition_table(table: pd.DataFrame, tasks: Sequence[str], k: int):
+    """(partitions with <= k groups, val values, test values) from a subset table (its seeds averaged)."""
+    look = _lookup(table)
+    parts = list(set_partitions(sorted(tasks), k))
+    val = np.empty(len(parts))
+    test = np.empty(len(parts))
+    for i, p in enumerate(parts):
+        vs = [look[(subset_name(g), t)] for g in p for t in g]
+        val[i] = np.mean([v for v, _ in vs])
+        test[i] = np.mean([t for _, t in vs])
+    return parts, val, test
+
+
+def hoa_graph(table: pd.DataFrame, tasks: Sequence[str]) -> nx.DiGraph:
+    """Pair-gain graph (mean over the table's seeds): w(u->t) = acc_val(t | {t, u}) - acc_val(t | {t})."""
+    look = _lookup(table)
+    g = nx.DiGraph()
+    g.add_nodes_from(tasks, kind="task")
+    for t in tasks:
+        base = look[(t, t)][0]
+        for u in tasks:
+            if u != t:
+                g.add_edge(u, t, weight=look[(subset_name([t, u]), t)][0] - base)
+    return g
+
+
+def _canon(groups) -> tuple:
+    return tuple(sorted(tuple(sorted(map(str, g))) for g in groups))
+
+
+def grouping_rows(table: pd.DataFrame, *, k: int, planners: Mapping[str, Mapping[int, tuple[list, np.ndarray]]],
+                  decision: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of every arm for every seed (truth = that seed's table, and the seed-mean table).
+
+    Parameters
+    ----------
+    table : subset table with a ``seed`` column (several seeds)
+    planners : {arm: {seed: (groups, A)}}: each planner arm's partition per seed and its affinity
+        matrix over the sorted task names (for the objective value of every partition)
+
+    Returns
+    -------
+    (rows, spearman) : rows with :data:`GROUPING_COLUMNS`; per (arm, seed, truth) the Spearman
+    correlation between the arm's objective and realized test value over all <= k partitions.
+    """
+    tasks = sorted(table["task"].unique())
+    seeds = sorted(int(s) for s in table["seed"].unique())
+    decision = decision or f"grouping_k{k}"
+    rows, corr = [], []
+    truths = [(s, "seed", table[table.seed == s]) for s in seeds] + [(s, "mean", table) for s in seeds]
+    cache: dict = {}
+    for seed, truth, tab in truths:
+        key = seed if truth == "seed" else "mean"
+        if key not in cache:
+            cache[key] = partition_table(tab, tasks, k)
+        parts, val, test = cache[key]
+        index = {_canon(p): i for i, p in enumerate(parts)}
+        exact_k = np.array([len(p) == min(k, len(tasks)) for p in parts])
+        rand = float(test[exact_k].mean())
+        oracle = float(test[int(np.argmax(val))])
+        oracle_t = float(test.max())
+
+        def add(arm, groups, obj, value, value_val):
+            rows.append({"decision": decision, "arm": arm, "seed": seed, "truth": truth,
+                         "groups": " | ".join("+".join(sorted(map(str, g))) for g in groups) if groups else "",
+                         "objective": obj, "realized": value, "realized_val": value_val,
+                         "percentile": percentile(test, value) if groups else float("nan"),
+                         "regret": normalized_regret(oracle, value, rand),
+                         "regret_vs_test_oracle": normalized_regret(oracle_t, value, rand),
+                         "gain_over_random": value - rand, "n_alternatives": len(parts)})
+
+        tid = {t: i for i, t in enumerate(tasks)}
+        for arm, per_seed in planners.items():
+            groups, A = per_seed[seed]
+            i = index[_canon(groups)]
+            objs = np.array([partition_value(A, [[tid[t] for t in g] for g in p]) for p in parts])
+            add(arm, groups, float(objs[i]), float(test[i]), float(val[i]))
+            corr.append({"decision": decision, "arm": arm, "seed": seed, "truth": truth,
+                         "spearman": spearman(objs, test)})
+        for arm, groups in (("all_in_one", [tasks]), ("all_separate", [[t] for t in tasks])):
+            i = index.get(_canon(groups))
+            if i is not None:
+                add(arm, groups, float("nan"), float(test[i]), float(val[i]))
+            else:  # all_separate with k < n: off-budget, valued from the singletons
+                look = _lookup(tab)
+                add(arm, groups, float("nan"), float(np.mean([look[(t, t)][1] for t in tasks])),
+                    float(np.mean([look[(t, t)][0] for t in tasks])))
+                rows[-1]["percentile"] = float("nan")
+        add("random", None, float("nan"), rand, float(val[exact_k].mean()))
+        for m in (3, 10):
+            add(f"best_of_{m}", None, float("nan"), best_of_m(val[exact_k], test[exact_k], m), float("nan"))
+        if truth == "seed" and len(seeds) > 1:
+            hg = hoa_graph(table[table.seed != seed], tasks)
+            groups = solve_grouping(hg, n_groups=k, centered=False).solution
+            A = np.array([[hg.edges[u, t]["weight"] if u != t else 0.0 for t in tasks] for u in tasks])
+            i = index[_canon(groups)]
+            objs = np.array([partition_value(A, [[tid[t] for t in g] for g in p]) for p in parts])
+            add("hoa", groups, float(objs[i]), float(test[i]), float(val[i]))
+            corr.append({"decision": decision, "arm": "hoa", "seed": seed, "truth": truth, "spearman": spearman(objs, test)})
+        i = int(np.argmax(val))
+        add("oracle", parts[i], float("nan"), float(test[i]), float(val[i]))
+        i = int(np.argmax(test))
+        add("oracle_test", parts[i], float("nan"), float(test[i]), float(val[i]))
+    return pd.DataFrame(rows, columns=GROUPING_COLUMNS), pd.DataFrame(corr)

@@ -1,0 +1,103 @@
+"""Formulas of the decision validations against brute force and hand-built examples (tier T0, pure)."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.validation.continual import SEP
+from planner.validation.curriculum_eval import order_measures
+from planner.validation.decision_stats import (all_orders, best_of_m, noise_ceiling, normalized_regret, order_metrics,
+                                               percentile, set_partitions)
+from planner.validation.grouping_eval import partition_table
+
+
+def test_set_partitions_are_the_bell_and_stirling_counts():
+    assert len(list(set_partitions("abcd"))) == 15  # Bell(4)
+    assert len(list(set_partitions("abcde", 3))) == 1 + 15 + 25  # S(5,1)+S(5,2)+S(5,3)
+    assert len(list(set_partitions("abcdef", 3))) == 122
+    parts = list(set_partitions("abc"))
+    assert sorted(sorted(map(tuple, p)) for p in parts) == sorted(
+        [[("a", "b", "c")], [("a", "b"), ("c",)], [("a", "c"), ("b",)], [("a",), ("b", "c")], [("a",), ("b",), ("c",)]])
+    assert len(all_orders("abcd")) == 24
+
+
+def test_percentile_best_worst_and_ties():
+    v = np.array([0.1, 0.5, 0.5, 0.9])
+    assert percentile(v, 0.9) == 100.0
+    assert percentile(v, 0.1) == 0.0
+    assert percentile(v, 0.5) == pytest.approx(100 * (1 + 0.5) / 3)
+
+
+def test_best_of_m_equals_enumeration_of_all_draws():
+    rng = np.random.default_rng(0)
+    val, test = rng.random(5), rng.random(5)
+    for m in (1, 2, 3):
+        draws = list(itertools.product(range(5), repeat=m))
+        brute = np.mean([test[max(d, key=lambda i: (val[i], i))] for d in draws])
+        assert best_of_m(val, test, m) == pytest.approx(brute)
+    assert best_of_m(val, test, 1) == pytest.approx(test.mean())  # m = 1 is the random mean
+
+
+def test_normalized_regret_scale():
+    assert normalized_regret(0.9, 0.9, 0.8) == 0.0
+    assert normalized_regret(0.9, 0.8, 0.8) == pytest.approx(1.0)
+    assert normalized_regret(0.9, 0.7, 0.8) == pytest.approx(2.0)
+    assert np.isnan(normalized_regret(0.8, 0.8, 0.8))
+
+
+def test_order_metrics_on_a_hand_built_matrix():
+    R = np.array([[0.9, 0, 0], [0.6, 0.8, 0], [0.5, 0.7, 0.95]])
+    m = order_metrics(R, scratch=[0.9, 0.7, 0.9])
+    assert m["acc"] == pytest.approx((0.5 + 0.7 + 0.95) / 3)
+    assert m["bwt"] == pytest.approx(((0.5 - 0.9) + (0.7 - 0.8)) / 2)
+    assert m["fwt_ft"] == pytest.approx(((0.8 - 0.7) + (0.95 - 0.9)) / 2)
+
+
+def _trie_rows(acc):
+    """Rows of an all-orders table for tasks x, y from acc[(prefix, task)]."""
+    return pd.DataFrame([{"seed": 0, "prefix": p, "task": t, "test_acc": a, "val_acc": a} for (p, t), a in acc.items()])
+
+
+def test_order_measures_read_the_trie_table():
+    acc = {("x", "x"): 0.8, ("y", "y"): 0.6, (f"x{SEP}y", "x"): 0.5, (f"x{SEP}y", "y"): 0.7,
+           (f"y{SEP}x", "y"): 0.4, (f"y{SEP}x", "x"): 0.9}
+    orders, meas = order_measures(_trie_rows(acc), ["x", "y"])
+    assert orders == [("x", "y"), ("y", "x")]
+    assert meas["acc"] == pytest.approx([0.6, 0.65])
+    assert meas["bwt"] == pytest.approx([0.5 - 0.8, 0.4 - 0.6])
+    assert meas["fwt_ft"] == pytest.approx([0.7 - 0.6, 0.9 - 0.8])
+
+
+def test_partition_values_and_exact_random_mean_against_brute_force():
+    rng = np.random.default_rng(1)
+    tasks = ["a", "b", "c", "d"]
+    rows = []
+    for r in range(1, 5):
+        for sub in itertools.combinations(tasks, r):
+            for t in sub:
+                rows.append({"seed": 0, "subset": "+".join(sub), "task": t, "val_acc": rng.random(),
+                             "test_acc": rng.random()})
+    table = pd.DataFrame(rows)
+    look = {(r.subset, r.task): r.test_acc for r in table.itertuples()}
+    parts, val, test = partition_table(table, tasks, 2)
+    assert len(parts) == 8
+    brute = {}
+    for labels in itertools.product(range(2), repeat=4):  # every labelling, deduplicated as a partition
+        groups = [tuple(t for t, l in zip(tasks, labels) if l == g) for g in range(2)]
+        groups = tuple(sorted(g for g in groups if g))
+        brute[groups] = np.mean([look[("+".join(g), t)] for g in groups for t in g])
+    exactly_two = [v for g, v in brute.items() if len(g) == 2]
+    got_two = [v for p, v in zip(parts, test) if len(p) == 2]
+    assert sorted(got_two) == pytest.approx(sorted(exactly_two))
+    assert np.mean(got_two) == pytest.approx(np.mean(exactly_two))
+
+
+def test_noise_ceiling_is_one_for_identical_seeds_and_low_for_noise():
+    base = np.arange(10.0)
+    assert noise_ceiling(np.stack([base] * 4)) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    assert noise_ceiling(rng.random((4, 50))) < 0.5
+    assert np.isnan(noise_ceiling(base[None]))
