@@ -1,0 +1,123 @@
+"""How far to trust each decision of a plan: evidence levels and warnings that name the tasks involved.
+
+Two entry points, each called with a few lines by the plan's producers:
+
+- :func:`graph_trust` (from ``make_plan``): per-decision evidence ("proxy only" until a validation
+  run on this data says otherwise), warnings when a target's best in-edge is near the label prior
+  (normalized weight below :data:`NEAR_PRIOR`, not only <= 0) and when the graph has no task->task
+  edge (groups and curricula then carry no information: every task looks alike).
+- :func:`data_warnings` (from the job that has the data): a source whose score on its own task's
+  training data is near chance (its model learned little: every edge out of it is noise), and
+  sample overlap between a task source's training samples and a target's samples (leakage: the
+  score and any fine-tuning on that target are inflated by memorized samples). Samples are matched
+  by the bytes of each input row (float32), so only identical samples count.
+
+Weights are normalized LEEP/NCE scores: 0 = no better than predicting the label prior, 1 = perfect.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Sequence
+
+import networkx as nx
+import numpy as np
+
+from ._graph import task_nodes
+
+__all__ = ["NEAR_PRIOR", "OVERLAP_MIN", "EVIDENCE", "graph_trust", "data_warnings", "sample_overlap"]
+
+#: normalized weight under which an edge is "near the label prior"
+NEAR_PRIOR = 0.1
+#: share of a target's samples found in a source's training data from which overlap is reported
+OVERLAP_MIN = 0.01
+
+#: what the product's own measurements say about each decision's proxy (benchmarks/RESULTS.md)
+EVIDENCE = {
+    "sources": "proxy only: LEEP ranks sources well in this project's validation runs (low selection regret); "
+               "check with `transfergraph validate`",
+    "groups": "proxy only: transfer scores measure sequential transfer, not co-training; in this project's "
+              "multitask benchmark LEEP-based groupings did not reliably beat random partitions; check with "
+              "`transfergraph validate --decisions` before committing compute",
+    "curriculum": "proxy only: the curriculum objectives ignore forgetting; in this project's continual-learning "
+                  "benchmark they did not reliably beat random orders; check with "
+                  "`transfergraph validate --decisions`",
+}
+
+
+def graph_trust(graph: nx.DiGraph, sources: dict[str, list], metric: str) -> tuple[dict[str, dict], list[str]]:
+    """(evidence per decision, warnings) from the graph and the plan's ranked sources per target."""
+    evidence = {name: {"level": "proxy only", "note": note} for name, note in EVIDENCE.items()}
+    warnings = []
+    for target, top in sorted(sources.items()):
+        if top and top[0][1] is not None and 0 < top[0][1] < NEAR_PRIOR:
+            warnings.append(
+                f"weak transfer to target {target!r}: its best source {top[0][0]!r} has normalized {metric} "
+                f"{top[0][1]:.3g} < {NEAR_PRIOR} (near the label prior); expect little gain over training from scratch.")
+    tasks = set(task_nodes(graph))
+    if len(tasks) >= 2 and not any(u in tasks and v in tasks for u, v in graph.edges):
+        warnings.append(
+            f"no task->task edges among tasks {sorted(map(str, tasks))}: the groups and the curriculum carry no "
+            "information (every order and grouping scores alike); score each task's own model on the other tasks.")
+    return evidence, warnings
+
+
+def _row_digests(x: Any) -> set[bytes] | None:
+    try:
+        a = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    except (TypeError, ValueError):
+        return None  # a lazy dataset: not read into memory for this check
+    if a.ndim == 0 or len(a) == 0:
+        return None
+    flat = a.reshape(len(a), -1)
+    return {hashlib.blake2b(r.tobytes(), digest_size=16).digest() for r in flat}
+
+
+def sample_overlap(tasks: Sequence[Any]) -> dict[tuple[str, str], float]:
+    """{(source task u, target t): share of t's training samples that are also u's training samples} (> 0 only)."""
+    digests = {str(t.name): _row_digests(t.inputs) for t in tasks}
+    out = {}
+    for u, du in digests.items():
+        for t, dt in digests.items():
+            if u != t and du and dt:
+                share = len(du & dt) / len(dt)
+                if share > 0:
+                    out[(u, t)] = share
+    return out
+
+
+def _own_task_chance(scores, metric: str) -> list[str]:
+    if scores is None or "source_task" not in scores.columns:
+        return []
+    own = scores[(scores["metric"] == metric) & (scores["status"] == "ok")
+                 & (scores["source_task"].astype(str) == scores["target"].astype(str))]
+    out = []
+    for r in own.sort_values("source").itertuples():
+        if np.isfinite(r.normalized) and r.normalized < NEAR_PRIOR:
+            out.append(f"source {r.source!r} is near chance on its own task {r.target!r} (normalized {metric} "
+                       f"{r.normalized:.3g} < {NEAR_PRIOR}): its model learned little, so every edge out of task "
+                       f"{r.target!r} is noise; train it longer or give it more data.")
+    return out
+
+
+def data_warnings(plan: dict, *, scores=None, tasks: Sequence[Any] | None = None, metric: str = "leep") -> list[str]:
+    """Warnings that need the score table (own-task chance) and the tasks' samples (overlap).
+
+    Overlap is reported for every (source node, target) pair the plan recommends (ranked sources,
+    the source set's assignment, curriculum parents) where at least :data:`OVERLAP_MIN` of the target's
+    samples are in the source task's training data.
+    """
+    warnings = _own_task_chance(scores, metric)
+    if not tasks:
+        return warnings
+    overlap = sample_overlap(tasks)
+    recommended = {(str(s), str(t)) for t, top in plan.get("sources", {}).items() for s, _ in top}
+    recommended |= {(str(s), str(t)) for t, s in plan.get("source_set", {}).get("assignment", {}).items()}
+    parents = plan.get("objectives", {}).get("curriculum", {}).get("parents", {})
+    recommended |= {(str(p), str(t)) for t, (p, _) in parents.items() if p is not None}
+    for (u, t), share in sorted(overlap.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if share >= OVERLAP_MIN and (u, t) in recommended:
+            warnings.append(
+                f"sample overlap (leakage): {100 * share:.0f}% of target {t!r}'s samples are in the training data "
+                f"of source task {u!r}; its score and any fine-tuning gain on {t!r} are inflated by memorized "
+                f"samples; de-duplicate the tasks or hold those samples out before trusting this edge.")
+    return warnings
