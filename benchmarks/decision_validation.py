@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from adapters.models import SmallCNN
-from adapters.suite import build_tasks
-from planner.config import parse_config
+from transfergraph.suite import build_tasks
+from transfergraph.config import parse_config
 from planner.validation._training_core import TrainBudget, prepare_tasks
 
 D6 = [

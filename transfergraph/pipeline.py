@@ -76,13 +76,16 @@ def connect_executor(runner, log: Callable[[str], None]) -> None:
 
 
 def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions, config_summary: dict,
-                 seconds: float, graph: nx.DiGraph | None = None) -> tuple[nx.DiGraph, Plan]:
+                 seconds: float, graph: nx.DiGraph | None = None, tasks=None) -> tuple[nx.DiGraph, Plan]:
     """Graph, plan, figures and report from a score table or a graph (shared by ``run`` and ``plan``).
+
+    With ``tasks`` the plan also warns about sample overlap between source tasks and targets.
 
     With ``scores`` the graph is built from them (and written); with only ``graph`` (re-planning from
     ``graph.graphml``) the score heatmap and failed-pair notes are left out.
     """
     from planner.decisions import build_plan
+    from planner.decisions.trust import data_warnings
     from planner.report import explain_plan, plot_curriculum, plot_groups
     from planner.report import plot_graph, plot_heatmap, write_report
 
@@ -90,6 +93,7 @@ def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions
         graph = build_graph(scores, metric=options.metric)
         atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
     plan = build_plan(graph, options)
+    plan.warnings += data_warnings(plan.to_json(), scores=scores, tasks=tasks, metric=options.metric)
     failed = scores[scores["status"] != "ok"][["source", "target"]].drop_duplicates() if scores is not None else []
     if len(failed):
         plan.warnings.append(
@@ -135,5 +139,6 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     seconds = time.perf_counter() - start
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
                "executor": runner if isinstance(runner, str) else runner.describe()}
-    graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds)
+    graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds,
+                               tasks=tasks)
     return RunResult(out, scores, graph, plan, time.perf_counter() - start)

@@ -20,6 +20,7 @@ from .grouping import default_n_groups, solve_grouping
 from .flags import flag_warnings
 from .options import PlanOptions
 from .plan_types import PLAN_KEYS, Plan
+from .trust import graph_trust
 from .sources import default_budget, select_sources, solve_source_set
 
 __all__ = ["make_plan", "build_plan", "PLAN_KEYS"]
@@ -123,6 +124,8 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     sources = {str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=o.top_k)] for t in tasks}
     warnings += _warnings_for_sources(sources, tasks, o.metric)
     warnings += flag_warnings(graph, sources, o.metric)
+    evidence, trust_warnings = graph_trust(graph, sources, o.metric)  # evidence levels, weak-signal warnings
+    warnings += trust_warnings
     budget = _budget(o, n_candidates, warnings)
     n_groups = _n_groups(o, len(tasks))
     src_set = solve_source_set(graph, budget=budget, time_limit=o.time_limit)
@@ -147,7 +150,7 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
         groups=[[str(t) for t in g] for g in grouping.solution],
         curriculum=[str(t) for t in curriculum.solution],
         decisions={d.name: d for d in (src_set, grouping, curriculum)},
-        warnings=warnings, settings=settings,
+        warnings=warnings, settings=settings, evidence=evidence,
     )
 
 

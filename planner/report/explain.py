@@ -150,6 +150,9 @@ def explain_plan(plan: dict) -> str:
     lines += _source_set_section(plan)
     lines += _groups_section(plan)
     lines += _curriculum_section(plan)
+    if plan.get("evidence"):  # how far each decision is backed by measurements on this data
+        lines += ["### Evidence", ""] + [f"- **{name}**: {e.get('level')} — {e.get('note', '')}"
+                                         for name, e in plan["evidence"].items()] + [""]
     if plan.get("warnings"):
         lines += ["### Warnings", ""] + [f"- {w}" for w in plan["warnings"]] + [""]
     return "\n".join(lines)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from adapters.models import SmallCNN
-from adapters.suite import build_tasks
-from planner.config import parse_config
+from transfergraph.suite import build_tasks
+from transfergraph.config import parse_config
 from planner.validation import multitask
 from planner.validation._training_core import TrainBudget, batch_stream, prepare_tasks
 from planner.validation.continual import orders_table, train_order
