@@ -261,6 +261,8 @@ def validate(
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write caches."),
     quiet: bool = typer.Option(False, "--quiet"),
+    decisions: bool = typer.Option(False, "--decisions", help="Train the groupings and curricula for real "
+                                   "instead (settings: the config's validate.decisions block)."),
 ) -> None:
     """Really transfer on the configured pairs and measure how well each metric predicted it."""
     if executor is not None and executor not in ("local", "ray"):
@@ -272,6 +274,13 @@ def validate(
 
         cfg = _load(config)
         log = (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+        if decisions:
+            from .decisions_job import validate_decisions_job
+
+            validate_decisions_job(cfg, out, use_cache=not no_cache, log=log)
+            _echo(f"[transfergraph] wrote {out}/grouping_validation.csv, {out}/curriculum_validation.csv and "
+                  f"{out}/decisions.md")
+            return
         n_failed = validate_job(cfg, out, executor=executor, address=address, workers=workers,
                                 use_cache=not no_cache, progress=not quiet, log=log)
         _echo(f"[transfergraph] wrote {out}/validation.csv, {out}/correlations.csv and {out}/validation.md")

@@ -170,6 +170,20 @@ class PlanConfig(_Strict):
     time_limit: float = Field(60.0, gt=0)
 
 
+class DecisionsConfig(_Strict):
+    """``validate.decisions``: train groupings and curricula for real (``transfergraph validate --decisions``)."""
+
+    tasks: Optional[list[str]] = Field(None, description="Tasks to validate on (default: the first five).")
+    seeds: int = Field(3, ge=1, le=20, description="Training seeds (>= 5 for headline numbers).")
+    steps: int = Field(100, ge=1, description="Steps per task in every group network (equal per-task budget).")
+    curriculum_steps: int = Field(60, ge=1, description="Steps per task of the continual learner.")
+    batch: int = Field(32, ge=2, description="Examples per task per step.")
+    train_per_class: Optional[int] = Field(None, ge=2, description="Cap on training images per class.")
+    n_curriculum: Optional[int] = Field(None, ge=2, le=6, description="Tasks in the curriculum (default min(4, n)).")
+    groups: list[int] = Field(default_factory=lambda: [2, 3], description="Group budgets k to judge.")
+    learners: list[Literal["naive", "replay"]] = Field(default_factory=lambda: ["naive"], min_length=1)
+
+
 class ValidateConfig(_Strict):
     methods: list[Literal["retrain_head", "fine_tune", "meta_transfer"]] = Field(
         default_factory=lambda: ["retrain_head", "fine_tune"], min_length=1)
@@ -177,6 +191,7 @@ class ValidateConfig(_Strict):
     n_pairs: Optional[int] = Field(None, ge=1, description="Seeded sample of this many pairs.")
     fine_tune_epochs: int = Field(3, ge=1)
     cache: Union[str, bool, None] = True
+    decisions: Optional[DecisionsConfig] = Field(None, description="Settings of `validate --decisions`.")
 
 
 class JobConfig(_Strict):

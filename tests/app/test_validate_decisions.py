@@ -1,0 +1,51 @@
+"""`transfergraph validate CONFIG --decisions` (tier T0 settings): CSVs, report section, plan evidence."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import yaml
+from typer.testing import CliRunner
+
+from transfergraph.cli import app
+
+CONFIG = {
+    "name": "t0", "seed": 0, "data": {"dataset": "digits", "image_size": 8},
+    "tasks": [{"name": "a0to4", "classes": [0, 1, 2, 3, 4]}, {"name": "b5to9", "classes": [5, 6, 7, 8, 9]},
+              {"name": "c_inv", "classes": [0, 1, 2, 3, 4], "shift": {"invert": True}}],
+    "models": {"per_task": True, "training": {"epochs": 2, "width": 8, "feature_dim": 16}},
+    "scoring": {"metrics": ["leep"], "executor": "local"},
+    "validate": {"decisions": {"seeds": 2, "steps": 4, "curriculum_steps": 4, "batch": 8, "train_per_class": 10,
+                               "groups": [2]}},
+}
+runner = CliRunner()
+
+
+def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
+    cfg = tmp_path / "t0.yaml"
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.json").write_text(json.dumps({"warnings": [], "evidence": {}}))
+    (out / "report.md").write_text("# report\n")
+    result = runner.invoke(app, ["validate", str(cfg), "--decisions", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for name in ("grouping_validation.csv", "curriculum_validation.csv"):
+        df = pd.read_csv(out / name)
+        assert {"decision", "arm", "seed", "objective", "realized", "percentile", "regret"} <= set(df.columns)
+        assert {"planner" if name.startswith("grouping") else "planner_tree", "random", "oracle"} <= set(df.arm)
+        assert set(df.seed) == {0, 1}
+    assert (out / "grouping_k2.png").stat().st_size > 0
+    assert "## Validation: decisions" in (out / "report.md").read_text()
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["evidence"]["groups"]["level"] == "validated on this data"
+    assert "grouping_k2" in plan["evidence"]["groups"]["note"]
+
+
+def test_validate_decisions_rejects_unknown_tasks(tmp_path):
+    bad = dict(CONFIG, validate={"decisions": {"tasks": ["a0to4", "nope"]}})
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump(bad))
+    result = runner.invoke(app, ["validate", str(cfg), "--decisions", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "validate.decisions.tasks" in result.output and "nope" in result.output

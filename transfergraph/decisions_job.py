@@ -1,0 +1,107 @@
+"""``transfergraph validate CONFIG --decisions``: train the groupings and curricula for real on the config's tasks.
+
+Wiring only: tasks from the config, a trunk of the config's architecture (``models.training``), the
+tables and arms from :func:`planner.validation.decision_run.validate_decisions`, outputs from
+:mod:`planner.validation.decision_outputs`. When ``OUT/plan.json`` exists, its ``evidence`` for the
+groups and the curriculum is replaced by what was measured, with a warning when a decision fails the
+minimum bar.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Callable
+
+from planner.exceptions import ConfigError
+from planner.io import atomic_write_json, atomic_write_text, prepare_out_dir
+
+from .config import JobConfig, DecisionsConfig
+
+__all__ = ["validate_decisions_job"]
+
+_SECTION = re.compile(r"\n## Validation: decisions.*?(?=\n## (?!#)|\Z)", re.S)
+
+
+def _select(config: JobConfig, tasks, dcfg: DecisionsConfig):
+    names = [t.name for t in tasks]
+    if dcfg.tasks is None:
+        chosen = names[:5]
+    else:
+        unknown = [n for n in dcfg.tasks if n not in names]
+        if unknown:
+            raise ConfigError(f"validate.decisions.tasks: {unknown} are not tasks of the config; tasks: {names}.")
+        chosen = list(dcfg.tasks)
+    if not 2 <= len(chosen) <= 8:
+        raise ConfigError(f"validate.decisions.tasks: need 2 to 8 tasks (all subsets are trained); got {len(chosen)}.")
+    return [next(t for t in tasks if t.name == n) for n in chosen]
+
+
+def _update_plan(path: Path, summary, curriculum_objective: str) -> None:
+    if not path.is_file():
+        return
+    plan = json.loads(path.read_text())
+    evidence = plan.setdefault("evidence", {})
+    picks = {"groups": summary[(summary.arm == "planner") & summary.decision.str.startswith("grouping")],
+             "curriculum": summary[(summary.arm == f"planner_{curriculum_objective}")
+                                   & summary.decision.str.endswith("_acc")]}
+    for name, rows in picks.items():
+        if not len(rows):
+            continue
+        verdicts = sorted(set(rows.verdict))
+        evidence[name] = {
+            "level": "validated on this data",
+            "note": "; ".join(f"{r.decision}: percentile {r.percentile_seed_mean_truth:.0f}, regret {r.regret:.2f}, "
+                              f"{r.verdict}" for r in rows.itertuples()),
+        }
+        if any(v.startswith("fails") for v in verdicts):
+            plan.setdefault("warnings", []).append(
+                f"{name}: trained for real on this data, the planner's {name} did not beat random "
+                f"({evidence[name]['note']}); prefer the 'hoa' or 'oracle' arm of decision_summary.csv.")
+    atomic_write_json(path, plan)
+
+
+def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: bool = True,
+                           log: Callable[[str], None] | None = None) -> Path:
+    """Write grouping_validation.csv, curriculum_validation.csv, decision_summary.csv, figures and
+    decisions.md into ``out`` (and a section into report.md when it exists); returns ``out``."""
+    from adapters.models import ARCHITECTURES
+    from planner.validation._training_core import TrainBudget, prepare_tasks
+    from planner.validation.decision_outputs import decision_section, write_decision_outputs
+    from planner.validation.decision_run import validate_decisions
+
+    from .suite import build_tasks
+
+    log = log or (lambda _m: None)
+    t0 = time.perf_counter()
+    out = prepare_out_dir(out)
+    dcfg = config.validate_.decisions or DecisionsConfig()
+    tasks = _select(config, build_tasks(config), dcfg)
+    data = prepare_tasks(tasks, train_per_class=dcfg.train_per_class, split_seed=config.seed)
+    tcfg = config.models.training
+    in_channels = int(data[0].train_x.shape[1])
+
+    def trunk():
+        net = ARCHITECTURES[tcfg.arch](n_classes=2, in_channels=in_channels, width=tcfg.width,
+                                       feature_dim=tcfg.feature_dim)
+        return net.features
+
+    n_curr = dcfg.n_curriculum or min(4, len(data))
+    log(f"training every subset of {len(data)} tasks and every order of {n_curr}, {dcfg.seeds} seeds")
+    res = validate_decisions(
+        data, seeds=range(config.seed, config.seed + dcfg.seeds), trunk=trunk,
+        grouping_budget=TrainBudget(steps=dcfg.steps, batch=dcfg.batch),
+        curriculum_budget=TrainBudget(steps=dcfg.curriculum_steps, batch=dcfg.batch),
+        k_values=tuple(dcfg.groups), n_curr=min(n_curr, len(data)), learners=tuple(dcfg.learners),
+        cache=out / "cache" / "decisions" if use_cache else None, log=log)
+    summary, figures = write_decision_outputs(res, out)
+    section = decision_section(summary, figures)
+    atomic_write_text(out / "decisions.md", section.strip() + "\n")
+    report = out / "report.md"
+    if report.is_file():
+        text = _SECTION.sub("", report.read_text())
+        atomic_write_text(report, text.rstrip() + "\n\n" + section.strip() + "\n")
+    _update_plan(out / "plan.json", summary, config.plan.curriculum_objective)
+    log(f"decision validation finished in {time.perf_counter() - t0:.1f} s")
+    return out
