@@ -102,6 +102,28 @@ def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay"))
                 print(f"curriculum {learner} {suite} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
+def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",)) -> str:
+    """Judge every arm on the cached tables of each suite; writes OUT/<suite>/ and returns markdown."""
+    from planner.validation.decision_outputs import decision_section, write_decision_outputs
+    from planner.validation.decision_run import validate_decisions
+
+    parts = [f"Tier {tier}, seeds {list(seeds)}, learners {list(learners)}.", ""]
+    for suite in TIERS[tier]["suites"]:
+        data, trunk = suite_data(tier, suite)
+        res = validate_decisions(
+            data, seeds=seeds, trunk=trunk, grouping_budget=TIERS[tier]["grouping"],
+            curriculum_budget=TIERS[tier]["curriculum"], k_values=(2, 3), n_group=TIERS[tier]["n_group"],
+            n_curr=TIERS[tier]["n_curr"], learners=learners,
+            cache={"grouping": cache / "grouping" / suite, "curriculum": cache / "curriculum" / suite})
+        summary, figures = write_decision_outputs(res, out / suite)
+        singles = res.subsets[res.subsets.subset == res.subsets.task].groupby("task")["test_acc"].agg(["mean", "min"])
+        parts += [f"### Suite {suite}", "",
+                  "Singleton test accuracy (mean over seeds / worst seed): "
+                  + ", ".join(f"{t} {r['mean']:.2f}/{r['min']:.2f}" for t, r in singles.iterrows()), "",
+                  decision_section(summary, figures).replace("## Validation: decisions", "").strip(), ""]
+    return "\n".join(parts)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tier", choices=sorted(TIERS), default="T1")
@@ -117,7 +139,10 @@ def main(argv=None) -> int:
     if args.part in ("tables-curriculum", "all"):
         fill_curriculum(args.tier, seeds, args.cache, tuple(args.learners.split(",")))
     if args.part in ("analyse", "all"):
-        from benchmarks_decision_analysis import analyse  # noqa: F401  (filled in below)
+        text = analyse(args.tier, seeds, args.cache, args.out, tuple(args.learners.split(",")))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "decision_validation.md").write_text(text + "\n")
+        print(text)
     return 0
 
 

@@ -108,12 +108,13 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str]) -> str:
              "Groupings and curricula trained for real on this data (equal per-task budget; every partition "
              "and every order; val-chosen oracle; gain = realized - exact random mean, 95% bootstrap CI over "
              "seeds; percentile 100 = best of all alternatives; regret 0 = oracle, 1 = random).", "",
-             "| decision | arm | seeds | percentile (seed-mean truth) | regret | gain [CI] | Spearman [CI] | "
-             "noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+             "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
+             "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         if not (r.arm.startswith("planner") or r.arm in ("hoa", "all_in_one", "anti_planner", "oracle")):
             continue
-        lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile_seed_mean_truth:.0f} | {r.regret:.2f} | "
+        lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile:.0f} | {r.percentile_seed_mean_truth:.0f} | "
+                     f"{r.regret:.2f} | "
                      f"{r.gain:+.3f} [{r.gain_low:+.3f}, {r.gain_high:+.3f}] | {r.spearman:+.2f} "
                      f"[{r.spearman_low:+.2f}, {r.spearman_high:+.2f}] | {r.noise_ceiling:.2f} | {r.verdict} |")
     lines.append("")
