@@ -102,18 +102,19 @@ def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay"))
                 print(f"curriculum {learner} {suite} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",)) -> str:
+def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",), curriculum_seeds=None) -> str:
     """Judge every arm on the cached tables of each suite; writes OUT/<suite>/ and returns markdown."""
     from planner.validation.decision_outputs import decision_section, write_decision_outputs
     from planner.validation.decision_run import validate_decisions
 
-    parts = [f"Tier {tier}, seeds {list(seeds)}, learners {list(learners)}.", ""]
+    c_seeds = list(seeds) if curriculum_seeds is None else list(curriculum_seeds)
+    parts = [f"Tier {tier}, grouping seeds {list(seeds)}, curriculum seeds {c_seeds}, learners {list(learners)}.", ""]
     for suite in TIERS[tier]["suites"]:
         data, trunk = suite_data(tier, suite)
         res = validate_decisions(
             data, seeds=seeds, trunk=trunk, grouping_budget=TIERS[tier]["grouping"],
             curriculum_budget=TIERS[tier]["curriculum"], k_values=(2, 3), n_group=TIERS[tier]["n_group"],
-            n_curr=TIERS[tier]["n_curr"], learners=learners,
+            n_curr=TIERS[tier]["n_curr"], learners=learners, curriculum_seeds=c_seeds,
             cache={"grouping": cache / "grouping" / suite, "curriculum": cache / "curriculum" / suite})
         summary, figures = write_decision_outputs(res, out / suite)
         singles = res.subsets[res.subsets.subset == res.subsets.task].groupby("task")["test_acc"].agg(["mean", "min"])
@@ -130,6 +131,7 @@ def main(argv=None) -> int:
     ap.add_argument("--part", choices=["tables-grouping", "tables-curriculum", "analyse", "all"], default="all")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--learners", default="naive,replay")
+    ap.add_argument("--curriculum-seeds", type=int, default=None, help="Curriculum seeds for analyse (default --seeds).")
     ap.add_argument("--cache", type=Path, default=Path("runs/decision_validation/cache"))
     ap.add_argument("--out", type=Path, default=Path("runs/decision_validation"))
     args = ap.parse_args(argv)
@@ -139,7 +141,8 @@ def main(argv=None) -> int:
     if args.part in ("tables-curriculum", "all"):
         fill_curriculum(args.tier, seeds, args.cache, tuple(args.learners.split(",")))
     if args.part in ("analyse", "all"):
-        text = analyse(args.tier, seeds, args.cache, args.out, tuple(args.learners.split(",")))
+        c_seeds = None if args.curriculum_seeds is None else list(range(args.curriculum_seeds))
+        text = analyse(args.tier, seeds, args.cache, args.out, tuple(args.learners.split(",")), c_seeds)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "decision_validation.md").write_text(text + "\n")
         print(text)

@@ -99,9 +99,11 @@ def _curriculum_ceiling(orders: pd.DataFrame, tasks, measure) -> float:
 def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trunk: Callable[[], object],
                        grouping_budget: TrainBudget, curriculum_budget: TrainBudget, k_values=(2, 3),
                        n_group: int | None = None, n_curr: int | None = None, learners=("naive",),
-                       cache: str | Path | dict | None = None, log: Callable[[str], None] | None = None) -> DecisionValidation:
+                       cache: str | Path | dict | None = None, curriculum_seeds: Sequence[int] | None = None, log: Callable[[str], None] | None = None) -> DecisionValidation:
     """Train (or read back from ``cache``) every table and judge every arm; see the module docstring.
 
+    ``curriculum_seeds``: seeds of the curricula (default ``seeds``; a seed not in ``seeds`` trains only
+    the singleton networks its planner graph needs).
     ``cache``: a folder (tables under ``grouping/`` and ``curriculum/``) or {"grouping": dir, "curriculum": dir}.
     ``n_group`` / ``n_curr``: the first tasks of ``data`` used for grouping (<= 8) / curricula (<= 6).
     Raises InputError: fewer than 2 tasks or too many for the exhaustive tables.
@@ -115,12 +117,14 @@ def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trun
         {part: None if cache is None else Path(cache) / part for part in ("grouping", "curriculum")}
     gdata, cdata = list(data[:n_group]), list(data[:n_curr])
     tables, graphs = [], {}
-    for s in seeds:
+    c_seeds = list(seeds) if curriculum_seeds is None else list(curriculum_seeds)
+    for s in list(seeds) + [s for s in c_seeds if s not in seeds]:
         tab, singles = subset_table(gdata, seed=s, budget=grouping_budget, trunk=trunk, log=log,
-                                    cache=caches["grouping"])
+                                    cache=caches["grouping"], max_size=None if s in seeds else 1)
         tables.append(tab)
         graphs[s] = leep_graph(singles, gdata, seed=s)
     subsets = pd.concat(tables, ignore_index=True)
+    subsets = subsets[subsets.seed.isin(list(seeds))]
     gnames = [t.name for t in gdata]
     g_rows, g_corr, ceilings = [], [], {}
     for k in k_values:
@@ -135,7 +139,7 @@ def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trun
     planners, anti = curriculum_planners(graphs, cnames)
     for learner in learners:
         tab = pd.concat([orders_table(cdata, seed=s, budget=curriculum_budget, trunk=trunk, replay=learner == "replay",
-                                      log=log, cache=caches["curriculum"]) for s in seeds],
+                                      log=log, cache=caches["curriculum"]) for s in c_seeds],
                         ignore_index=True)
         order_tabs.append(tab)
         r, c = curriculum_rows(tab, planners=planners, anti=anti, learner=learner)
