@@ -19,6 +19,7 @@ import numpy as np
 
 from ..exceptions import InfeasiblePlanError, InputError
 from ._graph import check_graph, task_nodes, weight_matrix
+from .affinity import affinity_graph
 from ._grouping_dp import DP_MAX, grouping_dp
 from ._grouping_exact import MAX_COLUMNS, column_count, grouping_milp, partition_value
 from ._grouping_ils import ils_grouping
@@ -78,6 +79,7 @@ def solve_grouping(
     n_groups: int,
     max_group_size: int | None = None,
     centered: bool = True,
+    affinity: str = "transfer",
     method: str = "auto",
     time_limit: float = 60.0,
     seed: int = 0,
@@ -87,6 +89,9 @@ def solve_grouping(
 
     Parameters
     ----------
+    affinity : {"transfer", "mutual", "symmetric"}
+        How task->task weights become co-training affinity before centring
+        (:func:`planner.decisions.affinity.affinity_graph`; "transfer" = the edge weights as they are).
     method : {"auto", "dp", "milp", "heuristic"}
         ``"auto"``: subset DP when n <= 14; else the exact MILP when the column count (groups of size
         <= cap) is <= 20,000; else ILS only. The ILS always runs first and is the fallback when the
@@ -119,6 +124,8 @@ def solve_grouping(
     if method == "dp" and n > DP_MAX:
         raise InputError(f"method='dp' passed to {caller} handles at most {DP_MAX} tasks; the graph has {n}.")
     t0 = time.perf_counter()
+    if affinity != "transfer":
+        graph = affinity_graph(graph, affinity)
     A = affinity_matrix(graph, tasks, centered=centered)
     read_seconds = time.perf_counter() - t0
     columns = column_count(n, cap)
@@ -132,7 +139,7 @@ def solve_grouping(
     value = partition_value(A, groups)
     bound = float(np.maximum(A.max(axis=0, initial=0.0), 0.0).sum()) if n >= 2 else 0.0
     details: dict[str, Any] = {
-        "n_groups": n_groups, "max_group_size": max_group_size, "centered": bool(centered),
+        "n_groups": n_groups, "max_group_size": max_group_size, "centered": bool(centered), "affinity": affinity,
         "centering": "a(u->t) = w(u->t) - median_{u' != t} w(u'->t)" if centered else "a(u->t) = w(u->t)",
         "columns": columns, "heuristic_value": value, **facts, "graph_read_seconds": read_seconds,
     }
