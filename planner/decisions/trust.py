@@ -36,11 +36,12 @@ EVIDENCE = {
     "sources": "proxy only: LEEP ranks sources well in this project's validation runs (low selection regret); "
                "check with `transfergraph validate`",
     "groups": "proxy only: transfer scores measure sequential transfer, not co-training; in this project's "
-              "multitask benchmark LEEP-based groupings did not reliably beat random partitions; check with "
+              "multitask benchmark (benchmarks/RESULTS.md) LEEP-based groupings beat random partitions on one of "
+              "two digits suites, by under 1 accuracy point, and were inconclusive on the other; check with "
               "`transfergraph validate --decisions` before committing compute",
     "curriculum": "proxy only: the curriculum objectives ignore forgetting; in this project's continual-learning "
-                  "benchmark they did not reliably beat random orders; check with "
-                  "`transfergraph validate --decisions`",
+                  "benchmark (benchmarks/RESULTS.md) no objective beat random orders on either of two digits "
+                  "suites; check with `transfergraph validate --decisions`",
 }
 
 
