@@ -39,17 +39,20 @@ __all__ = ["RayExecutor", "RetryPolicy", "auth_token_available", "ensure_token_a
 _OWNED: dict[str, Any] = {"num_cpus": None}  # set while this module owns the embedded Ray instance
 _POLL_S = 0.2  # longest blocking wait on Ray: Ctrl-C and due resubmissions are seen within it
 
-def _project_packages() -> list[Any]:
-    """The project's top-level packages this process has imported (``planner`` always).
+def _project_packages() -> list[str]:
+    """Folders of the project's top-level packages this process has imported (``planner`` always).
 
     Jobs pickled on the driver can only reference classes from packages the driver has loaded, so
-    shipping those is enough; ``planner`` never imports the application layer to find them.
+    shipping those is enough; ``planner`` never imports the application layer to find them. Paths,
+    not module objects: inside a ``ray job submit`` job Ray merges this runtime environment with
+    the job's own by copying it, and module objects cannot be copied.
     """
     import sys
 
     import planner
 
-    return [planner] + [sys.modules[n] for n in ("adapters", "transfergraph") if n in sys.modules]
+    mods = [planner] + [sys.modules[n] for n in ("adapters", "transfergraph") if n in sys.modules]
+    return [os.path.dirname(os.path.abspath(m.__file__)) for m in mods]
 
 
 def owns_embedded_ray() -> bool:
