@@ -1,4 +1,4 @@
-"""The sources and tasks of the node-loss test: five slow tiny CNNs and one that always raises
+"""The sources and tasks of the node-loss test: three slow tiny CNNs and one that always raises
 (a user error: its pairs must fail at once, never be resubmitted), on the scoring tests' tasks.
 
 With ``mark_dir``, every forward pass on a Ray worker first leaves an empty file named
@@ -26,5 +26,5 @@ def _marking_sleep(seconds: float, mark_dir: str | None):
 
 
 def sources_and_tasks(sleep: float = 0.25, mark_dir: str | None = None):
-    sources = [Source(f"s{i}", tiny_model(i), transform=_marking_sleep(sleep, mark_dir)) for i in range(5)]
+    sources = [Source(f"s{i}", tiny_model(i), transform=_marking_sleep(sleep, mark_dir)) for i in range(3)]
     return sources + [Source("boom", Boom())], tiny_tasks()
