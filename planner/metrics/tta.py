@@ -147,9 +147,9 @@ def tta(
             prior={_py(ref.classes[s]): float(d[s]) for s in np.unique(m)},
             n_target_used=problem.n_target, n_reference_used=problem.n_reference, mode="fast",
         )
-    if mode == "fast" and h_t - 1e-12 <= out.bound < h_t:
-        # the label-prior head (bound H(pi_T), up to rounding) won: report exactly H(pi_T) (a larger, still
-        # valid bound), so sources that explain nothing beyond the prior tie instead of being ranked by rounding
+    if mode == "fast" and abs(out.bound - h_t) <= 1e-12:
+        # the label-prior head (bound H(pi_T), up to rounding) won: report exactly H(pi_T), so sources that
+        # explain nothing beyond the prior tie instead of being ranked by rounding noise
         out.label_entropy += h_t - out.bound
         out.bound = h_t
     out.target_entropy = h_t
