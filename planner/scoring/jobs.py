@@ -169,13 +169,16 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
                     if bad_features is None:
                         bad_features = ~np.isfinite(out.features).all(axis=1)
                     _check_outputs(bad_features, pos, target, job.source, "features")
-                    extra = {} if seed is None else {"seed": seed}
-                    value = metric(out.features[pos], target.labels, **extra)
+                    opts = {} if seed is None else {"seed": seed}
+                    value = metric(out.features[pos], target.labels, **opts)
                 value = float(value)
                 if not math.isfinite(value):
                     raise FloatingPointError(f"metric {name!r} returned a non-finite score ({value})")
                 width = (union_log_probs if metric.input == "probs" else out.features).shape[1]
-                values = {"score": value, "status": "ok", "flag": _flag(metric, len(pos), width, class_counts), **extra}
+                flag = _flag(metric, len(pos), width, class_counts)
+                if extra.get("tta_vacuous"):  # a valid but uninformative bound: say so next to the score
+                    flag = "; ".join(f for f in (flag, "vacuous: bound >= H(Y), no better than the label prior") if f)
+                values = {"score": value, "status": "ok", "flag": flag, **extra}
             except Exception as exc:  # noqa: BLE001 - one metric failing fails only its pair
                 values = {"error": error_text(exc, f"metric {name!r} failed: ")}
             values["seconds"] = share + time.perf_counter() - start

@@ -58,6 +58,10 @@ def test_reference_resolution_and_failed_external_model(table):
         np.testing.assert_array_equal(
             g.normalized, normalize_rank(tie_scores(g.score.to_numpy()), n_classes=2, label_entropy=1.0))
     assert (table[table.metric == "leep"].status == "ok").all()  # other metrics unaffected
+    # a vacuous bound is flagged (status stays ok); a non-vacuous one is not flagged for it
+    vac = ok.tta_vacuous.astype(bool)
+    assert ok[vac].flag.str.contains("vacuous: bound >= H\\(Y\\)").all()
+    assert not ok[~vac].flag.str.contains("vacuous").any()
 
 
 def test_engine_value_equals_tta_on_forwarded_features(table):
