@@ -56,10 +56,10 @@ def term_table(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def cost_per_pair(n: int, repeats: int, seed: int = 0) -> dict[str, float]:
-    """Median seconds of tta() and logme() on one synthetic pair with n target samples."""
+def cost_per_pair(n: int, repeats: int, seed: int = 0, d: int = 64) -> dict[str, float]:
+    """Median seconds of tta() and logme() on one synthetic pair with n target samples in d dimensions."""
     rng = np.random.default_rng(seed)
-    d, k = 64, 10
+    k = 10
     means = rng.normal(size=(k, d)) * 2
     u_lab = np.repeat(np.arange(k), 100)
     u = means[u_lab] + rng.normal(size=(len(u_lab), d))
@@ -87,8 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref-per-class", type=int, default=100)
     ap.add_argument("--nleep-max-n", type=int, default=150)
     ap.add_argument("--cost-repeats", type=int, default=3)
+    ap.add_argument("--cost-only-d", type=int, default=0,
+                    help="only print the cost per pair at n = 10,000 in this dimension (e.g. 512) and exit")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.cost_only_d:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        c = cost_per_pair(10000, args.cost_repeats, d=args.cost_only_d)
+        print(f"d = {args.cost_only_d}, n = 10,000: tta median {c['tta']:.2f} s, runs "
+              f"{[round(v, 2) for v in c['tta_runs']]}; logme median {c['logme']:.3f} s")
+        return 0
     if not fashion_mnist_available():
         print("Fashion-MNIST not found: apt-get install dataset-fashion-mnist", file=sys.stderr)
         return 2
