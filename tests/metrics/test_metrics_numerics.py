@@ -89,7 +89,11 @@ def test_fused_probability_pass_matches_the_separate_checks():
     assert z == 77 and np.array_equal(src, p.argmax(1))
     src_log, _ = probability_argmax(logp, func="nce", log_probs=True)
     assert np.array_equal(src_log, src)
-    for bad in (p * 3, p - 0.5, np.where(np.arange(77) == 3, np.nan, p)):
+    scaled, negative, nan = p.copy(), p.copy(), p.copy()
+    scaled[1700] *= 3
+    negative[5, 2] = -0.1
+    nan[2999, 76] = np.nan
+    for bad in (scaled, negative, nan):
         with pytest.raises(InputError) as fused:
             probability_argmax(bad, func="nce")
         with pytest.raises(InputError) as separate:
