@@ -1,4 +1,4 @@
-"""The directed transferability graph (SPEC §2): one node per task and per external model.
+"""The directed transferability graph: one node per task and per external model.
 
 Edge ``s -> t`` carries the raw score of every metric scored (attribute named after the metric) and
 ``weight`` = the ``normalized`` score of the chosen metric. When several sources stand for the same

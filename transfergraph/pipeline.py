@@ -80,18 +80,19 @@ def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions
     """Graph, plan, figures and report from a score table or a graph (shared by ``run`` and ``plan``).
 
     With ``tasks`` the plan also warns about sample overlap between source tasks and targets.
-
-    With ``scores`` the graph is built from them (and written); with only ``graph`` (re-planning from
-    ``graph.graphml``) the score heatmap and failed-pair notes are left out.
+    Writes ``graph.graphml``, ``plan.json`` (and ``scores.csv`` when given scores and it is not
+    there yet), then the report from those files. With only ``graph`` (re-planning from
+    ``graph.graphml``) the heatmap and failed-pair notes are left out.
     """
     from planner.decisions import build_plan
     from planner.decisions.trust import data_warnings
-    from planner.report import explain_plan, plot_curriculum, plot_groups
-    from planner.report import plot_graph, plot_heatmap, write_report
+    from planner.report import write_report
 
     if graph is None:
         graph = build_graph(scores, metric=options.metric)
-        atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
+    atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
+    if scores is not None and not (out / "scores.csv").is_file():
+        atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
     plan = build_plan(graph, options)
     plan.warnings += data_warnings(plan.to_json(), scores=scores, tasks=tasks, metric=options.metric)
     failed = scores[scores["status"] != "ok"][["source", "target"]].drop_duplicates() if scores is not None else []
@@ -100,15 +101,7 @@ def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions
             f"{len(failed)} (source, target) pairs failed to score and are missing from the graph; see report.md.")
     plan_json = plan.to_json()
     atomic_write_json(out / "plan.json", plan_json)
-    figures = {"graph": "graph.png", "groups": "groups.png", "curriculum": "curriculum.png"}
-    if scores is not None:
-        figures = {"heatmap": "heatmap.png", **figures}
-        plot_heatmap(scores, options.metric, out / figures["heatmap"])
-    plot_graph(graph, out / figures["graph"], top_k=options.top_k)
-    plot_groups(graph, plan_json, out / figures["groups"])
-    plot_curriculum(graph, plan_json, out / figures["curriculum"])
-    write_report(out, scores=scores, graph=graph, plan=plan_json, config_summary=config_summary,
-                 decisions_markdown=explain_plan(plan_json), figures=figures, seconds=seconds)
+    write_report(out, graph=graph, plan=plan_json, scores=scores, summary=config_summary, seconds=seconds)
     return graph, plan
 
 

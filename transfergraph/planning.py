@@ -14,6 +14,7 @@ import pandas as pd
 
 from planner.decisions.options import PlanOptions
 from planner.exceptions import InputError
+from planner.report.artifacts import read_scores
 
 from .config import JobConfig
 
@@ -37,26 +38,6 @@ def plan_options(config: JobConfig | None = None, **overrides: Any) -> PlanOptio
                            max_group_size=p.max_group_size, start=p.curriculum_start, centered=p.centered,
                            curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed)
     return base.replace(**overrides)
-
-
-def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read a ``scores.csv`` written by ``transfergraph run`` (empty source_task kept as "")."""
-    from planner.graph import SCORE_COLUMNS
-
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, keep_default_na=False, na_values={"score": ["", "nan", "NaN"],
-                                                                  "normalized": ["", "nan", "NaN"]})
-    except Exception as exc:  # pandas raises many parser error types
-        raise InputError(f"{path} is not a readable CSV: {str(exc).splitlines()[0]}.") from None
-    missing = [c for c in SCORE_COLUMNS if c not in df.columns]
-    if missing:
-        raise InputError(f"{path} lacks columns {missing}; expected a scores.csv from `transfergraph run`.")
-    for col in ("source", "source_task", "target", "metric", "status"):
-        df[col] = df[col].astype(str)
-    for col in ("score", "normalized"):
-        df[col] = pd.to_numeric(df[col], errors="coerce")
-    return df
 
 
 def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph | None]:

@@ -6,7 +6,6 @@ transfers from :func:`planner.validation.run_validation`.
 """
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -20,15 +19,6 @@ __all__ = ["validate_job", "BACKBONE_SOURCE"]
 
 #: Name of the meta-trained model's own source classifier (LEEP predicts its meta-transfer accuracy).
 BACKBONE_SOURCE = "cnaps_backbone"
-_SECTION = re.compile(r"\n## Validation: .*?(?=\n## (?!#)|\Z)", re.S)
-
-
-def _append_section(report: Path, section: str) -> None:
-    """Put ``section`` into ``report.md`` (replacing an earlier validation section) if the report exists."""
-    if not report.is_file():
-        return
-    text = _SECTION.sub("", report.read_text())
-    atomic_write_text(report, text.rstrip() + "\n\n" + section.strip() + "\n")
 
 
 def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_backbone: bool) -> list[tuple[str, str]]:
@@ -100,6 +90,9 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
     atomic_write_with(out / "regret.csv", lambda tmp: regret.to_csv(tmp, index=False))
     section = validation_report(validation, corr, scores, out, metric=config.plan_metric, regret_df=regret)
     atomic_write_text(out / "validation.md", section.strip() + "\n")
-    _append_section(out / "report.md", section)
+    if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
+        from planner.report import render_report
+
+        render_report(out)  # report.md now links the validation section
     log(f"validation finished in {time.perf_counter() - t0:.1f} s")
     return int((validation["status"] != "ok").sum())

@@ -9,9 +9,15 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "write_report": "planner.report.document",
-    "plot_heatmap": "planner.report.document",
-    "plot_graph": "planner.report.document",
+    "write_report": "planner.report.outputs",
+    "write_figures": "planner.report.outputs",
+    "render_report": "planner.report.document",
+    "markdown_table": "planner.report.document",
+    "read_artifacts": "planner.report.artifacts",
+    "read_scores": "planner.report.artifacts",
+    "plot_heatmap": "planner.report.scores_figure",
+    "score_matrix": "planner.report.scores_figure",
+    "plot_graph": "planner.report.graph_figure",
     "explain_plan": "planner.report.explain",
     "plot_groups": "planner.report.decision_figures",
     "plot_curriculum": "planner.report.decision_figures",

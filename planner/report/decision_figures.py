@@ -1,7 +1,7 @@
-"""PNG figures of a plan: the chosen groups and the curriculum tree (matplotlib, Agg canvas).
+"""PNG figures of a plan: the chosen groups and the curriculum tree.
 
-No pyplot: each function builds its own ``Figure`` on an Agg canvas, so it never touches the global
-backend of the caller.
+No pyplot: each function builds its own ``Figure`` (:mod:`planner.report._mpl`), so it never touches
+the caller's backend.
 """
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..decisions._graph import weight_matrix
+from ._mpl import new_figure, save_png
 
 __all__ = ["plot_groups", "plot_curriculum"]
 
@@ -22,22 +21,31 @@ LABEL_LIMIT = 60
 ROOT = "external models / scratch"
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> str:
-    FigureCanvasAgg(fig)
-    fig.savefig(os.fspath(path), dpi=110, bbox_inches="tight")
-    return os.fspath(path)
+def _save(fig, path: str | os.PathLike) -> str:  # noqa: ANN001
+    return str(save_png(fig, path))
 
 
-def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike) -> str:
-    """Heatmap of task->task weights, tasks ordered by group, each group outlined. Returns ``path``."""
+def _status_text(obj: dict[str, Any]) -> str:
+    status = obj.get("status") or ("optimal" if obj.get("optimal") else "heuristic")
+    if status == "optimal":
+        return "proven optimal"
+    gap = "unknown" if obj.get("gap") is None else f"<= {100 * obj['gap']:.1f}%"
+    return f"{'time limit' if status == 'time_limit' else 'heuristic'}, gap {gap}"
+
+
+def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike) -> str | None:
+    """Heatmap of task->task weights, tasks ordered by group, each group outlined. Returns ``path``,
+    or None (nothing written) when no task->task edge exists: the figure would be blank."""
     by_name = {str(n): n for n in graph.nodes}
     order = [t for g in plan["groups"] for t in g]
     nodes = [by_name[t] for t in order]
     W, E = weight_matrix(graph, nodes, nodes)
     M = np.where(E, W, np.nan)
+    if not np.isfinite(M).any():
+        return None
     n = len(order)
     size = min(12.0, 3.0 + 0.25 * n)
-    fig = Figure(figsize=(size + 1.5, size))
+    fig = new_figure(size + 1.5, size)
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(M, cmap="viridis", interpolation="nearest")
     fig.colorbar(im, ax=ax, label=f"weight (normalized {plan.get('metric', '')}); blank = no edge")
@@ -51,85 +59,64 @@ def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike
     ax.set_xlabel("target task")
     ax.set_ylabel("source task")
     obj = plan["objectives"]["groups"]
-    status = "optimal" if obj.get("optimal") else f"heuristic, gap <= {100 * (obj.get('gap') or 0):.1f}%"
+    status = _status_text(obj)
     ax.set_title(f"{len(plan['groups'])} task groups (red boxes), value {obj.get('value', 0):.3f} ({status})")
     return _save(fig, path)
 
 
-def _tree_layout(parents: dict[str, list], order: list[str]) -> dict[str, tuple[float, float]]:
-    """Left-to-right layout: x = depth, one row per leaf (so labels never overlap), parents centred."""
+def _tree_rows(parents: dict[str, list], order: list[str]) -> list[tuple[str, int, str]]:
+    """Rows of an indented tree view: ``(node, depth, parent)`` in depth-first order, children in
+    training order, starting from the root (external models / scratch)."""
     children: dict[str, list[str]] = {}
     for t in order:
         p = parents.get(t, [None])[0]
-        key = p if p in parents else ROOT
-        children.setdefault(key, []).append(t)
-    pos: dict[str, tuple[float, float]] = {}
-    next_row = [0.0]
+        children.setdefault(p if p in parents else ROOT, []).append(t)
+    rows: list[tuple[str, int, str]] = []
+    stack = [(ROOT, 0, "")]
+    while stack:  # iterative: a 1,000-task chain is 1,000 levels deep
+        node, depth, parent = stack.pop()
+        rows.append((node, depth, parent))
+        stack += [(c, depth + 1, node) for c in reversed(children.get(node, []))]
+    return rows
 
-    def place(node: str, depth: int) -> float:
-        kids = children.get(node, [])
-        if not kids:
-            y = next_row[0]
-            next_row[0] += 1.0
-        else:
-            ys = [place(k, depth + 1) for k in kids]
-            y = (ys[0] + ys[-1]) / 2.0
-        pos[node] = (float(depth), -y)
-        return y
 
-    import sys
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * len(order) + 100))
-    try:
-        place(ROOT, 0)
-    finally:
-        sys.setrecursionlimit(limit)
-    return pos
+def _curriculum_label(node: str, rank: int, parent: Any, weight: Any, parents: dict) -> str:
+    w = "" if weight is None else f"{weight:.2f}"
+    if parent is not None and parent not in parents:  # starts from an external model
+        return f"{rank}. {node}  (from {parent}{', ' + w if w else ''})"
+    return f"{rank}. {node}" + (f"  ({w})" if w else "")
 
 
 def plot_curriculum(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike) -> str:
-    """The curriculum as a tree drawn left to right: each task under the model it starts from,
-    numbered by its place in the order, edges labelled with their weight. Returns ``path``."""
+    """The curriculum as an indented tree (one row per task, like a file tree): each task under the
+    model it starts from, numbered by its place in the training order, with the weight of the edge
+    it starts from in brackets. Returns ``path``."""
     obj = plan["objectives"]["curriculum"]
     order = plan["curriculum"]
     parents = obj.get("parents", {})
-    pos = _tree_layout(parents, order)
-    n = len(order)
-    small = n > LABEL_LIMIT
-    depth = max(x for x, _ in pos.values())
-    rows = 1 - min(y for _, y in pos.values())
-    fig = Figure(figsize=(min(22.0, 3.0 + 3.2 * (depth + 1)), min(30.0, 1.5 + (0.08 if small else 0.35) * rows)))
-    ax = fig.add_subplot(1, 1, 1)
     rank = {t: i + 1 for i, t in enumerate(order)}
-    for t in order:
-        p, w = parents.get(t, [None, None])
-        src = p if p in parents else ROOT
-        (x0, y0), (x1, y1) = pos[src], pos[t]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 4, "shrinkB": 4})
-        if not small and w is not None:
-            ax.text(x0 + 0.55 * (x1 - x0), y0 + 0.55 * (y1 - y0), f"{w:.2f}", fontsize=7, color="tab:blue",
-                    ha="center", va="bottom")
-    for node, (x, y) in pos.items():
-        if node == ROOT:
-            label = ROOT
-        elif small:
-            continue
-        else:
-            p = parents.get(node, [None])[0]
-            label = f"{rank[node]}. {node}" + (f"  (from {p})" if p is not None and p not in parents else "")
-        ax.text(x, y, label, ha="left", va="center", fontsize=7,
-                bbox={"boxstyle": "round", "fc": "lightyellow" if node == ROOT else "white", "ec": "0.4"})
-    if small:
-        sc = ax.scatter([pos[t][0] for t in order], [pos[t][1] for t in order], s=6,
-                        c=[rank[t] for t in order], cmap="viridis")
-        fig.colorbar(sc, ax=ax, label="position in the training order", shrink=0.6)
+    labels = {t: _curriculum_label(t, rank[t], *(parents.get(t) or [None, None]), parents) for t in order}
+    labels[ROOT] = ROOT
+    rows = _tree_rows(parents, order)
+    depth = max(d for _, d, _ in rows)
+    indent = 0.22 if depth <= 30 else 6.0 / depth  # inches per tree level
+    size = 7 if len(rows) <= 40 else 6
+    width = 1.0 + indent * depth + 0.068 * max(len(labels[n]) + 2 * d for n, d, _ in rows) * size / 7
+    fig = new_figure(min(30.0, max(5.4, width)), 0.9 + 0.2 * len(rows))  # at least the title's width
+    ax = fig.add_subplot(1, 1, 1)
+    y_of = {n: -i for i, (n, _, _) in enumerate(rows)}
+    x_of = {n: d * indent for n, d, _ in rows}
+    for node, d, parent in rows[1:]:
+        xp = x_of[parent] + indent * 0.35
+        ax.plot([xp, xp, x_of[node] - 0.02], [y_of[parent] - 0.3, y_of[node], y_of[node]], color="0.6", lw=0.8)
+    for node, d, _ in rows:
+        ax.text(x_of[node], y_of[node], labels[node], ha="left", va="center", fontsize=size,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "lightyellow" if node == ROOT else "white", "ec": "0.5"})
+    ax.set_xlim(-0.05, width - 1.0)
+    ax.set_ylim(-len(rows) + 0.4, 0.6)
     ax.set_axis_off()
-    xs = [x for x, _ in pos.values()]
-    ys = [y for _, y in pos.values()]
-    ax.set_xlim(min(xs) - 0.2, max(xs) + 1.6)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
-    status = "optimal" if obj.get("optimal") else f"heuristic, gap <= {100 * (obj.get('gap') or 0):.1f}%"
+    status = _status_text(obj)
     kind = plan.get("settings", {}).get("curriculum_objective", "tree")
-    ax.set_title(f"Curriculum ({kind}), value {obj.get('value', 0):.3f} ({status}); numbers = training order")
+    ax.set_title(f"Curriculum ({kind}), value {obj.get('value', 0):.3f} ({status}); "
+                 "\nnumbers = training order, (w) = weight of the edge it starts from", fontsize=9)
     return _save(fig, path)

@@ -1,4 +1,10 @@
-"""report.md and its figures: score heatmap and transfer-graph drawing (matplotlib, Agg backend)."""
+"""``report.md``, rendered from the artifacts of an output folder (see :mod:`planner.report.artifacts`).
+
+Sections: run summary, how to read the scores, figures (each skipped figure replaced by a sentence
+saying why), failed pairs, decisions (:func:`planner.report.explain_plan`), the validation section
+when ``validation.md`` exists, and the file list. Re-rendering is how ``validate`` adds its section:
+no text of an earlier report.md is edited.
+"""
 from __future__ import annotations
 
 import math
@@ -6,28 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 
-from ..io import atomic_write_text, atomic_write_with
+from ..io import atomic_write_text
+from .artifacts import read_artifacts
+from .explain import explain_plan
 from .flagged import flagged_section
 from .tta_terms import tta_section
 
-__all__ = ["plot_heatmap", "plot_graph", "write_report", "markdown_table"]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    _plt().close(fig)
+__all__ = ["render_report", "markdown_table"]
 
 
 def markdown_table(df: pd.DataFrame, *, floatfmt: str = ".3f") -> str:
@@ -41,47 +34,6 @@ def markdown_table(df: pd.DataFrame, *, floatfmt: str = ".3f") -> str:
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
     rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join([head, rule, *rows])
-
-
-def plot_heatmap(scores: pd.DataFrame, metric: str, path: Path) -> Path:
-    """Heatmap of the normalized ``metric`` score, sources (rows) x targets (columns); failed pairs blank."""
-    plt = _plt()
-    df = scores[scores["metric"] == metric]
-    mat = df.pivot_table(index="source", columns="target", values="normalized", aggfunc="first", dropna=False)
-    mat = mat.reindex(index=sorted(df["source"].unique()), columns=sorted(df["target"].unique()))
-    h, w = mat.shape
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.55 * w + 3), max(3.5, 0.32 * h + 2)))
-    im = ax.imshow(np.ma.masked_invalid(mat.to_numpy(dtype=float)), aspect="auto", cmap="viridis")
-    ax.set_xticks(range(w), mat.columns, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(h), mat.index, fontsize=7)
-    ax.set_xlabel("target task")
-    ax.set_ylabel("source model")
-    ax.set_title(f"normalized {metric} (higher = more transferable)")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    _save(fig, path)
-    return path
-
-
-def plot_graph(graph: nx.DiGraph, path: Path, *, top_k: int = 2) -> Path:
-    """Draw the graph, keeping each target's ``top_k`` strongest in-edges (all nodes shown)."""
-    plt = _plt()
-    keep = nx.DiGraph()
-    keep.add_nodes_from(graph.nodes(data=True))
-    for t in graph.nodes:
-        ins = sorted(graph.in_edges(t, data="weight"), key=lambda e: (-e[2], e[0]))[:top_k]
-        keep.add_weighted_edges_from(ins)
-    fig, ax = plt.subplots(figsize=(8, 6.5))
-    pos = nx.circular_layout(sorted(keep.nodes)) if len(keep) else {}
-    colors = ["#4c72b0" if keep.nodes[n].get("kind") == "task" else "#dd8452" for n in keep.nodes]
-    nx.draw_networkx_nodes(keep, pos, node_color=colors, node_size=420, ax=ax)
-    nx.draw_networkx_labels(keep, pos, font_size=7, ax=ax)
-    weights = [max(0.2, 4 * float(d.get("weight", 0))) for _, _, d in keep.edges(data=True)]
-    nx.draw_networkx_edges(keep, pos, width=weights, arrowsize=10, alpha=0.6, ax=ax,
-                           connectionstyle="arc3,rad=0.08", node_size=420)
-    ax.set_title(f"transfer graph: top-{top_k} sources per target (blue: tasks, orange: external models)")
-    ax.axis("off")
-    _save(fig, path)
-    return path
 
 
 def _summary_lines(scores: pd.DataFrame | None, graph: nx.DiGraph, metric: str, config_summary: dict,
@@ -115,38 +67,57 @@ def _failed_lines(scores: pd.DataFrame | None) -> list[str]:
     return lines
 
 
-def write_report(out: Path, *, scores: pd.DataFrame | None, graph: nx.DiGraph, plan: dict, config_summary: dict,
-                 decisions_markdown: str, figures: dict[str, str], seconds: float) -> Path:
-    """Write ``out/report.md`` linking the figures (relative paths); ``scores`` None = re-planned from a graph."""
-    metric = plan.get("metric", "leep")
-    lines = [
-        f"# transfergraph report: {config_summary.get('name', '')}",
-        "",
-        *_summary_lines(scores, graph, metric, config_summary, seconds),
-        "",
-        "## How to read the scores",
-        "",
-        "LEEP (Nguyen et al., ICML 2020) is the average log-likelihood of the target labels under the "
-        "source model's outputs re-mapped to the target classes by their empirical co-occurrence; higher "
-        "means the source should transfer better. Raw LEEP lies in [-H(Y), 0], H(Y) the entropy of the "
-        "target's labels, so it is comparable between sources for the *same* target only. The `normalized` "
-        "column, (LEEP + H(Y)) / H(Y), is in [0, 1] and comparable across targets: **0 = no better than "
-        "guessing the label prior (negative-transfer risk), 1 = perfect**. Other metrics document their "
-        "normalization in `planner.metrics`.",
-        "",
-    ]
-    if "heatmap" in figures:
-        lines += [f"![normalized {metric} heatmap]({figures['heatmap']})", ""]
-    lines += [f"![transfer graph]({figures['graph']})", ""]
-    lines += _failed_lines(scores)
-    lines += flagged_section(scores)
-    lines += [decisions_markdown.strip(), ""]
-    lines += tta_section(scores, plan)
-    for key in ("groups", "curriculum"):
-        if key in figures:
-            lines += [f"![{key}]({figures[key]})", ""]
+def _run_lines(run: dict[str, Any]) -> list[str]:
+    """Any further facts of the run summary (e.g. the executor's cluster), one bullet each."""
+    known = {"name", "n_tasks", "n_sources", "executor"}
+    extra = {k: v for k, v in run.get("summary", {}).items() if k not in known}
+    return [f"- {k.replace('_', ' ')}: {v}" for k, v in extra.items()] + ([""] if extra else [])
+
+
+def _figure_lines(run: dict[str, Any], keys: tuple[str, ...], metric: str) -> list[str]:
+    captions = {"heatmap": f"normalized {metric} heatmap", "graph": "recommended sources", "groups": "task groups",
+                "curriculum": "curriculum"}
+    lines: list[str] = []
+    for key in keys:
+        if key in run.get("figures", {}):
+            lines += [f"![{captions.get(key, key)}]({run['figures'][key]})", ""]
+        elif key in run.get("skipped", {}):
+            lines += [f"*{run['skipped'][key]}*", ""]
+    return lines
+
+
+def render_report(out: str | Path) -> Path:
+    """Write ``out/report.md`` from the artifacts in ``out`` (figures linked by relative path).
+
+    Raises
+    ------
+    planner.exceptions.InputError
+        ``plan.json`` or ``graph.graphml`` is missing from ``out``.
+    """
+    art = read_artifacts(out)
+    plan, run, metric = art.plan, art.run, art.plan.get("metric", "leep")
+    summary = run.get("summary", {})
+    lines = [f"# transfergraph report: {summary.get('name', '')}", "",
+             *_summary_lines(art.scores, art.graph, metric, summary, float(run.get("seconds", 0.0))), "",
+             *_run_lines(run),
+             "## How to read the scores", "",
+             "LEEP (Nguyen et al., ICML 2020) is the average log-likelihood of the target labels under the "
+             "source model's outputs re-mapped to the target classes by their empirical co-occurrence; higher "
+             "means the source should transfer better. Raw LEEP lies in [-H(Y), 0], H(Y) the entropy of the "
+             "target's labels, so it is comparable between sources for the *same* target only. The `normalized` "
+             "column, (LEEP + H(Y)) / H(Y), is in [0, 1] and comparable across targets: **0 = no better than "
+             "guessing the label prior (negative-transfer risk), 1 = perfect**. Other metrics document their "
+             "normalization in `planner.metrics`.", "",
+             *_figure_lines(run, ("heatmap", "graph"), metric),
+             *_failed_lines(art.scores),
+             *flagged_section(art.scores),
+             explain_plan(plan).strip(), "",
+             *tta_section(art.scores, plan),
+             *_figure_lines(run, ("groups", "curriculum"), metric)]
+    if art.validation_md:
+        lines += [art.validation_md.strip(), ""]
     lines += ["## Files", "",
               "- `scores.csv`: one row per (source, target, metric) with raw and normalized scores.",
               "- `graph.graphml`: the transfer graph (`networkx.read_graphml`).",
               "- `plan.json`: every decision with its objective value and optimality.", ""]
-    return atomic_write_text(out / "report.md", "\n".join(lines))
+    return atomic_write_text(art.out / "report.md", "\n".join(lines))

@@ -123,8 +123,11 @@ def validation_report(
     md.append(_regret_table(regret))
     data = joined(scores_df, validation_df)
     figures = []
-    for method in dict.fromkeys(data["method"]):
-        p = plot_scatter(data, method, out / f"validation_scatter_{method}.png", corr=correlations_df)
+    # scatters pool targets with different label sets: only the normalized score is comparable across them
+    scatter = joined(scores_df, validation_df, score_column="normalized") if "normalized" in scores_df else data
+    for method in dict.fromkeys(scatter["method"]):
+        p = plot_scatter(scatter, method, out / f"validation_scatter_{method}.png", corr=correlations_df,
+                         x_label="normalized score" if scatter is not data else "score")
         figures.append((f"Scores vs {method} accuracy", p.name))
     if (data["metric"] == metric).any():
         p = plot_levels(data, metric, out / f"validation_levels_{metric}.png", n_levels=n_levels)

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._mpl import new_figure, save_png
+
 __all__ = ["level_table", "plot_scatter", "plot_levels"]
 
 
 def _figure(width: float, height: float):  # noqa: ANN202
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return new_figure(width, height)
 
 
 def level_table(scores: np.ndarray, accuracy: np.ndarray, *, n_levels: int = 5) -> pd.DataFrame:
@@ -41,8 +41,10 @@ def level_table(scores: np.ndarray, accuracy: np.ndarray, *, n_levels: int = 5) 
     return pd.DataFrame(rows)
 
 
-def plot_scatter(data: pd.DataFrame, method: str, path: str | Path, *, corr: pd.DataFrame | None = None) -> Path:
-    """One panel per metric: score (x) against test accuracy (y) of ``method``, r and tau in the title."""
+def plot_scatter(data: pd.DataFrame, method: str, path: str | Path, *, corr: pd.DataFrame | None = None,
+                 x_label: str = "score") -> Path:
+    """One panel per metric: score (x, named ``x_label``) against test accuracy (y) of ``method``,
+    r and tau (of the correlation table) in the title."""
     d = data[data["method"] == method]
     metrics = list(dict.fromkeys(d["metric"]))
     cols = min(4, max(1, len(metrics)))
@@ -60,13 +62,11 @@ def plot_scatter(data: pd.DataFrame, method: str, path: str | Path, *, corr: pd.
             if len(c):
                 title += f"  r={c['pearson'].iloc[0]:.2f}  τ={c['kendall_tau'].iloc[0]:.2f}"
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("score", fontsize=8)
+        ax.set_xlabel(x_label, fontsize=8)
         ax.set_ylabel(f"{method} accuracy", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle(f"Scores vs. measured {method} test accuracy ({len(d)} pair-metric points)", fontsize=10)
-    path = Path(path)
-    fig.savefig(path)
-    return path
+    return save_png(fig, path)
 
 
 def plot_levels(data: pd.DataFrame, metric: str, path: str | Path, *, n_levels: int = 5) -> Path:
@@ -89,6 +89,4 @@ def plot_levels(data: pd.DataFrame, metric: str, path: str | Path, *, n_levels: 
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7)
     ax.set_title(f"Test accuracy by {metric} transferability level (bar labels: pairs)", fontsize=9)
-    path = Path(path)
-    fig.savefig(path)
-    return path
+    return save_png(fig, path)

@@ -1,0 +1,73 @@
+"""Reading back what a run wrote: ``scores.csv``, ``graph.graphml``, ``plan.json``, ``run.json``.
+
+The report is rendered from these files only, so ``transfergraph run``, ``plan`` and ``validate``
+all produce the same ``report.md`` from the same folder, whichever ran last.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from ..exceptions import InputError
+
+__all__ = ["read_scores", "Artifacts", "read_artifacts", "RUN_INFO"]
+
+#: run facts the report shows (summary, seconds, figures written and figures skipped with a reason)
+RUN_INFO = "run.json"
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """Read a ``scores.csv`` written by ``transfergraph run`` (empty ``source_task`` kept as "").
+
+    Raises
+    ------
+    planner.exceptions.InputError
+        Unreadable file, or a column of :data:`planner.graph.SCORE_COLUMNS` missing.
+    """
+    from ..graph import SCORE_COLUMNS
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, keep_default_na=False, na_values={"score": ["", "nan", "NaN"],
+                                                                  "normalized": ["", "nan", "NaN"]})
+    except Exception as exc:  # pandas raises many parser error types
+        raise InputError(f"{path} is not a readable CSV: {str(exc).splitlines()[0]}.") from None
+    missing = [c for c in SCORE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"{path} lacks columns {missing}; expected a scores.csv from `transfergraph run`.")
+    for col in ("source", "source_task", "target", "metric", "status"):
+        df[col] = df[col].astype(str)
+    for col in ("score", "normalized"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df
+
+
+@dataclass
+class Artifacts:
+    """The files of one output folder (``scores`` is None when the plan came from a graph)."""
+
+    out: Path
+    plan: dict[str, Any]
+    graph: nx.DiGraph
+    scores: pd.DataFrame | None = None
+    run: dict[str, Any] = field(default_factory=dict)
+    validation_md: str | None = None
+
+
+def read_artifacts(out: str | Path) -> Artifacts:
+    """Read ``plan.json`` and ``graph.graphml`` (required) and ``scores.csv``, ``run.json``,
+    ``validation.md`` (when present) from ``out``."""
+    out = Path(out)
+    missing = [n for n in ("plan.json", "graph.graphml") if not (out / n).is_file()]
+    if missing:
+        raise InputError(f"out={out} lacks {missing}; run `transfergraph run` or `transfergraph plan` into it first.")
+    scores = read_scores(out / "scores.csv") if (out / "scores.csv").is_file() else None
+    run = json.loads((out / RUN_INFO).read_text()) if (out / RUN_INFO).is_file() else {}
+    validation = (out / "validation.md").read_text() if (out / "validation.md").is_file() else None
+    return Artifacts(out, json.loads((out / "plan.json").read_text()), nx.read_graphml(out / "graph.graphml"),
+                     scores, run, validation)

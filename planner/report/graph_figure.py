@@ -1,0 +1,93 @@
+"""The transfer-graph figure: the edges the plan recommends, drawn source column -> target column.
+
+A circular drawing of every edge becomes a pile of labels beyond a few dozen nodes. This figure
+draws only what ``plan.json["sources"]`` recommends (each target's ``top_k`` best in-edges), as a
+two-column diagram: recommended sources on the left (external models first), targets on the right,
+both in the plan's group order so related tasks sit together. Colour is the edge weight (colour
+bar), width the source's rank for its target (legend). One row per node keeps labels apart at any
+size; the figure grows with the number of nodes.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ._mpl import new_figure, save_png
+
+__all__ = ["plot_graph", "RANK_WIDTHS"]
+
+#: line width of a target's best, second, third ... recommended source (later ranks use the last)
+RANK_WIDTHS = (3.0, 1.8, 1.0, 0.6)
+ROW = 0.2  # inches per row
+
+
+def _task_order(graph: nx.DiGraph, plan: dict[str, Any]) -> list[str]:
+    order = [t for g in plan.get("groups", []) for t in g]
+    rest = sorted(str(n) for n, k in graph.nodes(data="kind") if k == "task" and str(n) not in set(order))
+    return order + rest
+
+
+def _columns(graph: nx.DiGraph, plan: dict[str, Any]) -> tuple[list[str], list[str], list[tuple[str, str, float, int]]]:
+    tasks = _task_order(graph, plan)
+    edges = [(str(s), t, w, r) for t in tasks for r, (s, w) in enumerate(plan["sources"].get(t, [])) if w is not None]
+    used = {s for s, _, _, _ in edges}
+    kind = {str(n): k for n, k in graph.nodes(data="kind")}
+    left = sorted(s for s in used if kind.get(s) == "model") + [t for t in tasks if t in used]
+    return left, tasks, edges
+
+
+def plot_graph(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike) -> Path | None:
+    """Draw the recommended edges of ``plan`` to ``path``; None (nothing written) when there are none."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+
+    left, right, edges = _columns(graph, plan)
+    if not edges:
+        return None
+    rows = max(len(left), len(right))
+    y_left = {n: rows - 1 - i * (rows - 1) / max(1, len(left) - 1) for i, n in enumerate(left)}
+    y_right = {n: rows - 1 - i * (rows - 1) / max(1, len(right) - 1) for i, n in enumerate(right)}
+    longest = max(len(n) for n in left + right)
+    fig = new_figure(4.2 + 0.12 * longest, max(3.4, ROW * rows + 1.9))
+    ax = fig.add_subplot(1, 1, 1)
+    cmap, norm = colormaps["viridis"], Normalize(0.0, max(1.0, max(w for _, _, w, _ in edges)))
+    for s, t, w, r in sorted(edges, key=lambda e: -e[3]):  # best ranks drawn last, on top
+        ax.plot([0, 1], [y_left[s], y_right[t]], color=cmap(norm(w)), lw=RANK_WIDTHS[min(r, len(RANK_WIDTHS) - 1)],
+                alpha=0.85, solid_capstyle="round")
+    kind = {str(n): k for n, k in graph.nodes(data="kind")}
+    size = 7 if rows <= 40 else 5.5
+    for n, y in y_left.items():
+        model = kind.get(n) == "model"
+        ax.plot(0, y, "s" if model else "o", color="#dd8452" if model else "#4c72b0", ms=5)
+        ax.text(-0.03, y, n, ha="right", va="center", fontsize=size)
+    for n, y in y_right.items():
+        ax.plot(1, y, "o", color="#4c72b0", ms=5)
+        ax.text(1.03, y, n, ha="left", va="center", fontsize=size)
+    top_k = plan.get("settings", {}).get("top_k", max(r for *_, r in edges) + 1)
+    ranks = min(top_k, len(RANK_WIDTHS))
+    handles = [Line2D([], [], color="0.3", lw=RANK_WIDTHS[r], label=("best" if r == 0 else f"rank {r + 1}")
+                      + (" and lower" if r == len(RANK_WIDTHS) - 1 < top_k - 1 else "")) for r in range(ranks)]
+    handles += [Line2D([], [], ls="", marker="s", color="#dd8452", label="external model"),
+                Line2D([], [], ls="", marker="o", color="#4c72b0", label="task")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7, frameon=False,
+               title="line width = rank of the source for its target", title_fontsize=7)
+    fig.colorbar(cm_mappable(cmap, norm), ax=ax, fraction=0.05, pad=0.02, aspect=25,
+                 shrink=min(1.0, 4.0 / max(4.0, ROW * rows)), label=f"edge weight (normalized {plan.get('metric', '')})")
+    pad = 0.025 * longest
+    ax.set_xlim(-0.05 - pad, 1.05 + pad)
+    ax.set_ylim(-0.6, rows - 0.4)
+    ax.set_axis_off()
+    ax.set_title(f"Recommended sources: top-{top_k} per target (plan.json `sources`)\n"
+                 "left: source node, right: target task", fontsize=9)
+    return save_png(fig, path)
+
+
+def cm_mappable(cmap, norm):  # noqa: ANN001, ANN201
+    """A colour-bar source for ``cmap`` and ``norm`` without an image."""
+    from matplotlib.cm import ScalarMappable
+
+    return ScalarMappable(norm=norm, cmap=cmap)

@@ -1,0 +1,92 @@
+"""The score heatmap: normalized score of every (source node, target), ordered by hierarchical clustering.
+
+Rows are named like the graph's nodes (a source's task when it has one, else the model's name;
+``node (model)`` when several models stand for one node), so the heatmap and ``graph.graphml``
+speak of the same things. Rows are reordered by average-linkage clustering
+(``scipy.cluster.hierarchy``) so that sources that behave alike sit together, and each target takes
+the place of its own task's row (others follow, clustered), so families show as diagonal blocks; cells
+carry their value when the matrix is small enough to read them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._mpl import new_figure, save_png
+
+__all__ = ["score_matrix", "plot_heatmap", "ANNOTATE_MAX_CELLS"]
+
+#: cells are annotated with their value up to this many cells (e.g. 15 x 15)
+ANNOTATE_MAX_CELLS = 225
+
+
+def _row_labels(df: pd.DataFrame) -> dict[str, str]:
+    node = np.where(df["source_task"].fillna("").astype(str) != "", df["source_task"].astype(str), df["source"])
+    pairs = pd.DataFrame({"source": df["source"].astype(str), "node": node}).drop_duplicates()
+    shared = pairs["node"].duplicated(keep=False)
+    return {s: (f"{n} ({s})" if dup else n) for s, n, dup in zip(pairs["source"], pairs["node"], shared)}
+
+
+def _leaf_order(M: np.ndarray) -> np.ndarray:
+    """Row order of average-linkage clustering on the rows of ``M`` (missing values as 0)."""
+    if M.shape[0] < 3:
+        return np.arange(M.shape[0])
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    X = np.nan_to_num(M, nan=0.0)
+    return leaves_list(linkage(X, method="average", metric="euclidean", optimal_ordering=True))
+
+
+def score_matrix(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Normalized ``metric`` scores of ok pairs, rows = source nodes, columns = targets, clustered order.
+
+    Returns an empty frame when no pair of ``metric`` is ok.
+    """
+    df = scores[(scores["metric"] == metric) & (scores["status"] == "ok")]
+    if df.empty:
+        return pd.DataFrame()
+    labels = _row_labels(df)
+    df = df.assign(row=df["source"].astype(str).map(labels), target=df["target"].astype(str))
+    mat = df.pivot_table(index="row", columns="target", values="normalized", aggfunc="first", dropna=False)
+    M = mat.to_numpy(dtype=float)
+    mat = mat.iloc[_leaf_order(M)]
+    # a target that is also a row (a task's own model) takes that row's place: blocks sit on the diagonal
+    row_of = {}
+    for i, label in enumerate(mat.index):
+        row_of.setdefault(str(label).split(" (")[0], i)
+    own = _leaf_order(M.T)
+    rank = {c: (row_of.get(str(c), len(mat) + k), k) for k, c in enumerate(mat.columns[own])}
+    return mat[sorted(mat.columns, key=rank.__getitem__)]
+
+
+def plot_heatmap(scores: pd.DataFrame, metric: str, path: str | os.PathLike) -> Path | None:
+    """Draw :func:`score_matrix` to ``path``; returns None (and writes nothing) when it is empty."""
+    mat = score_matrix(scores, metric)
+    if mat.empty:
+        return None
+    h, w = mat.shape
+    cell = 0.42 if h * w <= ANNOTATE_MAX_CELLS else 0.2
+    longest = max(len(str(x)) for x in list(mat.index) + list(mat.columns))
+    margin = 0.5 + 0.065 * longest
+    fig = new_figure(cell * w + margin + 1.4, cell * h + margin + 0.8)
+    ax = fig.add_subplot(1, 1, 1)
+    M = mat.to_numpy(dtype=float)
+    im = ax.imshow(np.ma.masked_invalid(M), aspect="auto", cmap="viridis", vmin=0.0, vmax=max(1.0, np.nanmax(M)),
+                   interpolation="nearest")
+    size = 7 if max(h, w) <= 40 else 5
+    ax.set_xticks(range(w), mat.columns, rotation=90, fontsize=size)
+    ax.set_yticks(range(h), mat.index, fontsize=size)
+    if h * w <= ANNOTATE_MAX_CELLS:
+        for (i, j), v in np.ndenumerate(M):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                        color="black" if v > 0.6 else "white")
+    ax.set_xlabel("target task")
+    ax.set_ylabel("source (graph node)")
+    ax.set_title(f"normalized {metric}: 0 = label prior, 1 = perfect\n(rows clustered, targets aligned with their own row; blank = not scored)",
+                 fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.8 if h > 8 else 1.0, label=f"normalized {metric}")
+    return save_png(fig, path)
