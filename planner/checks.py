@@ -1,4 +1,4 @@
-"""Input checks shared by the transferability metrics (SPEC §1).
+"""Input checks shared by the transferability metrics.
 
 Every check raises :class:`planner.exceptions.InputError` (a ``ValueError``) whose message names the
 argument and the function, says what was expected and what was given, and, where a likely cause is
@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from .exceptions import InputError
+
+from .labels import sorted_labels
 
 __all__ = [
     "is_tensor",
@@ -270,8 +272,8 @@ def check_features(features: Any, *, func: str, arg: str = "features") -> Any:
 def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.ndarray, np.ndarray]:
     """Map 1-D hashable labels to integer codes 0..K-1 over the classes present.
 
-    Classes are sorted (mixed types sort by (type name, str)), so the codes do not depend on
-    the sample order. Returns ``(codes int64 (n,), classes (K,))``.
+    Classes are in the order of :func:`planner.labels.sorted_labels` (numbers by value, then other
+    types by type name and value), so the codes do not depend on the sample order. Returns ``(codes int64 (n,), classes (K,))``.
     """
     if is_tensor(labels):
         arr = labels.detach().cpu().numpy()
@@ -308,7 +310,7 @@ def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.nd
         for v in index:
             if isinstance(v, float) and not np.isfinite(v):
                 raise InputError(f"{arg} of {func}() must not contain NaN or inf; got {v!r}.")
-        classes = sorted(index, key=lambda v: (type(v).__name__, str(v), repr(v)))
+        classes = sorted_labels(index)
         lookup = {v: i for i, v in enumerate(classes)}
         codes = np.fromiter((lookup[v] for v in arr.tolist()), dtype=np.int64, count=len(arr))
         out = np.empty(len(classes), dtype=object)

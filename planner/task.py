@@ -1,4 +1,4 @@
-"""Targets and sources: the two things transfergraph scores against each other (SPEC §2).
+"""Targets and sources: the two things transfergraph scores against each other.
 
 A :class:`Task` is a labeled target dataset; a :class:`Source` is a classifier whose outputs on a
 task's inputs feed the transferability metrics. Both validate their arguments at construction so
@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .exceptions import InputError
+from .labels import sorted_labels
 
 __all__ = ["Task", "Source", "as_numpy", "distinct_labels"]
 
@@ -23,12 +24,13 @@ def as_numpy(x: Any) -> np.ndarray:
 
 
 def distinct_labels(labels: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of a 1-D label array; mixed-type labels sort by (type name, str)."""
-    try:
+    """Distinct values of a 1-D label array in the order of :func:`planner.labels.sorted_labels`."""
+    if labels.dtype != object:
         return np.unique(labels)
-    except TypeError:
-        seen = {v: None for v in labels.tolist()}
-        return np.array(sorted(seen, key=lambda v: (type(v).__name__, str(v))), dtype=object)
+    classes = sorted_labels(labels.tolist())
+    out = np.empty(len(classes), dtype=object)
+    out[:] = classes
+    return out
 
 
 def _is_dataset(x: Any) -> bool:

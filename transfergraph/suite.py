@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .config import ExternalModelSpec, JobConfig, TaskSpec
+from planner.checks import encode_labels
 from planner.exceptions import CheckpointError, ConfigError, InputError
 from planner.task import Source, Task
 
@@ -100,9 +101,8 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
     from adapters.models import ARCHITECTURES, load_model, save_model, train_classifier
 
     tcfg = config.models.training
-    classes = sorted(set(y.tolist()), key=lambda v: (type(v).__name__, v))
-    codes = np.searchsorted(np.array(classes), y) if not isinstance(classes[0], str) else \
-        np.array([classes.index(v) for v in y.tolist()])
+    codes, classes = encode_labels(y, func="train_classifier", arg="labels")
+    classes = classes.tolist()
     seed = stable_seed(config.seed, "model", name)
     meta = {"name": name, "training": tcfg.model_dump(), "seed": seed, "classes": classes, "format": 1}
     path = None

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from planner.exceptions import InputError
-from planner.task import as_numpy, distinct_labels
+from planner.checks import encode_labels
+from planner.task import as_numpy
 
 from .adapted import AdaptedClassifier, AdaptedFeatures, SourceClassifier
 from .backbone import FiLMBackbone
@@ -18,7 +19,7 @@ from .heads import (ClassifierGenerator, class_means, linear_logits, mahalanobis
                     mahalanobis_logits, prototype_head)
 from .set_encoder import SetEncoder
 
-__all__ = ["CNAPsModel", "TaskParameters", "HEADS", "encode_labels"]
+__all__ = ["CNAPsModel", "TaskParameters", "HEADS"]
 
 #: Heads: "linear" = generated linear head (CNAPs), "mahalanobis" = Simple CNAPs, "proto" = nearest mean.
 HEADS = ("linear", "mahalanobis", "proto")
@@ -33,16 +34,6 @@ class TaskParameters:
     head: str
     tensors: tuple[torch.Tensor, ...]  # (W, b) for linear/proto, (mu, P) for mahalanobis
     frozen_tensors: tuple[torch.Tensor, ...] | None = None  # same head on un-FiLMed features (ensemble)
-
-
-def encode_labels(labels: Any, argument: str = "context_labels") -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct labels and each label's index into them. (n,) -> (classes (C,), index (n,) int64)."""
-    y = as_numpy(labels)
-    if y.ndim != 1 or y.shape[0] == 0:
-        raise InputError(f"{argument} must be a non-empty 1-D sequence of labels; got shape {y.shape}.")
-    classes = distinct_labels(y)
-    lookup = {v: i for i, v in enumerate(classes.tolist())}
-    return classes, np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
 
 
 def _joint_head(params: TaskParameters) -> tuple[torch.Tensor, ...]:
@@ -209,7 +200,7 @@ class CNAPsModel(nn.Module):
             ``feature_layer="features"`` to ``planner.Source`` for feature-based metrics.
         """
         x = self._check_inputs(context_inputs)
-        classes, y = encode_labels(context_labels)
+        y, classes = encode_labels(context_labels, func="CNAPsModel.adapt", arg="context_labels")
         if len(y) != len(x):
             raise InputError(f"context_inputs and context_labels must have the same length; got {len(x)} and {len(y)}.")
         if len(classes) < 2:

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from planner.exceptions import InputError
 from planner.task import as_numpy
 
-from .model import encode_labels
+from planner.checks import encode_labels
 
 __all__ = ["ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED", "ROTATIONS_LOWRES"]
 
@@ -54,7 +54,7 @@ class ClassPool(Dataset):
         x = torch.from_numpy(np.array(as_numpy(inputs), dtype=np.float32, copy=True))
         if x.ndim != 4:
             raise InputError(f"inputs of ClassPool must have shape (n, C, H, W); got {tuple(x.shape)}.")
-        classes, y = encode_labels(labels, "labels")
+        y, classes = encode_labels(labels, func="ClassPool", arg="labels")
         if len(y) != len(x):
             raise InputError(f"inputs and labels of ClassPool must have the same length; got {len(x)} and {len(y)}.")
         unknown = [t for t in transforms if t not in TRANSFORMS]

@@ -1,4 +1,4 @@
-"""Meta-transferred models as planner sources (the two uses of LEEP with meta-transfer, CNAPS.md §3)."""
+"""Meta-transferred models as planner sources (the two uses of LEEP with meta-transfer)."""
 from __future__ import annotations
 
 import zlib
@@ -6,6 +6,7 @@ import zlib
 import numpy as np
 
 from planner import Source, Task
+from planner.labels import sorted_labels
 from planner.exceptions import InputError
 
 from .model import CNAPsModel
@@ -17,7 +18,7 @@ def subsample_per_class(labels: np.ndarray, k: int, seed: int, key: str) -> np.n
     """Sorted indices of at most ``k`` samples per class, drawn with a generator seeded by (seed, crc32(key))."""
     rng = np.random.default_rng([int(seed), zlib.crc32(key.encode())])
     keep = []
-    for c in sorted(set(labels.tolist()), key=lambda v: (type(v).__name__, v)):
+    for c in sorted_labels(labels.tolist()):
         idx = np.flatnonzero(labels == c)
         keep.extend(idx if len(idx) <= k else rng.choice(idx, size=k, replace=False))
     return np.sort(np.asarray(keep, dtype=np.int64))
