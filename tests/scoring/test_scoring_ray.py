@@ -21,7 +21,7 @@ METRICS = ("leep", "h_score")
 
 
 def same(a, b):
-    pd.testing.assert_frame_equal(a[COLS], b[COLS], check_exact=False, rtol=1e-6, atol=0)
+    pd.testing.assert_frame_equal(a[COLS], b[COLS], check_exact=True)  # bitwise, as the README promises
 
 
 @pytest.mark.ray

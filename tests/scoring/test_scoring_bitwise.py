@@ -1,0 +1,43 @@
+"""Local and Ray executors give bitwise-equal score tables on a demo-sized run (as the README says).
+
+The run has the shape of configs/demo.yaml (its ten tasks, three external models, per-task CNNs
+and a CNAPs-style meta model adapted to every task, four metrics) with training cut to a few steps:
+the numbers need not be good, only computed the same way on both executors.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COLS = ["source", "source_task", "target", "metric", "score", "normalized", "n_samples", "n_classes", "status"]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_local_and_ray_tables_are_bitwise_equal_on_a_demo_sized_run(ray_session, tmp_path):
+    pytest.importorskip("learn2learn")
+    from planner.executors import RayExecutor
+    from planner.scoring import score
+    from transfergraph.config import parse_config
+    from transfergraph.suite import build_meta_model, build_sources, build_tasks
+
+    raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
+    raw["data"]["image_size"] = 8
+    raw["models"]["training"].update(epochs=1, width=4, feature_dim=8)
+    raw["models"]["meta"].update(pretrain_steps=10, meta_steps=3)
+    config = parse_config(raw)
+    tasks = build_tasks(config)
+    meta = build_meta_model(config, model_dir=tmp_path)
+    sources = build_sources(config, tasks, model_dir=tmp_path, meta_model=meta)
+    metrics = tuple(config.scoring.metrics)
+    local = score(sources, tasks, metrics=metrics, executor="local", progress=False, seed=config.seed)
+    ray = score(sources, tasks, metrics=metrics, executor=RayExecutor(workers=2), progress=False, seed=config.seed)
+    assert len(local) >= 10 * 20 * len(metrics) and (local["status"] == "ok").mean() > 0.9
+    key = ["source", "target", "metric"]
+    a = local.sort_values(key).reset_index(drop=True)[COLS]
+    b = ray.sort_values(key).reset_index(drop=True)[COLS]
+    pd.testing.assert_frame_equal(a, b, check_exact=True)  # bitwise: no tolerance
