@@ -1,7 +1,7 @@
 """Typed exceptions for transfergraph.
 
 Every error a user can trigger derives from :class:`TransfergraphError`, so callers (and the CLI)
-can catch one type. Input problems also derive from :class:`ValueError`, as SPEC §1 promises for
+can catch one type. Input problems also derive from :class:`ValueError`, as the metrics' documentation promises for
 metrics: ``except ValueError`` keeps working.
 """
 from __future__ import annotations

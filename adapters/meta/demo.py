@@ -23,8 +23,8 @@ def train_demo_meta_model(pool_x: Any, pool_y: Any, *, pretrain_steps: int = DEM
     """Pre-train a backbone and meta-train a :class:`CNAPsModel` on a small image pool.
 
     The pool (float32 (n, C, H, W) in [0, 1], int labels; e.g. sklearn digits at 16x16) is widened
-    with the four right-angle rotations as extra classes. With step budgets (the default, about
-    20-30 s on one core for 1,797 16x16 images) the result depends only on the data and ``seed``.
+    with the four right-angle rotations as extra classes. With step budgets (the default) the
+    result depends only on the data and ``seed``.
     ``seconds`` instead caps the total wall time (60% pre-training, 40% meta-training), which is
     faster on slow machines but no longer deterministic. ``model_kwargs`` go to :class:`CNAPsModel`.
     """

@@ -21,8 +21,8 @@ def make_taskset(dataset, ways: int, samples_per_class: int, *, num_tasks: int =
     skips learn2learn's slow full scan) or any Dataset of (x, y). Transforms: NWays -> KShots (without
     replacement) -> LoadData -> RemapLabels (labels 0..ways-1). ``fused=True`` uses learn2learn's
     ``FusedNWaysKShots`` (the same distribution in one transform): plain NWays materialises a
-    description per image of the chosen classes, 0.32 s per 5-way episode on 6,000-image classes
-    versus 0.003 s fused (measured here). Sampling uses Python's ``random``: seed it with
+    description per image of the chosen classes, which is slow on large classes (timings:
+    ``benchmarks/RESULTS.md``, issue-17 section). Sampling uses Python's ``random``: seed it with
     ``random.seed``. The Taskset cannot be pickled once sampled; build it in the worker.
 
     ``ways`` and ``samples_per_class`` must be ints >= 1 (``ways`` >= 2) and ``num_tasks`` an int >= 1

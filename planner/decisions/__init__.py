@@ -1,9 +1,9 @@
-"""Decisions on a transferability graph (SPEC §3): sources, source sets, task groups, curricula.
+"""Decisions on a transferability graph: sources, source sets, task groups, curricula.
 
-Each SPEC function is a thin wrapper over a ``solve_*`` function that returns a :class:`Decision`
+Each public decision function is a thin wrapper over a ``solve_*`` function that returns a :class:`Decision`
 (solution, objective value, proof of optimality or bound and gap, method, seconds). ``make_plan``
 runs them all and returns the ``plan.json`` dict; ``explain_plan`` and ``plot_*`` render it.
-Formulations, solvers and measured limits: ``shared/DECISIONS.md`` and ``benchmarks/RESULTS.md`` (section 3).
+Formulations and solvers: each module's docstring; measured limits: ``benchmarks/RESULTS.md`` (section 3).
 """
 from ._result import Decision, Status
 from .curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum

@@ -7,7 +7,7 @@ keep their maximum, and only the new node needs a new best in-edge (every other 
 unchanged). Expansion walks the contractions backwards: each cycle keeps all its edges except the one
 into the member where the chosen entering edge lands (Chu & Liu 1965; Edmonds 1967; Tarjan 1977).
 Each contraction costs O(|C| m), so a dense graph takes O(m²) array work plus one O(m) cycle scan per
-round (n=1000 tasks: well under a second, see ``benchmarks/decisions.py``).
+round (timings by size: ``benchmarks/decisions.py`` and ``benchmarks/RESULTS.md``).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Objective on a positive-part weight matrix ``P = max(W, 0)`` (S sources, T targe
 a 1-swap pass improves it, and for any set S the bound
 :math:`f(\mathrm{OPT}) \le f(S) + \sum_{\text{top } b} \Delta(e \mid S)` certifies its gap; a
 Lagrangian bound (:func:`lagrangian_bound`) tightens it (measured: a few tenths of a percent).
-The exact MILP (DECISIONS.md §3), after Lagrangian variable fixing: binary :math:`y_s`, continuous :math:`x_{st} \in [0,1]` for
+The exact MILP, after Lagrangian variable fixing: binary :math:`y_s`, continuous :math:`x_{st} \in [0,1]` for
 :math:`P_{st} > 0`; max :math:`\sum P_{st} x_{st}` s.t. :math:`\sum_s x_{st} \le 1`,
 :math:`x_{st} \le y_s`, :math:`\sum_s y_s \le b`.
 """

@@ -1,4 +1,4 @@
-r"""Exact task grouping: set partitioning over every group of size <= cap (DECISIONS.md §4).
+r"""Exact task grouping: set partitioning over every group of size <= cap.
 
 Affinity ``A`` (n, n), ``A[u, t]`` = a(u->t), zero diagonal. For a group G
 

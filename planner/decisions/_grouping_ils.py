@@ -1,4 +1,4 @@
-r"""Heuristic task grouping: two starts, move local search, iterated local search (DECISIONS.md §4).
+r"""Heuristic task grouping: two starts, move local search, iterated local search.
 
 Objective as in :mod:`._grouping_exact`: :math:`\sum_G T_G / (|G|-1)` with :math:`T_G` the affinity
 inside G. With ``S = A + Aᵀ`` and :math:`P_{ig} = \sum_{u \in g} S_{ui}` (what task i exchanges with

@@ -51,7 +51,7 @@ class Decision:
     name : str
         ``"source_set"``, ``"groups"`` or ``"curriculum"``.
     solution : Any
-        The decision itself (dict, list of groups, order), in the shape the SPEC function returns.
+        The decision itself (dict, list of groups, order), in the shape the public decision function returns.
     value : float
         Objective value of ``solution`` recomputed from the graph weights (not the solver's number).
     objective : str

@@ -1,9 +1,9 @@
-"""Decision (c): the order in which a continual learner meets the tasks (SPEC §3, DECISIONS.md §5).
+"""Decision (c): the order in which a continual learner meets the tasks.
 
 Objectives (``objective=``), with w(u->t) the edge weight and w_ext(t) the best weight into t from
 an external model node (0 if none):
 
-- ``"tree"`` (default, SPEC): sum_k max(w_ext(pi_k), max_{j<k} w(pi_j->pi_k)); each task starts from
+- ``"tree"`` (default): sum_k max(w_ext(pi_k), max_{j<k} w(pi_j->pi_k)); each task starts from
   the best model already trained. Its maximum equals the maximum spanning arborescence from a virtual
   root whose edges r->t weigh w_ext(t) (in any order each task's best earlier model forms such a tree;
   conversely any topological order of a tree achieves its weight), so it is exact at every size.

@@ -1,4 +1,4 @@
-"""Decision (b): which tasks to train together (SPEC §3, DECISIONS.md §4).
+"""Decision (b): which tasks to train together.
 
 Affinity a(u->t) = w(u->t) - m(t), m(t) the median of w(u'->t) over the other task nodes u'
 (missing edge: w = 0); ``centered=False`` uses a = w. Partition the task nodes into at most

@@ -1,4 +1,4 @@
-"""Plan assembly: every SPEC §3 decision on one graph, as the JSON-ready ``plan.json`` dict (SPEC §4).
+"""Plan assembly: every decision on one graph, as the JSON-ready ``plan.json`` dict.
 
 Defaults when an option is None (recorded in ``plan["settings"]``):
 

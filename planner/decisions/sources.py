@@ -1,4 +1,4 @@
-"""Decision (a): which source models to fine-tune (SPEC §3, DECISIONS.md §3)."""
+"""Decision (a): which source models to fine-tune."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Transferability metrics (SPEC §1): pure functions, arrays or tensors in, a float out.
+"""Transferability metrics: pure functions, arrays or tensors in, a float out.
 
 Every metric is "higher = more transferable", computed in float64, deterministic and invariant to
 sample order. ``REGISTRY`` maps each name to a :class:`Metric` record (input kind, version,

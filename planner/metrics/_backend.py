@@ -54,8 +54,8 @@ class _NumpyOps:
         shape (k, x.shape[1]). A sparse (k, n) one-hot times x: O(n * width), no copy of ``x``.
 
         The one-hot is built in CSC form (column i holds w_i at row codes[i]), so the product streams
-        through the rows of ``x`` in memory order: 2.2x faster than the CSR form on (50,000, 1000)
-        (0.031 s vs 0.068 s, one thread, measured).
+        through the rows of ``x`` in memory order, which is faster than the CSR form
+        (``benchmarks/RESULTS.md``, issue-17 section).
         """
         n = codes.shape[0]
         data = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -72,8 +72,8 @@ class _NumpyOps:
 
     @staticmethod
     def rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Row-wise dot products, shape (n,): a batched (1, w) @ (w, 1) matmul (1.45x faster than
-        ``einsum("ij,ij->i")`` on 256-row blocks of width 1000, measured)."""
+        """Row-wise dot products, shape (n,): a batched (1, w) @ (w, 1) matmul (faster than
+        ``einsum("ij,ij->i")``; ``benchmarks/RESULTS.md``, issue-17 section)."""
         return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
 
     @staticmethod

@@ -1,7 +1,7 @@
 """The :class:`Metric` record kept in ``planner.metrics.REGISTRY`` and the per-target normalizations.
 
 ``normalize`` maps ONE target's raw scores over all its sources (a 1-D array, possibly of length 1,
-NaN for failed pairs) to the ``normalized`` column of SPEC §2. NaN entries stay NaN and do not
+NaN for failed pairs) to the ``normalized`` column of the score table. NaN entries stay NaN and do not
 affect the others; the result is deterministic and finite wherever the input is finite.
 
 Near-ties. Before any map, scores equal to within :data:`TIE_RTOL` (relative) are made exactly

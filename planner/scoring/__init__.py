@@ -1,4 +1,4 @@
-"""Scoring: every (source, target, metric) transferability score as one table (SPEC §2).
+"""Scoring: every (source, target, metric) transferability score as one table.
 
 ``from planner.scoring import score``. Modules: :mod:`.engine` (``score``), :mod:`.pools` (content
 dedupe), :mod:`.jobs` (the per-(source, pool) work unit), :mod:`.payload` (model transport),

@@ -1,4 +1,4 @@
-"""``score()``: every (source, target, metric) transferability score, as one table (SPEC §2).
+"""``score()``: every (source, target, metric) transferability score, as one table.
 
 Flow: validate -> content pools (:mod:`.pools`) -> cache look-up (:mod:`planner.cache`) -> one job
 per (source, pool) with the missing pairs (:mod:`.jobs`) -> executor (:mod:`planner.executors`) ->

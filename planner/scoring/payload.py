@@ -3,7 +3,7 @@
 In process (local executor) the live ``nn.Module`` is used as is. Across processes (Ray) a model is
 sent as a *skeleton* (the module tree with every parameter and buffer on the ``meta`` device, so it
 pickles in microseconds) plus a dict of NumPy arrays, which Ray reads zero-copy from its object
-store; torch tensors would be copied and deserialized in every task (RAY.md §1).
+store; torch tensors would be copied and deserialized in every task.
 """
 from __future__ import annotations
 

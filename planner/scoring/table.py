@@ -9,7 +9,7 @@ import pandas as pd
 
 __all__ = ["COLUMNS", "build_table", "normalize_table"]
 
-#: Column order of the ``score()`` table (SPEC §2 columns first, then extras).
+#: Column order of the ``score()`` table (the documented columns first, then extras).
 COLUMNS = [
     "source", "source_task", "target", "metric", "score", "normalized", "n_samples", "n_classes",
     "status", "error", "flag", "seconds", "label_entropy", "metric_version", "cached",

@@ -1,4 +1,4 @@
-"""Ground-truth validation: do transferability scores predict real transfer? (issue 7, SPEC §4).
+"""Ground-truth validation: do transferability scores predict real transfer?.
 
 - Transfer methods, each ``(source, task, *, seed, ...) -> dict(accuracy, f1, seconds, ...)`` on the
   task's test split: :func:`retrain_head` (batched: :func:`retrain_head_many`), :func:`fine_tune`,

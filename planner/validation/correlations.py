@@ -1,13 +1,13 @@
 """How well do scores predict measured transfer? Correlations and source-selection regret.
 
-Both functions join a score table (SPEC §2, :func:`planner.score`) with a validation table
+Both functions join a score table (:func:`planner.score`) with a validation table
 (:func:`run_validation`) on (source, target), keeping only ``ok`` rows with finite values.
 
 - :func:`correlations`: per (metric, method), over all pairs pooled (the LEEP paper's Table 1
   protocol: one point per pair), Pearson r, Kendall tau-b, Spearman rho (with p-values) and
   weighted tau (``scipy.stats.weightedtau``, no p-value); plus the same statistics within each
   target that has at least ``min_sources`` sources, averaged over those targets (the model-zoo
-  ranking protocol, DECISIONS.md §7).
+  ranking protocol).
 - :func:`selection_regret`: per (metric, method), acc(best source) - acc(metric's top-1 source),
   averaged over targets with at least two candidate sources, against a random choice.
 """

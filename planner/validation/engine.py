@@ -1,6 +1,6 @@
 """``run_validation``: really transfer on (source, target) pairs and measure test accuracy.
 
-The ground truth that transferability scores are meant to predict (issue 7, SPEC §4 ``validate``).
+The ground truth that transferability scores are meant to predict.
 Pairs run as jobs on the same executors as scoring (local or Ray, :mod:`planner.executors`); each
 finished row is appended durably to an optional cache so an interrupted run resumes where it
 stopped. Numbers do not depend on the executor, the number of workers, the order in which jobs

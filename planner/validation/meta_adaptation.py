@@ -1,6 +1,6 @@
 """Meta-transfer: a CNAPs-style model adapts to a task's training split in one forward pass.
 
-SPEC §5: a meta-transferred model exposes ``adapt(context_inputs, context_labels) -> nn.Module``
+A meta-transferred model exposes ``adapt(context_inputs, context_labels) -> nn.Module``
 whose logits are over the context's distinct labels in sorted order. The task's training split is
 the context set, its test split the queries (the LEEP paper's §5.4 protocol with CNAPs).
 In the paper the score that predicts this accuracy is LEEP of the *source classifier of the
@@ -26,7 +26,7 @@ def check_meta_model(meta_model: Any, argument: str = "meta_model") -> None:
     if not callable(getattr(meta_model, "adapt", None)):
         raise InputError(
             f"{argument} must be a CNAPs-style model with adapt(context_inputs, context_labels) -> nn.Module "
-            f"(SPEC §5, e.g. from adapters.meta); got {type(meta_model).__name__}."
+            f"(e.g. from adapters.meta); got {type(meta_model).__name__}."
         )
 
 

@@ -1,4 +1,4 @@
-"""Write what ``transfergraph validate`` promises (SPEC §4): validation.csv, correlations.csv, report section.
+"""Write what ``transfergraph validate`` promises: validation.csv, correlations.csv, report section.
 
 One call for the CLI: :func:`write_validation_outputs` takes the :func:`run_validation` table and
 the :func:`planner.score` table, and writes every file atomically into ``out_dir``.
@@ -33,7 +33,7 @@ def write_validation_outputs(
 
     Parameters
     ----------
-    validation_df : the :func:`run_validation` table (written as is: SPEC columns first)
+    validation_df : the :func:`run_validation` table (written as is: its documented columns first)
     scores_df : the :func:`planner.score` table of the same sources and targets
     out_dir : folder (created if missing)
     metric : metric whose verdict and transferability levels the report shows
