@@ -51,6 +51,7 @@ from planner.scoring import score
 from planner.validation import (correlations, finetune_convergence, plot_convergence, retrain_head,
                                 retrain_head_many, run_validation, selection_regret)
 from planner.report import validation_report
+from adapters.meta.sources import BACKBONE_SOURCE
 from planner.report.validation import markdown_table
 
 SETTINGS = {  # per-class training examples; imbalanced: half the classes get `hi`, the others hi / 5
@@ -188,8 +189,8 @@ def class_count_section(scores: pd.DataFrame, validation: pd.DataFrame, meta_sco
     blocks = [(f"{src} -> {ds} {st}", "retrain_head", scores, validation, f"{ds}/{st}/", src)
               for ds, src in FIXED_SOURCE.items() for st in ("large_balanced", "small_balanced", "small_imbalanced")]
     if meta_scores is not None and meta_validation is not None:
-        blocks.append(("cnaps_backbone -> digits (meta)", "meta_transfer", meta_scores, meta_validation, "digits/meta/",
-                       "cnaps_backbone"))
+        blocks.append((f"{BACKBONE_SOURCE} -> digits (meta)", "meta_transfer", meta_scores, meta_validation,
+                       "digits/meta/", BACKBONE_SOURCE))
     for label, method, sc, va, prefix, src in blocks:
         s_sub = sc[(sc["source"] == src) & sc["target"].str.startswith(prefix)]
         v_sub = va[(va["source"] == src) & va["target"].str.startswith(prefix) & (va["method"] == method)]
@@ -348,13 +349,13 @@ def main(argv: list[str] | None = None) -> int:
             stage(f"pre-train ({args.meta_pretrain_steps} steps) + meta-train ({args.meta_steps} steps) the "
                   "CNAPs-style model (FMNIST 0-5)", t0)
             t0 = time.perf_counter()
-            backbone = Source("cnaps_backbone", meta.source_classifier())
+            backbone = Source(BACKBONE_SOURCE, meta.source_classifier())
             meta_tasks = sample_targets(*data["digits"], dataset="digits", setting="meta", n_targets=args.meta_targets,
                                         seed=args.seed + 11)
             m_scores = score([backbone], meta_tasks, metrics=list(REGISTRY), executor=args.executor, progress=False,
                              seed=args.seed)
             m_val = run_validation([backbone], meta_tasks, methods=["meta_transfer", "retrain_head"],
-                                   meta_model={"cnaps_backbone": meta}, executor=args.executor, progress=False,
+                                   meta_model={BACKBONE_SOURCE: meta}, executor=args.executor, progress=False,
                                    seed=args.seed)
             stage(f"meta-transfer on {len(meta_tasks)} digits targets", t0)
             m_scores.to_csv(out / "meta_scores.csv", index=False)

@@ -320,12 +320,35 @@ def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.nd
     return codes.astype(np.int64).reshape(-1), classes
 
 
-def check_labels(labels: Any, n: int, *, func: str, arg: str = "labels", x_arg: str = "features") -> tuple[np.ndarray, int]:
+def _check_not_continuous(labels: Any, k: int, n: int, *, func: str, arg: str, classes: bool) -> None:
+    if not isinstance(classes, (bool, np.bool_)):
+        raise InputError(f"classes of {func}() must be True or False; got {classes!r}.")
+    dtype = getattr(labels, "dtype", None)
+    try:
+        floats = (np.issubdtype(np.dtype(str(dtype).replace("torch.", "")), np.floating) if dtype is not None
+                  else all(isinstance(v, (float, np.floating)) for v in labels))
+    except TypeError:  # a dtype NumPy does not know (e.g. torch.bfloat16): a float
+        floats = "float" in str(dtype)
+    if floats and k > n / 2 and not classes:
+        extra = " or use logme(..., regression=True) for regression targets" if func == "logme" else ""
+        raise InputError(
+            f"{arg} of {func}() look continuous: float values with {k} distinct values for {n} samples "
+            f"(more than n/2). Metrics score class labels; pass classes=True if these floats are class ids"
+            f"{extra}."
+        )
+
+
+def check_labels(labels: Any, n: int, *, func: str, arg: str = "labels", x_arg: str = "features",
+                 classes: bool = False) -> tuple[np.ndarray, int]:
     """Encode ``labels`` and check they match ``n`` samples and hold at least 2 classes.
 
+    Float labels with more distinct values than half the samples look like regression targets, not
+    classes: they are refused unless ``classes=True`` says they are class ids.
     Returns ``(codes int64 (n,), n_classes)``.
     """
-    codes, classes = encode_labels(labels, func=func, arg=arg)
+    codes, found = encode_labels(labels, func=func, arg=arg)
+    _check_not_continuous(labels, len(found), codes.shape[0], func=func, arg=arg, classes=classes)
+    classes = found
     if codes.shape[0] != n:
         raise InputError(
             f"{x_arg} and {arg} of {func}() must have the same number of samples; got {n} rows in "

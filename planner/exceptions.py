@@ -11,6 +11,7 @@ __all__ = [
     "InputError",
     "ConfigError",
     "ScoreError",
+    "FeatureError",
     "GraphError",
     "InfeasiblePlanError",
     "CacheError",
@@ -33,7 +34,12 @@ class ConfigError(TransfergraphError, ValueError):
 
 
 class ScoreError(TransfergraphError, RuntimeError):
-    """Scoring a (source, target) pair failed."""
+    """Scoring a (source, target) pair failed (recorded in that pair's ``error``; the run goes on)."""
+
+
+class FeatureError(ScoreError):
+    """Features could not be captured for a feature-based metric (no ``nn.Linear`` head, or the
+    ``feature_layer`` named no module)."""
 
 
 class GraphError(TransfergraphError, ValueError):

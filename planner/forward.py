@@ -20,6 +20,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .exceptions import InputError
+
 __all__ = ["ForwardOutput", "forward", "feature_module", "prefers_channels_last", "torch_threads"]
 
 DEFAULT_BATCH_SIZE = 256
@@ -134,7 +136,7 @@ def forward(
     if channels_last is None:
         channels_last = prefers_channels_last(model, device)
     elif not isinstance(channels_last, bool):
-        raise ValueError(f"channels_last of forward() must be True, False or None; got {channels_last!r}.")
+        raise InputError(f"channels_last of forward() must be True, False or None; got {channels_last!r}.")
     module, info = feature_module(model, feature_layer) if want_features else (None, "not requested")
     captured: list[Any] = []
     handle = None
@@ -177,7 +179,7 @@ def forward(
         if handle is not None:
             handle.remove()
     if logits is None:
-        raise ValueError("forward needs at least one sample; got an empty index.")
+        raise InputError("forward needs at least one sample; got an empty index.")
     if feature_error is not None:
         features = None
     return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
@@ -237,9 +239,9 @@ def _check_logits(out: Any, b: int) -> np.ndarray:
     if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
         out = out[0]
     if not isinstance(out, torch.Tensor):
-        raise ValueError(f"model output must be a torch.Tensor of logits (b, Z); got {type(out).__name__}.")
+        raise InputError(f"model output must be a torch.Tensor of logits (b, Z); got {type(out).__name__}.")
     if out.ndim != 2 or out.shape[0] != b:
-        raise ValueError(
+        raise InputError(
             f"model output must be logits of shape (batch, n_source_classes) = ({b}, Z); "
             f"got shape {tuple(out.shape)}."
         )

@@ -29,6 +29,7 @@ def tiny_run(tmp_path_factory):
 def test_run_writes_every_spec_file(tiny_run):
     out, result = tiny_run
     assert result.exit_code == 0, result.output
+    assert "[transfergraph]" not in result.output  # --quiet: no log lines, no summary line
     for name in ["scores.csv", "graph.graphml", "plan.json", "report.md", "heatmap.png", "graph.png"]:
         assert (out / name).is_file(), name
     scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
@@ -73,6 +74,8 @@ def test_plan_replans_from_scores_csv(tiny_run, tmp_path):
     (["run", "configs/tiny.yaml", "--executor", "spark"], "--executor must be 'local' or 'ray'"),
     (["run", "configs/tiny.yaml", "--cache", "x", "--no-cache"], "--cache and --no-cache conflict"),
     (["run", "configs/tiny.yaml", "--executor", "local", "--address", "1.2.3.4:6379"], "--address needs the ray"),
+    (["run", "configs/tiny.yaml", "--executor", "local", "--workers", "3"], "--workers needs the ray executor"),
+    (["validate", "configs/tiny.yaml", "--executor", "local", "--workers", "3"], "--workers needs the ray executor"),
     (["plan", "nope.csv"], "does not exist"),
 ])
 def test_usage_errors_exit_2_without_traceback(args, fragment):

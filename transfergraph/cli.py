@@ -152,6 +152,7 @@ def run(
     if address and executor == "local":
         _echo("transfergraph: error: --address needs the ray executor; drop --address or use --executor ray.")
         raise typer.Exit(2)
+    _check_workers(workers, executor)
 
     def body():
         from .pipeline import run_job
@@ -162,10 +163,12 @@ def run(
                          cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log,
                          verbose=verbose)
         n_pairs = result.scores[["source", "target"]].drop_duplicates().shape[0]
-        _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
-              f"in {result.seconds:.1f} s")
+        if not quiet:
+            _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
+                  f"in {result.seconds:.1f} s")
         if result.n_failed:
-            _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
+            if not quiet:
+                _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume.")
@@ -259,8 +262,10 @@ def validate(
     executor: Optional[str] = typer.Option(None, "--executor", help="local | ray (default: the config's)."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder to read back (default: OUT/cache; "
+                                                               "the --cache given to `run`)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write caches."),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or log lines."),
     decisions: bool = typer.Option(False, "--decisions", help="Train the groupings and curricula for real "
                                    "instead (settings: the config's validate.decisions block)."),
 ) -> None:
@@ -268,6 +273,10 @@ def validate(
     if executor is not None and executor not in ("local", "ray"):
         _echo(f"transfergraph: error: --executor must be 'local' or 'ray'; got {executor!r}.")
         raise typer.Exit(2)
+    if cache is not None and no_cache:
+        _echo("transfergraph: error: --cache and --no-cache conflict; give one of them.")
+        raise typer.Exit(2)
+    _check_workers(workers, executor)
 
     def body():
         from .validate_job import validate_job
@@ -282,12 +291,22 @@ def validate(
                   f"{out}/decisions.md")
             return
         n_failed = validate_job(cfg, out, executor=executor, address=address, workers=workers,
-                                use_cache=not no_cache, progress=not quiet, log=log)
-        _echo(f"[transfergraph] wrote {out}/validation.csv, {out}/correlations.csv and {out}/validation.md")
+                                use_cache=not no_cache, score_cache=str(cache) if cache else None,
+                                progress=not quiet, log=log)
+        if not quiet:
+            _echo(f"[transfergraph] wrote {out}/validation.csv, {out}/correlations.csv and {out}/validation.md")
         if n_failed:
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume.")
+
+
+def _check_workers(workers: Optional[int], executor: Optional[str]) -> None:
+    """``--workers`` sizes Ray; with ``--executor local`` it would be silently ignored, so it is an error."""
+    if workers is not None and executor == "local":
+        _echo("transfergraph: error: --workers needs the ray executor (the local executor runs one job at a "
+              "time); drop --workers or use --executor ray.")
+        raise typer.Exit(2)
 
 
 def main() -> None:

@@ -96,8 +96,11 @@ def _fingerprint(*arrays: np.ndarray, meta: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, model_dir: Path | None):
-    """Train (or load from ``model_dir``) a classifier on (x, y); labels are mapped to 0..K-1 in sorted order."""
+def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, model_dir: Path | None,
+                  log: Callable[[str], None] = lambda _msg: None):
+    """Train (or load from ``model_dir``) a classifier on (x, y); labels are mapped to 0..K-1 in sorted order.
+
+    ``log`` says which of the two happened ("loading ..." or "training ...")."""
     from adapters.models import ARCHITECTURES, load_model, save_model, train_classifier
 
     tcfg = config.models.training
@@ -111,6 +114,7 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
         if path.is_file():
             try:
                 model, _ = load_model(path, expect_arch=tcfg.arch)
+                log(f"loading source model {name} from {path}")
                 return model
             except CheckpointError:
                 path.unlink(missing_ok=True)  # a cached model that cannot be read is rebuilt, not trusted
@@ -118,6 +122,7 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
         raise ConfigError(f"models.training.arch: unknown architecture {tcfg.arch!r}; known: {sorted(ARCHITECTURES)}.")
     import torch
 
+    log(f"training source model {name} ({len(codes)} samples)")
     torch.manual_seed(seed)
     model = ARCHITECTURES[tcfg.arch](n_classes=len(classes), in_channels=int(x.shape[1]),
                                      width=tcfg.width, feature_dim=tcfg.feature_dim)
@@ -170,9 +175,8 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
     sources: list[Source] = []
     if config.models.per_task:
         for t in tasks:
-            log(f"training source model for task {t.name} ({t.n_samples} samples)")
-            sources.append(Source(f"{t.name}.cnn", _train_cached(f"{t.name}.cnn", t.inputs, t.labels, config, model_dir),
-                                  task=t.name))
+            model = _train_cached(f"{t.name}.cnn", t.inputs, t.labels, config, model_dir, log)
+            sources.append(Source(f"{t.name}.cnn", model, task=t.name))
     for i, spec in enumerate(config.models.external):
         log(f"preparing external model {spec.name}")
         sources.append(_external(config, i, spec, model_dir))

@@ -10,15 +10,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .config import JobConfig
 from planner.io import atomic_write_text, atomic_write_with, prepare_out_dir
-from .pipeline import make_executor, resolve_cache
 from planner.task import Source, Task
 
-__all__ = ["validate_job", "BACKBONE_SOURCE"]
+from .config import JobConfig
+from .pipeline import make_executor, resolve_cache
 
-#: Name of the meta-trained model's own source classifier (LEEP predicts its meta-transfer accuracy).
-BACKBONE_SOURCE = "cnaps_backbone"
+__all__ = ["validate_job"]
+
 
 
 def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_backbone: bool) -> list[tuple[str, str]]:
@@ -29,6 +28,7 @@ def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_
     """
     import numpy as np
 
+    from adapters.meta.sources import BACKBONE_SOURCE
     from planner.validation import candidate_pairs
 
     vcfg = config.validate_
@@ -47,12 +47,15 @@ def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_
 
 
 def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
-                 workers: int | None = None, use_cache: bool = True, progress: bool = True,
+                 workers: int | None = None, use_cache: bool = True, score_cache: str | None = None,
+                 progress: bool = True,
                  log: Callable[[str], None] | None = None) -> int:
     """Write ``validation.csv``, ``correlations.csv``, ``regret.csv`` and ``validation.md`` into ``out``.
 
     Returns the number of failed validation rows (the CLI exits 1 when it is not zero).
     """
+    from adapters.meta.sources import BACKBONE_SOURCE
+
     from .suite import build_meta_model, build_sources, build_tasks
 
     from planner.scoring import score
@@ -63,7 +66,7 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
     t0 = time.perf_counter()
     out = prepare_out_dir(out)
     runner = make_executor(config, executor=executor, address=address, workers=workers)
-    score_cache = resolve_cache(config.scoring.cache, out, "cache", None if use_cache else False)
+    score_cache = resolve_cache(config.scoring.cache, out, "cache", score_cache if use_cache else False)
     val_cache = resolve_cache(config.validate_.cache, out, "cache", None if use_cache else False)
     model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"
 

@@ -20,7 +20,7 @@ from .heads import ClassifierGenerator, QuadraticLift, mahalanobis_head, prototy
 from .model import HEADS, CNAPsModel
 from .pools import ROTATIONS, ROTATIONS_INVERTED, ROTATIONS_LOWRES, TRANSFORMS, ClassPool
 from .set_encoder import SetEncoder
-from .sources import build_meta_sources
+from .sources import BACKBONE_SOURCE, build_meta_sources
 from .tasks import tasks_from_taskset
 from .training import meta_train, pretrain_backbone
 
@@ -29,7 +29,7 @@ __all__ = [
     "FiLMBackbone", "SetEncoder", "FilmGenerator", "ClassifierGenerator", "QuadraticLift",
     "mahalanobis_head", "prototype_head",
     "pretrain_backbone", "meta_train", "save_checkpoint", "load_checkpoint",
-    "tasks_from_taskset", "build_meta_sources", "train_demo_meta_model",
+    "tasks_from_taskset", "build_meta_sources", "BACKBONE_SOURCE", "train_demo_meta_model",
     "ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED", "ROTATIONS_LOWRES",
     "make_taskset", "split_episode", "EpisodeSampler",
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from planner.exceptions import InputError
+
 __all__ = [
     "class_means", "ClassifierGenerator", "prototype_head", "mahalanobis_head",
     "linear_logits", "mahalanobis_logits", "QuadraticLift", "mahalanobis_as_linear",
@@ -36,7 +38,7 @@ class ClassifierGenerator(nn.Module):
     def __init__(self, dim: int, mode: str = "faithful", init_scale: float = 1e-3) -> None:
         super().__init__()
         if mode not in ("faithful", "residual"):
-            raise ValueError(f"mode of ClassifierGenerator must be 'faithful' or 'residual'; got {mode!r}.")
+            raise InputError(f"mode of ClassifierGenerator must be 'faithful' or 'residual'; got {mode!r}.")
         self.mode = mode
         self.weight_net = _mlp(dim, dim, dim)
         self.bias_net = _mlp(dim, 1, dim)

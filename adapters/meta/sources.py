@@ -11,7 +11,11 @@ from planner.exceptions import InputError
 
 from .model import CNAPsModel
 
-__all__ = ["build_meta_sources", "subsample_per_class"]
+__all__ = ["build_meta_sources", "subsample_per_class", "BACKBONE_SOURCE"]
+
+#: name of the meta-trained model's own source classifier among the sources (LEEP predicts its
+#: meta-transfer accuracy across targets)
+BACKBONE_SOURCE = "cnaps_backbone"
 
 
 def subsample_per_class(labels: np.ndarray, k: int, seed: int, key: str) -> np.ndarray:
@@ -25,7 +29,7 @@ def subsample_per_class(labels: np.ndarray, k: int, seed: int, key: str) -> np.n
 
 
 def build_meta_sources(model: CNAPsModel, tasks: list[Task], *, context_shots: int | None = None, seed: int = 0,
-                       adapted_as: str = "model", backbone_name: str = "cnaps_backbone") -> list[Source]:
+                       adapted_as: str = "model", backbone_name: str = BACKBONE_SOURCE) -> list[Source]:
     """Sources for both uses of LEEP with a meta-transferred model.
 
     (i) ``backbone_name``: the frozen backbone with its own source-class head (scored on a target's

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from planner.exceptions import InputError
+
 __all__ = ["SmallCNN"]
 
 
@@ -34,7 +36,7 @@ class SmallCNN(nn.Module):
         for name, value, low in (("n_classes", n_classes, 2), ("in_channels", in_channels, 1),
                                  ("width", width, 1), ("feature_dim", feature_dim, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} of SmallCNN must be an int >= {low}; got {value!r}.")
+                raise InputError(f"{name} of SmallCNN must be an int >= {low}; got {value!r}.")
         self.hparams = {"n_classes": n_classes, "in_channels": in_channels, "width": width,
                         "feature_dim": feature_dim}
         self.features = nn.Sequential(

@@ -19,24 +19,27 @@ class LogMEConvergenceWarning(RuntimeWarning):
     """The evidence fixed point did not meet ``tol`` within ``max_iter`` steps (result still finite)."""
 
 
-def spectrum(ops: Any, f: Any, codes: Any, k: int) -> tuple[Any, Any]:
+def spectrum(ops: Any, f: Any, codes: Any, k: int, targets: Any = None) -> tuple[Any, Any]:
     """Eigenvalues sigma (r,) of F^T F (r = min(n, D)) and z = V^T F^T Y (r, k).
 
-    For n < D the n x n Gram matrix F F^T = U diag(sigma) U^T gives the same nonzero spectrum and
-    z = sqrt(sigma) * (U^T Y); the D - n remaining eigenvalues are exactly 0 with z = 0.
+    Y is the one-hot indicator matrix of ``codes`` (k classes), or ``targets`` (n, k) when given
+    (LogME on regression targets). For n < D the n x n Gram matrix F F^T = U diag(sigma) U^T gives
+    the same nonzero spectrum and z = sqrt(sigma) * (U^T Y); the D - n remaining eigenvalues are
+    exactly 0 with z = 0.
     """
+    def project(x: Any) -> Any:  # x^T Y, (k, width of x)
+        return (x.T @ targets).T if targets is not None else ops.scatter_rows(codes, x, k)
+
     n, d = f.shape
     if n >= d:
         gram = f.T @ f
         sigma, v = ops.eigh((gram + gram.T) / 2.0)
         sigma = ops.maximum(sigma, 0.0)  # F^T F squares the condition number: clamp rounding
-        z = v.T @ ops.scatter_rows(codes, f, k).T
-        return sigma, z
+        return sigma, v.T @ project(f).T
     gram = f @ f.T
     sigma, u = ops.eigh((gram + gram.T) / 2.0)
     sigma = ops.maximum(sigma, 0.0)
-    z = ops.sqrt(sigma)[:, None] * ops.scatter_rows(codes, u, k).T
-    return sigma, z
+    return sigma, ops.sqrt(sigma)[:, None] * project(u).T
 
 
 def _fit_terms(sigma: Any, z2: Any, t: Any, parts: Any) -> tuple[Any, Any, Any]:

@@ -37,6 +37,7 @@ def gbc(
     *,
     n_components: int | None = 64,
     gaussian: str = "spherical",
+    classes: bool = False,
 ) -> float:
     r"""Gaussian Bhattacharyya Coefficient: minus the total pairwise overlap of the class Gaussians.
 
@@ -87,7 +88,7 @@ def gbc(
     check_choice(gaussian, "gaussian", ("spherical", "diagonal"), caller="gbc")
     n_components = check_scalar(n_components, "n_components", int, caller="gbc", min_val=1, allow_none=True)
     f = check_features(features, func="gbc")
-    codes, k = check_labels(labels, f.shape[0], func="gbc")
+    codes, k = check_labels(labels, f.shape[0], func="gbc", classes=classes)
     ops = ops_for(f)
     f = drop_constant_columns(ops, f)
     if f.shape[1] == 0:  # no feature varies: every class has the same (floored) Gaussian

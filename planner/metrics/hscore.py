@@ -21,7 +21,7 @@ def between_class_projection(ops: Any, f: Any, codes: Any, k: int) -> tuple[Any,
 
 
 @bounded_threads
-def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15) -> float:
+def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15, classes: bool = False) -> float:
     r"""H-score: how well the class-conditional means of the features separate the target classes.
 
     .. math::
@@ -65,7 +65,7 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15)
     """
     rcond = check_scalar(rcond, "rcond", float, caller="h_score", min_val=0.0, max_val=1.0, include_boundaries="left")
     f = check_features(features, func="h_score")
-    codes, k = check_labels(labels, f.shape[0], func="h_score")
+    codes, k = check_labels(labels, f.shape[0], func="h_score", classes=classes)
     ops = ops_for(f)
     f = drop_constant_columns(ops, f)
     if f.shape[1] == 0:

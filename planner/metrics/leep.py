@@ -14,7 +14,7 @@ PAPER = "https://arxiv.org/abs/2002.12462"
 
 
 @bounded_threads
-def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) -> float:
+def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, classes: bool = False) -> float:
     r"""Log Expected Empirical Prediction of a source classifier on a labeled target set.
 
     .. math::
@@ -59,7 +59,7 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) ->
     log_probs = check_bool(log_probs, "log_probs", caller="leep")
     kind = "(n, Z) log-probability" if log_probs else "(n, Z) probability"
     x = check_matrix(probs, arg="probs", func="leep", what=kind)
-    codes, k = check_labels(labels, x.shape[0], func="leep", x_arg="probs")
+    codes, k = check_labels(labels, x.shape[0], func="leep", x_arg="probs", classes=classes)
     theta, row_sum = check_probabilities(x, func="leep", log_probs=log_probs, tol=sum_tolerance(probs))
     return leep_from_validated(theta, row_sum, codes, k)
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..checks import check_features, check_labels
-from ..arguments import check_choice, check_scalar
+import numpy as np
+
+from ..arguments import check_bool, check_choice, check_scalar
+from ..checks import check_features, check_labels, is_tensor
+from ..exceptions import InputError
 from ._backend import ops_for
 from ._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
 from ._threads import bounded_threads
@@ -23,6 +26,23 @@ TLLIB_TOL = 1e-2
 TLLIB_MAX_ITER = 11
 
 
+def regression_targets(labels: Any, n: int) -> np.ndarray:
+    """``labels`` as finite float64 regression targets of shape (n, k) ((n,) becomes (n, 1))."""
+    y = labels.detach().cpu().numpy() if is_tensor(labels) else labels
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("labels of logme(regression=True) must be numeric targets of shape (n,) or (n, k); "
+                         f"got values that are not numbers ({type(labels).__name__}).") from None
+    y = y[:, None] if y.ndim == 1 else y
+    if y.ndim != 2 or y.shape[0] != n or y.shape[1] == 0:
+        raise InputError(f"labels of logme(regression=True) must have shape ({n},) or ({n}, k) to match features; "
+                         f"got {np.shape(labels)}.")
+    if not np.isfinite(y).all():
+        raise InputError("labels of logme(regression=True) must be finite; got NaN or inf.")
+    return y
+
+
 @bounded_threads
 def logme(
     features: Any,
@@ -32,6 +52,8 @@ def logme(
     max_iter: int | None = None,
     method: str = "profile",
     reference: str | None = None,
+    classes: bool = False,
+    regression: bool = False,
 ) -> float:
     r"""LogME: the mean over classes of the maximized log-evidence per sample of a Bayesian linear
     model from the features to each one-hot class indicator.
@@ -105,7 +127,13 @@ def logme(
     Shapes: features (n, D), labels (n,), result scalar. Cost O(n D min(n, D)) for the Gram
     matrix, O(min(n, D)^3) for its eigendecomposition, O(n D) for the class sums, then
     O(|Y| min(n, D)) per grid point or iteration for all classes together; the (n, D) matrix is
-    read twice. A tensor is scored on its own device. Paper: https://arxiv.org/abs/2102.11005
+    read twice. A tensor is scored on its own device.
+
+    ``regression=True`` scores regression targets as in the LogME paper: ``labels`` is a float array
+    (n,) or (n, K) and each column is one y (no one-hot encoding); the score is the mean over columns.
+    ``classes=True`` says float labels are class ids: without it, float labels with more than n/2
+    distinct values are refused as continuous (:class:`~planner.exceptions.InputError`).
+    Paper: https://arxiv.org/abs/2102.11005
     """
     if reference is not None:
         check_choice(reference, "reference", (None, "tllib"), caller="logme")
@@ -119,12 +147,19 @@ def logme(
     tol = check_scalar(tol, "tol", float, caller="logme", min_val=0.0, include_boundaries="neither")
     max_iter = check_scalar(max_iter, "max_iter", int, caller="logme", min_val=1)
     f = check_features(features, func="logme")
-    codes, k = check_labels(labels, f.shape[0], func="logme")
+    check_bool(regression, "regression", caller="logme")
     ops = ops_for(f)
     n = f.shape[0]
-    codes = ops.codes(codes, f)
-    counts = ops.bincount(codes, minlength=k)  # ||y_k||^2 for one-hot indicators
-    sigma, z = spectrum(ops, f, codes, k)
+    if regression:  # the LogME paper's regression use: each target column is one y
+        y = ops.asarray(regression_targets(labels, n), like=f)
+        k = y.shape[1]
+        counts = (y * y).sum(axis=0)
+        sigma, z = spectrum(ops, f, None, k, targets=y)
+    else:
+        codes, k = check_labels(labels, n, func="logme", classes=classes)
+        codes = ops.codes(codes, f)
+        counts = ops.bincount(codes, minlength=k)  # ||y_k||^2 for one-hot indicators
+        sigma, z = spectrum(ops, f, codes, k)
     z2 = z * z
 
     if method == "profile":

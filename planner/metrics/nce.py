@@ -14,7 +14,7 @@ PAPER = "https://arxiv.org/abs/1908.08142"
 
 
 @bounded_threads
-def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) -> float:
+def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, classes: bool = False) -> float:
     r"""Negative conditional entropy of the target labels given the source model's hard labels.
 
     .. math::
@@ -51,7 +51,7 @@ def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False) -> 
     """
     log_probs = check_bool(log_probs, "log_probs", caller="nce")
     src, z = probability_argmax(probs, func="nce", log_probs=log_probs)  # validation + argmax, one pass
-    codes, k = check_labels(labels, src.shape[0], func="nce", x_arg="probs")
+    codes, k = check_labels(labels, src.shape[0], func="nce", x_arg="probs", classes=classes)
     ops = ops_for(src)
     n = src.shape[0]
     codes = ops.codes(codes, src)

@@ -41,6 +41,7 @@ def nleep(
     components_per_class: int = 5,
     covariance_type: str = "full",
     max_iter: int = 100,
+    classes: bool = False,
 ) -> float:
     r"""N-LEEP: LEEP with the source head replaced by a Gaussian mixture fitted on the features.
 
@@ -95,7 +96,7 @@ def nleep(
     check_choice(covariance_type, "covariance_type", ("full", "tied", "diag", "spherical"), caller="nleep")
     f = check_features(features, func="nleep")
     f = f.detach().cpu().numpy() if is_tensor(f) else f
-    codes, k = check_labels(labels, f.shape[0], func="nleep")
+    codes, k = check_labels(labels, f.shape[0], func="nleep", classes=classes)
     n = f.shape[0]
     if n < 2 or not (f.max(axis=0) > f.min(axis=0)).any():
         raise InputError(

@@ -43,7 +43,7 @@ def ledoit_wolf_alpha(ops: Any, f: Any, mean: Any) -> tuple[Any, float]:
 
 
 @bounded_threads
-def reg_h_score(features: Any, labels: Sequence[Any] | Any) -> float:
+def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = False) -> float:
     r"""H-score with a Ledoit-Wolf shrunk feature covariance (the "robust" H-score).
 
     .. math::
@@ -82,7 +82,7 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any) -> float:
     A tensor is scored on its own device. Paper: https://arxiv.org/abs/2110.06893
     """
     f = check_features(features, func="reg_h_score")
-    codes, k = check_labels(labels, f.shape[0], func="reg_h_score")
+    codes, k = check_labels(labels, f.shape[0], func="reg_h_score", classes=classes)
     ops = ops_for(f)
     f = drop_constant_columns(ops, f)
     if f.shape[1] == 0:

@@ -37,7 +37,7 @@ def _half_logdet_identity_plus(ops: Any, gram: Any, scale: float) -> float:
 
 
 @bounded_threads
-def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4) -> float:
+def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4, classes: bool = False) -> float:
     r"""TransRate: coding rate of the features minus the mean coding rate within each class.
 
     .. math::
@@ -77,7 +77,7 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4) 
     """
     eps = check_scalar(eps, "eps", float, caller="transrate", min_val=0.0, include_boundaries="neither")
     f = check_features(features, func="transrate")
-    codes, k = check_labels(labels, f.shape[0], func="transrate")
+    codes, k = check_labels(labels, f.shape[0], func="transrate", classes=classes)
     ops = ops_for(f)
     n = f.shape[0]
     mean = f.sum(axis=0) / n

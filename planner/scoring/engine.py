@@ -76,7 +76,7 @@ def score(
         Directory of a durable score cache; pairs already scored there (same model weights, data,
         metric version and seed) are read back, and new pairs are appended as they finish.
     progress : bool
-        Show a progress bar (stderr) advancing per pair.
+        Show a progress bar (stderr) advancing per score (one per pair and metric).
     seed : int
         Base seed of seeded metrics; every pair on a target gets ``derive_seed(seed, "", target)``
         (the same for all its sources, so two sources with the same features score the same).
@@ -140,7 +140,8 @@ def score(
             if job.pool_key not in shared:
                 shared[job.pool_key] = pools[int(job.pool_key.split(":")[1])].data
         rows += collect_rows(exe, run_job, jobs, shared, failed_rows=failed_rows, store=store, n_cached=len(rows),
-                             progress=progress, desc="scoring", extra={"cached": False})
+                             progress=progress, desc="scoring", extra={"cached": False},
+                             unit="score")
     finally:
         if store is not None:
             store.close()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import encode_labels
+from ..exceptions import FeatureError
 from ..forward import DEFAULT_BATCH_SIZE, forward, torch_threads
 from .payload import ModelPayload
 from .reference import RefSpec, build_reference, linear_head
@@ -231,7 +232,3 @@ def _flag(metric: Any, n: int, width: int, class_counts: np.ndarray) -> str:
         return metric.flag(n, width, class_counts)
     except Exception as exc:  # noqa: BLE001 - the score itself is fine: keep it
         return error_text(exc, "flag unavailable: ")
-
-
-class FeatureError(RuntimeError):
-    """Features could not be captured for a feature-based metric."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..exceptions import InputError
 from ..scoring.jobs import error_text
 from ..task import Source
 from .fine_tuning import fine_tune
@@ -96,7 +97,7 @@ def run_job(job: ValidationJob, payload: Any, *rest: Any) -> list[dict[str, Any]
             elif job.method == "meta_transfer":
                 result = meta_transfer(source, task, meta_model=meta_model, seed=job.seeds[i], **job.options)
             else:
-                raise ValueError(f"unknown method {job.method!r}")
+                raise InputError(f"method of a validation job must be one of {sorted(METHODS)}; got {job.method!r}.")
         except Exception as exc:  # noqa: BLE001 - recorded per pair, the run goes on
             result = {"status": "failed", "error": error_text(exc)}
         rows.append(_row(job, i, result))

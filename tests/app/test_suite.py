@@ -53,12 +53,18 @@ def test_unknown_dataset_and_bad_shift_are_config_errors():
 def test_sources_are_trained_once_and_cached(tmp_path):
     cfg = parse_config(BASE)
     tasks = build_tasks(cfg)
-    first = build_sources(cfg, tasks, model_dir=tmp_path)
+    said = []
+    first = build_sources(cfg, tasks, model_dir=tmp_path, log=said.append)
     assert [s.name for s in first] == ["sub.cnn", "rot.cnn", "imb.cnn", "ext"]
     assert [s.task for s in first] == ["sub", "rot", "imb", None]
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 4
-    again = build_sources(cfg, tasks, model_dir=tmp_path)
+    again_said = []
+    again = build_sources(cfg, tasks, model_dir=tmp_path, log=again_said.append)
+    # the log says what happened: training the first time, loading from the cache after
+    assert any(m.startswith("training source model sub.cnn") for m in said)
+    assert any(m.startswith("loading source model sub.cnn") for m in again_said)
+    assert not any(m.startswith("training") for m in again_said)
     for a, b in zip(first, again):
         for (k, v), (_, w) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
             assert np.array_equal(v.numpy(), w.numpy()), k

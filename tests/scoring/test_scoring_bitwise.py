@@ -1,8 +1,9 @@
 """Local and Ray executors give bitwise-equal score tables on a demo-sized run (as the README says).
 
-The run has the shape of configs/demo.yaml (its ten tasks, three external models, per-task CNNs
-and a CNAPs-style meta model adapted to every task, four metrics) with training cut to a few steps:
-the numbers need not be good, only computed the same way on both executors.
+The run has the shape of configs/demo.yaml (its first six tasks, its three external models, per-task
+CNNs and a CNAPs-style meta model adapted to every task, its four metrics) with training cut to a
+few steps and 8x8 images, so it fits the suite's time budget: the numbers need not be good, only
+computed the same way on both executors.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def test_local_and_ray_tables_are_bitwise_equal_on_a_demo_sized_run(ray_session,
 
     raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
     raw["data"]["image_size"] = 8
+    raw["tasks"] = raw["tasks"][:6]
     raw["models"]["training"].update(epochs=1, width=4, feature_dim=8)
     raw["models"]["meta"].update(pretrain_steps=10, meta_steps=3)
     config = parse_config(raw)
@@ -36,7 +38,7 @@ def test_local_and_ray_tables_are_bitwise_equal_on_a_demo_sized_run(ray_session,
     metrics = tuple(config.scoring.metrics)
     local = score(sources, tasks, metrics=metrics, executor="local", progress=False, seed=config.seed)
     ray = score(sources, tasks, metrics=metrics, executor=RayExecutor(workers=2), progress=False, seed=config.seed)
-    assert len(local) >= 10 * 20 * len(metrics) and (local["status"] == "ok").mean() > 0.9
+    assert len(local) >= 6 * 12 * len(metrics) and (local["status"] == "ok").mean() > 0.9
     key = ["source", "target", "metric"]
     a = local.sort_values(key).reset_index(drop=True)[COLS]
     b = ray.sort_values(key).reset_index(drop=True)[COLS]
