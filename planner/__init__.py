@@ -6,8 +6,7 @@ Heavy modules (torch, Ray) load lazily on first use, so ``import planner`` and t
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -21,20 +20,13 @@ _LAZY = {
     "group_tasks": "planner.decisions",
     "order_curriculum": "planner.decisions",
     "make_plan": "planner.decisions",
+    "build_plan": "planner.decisions",
+    "Plan": "planner.decisions",
+    "PlanOptions": "planner.decisions",
     "metrics": "planner.metrics",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        value = module if name == "metrics" else getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'planner' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("planner", _LAZY, globals(), modules=("metrics",))

@@ -15,11 +15,9 @@ matplotlib.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from planner import __version__
 from planner import _LAZY as _CORE
+from planner import __version__
+from planner._lazy import lazy_attributes
 
 _LAZY = {
     **_CORE,
@@ -33,14 +31,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        value = module if name == "metrics" else getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'transfergraph' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("transfergraph", _LAZY, globals(), modules=("metrics",))

@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -40,6 +40,14 @@ app = typer.Typer(
 )
 
 _STATE = {"debug": False, "exit_at_once": False}
+
+# options shared by `run` and `validate`
+_Out = Annotated[Path, typer.Option("--out", help="Output folder.")]
+_Executor = Annotated[Optional[str], typer.Option("--executor", help="local | ray (default: the config's).")]
+_Address = Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (needs --executor ray).")]
+_Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray worker CPUs / tasks in flight.")]
+_NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write caches.")]
+_Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines.")]
 
 
 def _echo(msg: str) -> None:
@@ -124,6 +132,11 @@ def _guard(fn, *, resume_hint: str):
         signal.signal(signal.SIGTERM, old)
 
 
+def _logger(quiet: bool):
+    """The log function of a command: silent with ``--quiet``, else ``[transfergraph] ...`` on stderr."""
+    return (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+
+
 def _load(config: Path):
     from .config import load_config
 
@@ -133,32 +146,22 @@ def _load(config: Path):
 @app.command(epilog="Example: transfergraph run configs/demo.yaml --out runs/demo --workers 2")
 def run(
     config: Path = typer.Argument(..., help="YAML job config (see configs/demo.yaml)."),
-    out: Path = typer.Option(Path("runs/latest"), "--out", help="Output folder."),
-    executor: Optional[str] = typer.Option(None, "--executor", help="local | ray (default: the config's)."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (needs --executor ray)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray worker CPUs / tasks in flight."),
+    out: _Out = Path("runs/latest"),
+    executor: _Executor = None,
+    address: _Address = None,
+    workers: _Workers = None,
     cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder (default: OUT/cache)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write a score cache."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or log lines."),
+    no_cache: _NoCache = False,
+    quiet: _Quiet = False,
     verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
 ) -> None:
     """Score every (source, target) pair, build the graph, plan, and write the report."""
-    if executor is not None and executor not in ("local", "ray"):
-        _echo(f"transfergraph: error: --executor must be 'local' or 'ray'; got {executor!r}.")
-        raise typer.Exit(2)
-    if cache is not None and no_cache:
-        _echo("transfergraph: error: --cache and --no-cache conflict; give one of them.")
-        raise typer.Exit(2)
-    if address and executor == "local":
-        _echo("transfergraph: error: --address needs the ray executor; drop --address or use --executor ray.")
-        raise typer.Exit(2)
-    _check_workers(workers, executor)
+    _check_job_options(executor, address, workers, cache, no_cache)
 
     def body():
         from .pipeline import run_job
 
-        cfg = _load(config)
-        log = (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+        cfg, log = _load(config), _logger(quiet)
         result = run_job(cfg, out, executor=executor, address=address, workers=workers,
                          cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log,
                          verbose=verbose)
@@ -258,37 +261,31 @@ def _with_flag_names(build):
 @app.command(epilog="Example: transfergraph validate configs/demo.yaml --out runs/demo")
 def validate(
     config: Path = typer.Argument(..., help="YAML job config (its `validate` section picks methods and pairs)."),
-    out: Path = typer.Option(Path("runs/latest"), "--out", help="Output folder."),
-    executor: Optional[str] = typer.Option(None, "--executor", help="local | ray (default: the config's)."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    out: _Out = Path("runs/latest"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder to read back (default: OUT/cache; "
                                                                "the --cache given to `run`)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write caches."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or log lines."),
+    executor: _Executor = None,
+    address: _Address = None,
+    workers: _Workers = None,
+    no_cache: _NoCache = False,
+    quiet: _Quiet = False,
     decisions: bool = typer.Option(False, "--decisions", help="Train the groupings and curricula for real "
                                    "instead (settings: the config's validate.decisions block)."),
 ) -> None:
     """Really transfer on the configured pairs and measure how well each metric predicted it."""
-    if executor is not None and executor not in ("local", "ray"):
-        _echo(f"transfergraph: error: --executor must be 'local' or 'ray'; got {executor!r}.")
-        raise typer.Exit(2)
-    if cache is not None and no_cache:
-        _echo("transfergraph: error: --cache and --no-cache conflict; give one of them.")
-        raise typer.Exit(2)
-    _check_workers(workers, executor)
+    _check_job_options(executor, address, workers, cache, no_cache)
 
     def body():
         from .validate_job import validate_job
 
-        cfg = _load(config)
-        log = (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+        cfg, log = _load(config), _logger(quiet)
         if decisions:
             from .decisions_job import validate_decisions_job
 
             validate_decisions_job(cfg, out, use_cache=not no_cache, log=log)
-            _echo(f"[transfergraph] wrote {out}/grouping_validation.csv, {out}/curriculum_validation.csv and "
-                  f"{out}/decisions.md")
+            if not quiet:
+                _echo(f"[transfergraph] wrote {out}/grouping_validation.csv, {out}/curriculum_validation.csv and "
+                      f"{out}/decisions.md")
             return
         n_failed = validate_job(cfg, out, executor=executor, address=address, workers=workers,
                                 use_cache=not no_cache, score_cache=str(cache) if cache else None,
@@ -301,11 +298,22 @@ def validate(
     _guard(body, resume_hint="run the same command again to resume.")
 
 
-def _check_workers(workers: Optional[int], executor: Optional[str]) -> None:
-    """``--workers`` sizes Ray; with ``--executor local`` it would be silently ignored, so it is an error."""
+def _check_job_options(executor: Optional[str], address: Optional[str], workers: Optional[int],
+                       cache: Optional[Path], no_cache: bool) -> None:
+    """Usage errors of ``run`` and ``validate`` (exit 2). ``--address`` and ``--workers`` size Ray: with
+    ``--executor local`` they would be silently ignored, so they are errors."""
+    problems = []
+    if executor is not None and executor not in ("local", "ray"):
+        problems.append(f"--executor must be 'local' or 'ray'; got {executor!r}.")
+    if cache is not None and no_cache:
+        problems.append("--cache and --no-cache conflict; give one of them.")
+    if address and executor == "local":
+        problems.append("--address needs the ray executor; drop --address or use --executor ray.")
     if workers is not None and executor == "local":
-        _echo("transfergraph: error: --workers needs the ray executor (the local executor runs one job at a "
-              "time); drop --workers or use --executor ray.")
+        problems.append("--workers needs the ray executor (the local executor runs one job at a time); drop "
+                        "--workers or use --executor ray.")
+    if problems:
+        _echo(f"transfergraph: error: {problems[0]}")
         raise typer.Exit(2)
 
 

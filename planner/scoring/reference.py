@@ -17,6 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..exceptions import FeatureError, ScoreError
+
 from ..fingerprint import combine
 from ..task import Source, Task
 
@@ -107,18 +109,19 @@ def _consistent(head: tuple[np.ndarray, np.ndarray] | None, feats: np.ndarray, l
 def build_reference(spec: RefSpec, head: Any, out: Any, union: np.ndarray, target_pos: np.ndarray) -> Any:
     """The :class:`planner.metrics.Reference` of one pair, from the job's forward output ``out``.
 
-    Raises ``ValueError`` with the spec's error when the source has no reference.
+    Raises :class:`~planner.exceptions.ScoreError` with the spec's error when the source has no
+    reference (:class:`~planner.exceptions.FeatureError` when features could not be captured).
     """
     from ..metrics import Reference
 
     if spec.kind == "none":
-        raise ValueError(spec.error)
+        raise ScoreError(spec.error)
     if out.features is None:
-        raise ValueError(out.feature_error or "features unavailable")
+        raise FeatureError(out.feature_error or "features unavailable")
     if spec.kind == "pseudo":
         feats, logits = out.features[target_pos], out.logits[target_pos]
         if not _consistent(head, feats, logits):
-            raise ValueError("reference='pseudo' needs the model's last nn.Linear to map the features to the logits")
+            raise ScoreError("reference='pseudo' needs the model's last nn.Linear to map the features to the logits")
         return Reference.pseudo(feats, logits, head[0], head[1])
     pos = np.searchsorted(union, spec.index)
     feats, logits = out.features[pos], out.logits[pos]
