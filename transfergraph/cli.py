@@ -47,7 +47,8 @@ _Executor = Annotated[Optional[str], typer.Option("--executor", help="local | ra
 _Address = Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (needs --executor ray).")]
 _Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray worker CPUs / tasks in flight.")]
 _NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write caches.")]
-_Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines.")]
+_Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines (errors and failed "
+                                                      "pairs are still reported).")]
 
 
 def _echo(msg: str) -> None:
@@ -169,9 +170,8 @@ def run(
         if not quiet:
             _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
                   f"in {result.seconds:.1f} s")
-        if result.n_failed:
-            if not quiet:
-                _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
+        if result.n_failed:  # a problem report, so --quiet does not hide it
+            _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume.")

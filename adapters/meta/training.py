@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from planner.arguments import check_bool, check_int_sequence, check_scalar
 from planner.exceptions import InputError, TransfergraphError
+from planner.forward import torch_threads
 
 from .episodes import EpisodeSampler
 from .model import CNAPsModel
@@ -26,15 +27,10 @@ from .pools import ClassPool
 __all__ = ["pretrain_backbone", "meta_train", "single_thread", "seeded", "NonFiniteStepError"]
 
 
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread, then restore the previous setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def single_thread() -> contextlib.AbstractContextManager[None]:
+    """Run torch on one intra-op thread, then restore the previous setting (the project's one thread
+    limiter, :func:`planner.forward.torch_threads`)."""
+    return torch_threads(1)
 
 
 @contextlib.contextmanager

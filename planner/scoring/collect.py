@@ -25,21 +25,20 @@ def collect_rows(
     progress: bool,
     desc: str,
     extra: Mapping[str, Any] | None = None,
-    unit: str = "pair",
 ) -> list[dict[str, Any]]:
     """Run ``run_job`` over ``jobs`` on ``exe`` and return all their rows in completion order.
 
     A job whose execution raised (a worker or node that died past its retries, a Ray error) becomes
     ``failed_rows(job, error)``, so one bad job never ends the run. Each job's rows get ``extra``
     added and are appended to ``store`` (fsynced) before the next result is awaited, so an
-    interrupted run keeps everything it finished. The bar counts rows (``unit``: a score for
-    scoring, a (pair, method) transfer for validation) and starts at ``n_cached``.
+    interrupted run keeps everything it finished. The bar counts (source, target) pairs, as the log
+    lines do (a job's ``n_pairs``; ``n_cached`` pairs were read back), whatever the metrics per pair.
     """
     from tqdm.auto import tqdm
 
     rows: list[dict[str, Any]] = []
     total = n_cached + sum(j.n_pairs for j in jobs)
-    with tqdm(total=total, initial=n_cached, disable=not progress, unit=unit, desc=desc) as bar:
+    with tqdm(total=total, initial=n_cached, disable=not progress, unit="pair", desc=desc) as bar:
         if not jobs:
             return rows
         for job, result in exe.run(run_job, jobs, shared):
@@ -50,5 +49,5 @@ def collect_rows(
             if store is not None:
                 store.append(result)
             rows.extend(result)
-            bar.update(len(result))
+            bar.update(job.n_pairs)
     return rows

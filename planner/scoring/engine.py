@@ -76,7 +76,7 @@ def score(
         Directory of a durable score cache; pairs already scored there (same model weights, data,
         metric version and seed) are read back, and new pairs are appended as they finish.
     progress : bool
-        Show a progress bar (stderr) advancing per score (one per pair and metric).
+        Show a progress bar (stderr) advancing per (source, target) pair.
     seed : int
         Base seed of seeded metrics; every pair on a target gets ``derive_seed(seed, "", target)``
         (the same for all its sources, so two sources with the same features score the same).
@@ -139,9 +139,10 @@ def score(
                 shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote)
             if job.pool_key not in shared:
                 shared[job.pool_key] = pools[int(job.pool_key.split(":")[1])].data
-        rows += collect_rows(exe, run_job, jobs, shared, failed_rows=failed_rows, store=store, n_cached=len(rows),
-                             progress=progress, desc="scoring", extra={"cached": False},
-                             unit="score")
+        pending = {(j.source, t.name) for j in jobs for t in j.targets}
+        n_cached = len({(r["source"], r["target"]) for r in rows} - pending)  # pairs read back whole
+        rows += collect_rows(exe, run_job, jobs, shared, failed_rows=failed_rows, store=store, n_cached=n_cached,
+                             progress=progress, desc="scoring", extra={"cached": False})
     finally:
         if store is not None:
             store.close()

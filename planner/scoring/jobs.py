@@ -62,7 +62,8 @@ class Job:
 
     @property
     def n_pairs(self) -> int:
-        return sum(len(t.metrics) for t in self.targets)
+        """(source, target) pairs this job computes (each with one or more metrics)."""
+        return len(self.targets)
 
 
 def error_text(exc: BaseException, prefix: str = "") -> str:
