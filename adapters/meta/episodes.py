@@ -22,7 +22,7 @@ def make_taskset(dataset, ways: int, samples_per_class: int, *, num_tasks: int =
     replacement) -> LoadData -> RemapLabels (labels 0..ways-1). ``fused=True`` uses learn2learn's
     ``FusedNWaysKShots`` (the same distribution in one transform): plain NWays materialises a
     description per image of the chosen classes, which is slow on large classes (timings:
-    ``benchmarks/RESULTS.md``, issue-17 section). Sampling uses Python's ``random``: seed it with
+    ``benchmarks/RESULTS.md``, "Timings moved out of docstrings"). Sampling uses Python's ``random``: seed it with
     ``random.seed``. The Taskset cannot be pickled once sampled; build it in the worker.
 
     ``ways`` and ``samples_per_class`` must be ints >= 1 (``ways`` >= 2) and ``num_tasks`` an int >= 1

@@ -55,7 +55,7 @@ class _NumpyOps:
 
         The one-hot is built in CSC form (column i holds w_i at row codes[i]), so the product streams
         through the rows of ``x`` in memory order, which is faster than the CSR form
-        (``benchmarks/RESULTS.md``, issue-17 section).
+        (``benchmarks/RESULTS.md``, "Timings moved out of docstrings").
         """
         n = codes.shape[0]
         data = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -73,7 +73,7 @@ class _NumpyOps:
     @staticmethod
     def rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Row-wise dot products, shape (n,): a batched (1, w) @ (w, 1) matmul (faster than
-        ``einsum("ij,ij->i")``; ``benchmarks/RESULTS.md``, issue-17 section)."""
+        ``einsum("ij,ij->i")``; ``benchmarks/RESULTS.md``, "Timings moved out of docstrings")."""
         return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
 
     @staticmethod
