@@ -206,5 +206,5 @@ class Metric:
         """The ``flag`` of a score on ``n`` samples with ``width`` input columns (see ``regime``)."""
         reason = self.regime(int(n), int(width), np.asarray(class_counts, dtype=np.int64))
         if not isinstance(reason, str):
-            raise TypeError(f"regime of metric {self.name!r} must return a str; got {type(reason).__name__}.")
+            raise InputError(f"regime of metric {self.name!r} must return a str; got {type(reason).__name__}.")
         return reason

@@ -1,5 +1,5 @@
 """The report's list of flagged scores: rows of the score table outside their metric's regime of
-validity (non-empty ``flag`` column, SPEC §7)."""
+validity (non-empty ``flag`` column)."""
 from __future__ import annotations
 
 import pandas as pd

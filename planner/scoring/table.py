@@ -31,7 +31,7 @@ def build_table(rows: Sequence[Mapping[str, Any]], registry: Mapping[str, Any]) 
         "seconds": "float64", "label_entropy": "float64", "cached": "bool",
     })
     df["error"] = df["error"].fillna("").astype(str)
-    df["flag"] = df["flag"].fillna("").astype(str)  # "" inside the metric's regime of validity (SPEC §7)
+    df["flag"] = df["flag"].fillna("").astype(str)  # "" inside the metric's regime of validity
     df = df.sort_values(["source", "target", "metric"], kind="mergesort").reset_index(drop=True)
     return normalize_table(df, registry)
 
