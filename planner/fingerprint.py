@@ -153,13 +153,14 @@ def model_fingerprint(
     *,
     transform: Callable[..., Any] | None = None,
     feature_layer: str | None = None,
+    pooling: str | None = None,
 ) -> str:
     """Fingerprint of a ``torch.nn.Module`` as used for scoring.
 
     Hashes, in order: the qualified name and (for non-torch classes) the source code of every module
     class in the model, ``repr(model)`` (module structure and hyper-parameters), the name, dtype,
     shape and bytes of every entry of ``state_dict()``, the transform's identity
-    (:func:`callable_identity`) and ``feature_layer``.
+    (:func:`callable_identity`), ``feature_layer`` and (when set) ``pooling``.
     """
     h = _hasher()
     for cls in _module_types(model):
@@ -172,4 +173,6 @@ def model_fingerprint(
         h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
     h.update(f"\x00transform:{callable_identity(transform)}".encode())
     h.update(f"\x00feature_layer:{feature_layer}".encode())
+    if pooling is not None:
+        h.update(f"\x00pooling:{pooling}".encode())
     return h.hexdigest()

@@ -22,7 +22,8 @@ import numpy as np
 
 from .exceptions import InputError
 
-__all__ = ["ForwardOutput", "forward", "feature_module", "prefers_channels_last", "torch_threads"]
+__all__ = ["ForwardOutput", "forward", "feature_module", "output_logits", "prefers_channels_last", "resolve_device",
+           "torch_threads"]
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -80,31 +81,62 @@ def _model_device_dtype(model: Any) -> tuple[Any, Any]:
     return torch.device("cpu"), torch.float32
 
 
+def resolve_device(device: Any) -> Any:
+    """``device`` as a ``torch.device`` (None stays None); a CUDA device must be available.
+
+    Raises
+    ------
+    InputError
+        For a device string torch does not know, or CUDA when no CUDA device is available.
+    """
+    import torch
+
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"device must be None, 'cpu', 'cuda' or 'cuda:N'; got {device!r} ({exc}).") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} was requested but CUDA is not available here "
+                         "(torch.cuda.is_available() is False); use device='cpu' or leave it unset.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(f"device {device!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s).")
+    return dev
+
+
 def forward(
     model: Any,
-    pool: np.ndarray,
+    pool: Any,
     index: np.ndarray | None = None,
     *,
     transform: Callable[[Any], Any] | None = None,
     feature_layer: str | None = None,
+    pooling: str | None = None,
     want_features: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
     channels_last: bool | None = None,
+    device: Any = None,
+    num_workers: int = 0,
 ) -> ForwardOutput:
     """Forward ``pool[index]`` through ``model`` in batches.
 
     Parameters
     ----------
     model : torch.nn.Module
-        Returns logits of shape (b, Z) for a batch of b samples.
-    pool : np.ndarray, shape (N, ...)
-        Samples; may be read-only (batches are copied out of it).
+        Returns logits of shape (b, Z) for a batch of b samples: a tensor, an object with a
+        ``.logits`` tensor (Hugging Face outputs), a tuple/list (first item) or a dict with "logits".
+    pool : np.ndarray of shape (N, ...), or lazy samples (:class:`planner.lazy.LazyInputs` / a Reader)
+        Samples; may be read-only. Lazy samples are read batch by batch (:func:`planner.batches.iter_batches`).
     index : np.ndarray of int, shape (n,), optional
-        Rows of ``pool`` to forward, in output order. Default: all rows.
+        Rows of ``pool`` to forward, in output order (for a Reader: dataset rows). Default: all rows.
     transform : callable, optional
-        Applied to each batch (a float32 ``torch.Tensor`` of shape (b, ...)) before the model.
+        Applied to each batch (a ``torch.Tensor`` of shape (b, ...)) before the model.
     feature_layer : str, optional
         See :func:`feature_module`.
+    pooling : "avg", "max", "flatten" or None
+        How 4-D (b, C, H, W) feature maps become vectors: global average or max over (H, W), or
+        flattening. None: flatten (the behaviour for every other rank too).
     want_features : bool
         Capture features (costs one hook per batch).
     batch_size : int
@@ -112,6 +144,14 @@ def forward(
     channels_last : bool, optional
         Feed 4-D (b, C, H, W) batches in channels-last memory order. Default (None): when the model
         runs on the CPU and contains an ``nn.Conv2d`` (see the module docstring for why).
+    device : str or torch.device, optional
+        Run the pass there (the model is moved for the pass and moved back). Default: where the
+        model's parameters are.
+    num_workers : int
+        DataLoader reader processes for lazy pools.
+
+    Inputs enter the model as float32 when they are floating, bool or uint8 (images); other integer
+    dtypes (token ids) keep their dtype (:func:`planner.batches.input_dtype`).
 
     Returns
     -------
@@ -120,8 +160,8 @@ def forward(
 
     Raises
     ------
-    ValueError
-        When the model's output is not a 2-D (b, Z) array of logits.
+    InputError
+        When the model's output holds no 2-D (b, Z) logits, or ``device`` is unavailable.
     RuntimeError, TypeError, ...
         Whatever the model or transform raises (e.g. a shape mismatch), unchanged.
     """
@@ -129,10 +169,23 @@ def forward(
 
     import torch
 
+    from .batches import input_dtype, iter_batches
+
     start = time.perf_counter()
+    if hasattr(pool, "rows") and hasattr(pool, "reader"):  # LazyInputs: positions -> dataset rows
+        index = pool.rows if index is None else pool.rows[np.asarray(index, dtype=np.int64)]
+        pool = pool.reader
     index = np.arange(len(pool)) if index is None else np.asarray(index, dtype=np.int64)
     n = len(index)
-    device, dtype = _model_device_dtype(model)
+    if n == 0:
+        raise InputError("forward needs at least one sample; got an empty index.")
+    if pooling not in (None, "avg", "max", "flatten"):
+        raise InputError(f"pooling must be 'avg', 'max', 'flatten' or None; got {pooling!r}.")
+    target = resolve_device(device)
+    home, dtype = _model_device_dtype(model)
+    if target is not None and target != home:
+        model.to(target)
+    device = target if target is not None else home
     if channels_last is None:
         channels_last = prefers_channels_last(model, device)
     elif not isinstance(channels_last, bool):
@@ -151,35 +204,37 @@ def forward(
     model.eval()
     try:
         with torch.no_grad():
-            for lo in range(0, n, batch_size):
-                rows = index[lo:lo + batch_size]
-                batch = torch.from_numpy(np.ascontiguousarray(pool[rows])).to(torch.float32)
+            batches = iter_batches(pool, index, batch_size, num_workers=num_workers,
+                                   pin_memory=getattr(device, "type", "cpu") == "cuda")
+            for lo, batch in batches:
+                b = len(batch)
+                if input_dtype(batch.dtype) == "float32":
+                    batch = batch.to(torch.float32)
                 if transform is not None:
                     batch = transform(batch)
                 if batch.is_floating_point():
-                    batch = batch.to(device=device, dtype=dtype)
+                    batch = batch.to(device=device, dtype=dtype, non_blocking=True)
                 else:
-                    batch = batch.to(device=device)
+                    batch = batch.to(device=device, non_blocking=True)
                 if channels_last and batch.ndim == 4:
                     batch = _as_channels_last(batch)
                 captured.clear()
-                out = model(batch)
-                out = _check_logits(out, len(rows))
+                out = _check_logits(model(batch), b)
                 if logits is None:
                     logits = np.empty((n, out.shape[1]), dtype=out.dtype)
-                logits[lo:lo + len(rows)] = out
+                logits[lo:lo + b] = out
                 if module is not None and feature_error is None:
-                    feats, feature_error = _take_features(captured, len(rows))
+                    feats, feature_error = _take_features(captured, b, pooling)
                     if feats is not None:
                         if features is None:
                             features = np.empty((n, feats.shape[1]), dtype=feats.dtype)
-                        features[lo:lo + len(rows)] = feats
+                        features[lo:lo + b] = feats
     finally:
         model.train(was_training)
         if handle is not None:
             handle.remove()
-    if logits is None:
-        raise InputError("forward needs at least one sample; got an empty index.")
+        if target is not None and target != home:
+            model.to(home)
     if feature_error is not None:
         features = None
     return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
@@ -233,13 +288,31 @@ def _to_numpy(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+def output_logits(out: Any) -> Any:
+    """The logits tensor in a model's output: the tensor itself, ``out.logits`` (Hugging Face),
+    ``out["logits"]`` (a dict) or the first item of a tuple/list; else ``out`` unchanged."""
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, dict) and "logits" in out:
+        return out["logits"]
+    if isinstance(getattr(out, "logits", None), torch.Tensor):
+        return out.logits
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    return out
+
+
 def _check_logits(out: Any, b: int) -> np.ndarray:
     import torch
 
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        out = out[0]
+    out = output_logits(out)
     if not isinstance(out, torch.Tensor):
-        raise InputError(f"model output must be a torch.Tensor of logits (b, Z); got {type(out).__name__}.")
+        raise InputError(
+            "model output must hold logits (b, Z): a tensor, an object with .logits, a dict with 'logits' "
+            f"or a tuple whose first item is the logits; got {type(out).__name__}."
+        )
     if out.ndim != 2 or out.shape[0] != b:
         raise InputError(
             f"model output must be logits of shape (batch, n_source_classes) = ({b}, Z); "
@@ -248,7 +321,7 @@ def _check_logits(out: Any, b: int) -> np.ndarray:
     return _to_numpy(out)
 
 
-def _take_features(captured: list[Any], b: int) -> tuple[np.ndarray | None, str | None]:
+def _take_features(captured: list[Any], b: int, pooling: str | None = None) -> tuple[np.ndarray | None, str | None]:
     import torch
 
     if not captured:
@@ -259,4 +332,6 @@ def _take_features(captured: list[Any], b: int) -> tuple[np.ndarray | None, str 
     if not isinstance(feats, torch.Tensor) or feats.ndim < 1 or feats.shape[0] != b:
         shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
         return None, f"feature activations must have batch size {b} first; got {shape}"
+    if feats.ndim == 4 and pooling in ("avg", "max"):
+        feats = feats.float().mean(dim=(2, 3)) if pooling == "avg" else feats.amax(dim=(2, 3))
     return _to_numpy(feats.reshape(b, -1)), None

@@ -12,6 +12,7 @@ import numpy as np
 
 from .exceptions import InputError
 from .labels import sorted_labels
+from .lazy import LazyInputs, as_lazy
 
 __all__ = ["Task", "Source", "as_numpy", "distinct_labels"]
 
@@ -33,41 +34,31 @@ def distinct_labels(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def _is_dataset(x: Any) -> bool:
-    try:
-        from torch.utils.data import Dataset
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        return False
-    return isinstance(x, Dataset) and not hasattr(x, "shape")
-
-
 def _check_name(name: Any, owner: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"name of {owner} must be a non-empty string; got {name!r}.")
     return name
 
 
-def _materialize_dataset(dataset: Any, argument: str, task: str) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for i in range(len(dataset)):
-        item = dataset[i]
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
-            raise InputError(
-                f"{argument} of Task {task!r} is a Dataset, so each item must be a pair (x, y); "
-                f"item {i} is {type(item).__name__}."
-            )
-        xs.append(as_numpy(item[0]))
-        ys.append(item[1].item() if hasattr(item[1], "item") else item[1])
-    if not xs:
-        raise InputError(f"{argument} of Task {task!r} is an empty Dataset; expected at least 2 samples.")
-    return np.stack(xs), np.asarray(ys)
+def _lazy_labels(x: LazyInputs, labels: Any, task: str, in_name: str, lab_name: str) -> np.ndarray:
+    """Labels of a lazy split: given, else the reader's label list, else read item by item (O(1) memory)."""
+    if labels is not None:
+        return as_numpy(labels)
+    known = x.reader.labels()
+    if known is not None:
+        return np.asarray(known)[x.rows]
+    if hasattr(x.reader, "label_of"):
+        return np.asarray([x.reader.label_of(int(r)) for r in x.rows])
+    raise InputError(f"{lab_name} of Task {task!r} is required: {in_name} carry no labels; got None.")
 
 
-def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[np.ndarray, np.ndarray]:
+def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[Any, np.ndarray]:
     in_name, lab_name = ("inputs", "labels") if which == "train" else ("test_inputs", "test_labels")
-    if _is_dataset(inputs):
-        x, y_from_ds = _materialize_dataset(inputs, in_name, task)
-        y = y_from_ds if labels is None else as_numpy(labels)
+    lazy = as_lazy(inputs, argument=f"{in_name} of Task {task!r}")
+    if lazy is not None:
+        if len(lazy) == 0:
+            raise InputError(f"{in_name} of Task {task!r} is an empty dataset; expected at least 2 samples.")
+        x, y = lazy, _lazy_labels(lazy, labels, task, in_name, lab_name)
     else:
         if labels is None:
             raise InputError(
@@ -87,7 +78,7 @@ def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[np.nd
         )
     if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
         raise InputError(f"{in_name} of Task {task!r} must be numeric; got dtype {x.dtype}.")
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+    if lazy is None and np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         raise InputError(f"{in_name} of Task {task!r} contains NaN or inf; clean or impute them first.")
     return x, y
 
@@ -99,17 +90,24 @@ class Task:
     ----------
     name : str
         Unique task name; it becomes a node of the transfer graph.
-    inputs : array-like of shape (n, ...) or torch.utils.data.Dataset
-        Target inputs. A Dataset must yield ``(x, y)`` pairs; it is read once into memory.
-    labels : sequence of hashable, shape (n,), optional when ``inputs`` is a Dataset
+    inputs : array-like of shape (n, ...), or a lazy dataset
+        Target inputs. In memory: an array or tensor (deduplicated by content). Lazy (never read
+        into this process; workers read the samples they need, see :mod:`planner.lazy`): an
+        ``np.memmap`` (``np.load(path, mmap_mode="r")``), an image-folder root (a directory path),
+        a map-style ``torch.utils.data.Dataset`` yielding ``(x, y)``, a Hugging Face
+        ``datasets.Dataset`` (e.g. from ``load_from_disk``) or :class:`planner.lazy.LazyInputs`.
+        Lazy samples are deduplicated by (dataset identity, row).
+    labels : sequence of hashable, shape (n,), optional for lazy inputs that carry labels
         Target labels (ints, strings, ...). The classes are the values present.
     test_inputs, test_labels : optional
         Held-out split, used only by validation (``transfergraph validate``).
 
     Attributes
     ----------
-    inputs, labels : np.ndarray
-        The materialized training split.
+    inputs : np.ndarray or LazyInputs
+        The training split (an array, or a lazy view that reads samples when indexed).
+    labels : np.ndarray
+        Training labels (always in memory).
     classes : np.ndarray
         Sorted distinct labels.
     """
@@ -132,7 +130,9 @@ class Task:
                 f"({list(classes)[:3]})."
             )
         self.classes = classes
-        if (test_inputs is None) != (test_labels is None) and not _is_dataset(test_inputs):
+        lazy_test = as_lazy(test_inputs, argument=f"test_inputs of Task {self.name!r}")
+        test_inputs = lazy_test if lazy_test is not None else test_inputs
+        if (test_inputs is None) != (test_labels is None) and lazy_test is None:
             raise InputError(
                 f"test_inputs and test_labels of Task {self.name!r} must be given together; "
                 f"got test_inputs={'set' if test_inputs is not None else None}, "
@@ -147,6 +147,11 @@ class Task:
                 )
         else:
             self.test_inputs = self.test_labels = None
+
+    @property
+    def lazy(self) -> bool:
+        """True when the inputs stay on disk (:class:`planner.lazy.LazyInputs`)."""
+        return isinstance(self.inputs, LazyInputs)
 
     @property
     def n_samples(self) -> int:
@@ -176,7 +181,8 @@ class Source:
     name : str
         Unique source name.
     model : torch.nn.Module
-        Returns logits of shape (batch, |Z|) over its own source classes.
+        Returns logits of shape (batch, |Z|) over its own source classes: a tensor, an object with
+        a ``.logits`` tensor (Hugging Face), a dict with "logits" or a tuple whose first item is them.
     task : str, optional
         Name of the task the model was trained on. In the graph the source is then that task's
         node (task -> task edges); otherwise the source is a node of its own (``kind="model"``).
@@ -190,6 +196,9 @@ class Source:
         Labelled reference sample for the ``tta`` metric (e.g. a sample of the model's own training
         data); default: the task named by ``task``. ``"pseudo"`` opts in to the target itself
         labelled by the model's argmax (an unvalidated variant).
+    pooling : "avg", "max", "flatten" or None
+        How a 4-D (b, C, H, W) feature map becomes a vector: global average or max pooling over
+        (H, W), or flattening (None: flatten).
     """
 
     def __init__(
@@ -201,6 +210,7 @@ class Source:
         transform: Callable[[Any], Any] | None = None,
         feature_layer: str | None = None,
         reference: "Task | str | None" = None,
+        pooling: str | None = None,
     ) -> None:
         import torch.nn as nn
 
@@ -225,11 +235,14 @@ class Source:
             raise InputError(
                 f"reference of Source {self.name!r} must be a Task, 'pseudo' or None; got {reference!r}."
             )
+        if pooling not in (None, "avg", "max", "flatten"):
+            raise InputError(f"pooling of Source {self.name!r} must be 'avg', 'max', 'flatten' or None; got {pooling!r}.")
         self.model = model
         self.task = task
         self.transform = transform
         self.feature_layer = feature_layer
         self.reference = reference
+        self.pooling = pooling
 
     @property
     def node(self) -> str:

@@ -16,6 +16,8 @@ from ..executors import get_executor
 from ..fingerprint import combine, model_fingerprint
 from ..task import Source, Task
 from .collect import collect_rows
+from .compute import check_compute
+from .outputs import attach_forward_options
 from .jobs import Job, TargetSpec, failed_rows, run_job
 from .payload import ModelPayload
 from .pools import build_pools
@@ -58,6 +60,9 @@ def score(
     cache: Any = None,
     progress: bool = True,
     seed: int = 0,
+    batch_size: int | None = None,
+    device: str | None = None,
+    num_workers: int = 0,
 ) -> pd.DataFrame:
     """Score every source against every task with every metric.
 
@@ -74,12 +79,22 @@ def score(
         Ray, or connects to ``$RAY_ADDRESS``.
     cache : str or os.PathLike, optional
         Directory of a durable score cache; pairs already scored there (same model weights, data,
-        metric version and seed) are read back, and new pairs are appended as they finish.
+        metric version and seed) are read back, and new pairs are appended as they finish. The
+        forward outputs (logits, features) of each (model, dataset) are kept there too
+        (:mod:`planner.output_store`): a new metric or a new target cut from the same data reads
+        them back instead of forwarding the model again.
     progress : bool
         Show a progress bar (stderr) advancing per (source, target) pair.
     seed : int
         Base seed of seeded metrics; every pair on a target gets ``derive_seed(seed, "", target)``
         (the same for all its sources, so two sources with the same features score the same).
+    batch_size : int, optional
+        Samples per forward batch (default 256).
+    device : str, optional
+        Where models run: ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (default: where each model's
+        parameters are; on Ray, reserve GPUs with ``RayExecutor(gpus_per_task=...)``).
+    num_workers : int
+        DataLoader reader processes per job for lazy tasks (default 0: the job reads itself).
 
     Returns
     -------
@@ -111,6 +126,7 @@ def score(
     names = check_metrics(metrics, registry)
     cache_dir = check_cache(cache)
     seed = check_seed(seed)
+    compute = check_compute(batch_size, device, num_workers)
     if not isinstance(progress, bool):
         raise InputError(f"progress must be True or False; got {progress!r}.")
     exe = get_executor(executor)
@@ -131,12 +147,14 @@ def score(
     store = ScoreCache(cache_dir) if cache_dir is not None else None
     try:
         rows, jobs = _plan(sources, views, metric_objects, seed, store, exe.threads_per_task, refs)
+        attach_forward_options(jobs, pools, compute, cache_dir)
         shared: dict[str, Any] = {}
         by_name = {s.name: s for s in sources}
         for job in jobs:
             if job.source_key not in shared:
                 s = by_name[job.source]
-                shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote)
+                shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote,
+                                                      pooling=s.pooling)
             if job.pool_key not in shared:
                 shared[job.pool_key] = pools[int(job.pool_key.split(":")[1])].data
         pending = {(j.source, t.name) for j in jobs for t in j.targets}
@@ -166,7 +184,7 @@ def _plan(
     jobs: dict[tuple[int, int], Job] = {}
     for si, s in enumerate(sources):
         model_fp = (
-            model_fingerprint(s.model, transform=s.transform, feature_layer=s.feature_layer)
+            model_fingerprint(s.model, transform=s.transform, feature_layer=s.feature_layer, pooling=s.pooling)
             if store is not None else None
         )
         for v in views:
@@ -194,7 +212,7 @@ def _plan(
             if job is None:
                 job = jobs[(si, v.pool)] = Job(
                     source=s.name, source_key=f"source:{si}", pool_key=f"pool:{v.pool}", targets=[],
-                    metric_objects=dict(metric_objects), threads=threads,
+                    metric_objects=dict(metric_objects), threads=threads, model_fp=model_fp,
                     reference=_job_reference((refs or {}).get(s.name), v),
                 )
             job.targets.append(TargetSpec(v.task.name, v.index, v.task.labels, todo, keys))

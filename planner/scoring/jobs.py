@@ -17,7 +17,8 @@ import numpy as np
 
 from ..checks import encode_labels
 from ..exceptions import FeatureError
-from ..forward import DEFAULT_BATCH_SIZE, forward, torch_threads
+from ..forward import DEFAULT_BATCH_SIZE, torch_threads
+from .outputs import job_outputs, job_union
 from .payload import ModelPayload
 from .reference import RefSpec, build_reference, linear_head
 
@@ -55,6 +56,13 @@ class Job:
     metric_objects: dict[str, Any] = field(repr=False)
     threads: int | None = None  # torch threads for the forward pass; None -> 1 (see run_job)
     reference: RefSpec | None = None  # the source's reference sample (metrics with input "features+reference")
+    batch_size: int = 256
+    device: str | None = None  # None: where the model is
+    num_workers: int = 0  # DataLoader reader processes for lazy pools
+    store_dir: str | None = None  # forward-output store root (planner.output_store); None: no store
+    store_key: str | None = None
+    sample_ids: np.ndarray | None = field(default=None, repr=False)  # ids of the union rows (content pools)
+    model_fp: str | None = None  # the source's fingerprint (set when a cache is used)
 
     @property
     def shared_keys(self) -> tuple[str, str]:
@@ -114,8 +122,7 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
     """
     inputs = {job.metric_objects[m].input for t in job.targets for m, _ in t.metrics}
     ref = job.reference if "features+reference" in inputs else None
-    extra = [ref.index] if ref is not None and ref.kind == "task" else []
-    union = np.unique(np.concatenate([t.index for t in job.targets] + extra))
+    union = job_union(job)
     head = None
     try:
         model = payload.load()
@@ -125,12 +132,9 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
         # model's matrix products split their sums by thread count, so its logits would depend on
         # the executor (measured: the CNAPs-style adapted models' Mahalanobis head).
         with torch_threads(job.threads or 1):
-            out = forward(
-                model, pool, union, transform=payload.transform, feature_layer=payload.feature_layer,
-                want_features=bool(inputs & {"features", "features+reference"}),
-            )
+            out = job_outputs(job, payload, pool, union, bool(inputs & {"features", "features+reference"}))
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
-        shape = tuple(pool.shape[1:])
+        shape = tuple(pool.shape[1:]) if hasattr(pool, "shape") else f"(lazy {type(pool).__name__})"
         return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))
     from threadpoolctl import threadpool_limits
 

@@ -23,14 +23,18 @@ class ModelPayload:
     model : torch.nn.Module
     transform : callable or None
     feature_layer : str or None
+    pooling : str or None
+        How 4-D feature maps become vectors (see :func:`planner.forward.forward`).
     portable : bool
         True: keep only a meta-device skeleton and NumPy weights (for other processes).
         False: keep the live module (same process).
     """
 
-    def __init__(self, model: Any, transform: Callable | None, feature_layer: str | None, *, portable: bool):
+    def __init__(self, model: Any, transform: Callable | None, feature_layer: str | None, *, portable: bool,
+                 pooling: str | None = None):
         self.transform = transform
         self.feature_layer = feature_layer
+        self.pooling = pooling
         self.portable = portable
         if not portable:
             self._model = model

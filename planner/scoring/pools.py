@@ -1,17 +1,19 @@
-"""Content-based sample pools: every distinct sample is stored (and forwarded) once.
+"""Sample pools: every distinct sample is stored (and forwarded) once.
 
-Tasks are grouped by per-sample shape and dtype; inside a group, samples are deduplicated by their
-bytes (via 128-bit row digests), so a task given as a copy of a slice of another task's data shares
-its samples and therefore its forward pass. Each task becomes an index array into its pool.
+In-memory tasks are grouped by per-sample shape and dtype; inside a group, samples are deduplicated
+by their bytes (via 128-bit row digests), so a task given as a copy of a slice of another task's
+data shares its samples and therefore its forward pass. Lazy tasks (:mod:`planner.lazy`) are grouped
+by their dataset's identity and deduplicated by dataset row: the pool is the dataset's reader (a
+small description; nothing is read here). Each task becomes an index array into its pool.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from ..fingerprint import combine, labels_digest, row_digests
+from ..fingerprint import array_digest, combine, labels_digest, row_digests
 from ..task import Task
 
 __all__ = ["Pool", "TaskView", "build_pools"]
@@ -25,16 +27,30 @@ class Pool:
     ----------
     id : int
         Position in the list returned by :func:`build_pools`.
-    data : np.ndarray, shape (N, ...)
-        The distinct samples, in order of first appearance over the tasks.
+    data : np.ndarray of shape (N, ...), or a Reader
+        The distinct samples, in order of first appearance over the tasks; for lazy tasks the
+        dataset's :class:`~planner.lazy.Reader` (rows = dataset rows).
+    sample_ids : np.ndarray, optional
+        A stable id per row: the 16-byte content digest (dtype ``S16``) for in-memory pools; None
+        for lazy pools, whose row numbers are the ids.
+    identity : str
+        What the rows' ids are relative to: the per-sample shape and dtype (content pools) or
+        the dataset's identity (lazy pools).
     """
 
     id: int
-    data: np.ndarray
+    data: Any
+    sample_ids: np.ndarray | None = field(default=None, repr=False)
+    identity: str = ""
+
+    @property
+    def lazy(self) -> bool:
+        """True when ``data`` is a Reader (rows are dataset rows, read by the worker)."""
+        return not isinstance(self.data, np.ndarray)
 
     @property
     def nbytes(self) -> int:
-        return int(self.data.nbytes)
+        return 0 if self.lazy else int(self.data.nbytes)
 
 
 @dataclass
@@ -74,10 +90,20 @@ def build_pools(tasks: Sequence[Task]) -> tuple[list[Pool], list[TaskView]]:
     the pools themselves plus 16 bytes per distinct sample.
     """
     groups: dict[tuple, list[int]] = {}
+    lazy: dict[str, list[int]] = {}
     for i, t in enumerate(tasks):
-        groups.setdefault((t.inputs.shape[1:], t.inputs.dtype.str), []).append(i)
+        if getattr(t, "lazy", False):
+            lazy.setdefault(t.inputs.identity, []).append(i)
+        else:
+            groups.setdefault((t.inputs.shape[1:], t.inputs.dtype.str), []).append(i)
     pools: list[Pool] = []
     views: list[TaskView | None] = [None] * len(tasks)
+    for identity, members in lazy.items():
+        for i in members:
+            x = tasks[i].inputs
+            fp = combine("lazy-task", identity, array_digest(x.rows), labels_digest(tasks[i].labels))
+            views[i] = TaskView(tasks[i], len(pools), x.rows, fp)
+        pools.append(Pool(len(pools), tasks[members[0]].inputs.reader, None, identity))
     for (shape, dtype), members in groups.items():
         seen: dict[bytes, int] = {}
         firsts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (task, rows of task, pool slots)
@@ -96,5 +122,6 @@ def build_pools(tasks: Sequence[Task]) -> tuple[list[Pool], list[TaskView]]:
         data = np.empty((len(seen),) + tuple(shape), dtype=np.dtype(dtype))
         for i, rows, slots in firsts:
             data[slots] = tasks[i].inputs[rows]
-        pools.append(Pool(len(pools), data))
+        ids = np.frombuffer(b"".join(seen), dtype="S16") if seen else np.empty(0, dtype="S16")
+        pools.append(Pool(len(pools), data, ids, combine("content", shape, dtype)))
     return pools, views  # type: ignore[return-value]

@@ -1,0 +1,57 @@
+"""Compute options of :func:`planner.score`: batch size, device and DataLoader reader processes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import InputError
+
+__all__ = ["ComputeOptions", "check_compute"]
+
+
+@dataclass(frozen=True)
+class ComputeOptions:
+    """How jobs forward their models.
+
+    Attributes
+    ----------
+    batch_size : int
+        Samples per forward batch.
+    device : str or None
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``; None runs each model where its parameters are.
+    num_workers : int
+        ``torch.utils.data.DataLoader`` reader processes per job for lazy datasets (0: the job's
+        own process reads).
+    """
+
+    batch_size: int = 256
+    device: str | None = None
+    num_workers: int = 0
+
+
+def check_compute(batch_size: Any, device: Any, num_workers: Any) -> ComputeOptions:
+    """Validate the compute options of ``score()``.
+
+    Raises
+    ------
+    InputError
+        For a batch size or worker count that is not a positive (resp. non-negative) int, a device
+        torch does not know, or a CUDA device on a machine without CUDA.
+    """
+    from ..forward import DEFAULT_BATCH_SIZE, resolve_device
+
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH_SIZE
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise InputError(f"num_workers must be an integer >= 0; got {num_workers!r}.")
+    if device is not None:
+        if not isinstance(device, str) and type(device).__name__ != "device":
+            raise InputError(f"device must be None, 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+        try:
+            resolve_device(device)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        device = str(device)
+    return ComputeOptions(batch_size, device, num_workers)
