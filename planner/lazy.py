@@ -170,6 +170,7 @@ class DatasetReader(Reader):
     """
 
     def __init__(self, dataset: Any, *, input_column: str | None = None, label_column: str | None = None) -> None:
+        dataset = _numpy_format(dataset)
         self.dataset = dataset
         self.input_column, self.label_column = input_column, label_column
         explicit = getattr(dataset, "fingerprint", None) or getattr(dataset, "_fingerprint", None)
@@ -215,6 +216,19 @@ class DatasetReader(Reader):
     def label_of(self, i: int) -> Any:
         _, y = self._split(self.dataset[int(i)], int(i))
         return y.item() if hasattr(y, "item") else y
+
+
+def _numpy_format(dataset: Any) -> Any:
+    """A Hugging Face dataset without an output format, switched to NumPy for its array columns
+    (rows would otherwise come back as nested Python lists and lose their dtype); image columns
+    stay PIL images, decoded with ``to_tensor``."""
+    if not (hasattr(dataset, "with_format") and hasattr(dataset, "features")):
+        return dataset
+    if getattr(dataset, "format", {}).get("type") is not None:
+        return dataset
+    if any(type(f).__name__ == "Image" for f in dataset.features.values()):
+        return dataset
+    return dataset.with_format("numpy")
 
 
 def _sample_array(x: Any) -> np.ndarray:

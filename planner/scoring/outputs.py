@@ -3,7 +3,8 @@
 :func:`job_outputs` is the single place where a scoring job obtains logits and features for the
 union of its targets' rows. Without a store it is one :func:`planner.forward.forward` call. With a
 store (:class:`planner.output_store.ForwardStore`) the rows already stored for this (model, dataset)
-are read from disk, the others are forwarded once and added to the store as a new shard.
+are read from disk, the others are forwarded once and added to the store as a new shard; features
+are then always captured, so that a feature-based metric added later reads them back too.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def job_outputs(job: Any, payload: Any, pool: Any, union: np.ndarray, want_featu
     start = time.perf_counter()
     store = ForwardStore(job.store_dir, job.store_key)
     ids = job.sample_ids if job.sample_ids is not None else union
+    want_features = True  # stored once for every later metric: a feature metric added later never re-forwards
     found, stored = store.lookup(ids, want_features)
     if found.all():
         return ForwardOutput(stored["logits"], stored["features"], stored["feature_error"],
