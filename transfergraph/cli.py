@@ -155,6 +155,10 @@ def run(
     no_cache: _NoCache = False,
     quiet: _Quiet = False,
     verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Samples per forward batch."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | cuda:N (default: the config's)."),
+    gpus_per_task: Optional[float] = typer.Option(None, "--gpus-per-task", min=0.0,
+                                                  help="Ray executor: GPUs reserved per task."),
 ) -> None:
     """Score every (source, target) pair, build the graph, plan, and write the report."""
     _check_job_options(executor, address, workers, cache, no_cache)
@@ -165,7 +169,8 @@ def run(
         cfg, log = _load(config), _logger(quiet)
         result = run_job(cfg, out, executor=executor, address=address, workers=workers,
                          cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log,
-                         verbose=verbose)
+                         verbose=verbose,
+                         batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
         n_pairs = result.scores[["source", "target"]].drop_duplicates().shape[0]
         if not quiet:
             _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "

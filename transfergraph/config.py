@@ -28,12 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.exceptions import ConfigError
 
+from .config_data import DataConfig
+from .config_models import ExternalModelSpec, PreprocessSpec
+
 __all__ = [
     "JobConfig",
     "DataConfig",
     "TaskSpec",
     "TrainingConfig",
     "ExternalModelSpec",
+    "PreprocessSpec",
     "MetaConfig",
     "ModelsConfig",
     "ScoringConfig",
@@ -48,16 +52,6 @@ Label = Union[int, str]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class DataConfig(_Strict):
-    """Where task samples come from (defaults for every task)."""
-
-    dataset: str = Field("digits", description="Dataset builder name: digits | fashion_mnist | a plugin's.")
-    root: Optional[str] = Field(None, description="Folder with the dataset files (fashion_mnist).")
-    image_size: int = Field(16, ge=4, le=128, description="Images are resized to image_size x image_size.")
-    test_fraction: float = Field(0.3, gt=0.0, lt=0.9, description="Held-out share of each dataset (validation only).")
-    max_per_class: Optional[int] = Field(None, ge=2, description="Cap on samples per class taken from the dataset.")
 
 
 class TaskSpec(_Strict):
@@ -97,25 +91,6 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(1e-4, ge=0.0)
 
 
-class ExternalModelSpec(_Strict):
-    """An external source model: trained here on a broader pool, or loaded from a checkpoint."""
-
-    name: str = Field(..., min_length=1)
-    dataset: Optional[str] = None
-    classes: Optional[list[Label]] = None
-    shift: dict[str, Union[float, bool]] = Field(default_factory=dict)
-    checkpoint: Optional[str] = Field(None, description="Path of a checkpoint saved by adapters.models.save_model.")
-    arch: Optional[str] = Field(None, description="Architecture the checkpoint must hold (default: training.arch).")
-
-    @model_validator(mode="after")
-    def _checkpoint_xor_training(self) -> "ExternalModelSpec":
-        if self.checkpoint and (self.classes is not None or self.shift or self.dataset):
-            raise ValueError(
-                "give either `checkpoint` (load a trained model) or `dataset`/`classes`/`shift` (train one), not both"
-            )
-        return self
-
-
 class MetaConfig(_Strict):
     """A CNAPs-style meta-trained model (adapters.meta) and its adapted per-task models."""
 
@@ -144,6 +119,10 @@ class ScoringConfig(_Strict):
     address: Optional[str] = Field(None, description="Ray cluster address (else RAY_ADDRESS, else a local Ray).")
     workers: Optional[int] = Field(None, ge=1, description="Ray worker CPUs (local Ray) / max tasks in flight.")
     cache: Union[str, bool, None] = Field(True, description="Score cache folder; true = OUT/cache, false = none.")
+    batch_size: int = Field(256, ge=1, description="Samples per forward batch.")
+    device: Optional[str] = Field(None, description="cpu | cuda | cuda:N (default: where each model is).")
+    gpus_per_task: float = Field(0, ge=0, description="Ray executor: GPUs reserved per task (e.g. 0.5).")
+    num_workers: int = Field(0, ge=0, description="DataLoader reader processes per job (on-disk data).")
 
     @field_validator("metrics")
     @classmethod

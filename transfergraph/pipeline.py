@@ -49,20 +49,23 @@ def resolve_cache(setting, out: Path, name: str, override: str | None | bool = N
 
 
 def make_executor(config: JobConfig, *, executor: str | None = None, address: str | None = None,
-                  workers: int | None = None, log_file: Path | None = None, verbose: bool = False):
+                  workers: int | None = None, log_file: Path | None = None, verbose: bool = False,
+                  gpus_per_task: float | None = None):
     """The executor to score with: CLI options override the config's ``scoring`` section.
 
     A Ray executor sends Ray's own console output to ``log_file`` unless ``verbose``."""
     name = executor or config.scoring.executor
     address = address or config.scoring.address
     workers = workers or config.scoring.workers
+    gpus = config.scoring.gpus_per_task if gpus_per_task is None else gpus_per_task
     if name == "local":
         if address:
             raise InputError("--address needs the ray executor; drop --address or use --executor ray.")
         return "local"
     from planner.executors import RayExecutor
 
-    return RayExecutor(address=address, workers=workers, log_file=log_file, verbose=verbose)
+    return RayExecutor(address=address, workers=workers, log_file=log_file, verbose=verbose,
+                       gpus_per_task=gpus or None)
 
 
 def connect_executor(runner, log: Callable[[str], None]) -> None:
@@ -107,7 +110,8 @@ def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions
 
 def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
             workers: int | None = None, cache: str | None | bool = None, progress: bool = True,
-            log: Callable[[str], None] | None = None, verbose: bool = False) -> RunResult:
+            log: Callable[[str], None] | None = None, verbose: bool = False, batch_size: int | None = None,
+            device: str | None = None, gpus_per_task: float | None = None) -> RunResult:
     """Run the whole job and write ``scores.csv``, ``graph.graphml``, ``plan.json``, ``report.md`` and figures."""
     from .suite import build_sources, build_tasks
 
@@ -119,15 +123,18 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     cache_dir = resolve_cache(config.scoring.cache, out, "cache", cache)
     model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"
     runner = make_executor(config, executor=executor, address=address, workers=workers,
-                           log_file=out / "ray.log", verbose=verbose)
+                           log_file=out / "ray.log", verbose=verbose,
+                           gpus_per_task=gpus_per_task)
     connect_executor(runner, log)
     log(f"building {len(config.tasks)} tasks")
     tasks = build_tasks(config)
     sources = build_sources(config, tasks, model_dir=model_dir, log=log)
     log(f"scoring {len(sources)} sources x {len(tasks)} targets x {len(config.scoring.metrics)} metrics "
         f"({runner if isinstance(runner, str) else type(runner).__name__})")
-    scores = score(sources, tasks, metrics=tuple(config.scoring.metrics), executor=runner, cache=cache_dir,
-                   progress=progress, seed=config.seed)
+    sc = config.scoring
+    scores = score(sources, tasks, metrics=tuple(sc.metrics), executor=runner, cache=cache_dir,
+                   progress=progress, seed=config.seed, batch_size=batch_size or sc.batch_size,
+                   device=device or sc.device, num_workers=sc.num_workers)
     atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
     seconds = time.perf_counter() - start
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),

@@ -14,10 +14,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .config import ExternalModelSpec, JobConfig, TaskSpec
 from planner.checks import encode_labels
 from planner.exceptions import CheckpointError, ConfigError, InputError
 from planner.task import Source, Task
+
+from .config import ExternalModelSpec, JobConfig, TaskSpec
+from .config_data import LAZY_KINDS
 
 from adapters.datasets.registry import DatasetSplit, load_dataset
 from adapters.datasets.shifts import apply_shifts
@@ -34,7 +36,13 @@ def stable_seed(*parts: object) -> int:
 def _dataset(config: JobConfig, name: str | None, key: str) -> DatasetSplit:
     d = config.data
     try:
-        return load_dataset(name or d.dataset, root=d.root, image_size=d.image_size,
+        if (name or d.source) in LAZY_KINDS:
+            from adapters.datasets.ondisk import load_ondisk
+
+            if name is not None and name != d.source:
+                raise InputError(f"on-disk data ({name!r}) can only be the config's data.kind ({d.source!r}).")
+            return load_ondisk(d, config.seed)
+        return load_dataset(name or d.source, root=d.root, image_size=d.image_size,
                             test_fraction=d.test_fraction, max_per_class=d.max_per_class, seed=config.seed)
     except InputError as exc:
         raise ConfigError(f"{key}: {exc}") from None
@@ -64,12 +72,19 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
     classes = list(spec.classes) if spec.classes is not None else available
     missing = [c for c in classes if c not in available]
     if missing:
-        raise ConfigError(f"{key}.classes: {missing} not in dataset {spec.dataset or config.data.dataset!r}; "
+        raise ConfigError(f"{key}.classes: {missing} not in dataset {spec.dataset or config.data.source!r}; "
                           f"available classes: {available}.")
     rng = np.random.default_rng(stable_seed(config.seed, "task", spec.name))
     tr = _select(ds.train_y, classes, spec.n_per_class, spec.imbalance, rng)
     te_cap = None if spec.n_per_class is None else max(2, spec.n_per_class // 2)
     te = _select(ds.test_y, classes, te_cap, spec.imbalance, rng)
+    if not isinstance(ds, DatasetSplit):  # on disk: rows only, samples read by the workers
+        from adapters.datasets.ondisk import lazy_task
+
+        try:
+            return lazy_task(spec.name, ds, tr, te, spec.shift, stable_seed(config.seed, "shift", spec.name))
+        except InputError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
     try:
         shift_seed = stable_seed(config.seed, "shift", spec.name)
         x_tr = apply_shifts(ds.train_x[tr], spec.shift, seed=shift_seed)
@@ -133,16 +148,13 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
     return model
 
 
-def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Path | None) -> Source:
-    from adapters.models import load_model
-
+def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Path | None,
+              tasks: Sequence[Task] = ()) -> Source:
     key = f"models.external[{i}] ({spec.name})"
     if spec.checkpoint:
-        try:
-            model, _ = load_model(spec.checkpoint, expect_arch=spec.arch or config.models.training.arch)
-        except CheckpointError as exc:
-            raise ConfigError(f"{key}.checkpoint: {exc}") from None
-        return Source(spec.name, model)
+        from adapters.models.external import external_source
+
+        return external_source(spec, i, tasks, default_arch=config.models.training.arch)
     ds = _dataset(config, spec.dataset, f"{key}.dataset")
     classes = list(spec.classes) if spec.classes is not None else ds.classes
     missing = [c for c in classes if c not in ds.classes]
@@ -179,7 +191,7 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
             sources.append(Source(f"{t.name}.cnn", model, task=t.name))
     for i, spec in enumerate(config.models.external):
         log(f"preparing external model {spec.name}")
-        sources.append(_external(config, i, spec, model_dir))
+        sources.append(_external(config, i, spec, model_dir, tasks))
     if config.models.meta.enabled:
         sources.extend(_meta_sources(config, tasks, model_dir, log, meta_model))
     return sources

@@ -108,6 +108,9 @@ class RayExecutor:
     num_gpus : float
         GPUs reserved per task (e.g. 0.25 to share one GPU between 4 tasks). Ray hides the GPUs from
         tasks that reserve none, so models saved on CUDA then run on the workers' CPUs.
+    gpus_per_task : float, optional
+        The same as ``num_gpus`` (the name used by ``score()``'s docs, the config and the CLI);
+        overrides it when given.
     retry : RetryPolicy, optional
         Resubmission of jobs that failed for a system reason (default ``RetryPolicy()``: backoff from
         0.5 s to 8 s, deadline 300 s after a job's first system failure); see :mod:`.retry`.
@@ -146,6 +149,7 @@ class RayExecutor:
         connect_timeout: float = 10.0,
         log_file: str | os.PathLike | None = None,
         verbose: bool = False,
+        gpus_per_task: float | None = None,
     ) -> None:
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
@@ -155,6 +159,10 @@ class RayExecutor:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InputError(f"{arg} of RayExecutor must be an integer >= {low}; got {value!r}.")
+        if gpus_per_task is not None:
+            if isinstance(gpus_per_task, bool) or not isinstance(gpus_per_task, (int, float)) or gpus_per_task < 0:
+                raise InputError(f"gpus_per_task of RayExecutor must be a number >= 0; got {gpus_per_task!r}.")
+            num_gpus = gpus_per_task
         if isinstance(num_gpus, bool) or not isinstance(num_gpus, (int, float)) or num_gpus < 0:
             raise InputError(f"num_gpus of RayExecutor must be a number >= 0; got {num_gpus!r}.")
         if retry is not None and not isinstance(retry, RetryPolicy):

@@ -1,0 +1,130 @@
+"""Datasets that stay on disk (config ``data.kind``: image_folder | hf_datasets | npy) and the tasks cut from them.
+
+:func:`load_ondisk` opens the dataset as a :class:`planner.lazy.Reader` (reading labels only), splits
+its rows into a seeded, stratified train/held-out split, and returns :class:`LazySplit`.
+:func:`lazy_task` cuts a task from it by rows (class subsets, imbalance) without reading samples; a
+domain shift wraps the reader in :class:`ShiftedReader`, which applies
+:func:`adapters.datasets.shifts.apply_shifts` to each sample as it is read (seeded per row, so the
+result does not depend on batching).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+
+import numpy as np
+
+from planner.exceptions import InputError
+from planner.fingerprint import combine
+from planner.lazy import ArrayFileReader, DatasetReader, ImageFolderReader, LazyInputs, Reader
+from planner.task import Task
+
+from .shifts import apply_shifts
+
+__all__ = ["LazySplit", "ShiftedReader", "load_ondisk", "lazy_task"]
+
+
+@dataclass(frozen=True)
+class LazySplit:
+    """Train and held-out rows of an on-disk dataset (samples unread), with their labels."""
+
+    train_x: LazyInputs
+    train_y: np.ndarray
+    test_x: LazyInputs
+    test_y: np.ndarray
+
+    @property
+    def classes(self) -> list:
+        return sorted(set(self.train_y.tolist()))
+
+
+class ShiftedReader(Reader):
+    """``base``'s samples with domain shifts applied as they are read (row ``i`` seeded by ``(seed, i)``)."""
+
+    def __init__(self, base: Reader, shifts: Mapping[str, Any], seed: int) -> None:
+        self.base, self.shifts, self.seed = base, dict(shifts), int(seed)
+        self.identity = combine("shifted", base.identity, sorted(self.shifts.items()), self.seed)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def labels(self) -> np.ndarray | None:
+        return self.base.labels()
+
+    def read(self, i: int) -> np.ndarray:
+        x = self.base.read(i)
+        return apply_shifts(x[None], self.shifts, seed=(self.seed * 1_000_003 + int(i)) & 0x7FFFFFFF)[0]
+
+
+def _reader(data: Any) -> tuple[Reader, np.ndarray]:
+    kind = data.source
+    if kind == "image_folder":
+        size = data.image_size if "image_size" in data.model_fields_set else None
+        reader = ImageFolderReader(data.root, mode=data.image_mode, size=size)
+        return reader, reader.labels()
+    if kind == "npy":
+        try:
+            x = np.load(data.root, mmap_mode="r")
+            y = np.load(data.labels)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"npy data cannot be read ({exc}); root must be a .npy array and labels a .npy file.") from None
+        if y.ndim != 1 or len(y) != len(x):
+            raise InputError(f"npy labels must be 1-D with one label per input row; got shape {y.shape} for {len(x)} rows.")
+        return ArrayFileReader(x), y
+    if kind == "hf_datasets":
+        try:
+            import datasets
+        except ImportError:
+            raise InputError("data.kind hf_datasets needs the optional extra: pip install 'transfergraph[datasets]'.") from None
+        try:
+            ds = datasets.load_from_disk(data.root)
+        except (OSError, FileNotFoundError, ValueError) as exc:
+            raise InputError(f"hf_datasets root {data.root!r} is not a save_to_disk folder: {exc}") from None
+        if isinstance(ds, datasets.DatasetDict):
+            split = data.split or "train"
+            if split not in ds:
+                raise InputError(f"hf_datasets split {split!r} not in the saved DatasetDict; splits: {list(ds)}.")
+            ds = ds[split]
+        reader = DatasetReader(ds, input_column=data.input_column, label_column=data.label_column)
+        y = reader.labels()
+        if y is None:
+            raise InputError(f"hf_datasets has no label column; columns: {ds.column_names}; set data.label_column.")
+        return reader, y
+    raise InputError(f"data kind must be one of image_folder, hf_datasets, npy; got {kind!r}.")
+
+
+def load_ondisk(data: Any, seed: int) -> LazySplit:
+    """Open ``data`` (a ``transfergraph.config_data.DataConfig``) and split it (cached per arguments)."""
+    return _load_cached(data, seed)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(data: Any, seed: int) -> LazySplit:
+    from sklearn.model_selection import train_test_split
+
+    from .registry import _cap_per_class
+
+    reader, y = _reader(data)
+    rows = np.arange(len(y))
+    counts = np.unique(y, return_counts=True)[1]
+    stratify = y if counts.min() >= 2 else None
+    tr, te = train_test_split(rows, test_size=data.test_fraction, stratify=stratify, random_state=seed)
+    tr, te = np.sort(tr), np.sort(te)
+    rng = np.random.default_rng(seed)
+    tr = tr[_cap_per_class(y[tr], data.max_per_class, rng)]
+    cap = None if data.max_per_class is None else max(2, int(np.ceil(data.max_per_class * data.test_fraction
+                                                                       / (1 - data.test_fraction))))
+    te = te[_cap_per_class(y[te], cap, rng)]
+    full = LazyInputs(reader)
+    return LazySplit(full.take(tr), y[tr], full.take(te), y[te])
+
+
+def lazy_task(name: str, split: LazySplit, tr: np.ndarray, te: np.ndarray, shift: Mapping[str, Any],
+              shift_seed: int) -> Task:
+    """Task ``name`` of rows ``tr`` (train) and ``te`` (held-out) of ``split``, shifted when ``shift``."""
+    x_tr, x_te = split.train_x.take(tr), split.test_x.take(te)
+    if shift:
+        reader = ShiftedReader(split.train_x.reader, shift, shift_seed)
+        x_tr, x_te = LazyInputs(reader, x_tr.rows), LazyInputs(reader, x_te.rows)
+    return Task(name, x_tr, split.train_y[tr], test_inputs=x_te, test_labels=split.test_y[te])
