@@ -169,7 +169,7 @@ def forward(
 
     import torch
 
-    from .batches import input_dtype, iter_batches
+    from .batches import iter_batches
 
     start = time.perf_counter()
     if hasattr(pool, "rows") and hasattr(pool, "reader"):  # LazyInputs: positions -> dataset rows
@@ -192,12 +192,7 @@ def forward(
         raise InputError(f"channels_last of forward() must be True, False or None; got {channels_last!r}.")
     module, info = feature_module(model, feature_layer) if want_features else (None, "not requested")
     captured: list[Any] = []
-    handle = None
-    if module is not None:
-        if info is True:
-            handle = module.register_forward_pre_hook(lambda m, args: captured.append(args[0]))
-        else:
-            handle = module.register_forward_hook(lambda m, args, out: captured.append(out))
+    handle = _hook(module, info, captured)
     feature_error = None if module is not None else (info if want_features else None)
     logits = features = None
     was_training = model.training
@@ -208,16 +203,7 @@ def forward(
                                    pin_memory=getattr(device, "type", "cpu") == "cuda")
             for lo, batch in batches:
                 b = len(batch)
-                if input_dtype(batch.dtype) == "float32":
-                    batch = batch.to(torch.float32)
-                if transform is not None:
-                    batch = transform(batch)
-                if batch.is_floating_point():
-                    batch = batch.to(device=device, dtype=dtype, non_blocking=True)
-                else:
-                    batch = batch.to(device=device, non_blocking=True)
-                if channels_last and batch.ndim == 4:
-                    batch = _as_channels_last(batch)
+                batch = _prepare(batch, transform, device, dtype, channels_last)
                 captured.clear()
                 out = _check_logits(model(batch), b)
                 if logits is None:
@@ -238,6 +224,34 @@ def forward(
     if feature_error is not None:
         features = None
     return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
+
+
+def _hook(module: Any, info: Any, captured: list[Any]) -> Any:
+    """Register the feature hook on ``module`` (its input when ``info`` is True, else its output)."""
+    if module is None:
+        return None
+    if info is True:
+        return module.register_forward_pre_hook(lambda m, args: captured.append(args[0]))
+    return module.register_forward_hook(lambda m, args, out: captured.append(out))
+
+
+def _prepare(batch: Any, transform: Any, device: Any, dtype: Any, channels_last: bool) -> Any:
+    """A CPU batch as the model's input: float32 (unless integer ids), transformed, on ``device``."""
+    import torch
+
+    from .batches import input_dtype
+
+    if input_dtype(batch.dtype) == "float32":
+        batch = batch.to(torch.float32)
+    if transform is not None:
+        batch = transform(batch)
+    if batch.is_floating_point():
+        batch = batch.to(device=device, dtype=dtype, non_blocking=True)
+    else:
+        batch = batch.to(device=device, non_blocking=True)
+    if channels_last and batch.ndim == 4:
+        batch = _as_channels_last(batch)
+    return batch
 
 
 @contextlib.contextmanager
