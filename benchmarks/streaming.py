@@ -15,10 +15,12 @@ Data: ``benchmarks/_imagefolder_gen.py`` (generated once, outside the repository
 initialisation, ``num_classes=100``, saved as ``state_dict`` files and loaded back through
 ``adapters.models.zoo.load_zoo_model`` (the config path), with ImageNet mean/std normalisation.
 
-Usage::
+Usage (``--resize 32``: the models see 32 x 32 images, resized in ``Preprocess``; the data plane
+still decodes the 96 x 96 PNGs)::
 
     nice -n 10 python benchmarks/streaming.py --root /work/data/i14_folder40k --per-class 1000 \\
-        --small-root /work/data/i14_folder10k --small-per-class 250 --out /work/data/i14_streaming.json
+        --small-root /work/data/i14_folder10k --small-per-class 250 --resize 32 --plain-on both \\
+        --out /work/data/i14_streaming.json
 """
 from __future__ import annotations
 
@@ -57,13 +59,13 @@ def ensure_models(models_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def sources(models_dir: Path):
+def sources(models_dir: Path, resize: int | None):
     from adapters.models.preprocess import Preprocess
     from adapters.models.zoo import load_zoo_model
     from planner import Source
 
     paths = ensure_models(models_dir)
-    return [Source(a, load_zoo_model(f"torchvision:{a}", p), transform=Preprocess(mean=MEAN, std=STD))
+    return [Source(a, load_zoo_model(f"torchvision:{a}", p), transform=Preprocess(resize=resize, mean=MEAN, std=STD))
             for a, p in paths.items()]
 
 
@@ -97,7 +99,7 @@ def phase_ours(args) -> dict:
     from planner import score
     from planner.executors import RayExecutor
 
-    srcs, tasks = sources(Path(args.models_dir)), targets(Path(args.root), args.targets)
+    srcs, tasks = sources(Path(args.models_dir), args.resize), targets(Path(args.root), args.targets)
     metrics = ("leep",) if args.phase == "ours" else ("leep", "nce")
     exe = RayExecutor(workers=args.workers)
     start = time.perf_counter()
@@ -121,8 +123,11 @@ def phase_plain(args) -> dict:
     from adapters.models.zoo import load_zoo_model
 
     paths = ensure_models(Path(args.models_dir))
-    ds = torchvision.datasets.ImageFolder(args.root, transform=torchvision.transforms.Compose([
-        torchvision.transforms.ToTensor(), torchvision.transforms.Normalize(MEAN, STD)]))
+    steps = [torchvision.transforms.ToTensor()]
+    if args.resize:
+        steps.append(torchvision.transforms.Resize(args.resize, antialias=True))
+    ds = torchvision.datasets.ImageFolder(args.root, transform=torchvision.transforms.Compose(
+        steps + [torchvision.transforms.Normalize(MEAN, STD)]))
     start = time.perf_counter()
     for arch, path in paths.items():
         model = load_zoo_model(f"torchvision:{arch}", path)
@@ -138,7 +143,7 @@ def phase_plain(args) -> dict:
 def _run_phase(phase: str, args, root: str, cache: str) -> dict:
     cmd = [sys.executable, __file__, "--phase", phase, "--root", root, "--cache", cache, "--models-dir",
            args.models_dir, "--targets", str(args.targets), "--workers", str(args.workers),
-           "--batch-size", str(args.batch_size)]
+           "--batch-size", str(args.batch_size)] + (["--resize", str(args.resize)] if args.resize else [])
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -162,7 +167,9 @@ def main() -> None:
     p.add_argument("--targets", type=int, default=20)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--skip-plain", action="store_true")
+    p.add_argument("--resize", type=int, help="models see the images resized to this side (Preprocess(resize=))")
+    p.add_argument("--plain-on", choices=["large", "small", "both"], default="large",
+                   help="which dataset size the plain DataLoader loop runs on")
     p.add_argument("--out")
     args = p.parse_args()
     if args.phase != "all":
@@ -175,16 +182,17 @@ def main() -> None:
     import shutil
 
     runs = {}
-    sizes = [(args.root, args.per_class)] + ([(args.small_root, args.small_per_class)] if args.small_root else [])
-    for root, per_class in sizes:
+    sizes = ([("small", args.small_root, args.small_per_class)] if args.small_root else []) + [
+        ("large", args.root, args.per_class)]
+    for label, root, per_class in sizes:  # the small size first: a complete set of numbers early
         generate(root, classes=args.classes, per_class=per_class)
         cache = f"{args.cache}-{Path(root).name}"
         shutil.rmtree(cache, ignore_errors=True)
         runs[root] = {"ours": _run_phase("ours", args, root, cache), "again": _run_phase("again", args, root, cache)}
-        if root == args.root and not args.skip_plain:
+        if args.plain_on in (label, "both"):
             runs[root]["plain"] = _run_phase("plain", args, root, cache)
-    if args.out:
-        Path(args.out).write_text(json.dumps(runs))
+        if args.out:  # written after every size, so an interrupted run keeps what it measured
+            Path(args.out).write_text(json.dumps(runs))
 
 
 if __name__ == "__main__":
