@@ -47,11 +47,13 @@ def job_outputs(job: Any, payload: Any, pool: Any, union: np.ndarray, want_featu
     start = time.perf_counter()
     store = ForwardStore(job.store_dir, job.store_key)
     ids = job.sample_ids if job.sample_ids is not None else union
-    want_features = True  # stored once for every later metric: a feature metric added later never re-forwards
     found, stored = store.lookup(ids, want_features)
     if found.all():
         return ForwardOutput(stored["logits"], stored["features"], stored["feature_error"],
                              time.perf_counter() - start)
+    if not want_features:  # a forward is needed: capture features too, for any feature metric added later
+        want_features = True
+        found, stored = store.lookup(ids, want_features)
     missing = np.flatnonzero(~found)
     fresh = _forward(job, payload, pool, union[missing], want_features)
     store.write(ids[missing], fresh.logits, fresh.features, fresh.feature_error)
