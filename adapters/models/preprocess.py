@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from planner.exceptions import InputError
+
 __all__ = ["Preprocess"]
 
 
@@ -24,11 +26,11 @@ class Preprocess:
     def __init__(self, *, channels: int | None = None, resize: int | None = None, center_crop: int | None = None,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> None:
         if channels not in (None, 1, 3):
-            raise ValueError(f"channels of Preprocess must be 1, 3 or None; got {channels!r}.")
+            raise InputError(f"channels of Preprocess must be 1, 3 or None; got {channels!r}.")
         if (mean is None) != (std is None):
-            raise ValueError("mean and std of Preprocess must be given together.")
+            raise InputError("mean and std of Preprocess must be given together.")
         if mean is not None and (len(mean) != len(std) or any(s <= 0 for s in std)):
-            raise ValueError(f"mean and std of Preprocess need one value per channel and std > 0; got {mean}, {std}.")
+            raise InputError(f"mean and std of Preprocess need one value per channel and std > 0; got {mean}, {std}.")
         self.channels, self.resize, self.center_crop = channels, resize, center_crop
         self.mean = None if mean is None else [float(v) for v in mean]
         self.std = None if std is None else [float(v) for v in std]
@@ -43,7 +45,7 @@ class Preprocess:
         import torchvision.transforms.v2.functional as TF
 
         if batch.ndim != 4:
-            raise ValueError(f"preprocess expects image batches of shape (b, C, H, W); got shape {tuple(batch.shape)}.")
+            raise InputError(f"preprocess expects image batches of shape (b, C, H, W); got shape {tuple(batch.shape)}.")
         c = batch.shape[1]
         if self.channels is not None and c != self.channels:
             if c == 1 and self.channels == 3:
@@ -51,14 +53,14 @@ class Preprocess:
             elif c == 3 and self.channels == 1:
                 batch = batch.mean(dim=1, keepdim=True)
             else:
-                raise ValueError(f"preprocess cannot turn {c}-channel images into {self.channels} channels.")
+                raise InputError(f"preprocess cannot turn {c}-channel images into {self.channels} channels.")
         if self.resize is not None:
             batch = TF.resize(batch, [int(self.resize)], antialias=True)
         if self.center_crop is not None:
             batch = TF.center_crop(batch, [int(self.center_crop)])
         if self.mean is not None:
             if batch.shape[1] != len(self.mean):
-                raise ValueError(f"preprocess mean/std have {len(self.mean)} channels; the images have {batch.shape[1]}.")
+                raise InputError(f"preprocess mean/std have {len(self.mean)} channels; the images have {batch.shape[1]}.")
             mean = torch.tensor(self.mean, dtype=batch.dtype).view(1, -1, 1, 1)
             std = torch.tensor(self.std, dtype=batch.dtype).view(1, -1, 1, 1)
             batch = (batch - mean) / std
