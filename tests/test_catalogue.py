@@ -36,11 +36,26 @@ class SpatialLogits(nn.Module):
         return self.conv(x)
 
 
+class OneSampleOnly(nn.Module):
+    """A classifier that flattens the whole batch into one row: it passes the one-sample fit check of the
+    config and fails on every real batch, so each of its pairs fails at scoring time."""
+
+    def __init__(self, n_classes: int = 3):
+        super().__init__()
+        self.hparams = {"n_classes": n_classes}
+        self.fc = nn.Linear(64, n_classes)
+
+    def forward(self, x):
+        return self.fc(x.reshape(1, -1))
+
+
 @pytest.fixture(autouse=True)
-def _spatial_arch():
+def _test_archs():
     register_architecture("spatial_logits", SpatialLogits)
+    register_architecture("one_sample_only", OneSampleOnly)
     yield
     ARCHITECTURES.pop("spatial_logits", None)
+    ARCHITECTURES.pop("one_sample_only", None)
 
 
 def _config(tmp: Path, patch: Callable[[dict], None] | None = None, text: str | None = None) -> str:
@@ -63,6 +78,8 @@ def _checkpoint(tmp: Path, kind: str) -> str:
             path.write_bytes(path.read_bytes()[:200])
     elif kind == "rgb":
         save_model(SmallCNN(3, in_channels=3, width=4, feature_dim=8), path)
+    elif kind == "one_sample":
+        save_model(OneSampleOnly(), path, arch="one_sample_only")
     elif kind == "spatial":
         save_model(SpatialLogits(), path, arch="spatial_logits")
     return str(path)
@@ -103,8 +120,12 @@ CASES = [
          lambda t: _run(t, _external("good", arch="spatial_logits")(t))),
     Case("missing checkpoint file", 2, "does not exist",
          lambda t: _run(t, lambda c: c["models"].update(external=[{"name": "m", "checkpoint": str(t / "none.pt")}]))),
-    Case("model whose output is not 2-D", 1, "some pairs failed", lambda t: _run(t, _external("spatial", arch="spatial_logits")(t))),
-    Case("model that does not fit the inputs", 1, "some pairs failed", lambda t: _run(t, _external("rgb")(t))),
+    Case("model whose output is not 2-D", 2, "must return 2-D logits", lambda t: _run(t, _external("spatial", arch="spatial_logits")(t))),
+    Case("model that fails on every real batch", 1, "some pairs failed",
+         lambda t: _run(t, lambda c: (c["models"].update(per_task=True),
+                                      c["models"].update(external=[{"name": "mine", "arch": "one_sample_only",
+                                                                    "checkpoint": _checkpoint(t, "one_sample")}])))),
+    Case("model that does not fit the inputs", 2, "Set preprocess (channels", lambda t: _run(t, _external("rgb")(t))),
     Case("output directory is a file", 2, "is a file, not a folder",
          lambda t: ["run", _config(t), "--out", str(_touch(t / "afile")), "--executor", "local"]),
     Case("output directory not writable", 2, "cannot be created",

@@ -79,6 +79,12 @@ def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
             forward(source.model, sample, transform=source.transform, feature_layer=source.feature_layer,
                     pooling=source.pooling, want_features=source.feature_layer is not None, batch_size=1)
         except Exception as exc:  # noqa: BLE001 - reported as a config problem of this entry
+            detail = ' '.join(str(exc).split())[:300]
+            if isinstance(exc, InputError) and detail.startswith("model output"):
+                raise ConfigError(
+                    f"{key}: on task {t.name!r}'s inputs of shape {shape[0]} the {detail} The model must return "
+                    "2-D logits (batch, classes): wrap it, or return an object with .logits."
+                ) from None
             raise ConfigError(
                 f"{key}.preprocess: the model does not accept task {t.name!r}'s inputs of shape {shape[0]} "
                 f"after preprocessing {source.transform!r}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}. "

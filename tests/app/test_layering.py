@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# planner/cli/ only forwards console scripts installed from an older pyproject.toml (see its docstring).
-COMPAT_SHIMS = {ROOT / "planner" / "cli" / "__init__.py"}
 
 
 def _imported_top_levels(path: Path) -> set[str]:
@@ -23,7 +21,7 @@ def _imported_top_levels(path: Path) -> set[str]:
 
 def test_planner_never_imports_adapters_or_the_app_layer():
     offenders = {str(p.relative_to(ROOT)): sorted(_imported_top_levels(p) & {"adapters", "transfergraph"})
-                 for p in sorted((ROOT / "planner").rglob("*.py")) if p not in COMPAT_SHIMS}
+                 for p in sorted((ROOT / "planner").rglob("*.py"))}
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
