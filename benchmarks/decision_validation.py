@@ -121,7 +121,7 @@ def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",), curri
         parts += [f"### Suite {suite}", "",
                   "Singleton test accuracy (mean over seeds / worst seed): "
                   + ", ".join(f"{t} {r['mean']:.2f}/{r['min']:.2f}" for t, r in singles.iterrows()), "",
-                  decision_section(summary, figures).replace("## Validation: decisions", "").strip(), ""]
+                  decision_section(summary, figures, res.pairs).replace("## Validation: decisions", "").strip(), ""]
     return "\n".join(parts)
 
 

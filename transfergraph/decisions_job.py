@@ -96,7 +96,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         k_values=tuple(dcfg.groups), n_curr=min(n_curr, len(data)), learners=tuple(dcfg.learners),
         cache=out / "cache" / "decisions" if use_cache else None, log=log)
     summary, figures = write_decision_outputs(res, out)
-    section = decision_section(summary, figures)
+    section = decision_section(summary, figures, res.pairs)
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     report = out / "report.md"
     if report.is_file():

@@ -23,12 +23,12 @@ from ..exceptions import InputError
 from ._training_core import TaskArrays, TrainBudget
 from .continual import orders_table
 from .curriculum_eval import curriculum_rows, order_measures
-from .decision_stats import noise_ceiling
-from .grouping_eval import grouping_rows, partition_table
+from .decision_stats import noise_ceiling, spearman
+from .grouping_eval import grouping_rows, hoa_graph, partition_table
 from .multitask import subset_table
 
 __all__ = ["DecisionValidation", "leep_graph", "grouping_planners", "curriculum_planners", "validate_decisions",
-           "GROUPING_VARIANTS"]
+           "pair_signal", "GROUPING_VARIANTS"]
 
 #: grouping planner arms: name -> (affinity kind, centered); "planner" is the product's default
 GROUPING_VARIANTS = {"planner": ("transfer", True), "planner_uncentered": ("transfer", False),
@@ -47,6 +47,7 @@ class DecisionValidation:
     subsets: pd.DataFrame | None = None
     orders: pd.DataFrame | None = None
     graphs: dict = field(default_factory=dict)
+    pairs: pd.DataFrame | None = None
 
 
 def leep_graph(singles: dict, data: Sequence[TaskArrays], *, seed: int = 0) -> nx.DiGraph:
@@ -83,6 +84,33 @@ def curriculum_planners(graphs: dict, tasks: Sequence[str]):
             planners.setdefault(obj, {})[seed] = (order, lambda o, s=sub, ob=obj: curriculum_value(s, list(o), objective=ob))
         anti[seed] = lambda o, s=sub: curriculum_value(s, list(o), objective="chain")
     return planners, anti
+
+
+def _pair_gains(graph: nx.DiGraph, tasks: Sequence[str]) -> np.ndarray:
+    return np.array([graph.edges[u, t]["weight"] for t in tasks for u in tasks if u != t])
+
+
+def pair_signal(graphs: dict, subsets: pd.DataFrame, tasks: Sequence[str]) -> pd.DataFrame:
+    """Does the planner's graph carry the pairwise signal a grouping needs?
+
+    Truth: the measured pair gains g(u->t) = acc_val(t | {t, u}) - acc_val(t | {t}) of the seed-mean
+    all-subsets table (:func:`hoa_graph`), over the n(n-1) ordered pairs. For each seed's planner graph
+    and each affinity of :data:`GROUPING_VARIANTS`: Spearman between a(u->t) and g(u->t) (rows with
+    ``affinity`` = the variant's kind). The row ``affinity="pair_gain_reliability"`` holds the
+    split-half noise ceiling of the pair gains across seeds (the best any predictor of them can do).
+    Returns DataFrame(seed, affinity, spearman); seed -1 for the reliability row.
+    """
+    names = sorted(tasks)
+    truth = _pair_gains(hoa_graph(subsets, names), names)
+    rows = []
+    for seed, g in sorted(graphs.items()):
+        for kind in dict.fromkeys(kind for kind, _ in GROUPING_VARIANTS.values()):
+            A = affinity_matrix(affinity_graph(g.subgraph(names).copy(), kind), names, centered=False)
+            pred = np.array([A[i, j] for j in range(len(names)) for i in range(len(names)) if i != j])
+            rows.append({"seed": seed, "affinity": kind, "spearman": spearman(pred, truth)})
+    per_seed = [_pair_gains(hoa_graph(subsets[subsets.seed == s], names), names) for s in sorted(subsets.seed.unique())]
+    rows.append({"seed": -1, "affinity": "pair_gain_reliability", "spearman": noise_ceiling(np.array(per_seed))})
+    return pd.DataFrame(rows, columns=["seed", "affinity", "spearman"])
 
 
 def _grouping_ceiling(subsets: pd.DataFrame, tasks, k) -> float:
@@ -147,6 +175,7 @@ def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trun
         c_corr.append(c)
         for m in ("acc", "fwt_ft", "bwt"):
             ceilings[f"curriculum_{learner}_{m}"] = _curriculum_ceiling(tab, cnames, m)
+    pairs = pair_signal({s: graphs[s] for s in seeds}, subsets, gnames)
     return DecisionValidation(pd.concat(g_rows, ignore_index=True), pd.concat(g_corr, ignore_index=True),
                               pd.concat(c_rows, ignore_index=True), pd.concat(c_corr, ignore_index=True),
-                              ceilings, subsets, pd.concat(order_tabs, ignore_index=True), graphs)
+                              ceilings, subsets, pd.concat(order_tabs, ignore_index=True), graphs, pairs)

@@ -101,3 +101,60 @@ def test_noise_ceiling_is_one_for_identical_seeds_and_low_for_noise():
     rng = np.random.default_rng(0)
     assert noise_ceiling(rng.random((4, 50))) < 0.5
     assert np.isnan(noise_ceiling(base[None]))
+
+
+def _pair_table(gains: dict, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """Singles at 0.5 val accuracy; pair {t, u} gives t 0.5 + gains[(u, t)] (plus seed noise 1e-4 * seed)."""
+    tasks = sorted({t for pair in gains for t in pair})
+    rows = []
+    for s in seeds:
+        for t in tasks:
+            rows.append({"seed": s, "subset": t, "task": t, "val_acc": 0.5, "test_acc": 0.5})
+        for u, t in itertools.combinations(tasks, 2):
+            name = "+".join(sorted((u, t)))
+            rows.append({"seed": s, "subset": name, "task": t, "val_acc": 0.5 + gains[(u, t)] + 1e-4 * s, "test_acc": 0.5})
+            rows.append({"seed": s, "subset": name, "task": u, "val_acc": 0.5 + gains[(t, u)] + 1e-4 * s, "test_acc": 0.5})
+    return pd.DataFrame(rows)
+
+
+def test_pair_signal_is_one_for_a_graph_ordered_like_the_pair_gains_and_minus_one_reversed():
+    import networkx as nx
+
+    from planner.validation.decision_run import pair_signal
+
+    tasks = ["a", "b", "c"]
+    gains = {(u, t): 0.01 * (i + 1) for i, (u, t) in enumerate(itertools.permutations(tasks, 2))}
+    table = _pair_table(gains)
+
+    def graph(sign):
+        g = nx.DiGraph()
+        g.add_nodes_from(tasks, kind="task")
+        for (u, t), w in gains.items():
+            g.add_edge(u, t, weight=sign * w)
+        return g
+
+    out = pair_signal({0: graph(1), 1: graph(-1)}, table, tasks)
+    transfer = out[out.affinity == "transfer"].set_index("seed")["spearman"]
+    assert transfer[0] == pytest.approx(1.0) and transfer[1] == pytest.approx(-1.0)
+    assert set(out.affinity) == {"transfer", "mutual", "symmetric", "pair_gain_reliability"}
+    assert out[out.affinity == "pair_gain_reliability"]["spearman"].iloc[0] == pytest.approx(1.0)
+
+
+def test_verdict_of_hoa_uses_its_own_seed_percentile_and_the_bar_of_the_protocol():
+    from planner.validation.decision_outputs import summarize
+
+    rows, corr = [], []
+    for seed, gain in enumerate([0.02, 0.03, 0.025, 0.02, 0.03]):
+        rows.append({"decision": "grouping_k2", "arm": "hoa", "seed": seed, "truth": "seed", "percentile": 90.0,
+                     "regret": 0.1, "gain_over_random": gain})
+        corr.append({"decision": "grouping_k2", "arm": "hoa", "seed": seed, "truth": "seed", "spearman": 0.3 + 0.01 * seed})
+        for truth, pct in (("seed", 60.0), ("mean", 60.0)):  # a planner at the 60th percentile fails the bar
+            rows.append({"decision": "grouping_k2", "arm": "planner", "seed": seed, "truth": truth, "percentile": pct,
+                         "regret": 0.8, "gain_over_random": gain})
+        corr.append({"decision": "grouping_k2", "arm": "planner", "seed": seed, "truth": "seed", "spearman": 0.3})
+    out = summarize(pd.DataFrame(rows), pd.DataFrame(corr), {"grouping_k2": 0.9}).set_index("arm")
+    assert np.isnan(out.loc["hoa", "percentile_seed_mean_truth"])
+    assert out.loc["hoa", "verdict"] == "beats random"
+    assert out.loc["planner", "verdict"] == "fails the minimum bar"
+    low = summarize(pd.DataFrame(rows), pd.DataFrame(corr), {"grouping_k2": 0.3}).set_index("arm")
+    assert low.loc["hoa", "verdict"].startswith("inconclusive")
