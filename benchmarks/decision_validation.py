@@ -4,7 +4,8 @@ Tiers:
 
 - ``T0``: n = 3 digits tasks at 8x8, width 8, S = 20 steps, 1 seed (the test suite runs the same tier).
 - ``T1``: two digits suites (``D6s``: 16x16, 30 training images per class; ``B6``: 8x8, other class
-  subsets and shifts, 30 per class); grouping over all 31 subsets of the first five tasks (S = 100) and
+  subsets and shifts, 30 per class) and a Fashion-MNIST suite (``F6s``: 28x28, 50 training images per
+  class, IDX files from the Debian package ``dataset-fashion-mnist``); grouping over all 31 subsets of the first five tasks (S = 100) and
   curricula over all 24 orders of the first four (S = 60), ``--seeds`` seeds (default 5). The
   protocol's n = 6 grouping / n = 5 curricula cost 2.4x / 5x more than two shared cores allowed.
 
@@ -47,6 +48,15 @@ B6 = [
     {"name": "noise_5to9", "classes": [5, 6, 7, 8, 9], "shift": {"noise": 0.3}},
     {"name": "d3to7_blur", "classes": [3, 4, 5, 6, 7], "shift": {"blur": 1.0}},
 ]
+F6 = [
+    {"name": "tops", "classes": [0, 2, 4, 6]},
+    {"name": "footwear", "classes": [5, 7, 9]},
+    {"name": "mixed_a", "classes": [0, 1, 5, 8]},
+    {"name": "mixed_b", "classes": [2, 3, 7, 9]},
+    {"name": "all_rot90", "shift": {"rotate": 90}},
+    {"name": "all_inverted", "shift": {"invert": True}},
+]
+FASHION_ROOT = "/usr/share/datasets/fashion-mnist"
 T0 = [
     {"name": "a0to4", "classes": [0, 1, 2, 3, 4]},
     {"name": "b5to9", "classes": [5, 6, 7, 8, 9]},
@@ -57,7 +67,7 @@ TIERS = {
     "T0": {"suites": {"T0": (T0, 8)}, "width": 8, "per_class": 20,
            "grouping": TrainBudget(steps=20, n_evals=2), "curriculum": TrainBudget(steps=20, n_evals=2),
            "n_group": 3, "n_curr": 3},
-    "T1": {"suites": {"D6s": (D6, 16), "B6": (B6, 8)}, "width": 32, "per_class": 30,
+    "T1": {"suites": {"D6s": (D6, 16), "B6": (B6, 8), "F6s": (F6, 28)}, "width": 32, "per_class": 30,
            "grouping": TrainBudget(steps=100, n_evals=4), "curriculum": TrainBudget(steps=60, n_evals=3),
            "n_group": 5, "n_curr": 4},
 }
@@ -66,9 +76,11 @@ TIERS = {
 def suite_data(tier: str, suite: str):
     """(TaskArrays list, trunk factory) of a suite: tasks built by the project's adapters (split seed 0)."""
     spec, size = TIERS[tier]["suites"][suite]
-    cfg = parse_config({"name": suite, "seed": 0, "data": {"dataset": "digits", "image_size": size}, "tasks": spec})
+    fashion = spec is F6
+    source = {"dataset": "fashion_mnist", "root": FASHION_ROOT, "max_per_class": 600} if fashion else {"dataset": "digits"}
+    cfg = parse_config({"name": suite, "seed": 0, "data": {**source, "image_size": size}, "tasks": spec})
     tasks = build_tasks(cfg)
-    data = prepare_tasks(tasks, train_per_class=TIERS[tier]["per_class"])
+    data = prepare_tasks(tasks, train_per_class=50 if fashion else TIERS[tier]["per_class"])
     width = TIERS[tier]["width"]
 
     def trunk():
@@ -77,10 +89,10 @@ def suite_data(tier: str, suite: str):
     return data, trunk
 
 
-def fill_grouping(tier: str, seeds, cache: Path) -> None:
+def fill_grouping(tier: str, seeds, cache: Path, names=None) -> None:
     from planner.validation.multitask import subset_table
 
-    suites = {suite: suite_data(tier, suite) for suite in TIERS[tier]["suites"]}
+    suites = {suite: suite_data(tier, suite) for suite in names or TIERS[tier]["suites"]}
     for seed in seeds:  # seeds outer: an interrupted run leaves every suite with the same seeds
         for suite, (data, trunk) in suites.items():
             t0 = time.perf_counter()
@@ -88,11 +100,11 @@ def fill_grouping(tier: str, seeds, cache: Path) -> None:
             print(f"grouping {suite} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay")) -> None:
+def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay"), names=None) -> None:
     from planner.validation.continual import orders_table
 
     n = TIERS[tier]["n_curr"]
-    suites = {suite: suite_data(tier, suite) for suite in TIERS[tier]["suites"]}
+    suites = {suite: suite_data(tier, suite) for suite in names or TIERS[tier]["suites"]}
     for learner in learners:
         for seed in seeds:
             for suite, (data, trunk) in suites.items():
@@ -102,14 +114,14 @@ def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay"))
                 print(f"curriculum {learner} {suite} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",), curriculum_seeds=None) -> str:
+def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",), curriculum_seeds=None, names=None) -> str:
     """Judge every arm on the cached tables of each suite; writes OUT/<suite>/ and returns markdown."""
     from planner.validation.decision_outputs import decision_section, write_decision_outputs
     from planner.validation.decision_run import validate_decisions
 
     c_seeds = list(seeds) if curriculum_seeds is None else list(curriculum_seeds)
     parts = [f"Tier {tier}, grouping seeds {list(seeds)}, curriculum seeds {c_seeds}, learners {list(learners)}.", ""]
-    for suite in TIERS[tier]["suites"]:
+    for suite in names or TIERS[tier]["suites"]:
         data, trunk = suite_data(tier, suite)
         res = validate_decisions(
             data, seeds=seeds, trunk=trunk, grouping_budget=TIERS[tier]["grouping"],
@@ -132,17 +144,22 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--learners", default="naive,replay")
     ap.add_argument("--curriculum-seeds", type=int, default=None, help="Curriculum seeds for analyse (default --seeds).")
+    ap.add_argument("--suites", default=None, help="Comma-separated suites of the tier (default: all).")
     ap.add_argument("--cache", type=Path, default=Path("runs/decision_validation/cache"))
     ap.add_argument("--out", type=Path, default=Path("runs/decision_validation"))
     args = ap.parse_args(argv)
     seeds = list(range(args.seeds))
+    names = None if args.suites is None else args.suites.split(",")
+    unknown = sorted(set(names or ()) - set(TIERS[args.tier]["suites"]))
+    if unknown:
+        ap.error(f"--suites: {unknown} are not suites of tier {args.tier}; known: {sorted(TIERS[args.tier]['suites'])}")
     if args.part in ("tables-grouping", "all"):
-        fill_grouping(args.tier, seeds, args.cache)
+        fill_grouping(args.tier, seeds, args.cache, names)
     if args.part in ("tables-curriculum", "all"):
-        fill_curriculum(args.tier, seeds, args.cache, tuple(args.learners.split(",")))
+        fill_curriculum(args.tier, seeds, args.cache, tuple(args.learners.split(",")), names)
     if args.part in ("analyse", "all"):
         c_seeds = None if args.curriculum_seeds is None else list(range(args.curriculum_seeds))
-        text = analyse(args.tier, seeds, args.cache, args.out, tuple(args.learners.split(",")), c_seeds)
+        text = analyse(args.tier, seeds, args.cache, args.out, tuple(args.learners.split(",")), c_seeds, names)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "decision_validation.md").write_text(text + "\n")
         print(text)
