@@ -29,7 +29,7 @@ SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_
 def _verdict(row) -> str:
     if not np.isfinite(row["noise_ceiling"]) or row["noise_ceiling"] < 0.5:
         return "inconclusive (noise ceiling < 0.5)"
-    # an arm chosen per seed from the *other* seeds (HOA) has no seed-mean-truth row: its own-seed
+    # an arm chosen per seed from the *other* seeds (HOA, hoa_budget) has no seed-mean-truth row: its own-seed
     # percentile stands in (judging it on a mean that includes its own training seeds would leak)
     pct = row["percentile_seed_mean_truth"]
     pct = row["percentile"] if not np.isfinite(pct) else pct
@@ -74,7 +74,7 @@ def _figure(values: np.ndarray, marks: dict, title: str, xlabel: str, path: Path
 
 def _marks(rows: pd.DataFrame, dec: str) -> dict:
     m = rows[(rows.decision == dec) & (rows.truth == "mean")]
-    keep = [a for a in m.arm.unique() if a.startswith("planner") or a in ("random", "oracle", "hoa")]
+    keep = [a for a in m.arm.unique() if a.startswith("planner") or a in ("random", "oracle", "hoa", "hoa_budget")]
     return {a: float(m[m.arm == a]["realized"].mean()) for a in keep}
 
 
@@ -132,7 +132,7 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
              "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
              "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
-        if not (r.arm.startswith("planner") or r.arm in ("hoa", "all_in_one", "anti_planner", "oracle")):
+        if not (r.arm.startswith("planner") or r.arm in ("hoa", "hoa_budget", "all_in_one", "anti_planner", "oracle")):
             continue
         lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile:.0f} | {r.percentile_seed_mean_truth:.0f} | "
                      f"{r.regret:.2f} | "

@@ -9,7 +9,11 @@ costs the same training). Arms, for a group budget k (partitions with at most k 
   partitions with exactly k groups), ``best_of_3`` / ``best_of_10`` (exact expectation of the val-best
   of m random k-partitions, reported on test), ``hoa`` (Standley et al. 2020's higher-order
   approximation from the singles and pairs of the *other* seeds: pair gains
-  w(u->t) = acc_val(t | {t, u}) - acc_val(t | {t}), grouped with ``centered=False``), ``oracle``
+  w(u->t) = acc_val(t | {t, u}) - acc_val(t | {t}), grouped with ``centered=False``),
+  ``hoa_budget`` (budgeted calibration: only the ceil(P/2) of the P unordered pairs that the planner's
+  symmetric affinity ranks highest are measured, the others count as gain 0),
+  ``hoa_budget_random_pairs`` (its control: the same number of pairs chosen at random, mean over
+  every choice or 64 seeded draws), ``oracle``
   (val-chosen, reported on test) and ``oracle_test`` (test-chosen upper bound).
 
 Per arm: realized test value, percentile among all <= k partitions, normalized regret against the
@@ -28,7 +32,7 @@ from ..decisions.grouping import solve_grouping
 from .decision_stats import best_of_m, normalized_regret, percentile, set_partitions, spearman
 from .multitask import subset_name
 
-__all__ = ["partition_table", "hoa_graph", "grouping_rows", "GROUPING_COLUMNS"]
+__all__ = ["partition_table", "hoa_graph", "budget_pairs", "grouping_rows", "GROUPING_COLUMNS"]
 
 GROUPING_COLUMNS = ["decision", "arm", "seed", "truth", "groups", "objective", "realized", "realized_val",
                     "percentile", "regret", "regret_vs_test_oracle", "gain_over_random", "n_alternatives"]
@@ -63,6 +67,42 @@ def hoa_graph(table: pd.DataFrame, tasks: Sequence[str]) -> nx.DiGraph:
             if u != t:
                 g.add_edge(u, t, weight=look[(subset_name([t, u]), t)][0] - base)
     return g
+
+
+def budget_pairs(A: np.ndarray, m: int) -> list[tuple[int, int]]:
+    """The ``m`` unordered pairs (i < j) with the largest A[i, j] + A[j, i] (ties: lower indices first)."""
+    n = len(A)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    return sorted(pairs, key=lambda p: (-(A[p[0], p[1]] + A[p[1], p[0]]), p))[:m]
+
+
+def _random_pair_sets(n: int, m: int, seed: int, limit: int = 64) -> list[list[tuple[int, int]]]:
+    """Every m-subset of the unordered pairs of n tasks when there are at most ``limit``, else ``limit``
+    subsets drawn with a generator seeded by ``seed`` (the mean over them estimates a random choice)."""
+    from itertools import combinations
+    from math import comb
+
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if comb(len(pairs), m) <= limit:
+        return [list(c) for c in combinations(pairs, m)]
+    rng = np.random.default_rng(seed)
+    return [[pairs[i] for i in sorted(rng.choice(len(pairs), m, replace=False))] for _ in range(limit)]
+
+
+def _hoa_arm(hg: nx.DiGraph, tasks, k, keep=None):
+    """(groups, A) of HOA on pair-gain graph ``hg``; ``keep``: the measured (i, j) pairs (others: gain 0)."""
+    A = np.array([[hg.edges[u, t]["weight"] if u != t else 0.0 for t in tasks] for u in tasks])
+    if keep is not None:
+        mask = np.zeros_like(A, dtype=bool)
+        for i, j in keep:
+            mask[i, j] = mask[j, i] = True
+        A = np.where(mask, A, 0.0)
+        hg = hg.copy()
+        for a, u in enumerate(tasks):
+            for b, t in enumerate(tasks):
+                if a != b:
+                    hg.edges[u, t]["weight"] = float(A[a, b])
+    return solve_grouping(hg, n_groups=k, centered=False).solution, A
 
 
 def _canon(groups) -> tuple:
@@ -132,12 +172,19 @@ def grouping_rows(table: pd.DataFrame, *, k: int, planners: Mapping[str, Mapping
             add(f"best_of_{m}", None, float("nan"), best_of_m(val[exact_k], test[exact_k], m), float("nan"))
         if truth == "seed" and len(seeds) > 1:
             hg = hoa_graph(table[table.seed != seed], tasks)
-            groups = solve_grouping(hg, n_groups=k, centered=False).solution
-            A = np.array([[hg.edges[u, t]["weight"] if u != t else 0.0 for t in tasks] for u in tasks])
-            i = index[_canon(groups)]
-            objs = np.array([partition_value(A, [[tid[t] for t in g] for g in p]) for p in parts])
-            add("hoa", groups, float(objs[i]), float(test[i]), float(val[i]))
-            corr.append({"decision": decision, "arm": "hoa", "seed": seed, "truth": truth, "spearman": spearman(objs, test)})
+            n_pairs = len(tasks) * (len(tasks) - 1) // 2
+            ranked = planners.get("planner_symmetric", planners.get("planner", {})).get(seed)
+            arms = [("hoa", None)] + ([("hoa_budget", budget_pairs(ranked[1], -(-n_pairs // 2)))] if ranked else [])
+            for arm, keep in arms:
+                groups, A = _hoa_arm(hg, tasks, k, keep)
+                i = index[_canon(groups)]
+                objs = np.array([partition_value(A, [[tid[t] for t in g] for g in p]) for p in parts])
+                add(arm, groups, float(objs[i]), float(test[i]), float(val[i]))
+                corr.append({"decision": decision, "arm": arm, "seed": seed, "truth": truth, "spearman": spearman(objs, test)})
+            if ranked:  # control: the same number of measured pairs, chosen at random
+                picks = _random_pair_sets(len(tasks), -(-n_pairs // 2), seed)
+                chosen = [index[_canon(_hoa_arm(hg, tasks, k, keep)[0])] for keep in picks]
+                add("hoa_budget_random_pairs", None, float("nan"), float(test[chosen].mean()), float(val[chosen].mean()))
         i = int(np.argmax(val))
         add("oracle", parts[i], float("nan"), float(test[i]), float(val[i]))
         i = int(np.argmax(test))

@@ -158,3 +158,30 @@ def test_verdict_of_hoa_uses_its_own_seed_percentile_and_the_bar_of_the_protocol
     assert out.loc["planner", "verdict"] == "fails the minimum bar"
     low = summarize(pd.DataFrame(rows), pd.DataFrame(corr), {"grouping_k2": 0.3}).set_index("arm")
     assert low.loc["hoa", "verdict"].startswith("inconclusive")
+
+
+def test_budget_pairs_take_the_most_affine_pairs_both_directions_summed():
+    from planner.validation.grouping_eval import budget_pairs
+
+    A = np.array([[0.0, 0.9, 0.1, 0.0],
+                  [0.0, 0.0, 0.2, 0.0],
+                  [0.5, 0.3, 0.0, 0.4],
+                  [0.0, 0.0, 0.4, 0.0]])
+    # pair sums: (0,1) 0.9, (0,2) 0.6, (1,2) 0.5, (2,3) 0.8, (0,3) 0, (1,3) 0
+    assert budget_pairs(A, 3) == [(0, 1), (2, 3), (0, 2)]
+    assert budget_pairs(A, 6)[-2:] == [(0, 3), (1, 3)]  # ties broken by index
+
+
+def test_hoa_budget_with_every_pair_measured_is_hoa():
+    from planner.validation.grouping_eval import _hoa_arm, hoa_graph
+
+    tasks = ["a", "b", "c", "d"]
+    gains = {(u, t): 0.01 * ((3 * i) % 7 - 3) for i, (u, t) in enumerate(itertools.permutations(tasks, 2))}
+    hg = hoa_graph(_pair_table(gains), tasks)
+    every = [(i, j) for i in range(4) for j in range(i + 1, 4)]
+    for k in (2, 3):
+        full, A_full = _hoa_arm(hg, tasks, k)
+        budget, A_budget = _hoa_arm(hg, tasks, k, every)
+        assert full == budget and np.array_equal(A_full, A_budget)
+    _, A_none = _hoa_arm(hg, tasks, 2, [])
+    assert not A_none.any()
