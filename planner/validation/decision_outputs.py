@@ -132,7 +132,7 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
              "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
              "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
-        if not (r.arm.startswith("planner") or r.arm in ("hoa", "hoa_budget", "all_in_one", "anti_planner", "oracle")):
+        if not (r.arm.startswith("planner") or r.arm in ("hoa", "hoa_budget", "hoa_budget_random_pairs", "all_in_one", "anti_planner", "oracle")):
             continue
         lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile:.0f} | {r.percentile_seed_mean_truth:.0f} | "
                      f"{r.regret:.2f} | "
