@@ -22,8 +22,8 @@ import numpy as np
 
 from .exceptions import InputError
 
-__all__ = ["ForwardOutput", "forward", "feature_module", "output_logits", "prefers_channels_last", "resolve_device",
-           "torch_threads"]
+__all__ = ["BatchOutput", "ForwardOutput", "forward", "forward_batches", "feature_module", "output_logits",
+           "prefers_channels_last", "resolve_device", "torch_threads"]
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -167,11 +167,69 @@ def forward(
     """
     import time
 
+    start = time.perf_counter()
+    logits = features = None
+    feature_error = None
+    with contextlib.closing(forward_batches(
+        model, pool, index, transform=transform, feature_layer=feature_layer, pooling=pooling,
+        want_features=want_features, batch_size=batch_size, channels_last=channels_last, device=device,
+        num_workers=num_workers,
+    )) as batches:
+        for part in batches:
+            hi = part.lo + len(part.logits)
+            if logits is None:
+                logits = np.empty((part.total, part.logits.shape[1]), dtype=part.logits.dtype)
+            logits[part.lo:hi] = part.logits
+            feature_error = part.feature_error
+            if part.features is not None:
+                if features is None:
+                    features = np.empty((part.total, part.features.shape[1]), dtype=part.features.dtype)
+                features[part.lo:hi] = part.features
+    if feature_error is not None:
+        features = None
+    return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
+
+
+@dataclass
+class BatchOutput:
+    """Outputs of one forward batch: rows ``lo .. lo + len(logits) - 1`` of a pass over ``total`` samples.
+
+    ``features`` is None when not requested or not capturable; ``feature_error`` (str or None) is the
+    pass's feature error so far: once set, no later batch carries features.
+    """
+
+    lo: int
+    total: int
+    logits: np.ndarray
+    features: np.ndarray | None
+    feature_error: str | None
+
+
+def forward_batches(
+    model: Any,
+    pool: Any,
+    index: np.ndarray | None = None,
+    *,
+    transform: Callable[[Any], Any] | None = None,
+    feature_layer: str | None = None,
+    pooling: str | None = None,
+    want_features: bool = True,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    channels_last: bool | None = None,
+    device: Any = None,
+    num_workers: int = 0,
+) -> Iterator[BatchOutput]:
+    """The pass of :func:`forward` (same arguments, same values), one :class:`BatchOutput` per batch.
+
+    Holds one batch of inputs and outputs at a time, so a caller that writes each batch away (the
+    forward-output store) keeps memory O(batch) whatever the number of samples. The model's training
+    flag, hooks and device are restored when the generator finishes or is closed
+    (use ``contextlib.closing`` when stopping early). Raises as :func:`forward`, at the first ``next()``.
+    """
     import torch
 
     from .batches import iter_batches
 
-    start = time.perf_counter()
     if hasattr(pool, "rows") and hasattr(pool, "reader"):  # LazyInputs: positions -> dataset rows
         index = pool.rows if index is None else pool.rows[np.asarray(index, dtype=np.int64)]
         pool = pool.reader
@@ -194,7 +252,6 @@ def forward(
     captured: list[Any] = []
     handle = _hook(module, info, captured)
     feature_error = None if module is not None else (info if want_features else None)
-    logits = features = None
     was_training = model.training
     model.eval()
     try:
@@ -206,24 +263,17 @@ def forward(
                 batch = _prepare(batch, transform, device, dtype, channels_last)
                 captured.clear()
                 out = _check_logits(model(batch), b)
-                if logits is None:
-                    logits = np.empty((n, out.shape[1]), dtype=out.dtype)
-                logits[lo:lo + b] = out
+                feats = None
                 if module is not None and feature_error is None:
                     feats, feature_error = _take_features(captured, b, pooling)
-                    if feats is not None:
-                        if features is None:
-                            features = np.empty((n, feats.shape[1]), dtype=feats.dtype)
-                        features[lo:lo + b] = feats
+                captured.clear()
+                yield BatchOutput(lo, n, out, feats, feature_error)
     finally:
         model.train(was_training)
         if handle is not None:
             handle.remove()
         if target is not None and target != home:
             model.to(home)
-    if feature_error is not None:
-        features = None
-    return ForwardOutput(logits, features, feature_error, time.perf_counter() - start)
 
 
 def _hook(module: Any, info: Any, captured: list[Any]) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..checks import encode_labels
 from ..exceptions import FeatureError
-from ..forward import DEFAULT_BATCH_SIZE, torch_threads
+from ..forward import torch_threads
 from .outputs import job_outputs, job_union
 from .payload import ModelPayload
 from .reference import RefSpec, build_reference, linear_head
@@ -167,14 +167,14 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
                     if union_log_probs is None:
                         union_log_probs = _log_softmax64(out.logits)
                         bad_logits = np.isnan(union_log_probs).any(axis=1)  # NaN or +inf logits, all -inf rows
-                    _check_outputs(bad_logits, pos, target, job.source, "logits")
+                    _check_outputs(bad_logits, pos, target, job, "logits")
                     value = metric(union_log_probs[pos], target.labels, log_probs=True)
                 elif out.features is None:
                     raise FeatureError(out.feature_error or "features unavailable")
                 else:
                     if bad_features is None:
                         bad_features = ~np.isfinite(out.features).all(axis=1)
-                    _check_outputs(bad_features, pos, target, job.source, "features")
+                    _check_outputs(bad_features, pos, target, job, "features")
                     opts = {} if seed is None else {"seed": seed}
                     value = metric(out.features[pos], target.labels, **opts)
                 value = float(value)
@@ -208,22 +208,23 @@ def _reference_metric(job, metric, out, union, head, pos, target, seed, shared_r
     return -float(terms.bound), terms.columns()
 
 
-def _check_outputs(bad_rows: np.ndarray, pos: np.ndarray, target: TargetSpec, source: str, what: str) -> None:
+def _check_outputs(bad_rows: np.ndarray, pos: np.ndarray, target: TargetSpec, job: Job, what: str) -> None:
     """Raise a :class:`SourceOutputError` naming the source model, the target sample and the forward
-    batch when the model's ``what`` ("logits" or "features") are not finite for some of the target's
-    rows (the metric's own check would name only its internal argument)."""
+    batch (of ``job.batch_size`` rows) when the model's ``what`` ("logits" or "features") are not
+    finite for some of the target's rows (the metric's own check would name only its internal argument)."""
     bad = np.flatnonzero(bad_rows[pos])
     if not len(bad):
         return
     first = int(bad[0])
     union_row = int(pos[first])
-    batch = union_row // DEFAULT_BATCH_SIZE
+    size = job.batch_size
+    batch = union_row // size
     raise SourceOutputError(
-        f"source model {source!r} returned non-finite {what} (NaN or inf) for {len(bad)} of the "
+        f"source model {job.source!r} returned non-finite {what} (NaN or inf) for {len(bad)} of the "
         f"{len(pos)} samples of target {target.name!r}; first: target sample {first} (input row "
-        f"{int(target.index[first])}), in forward batch {batch} (rows {batch * DEFAULT_BATCH_SIZE}-"
-        f"{(batch + 1) * DEFAULT_BATCH_SIZE - 1} of the {len(bad_rows)} distinct samples this job forwarded). "
-        f"Check the model's weights and its inputs there."
+        f"{int(target.index[first])}), in forward batch {batch} of {size} rows (rows {batch * size}-"
+        f"{min((batch + 1) * size, len(bad_rows)) - 1} of the {len(bad_rows)} distinct samples this job "
+        f"forwarded, in their sorted order). Check the model's weights and its inputs there."
     )
 
 

@@ -5,18 +5,26 @@ union of its targets' rows. Without a store it is one :func:`planner.forward.for
 store (:class:`planner.output_store.ForwardStore`) the rows already stored for this (model, dataset)
 are read from disk, the others are forwarded once and added to the store as a new shard; features
 are then always captured, so that a feature-based metric added later reads them back too.
+
+Memory: with a store, each forward batch goes straight to the new shard's files
+(:func:`planner.forward.forward_batches` into a :class:`~planner.output_store.ShardWriter`); the job
+then reads back only what its metrics use (the logits, plus the features only when a feature-based
+metric asks for them). So a job never holds the features it captured for the store, nor more than
+one batch of the outputs it forwards.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import numpy as np
 
-from ..forward import ForwardOutput, forward
+from ..exceptions import CacheError
+from ..forward import ForwardOutput, forward, forward_batches
 from ..output_store import ForwardStore
 
-__all__ = ["job_outputs", "job_union", "attach_forward_options"]
+__all__ = ["job_outputs", "job_union", "forward_to_store", "attach_forward_options"]
 
 
 def job_union(job: Any) -> np.ndarray:
@@ -28,12 +36,19 @@ def job_union(job: Any) -> np.ndarray:
     return np.unique(np.concatenate([t.index for t in job.targets] + extra))
 
 
-def _forward(job: Any, payload: Any, pool: Any, rows: np.ndarray, want_features: bool) -> ForwardOutput:
-    return forward(
-        payload.load(), pool, rows, transform=payload.transform, feature_layer=payload.feature_layer,
-        pooling=getattr(payload, "pooling", None), want_features=want_features,
-        batch_size=job.batch_size, device=job.device, num_workers=job.num_workers,
-    )
+def _options(job: Any, payload: Any, want_features: bool) -> dict[str, Any]:
+    return dict(transform=payload.transform, feature_layer=payload.feature_layer,
+                pooling=getattr(payload, "pooling", None), want_features=want_features,
+                batch_size=job.batch_size, device=job.device, num_workers=job.num_workers)
+
+
+def forward_to_store(store: ForwardStore, ids: np.ndarray, model: Any, pool: Any, rows: np.ndarray,
+                     options: dict[str, Any]) -> None:
+    """Forward ``pool`` rows ``rows`` (named ``ids`` in the store) batch by batch into a new shard of
+    ``store``; only the current batch is in memory. A failure leaves no shard (and raises)."""
+    with store.writer(ids) as shard, contextlib.closing(forward_batches(model, pool, rows, **options)) as batches:
+        for part in batches:
+            shard.add(part.lo, part.logits, part.features, part.feature_error)
 
 
 def job_outputs(job: Any, payload: Any, pool: Any, union: np.ndarray, want_features: bool) -> ForwardOutput:
@@ -41,34 +56,33 @@ def job_outputs(job: Any, payload: Any, pool: Any, union: np.ndarray, want_featu
 
     ``job.store_dir``/``job.store_key`` name the store (None: no store); ``job.sample_ids`` are the
     ids of the union rows (content digests for in-memory pools; None: the rows themselves).
+
+    Raises
+    ------
+    CacheError
+        When the store cannot be written or read back.
     """
-    if job.store_dir is None:
-        return _forward(job, payload, pool, union, want_features)
     start = time.perf_counter()
+    if job.store_dir is None:
+        return forward(payload.load(), pool, union, **_options(job, payload, want_features))
     store = ForwardStore(job.store_dir, job.store_key)
     ids = job.sample_ids if job.sample_ids is not None else union
     found, stored = store.lookup(ids, want_features)
-    if found.all():
-        return ForwardOutput(stored["logits"], stored["features"], stored["feature_error"],
-                             time.perf_counter() - start)
-    if not want_features:  # a forward is needed: capture features too, for any feature metric added later
-        want_features = True
+    if not found.all():
+        # Capture features too, for any feature metric added later: rows count as missing unless
+        # stored with their features (or with the reason the model has none).
+        found = store.lookup(ids, True)[0] if not want_features else found
+        missing = np.flatnonzero(~found)
+        del stored
+        forward_to_store(store, ids[missing], payload.load(), pool, union[missing], _options(job, payload, True))
         found, stored = store.lookup(ids, want_features)
-    missing = np.flatnonzero(~found)
-    fresh = _forward(job, payload, pool, union[missing], want_features)
-    store.write(ids[missing], fresh.logits, fresh.features, fresh.feature_error)
-    if not found.any():
-        return fresh
-    logits = np.empty((len(union),) + fresh.logits.shape[1:], dtype=fresh.logits.dtype)
-    logits[missing], logits[found] = fresh.logits, stored["logits"]
-    features = None
-    if fresh.features is not None and stored["features"] is not None:
-        features = np.empty((len(union),) + fresh.features.shape[1:], dtype=fresh.features.dtype)
-        features[missing], features[found] = fresh.features, stored["features"]
-    error = fresh.feature_error or stored["feature_error"]
-    if want_features and features is None and error is None:
+        if not found.all():
+            raise CacheError(f"forward-output store {str(store.path)!r} lost {int((~found).sum())} rows "
+                             "just written")
+    error = stored["feature_error"]
+    if want_features and stored["features"] is None and error is None:
         error = "features of the stored rows are unavailable"
-    return ForwardOutput(logits, features, error, time.perf_counter() - start)
+    return ForwardOutput(stored["logits"], stored["features"], error, time.perf_counter() - start)
 
 
 def attach_forward_options(jobs: list, pools: list, compute: Any, cache_dir: str | None) -> None:
