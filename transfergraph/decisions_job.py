@@ -4,7 +4,8 @@ Wiring only: tasks from the config, a trunk of the config's architecture (``mode
 tables and arms from :func:`planner.validation.decision_run.validate_decisions`, outputs from
 :mod:`planner.validation.decision_outputs`. When ``OUT/plan.json`` exists, its ``evidence`` for the
 groups and the curriculum is replaced by what was measured, with a warning when a decision fails the
-minimum bar.
+minimum bar, and ``measured_groups`` holds the grouping from the measured pair gains (HOA) for each
+group budget: the grouping to use when the transfer-graph grouping does not beat random.
 """
 from __future__ import annotations
 
@@ -38,11 +39,12 @@ def _select(config: JobConfig, tasks, dcfg: DecisionsConfig):
     return [next(t for t in tasks if t.name == n) for n in chosen]
 
 
-def _update_plan(path: Path, summary, curriculum_objective: str) -> None:
+def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict) -> None:
     if not path.is_file():
         return
     plan = json.loads(path.read_text())
     evidence = plan.setdefault("evidence", {})
+    plan["measured_groups"] = measured_groups
     picks = {"groups": summary[(summary.arm == "planner") & summary.decision.str.startswith("grouping")],
              "curriculum": summary[(summary.arm == f"planner_{curriculum_objective}")
                                    & summary.decision.str.endswith("_acc")]}
@@ -58,7 +60,9 @@ def _update_plan(path: Path, summary, curriculum_objective: str) -> None:
         if any(v.startswith("fails") for v in verdicts):
             plan.setdefault("warnings", []).append(
                 f"{name}: trained for real on this data, the planner's {name} did not beat random "
-                f"({evidence[name]['note']}); prefer the 'hoa' or 'oracle' arm of decision_summary.csv.")
+                f"({evidence[name]['note']}); "
+                + ("prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if name == "groups"
+                   else "prefer the oracle order of curriculum_validation.csv."))
     atomic_write_json(path, plan)
 
 
@@ -70,6 +74,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     from planner.validation._training_core import TrainBudget, prepare_tasks
     from planner.validation.decision_outputs import decision_section, write_decision_outputs
     from planner.validation.decision_run import validate_decisions
+    from planner.validation.grouping_eval import hoa_grouping
 
     from .suite import build_tasks
 
@@ -96,12 +101,16 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         k_values=tuple(dcfg.groups), n_curr=min(n_curr, len(data)), learners=tuple(dcfg.learners),
         cache=out / "cache" / "decisions" if use_cache else None, log=log)
     summary, figures = write_decision_outputs(res, out)
+    measured = {f"k{k}": hoa_grouping(res.subsets, k) for k in dcfg.groups if k < len(data)}
     section = decision_section(summary, figures, res.pairs)
+    section += "\n" + "\n".join(
+        f"Grouping from the measured pairs (HOA), at most {k[1:]} groups: "
+        + " | ".join("+".join(g) for g in groups) + " (plan.json `measured_groups`)." for k, groups in measured.items())
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     report = out / "report.md"
     if report.is_file():
         text = _SECTION.sub("", report.read_text())
         atomic_write_text(report, text.rstrip() + "\n\n" + section.strip() + "\n")
-    _update_plan(out / "plan.json", summary, config.plan.curriculum_objective)
+    _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, measured)
     log(f"decision validation finished in {time.perf_counter() - t0:.1f} s")
     return out

@@ -32,7 +32,7 @@ from ..decisions.grouping import solve_grouping
 from .decision_stats import best_of_m, normalized_regret, percentile, set_partitions, spearman
 from .multitask import subset_name
 
-__all__ = ["partition_table", "hoa_graph", "budget_pairs", "grouping_rows", "GROUPING_COLUMNS"]
+__all__ = ["partition_table", "hoa_graph", "hoa_grouping", "budget_pairs", "grouping_rows", "GROUPING_COLUMNS"]
 
 GROUPING_COLUMNS = ["decision", "arm", "seed", "truth", "groups", "objective", "realized", "realized_val",
                     "percentile", "regret", "regret_vs_test_oracle", "gain_over_random", "n_alternatives"]
@@ -67,6 +67,17 @@ def hoa_graph(table: pd.DataFrame, tasks: Sequence[str]) -> nx.DiGraph:
             if u != t:
                 g.add_edge(u, t, weight=look[(subset_name([t, u]), t)][0] - base)
     return g
+
+
+def hoa_grouping(table: pd.DataFrame, k: int) -> list[list[str]]:
+    """Grouping into at most ``k`` groups from measured pair gains (HOA, Standley et al. 2020).
+
+    Pair gains w(u->t) = acc_val(t | {t, u}) - acc_val(t | {t}) from the singles and pairs of ``table``
+    (its seeds averaged; :func:`hoa_graph`), grouped by the exact grouping solver with ``centered=False``.
+    Needs only the n singletons and n(n-1)/2 pairs of the table, not every subset.
+    """
+    tasks = sorted(table["task"].unique())
+    return solve_grouping(hoa_graph(table, tasks), n_groups=k, centered=False).solution
 
 
 def budget_pairs(A: np.ndarray, m: int) -> list[tuple[int, int]]:

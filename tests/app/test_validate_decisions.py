@@ -40,6 +40,10 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     plan = json.loads((out / "plan.json").read_text())
     assert plan["evidence"]["groups"]["level"] == "validated on this data"
     assert "grouping_k2" in plan["evidence"]["groups"]["note"]
+    # the grouping from the measured pairs is what the user gets when the proxy fails
+    groups = plan["measured_groups"]["k2"]
+    assert sorted(t for g in groups for t in g) == ["a0to4", "b5to9", "c_inv"] and len(groups) <= 2
+    assert "measured pairs (HOA)" in (out / "decisions.md").read_text()
 
 
 def test_validate_decisions_rejects_unknown_tasks(tmp_path):
