@@ -276,6 +276,7 @@ def validate(
     quiet: _Quiet = False,
     decisions: bool = typer.Option(False, "--decisions", help="Train the groupings and curricula for real "
                                    "instead (settings: the config's validate.decisions block)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
 ) -> None:
     """Really transfer on the configured pairs and measure how well each metric predicted it."""
     _check_job_options(executor, address, workers, cache, no_cache)
@@ -294,7 +295,7 @@ def validate(
             return
         n_failed = validate_job(cfg, out, executor=executor, address=address, workers=workers,
                                 use_cache=not no_cache, score_cache=str(cache) if cache else None,
-                                progress=not quiet, log=log)
+                                progress=not quiet, log=log, verbose=verbose)
         if not quiet:
             _echo(f"[transfergraph] wrote {out}/validation.csv, {out}/correlations.csv and {out}/validation.md")
         if n_failed:

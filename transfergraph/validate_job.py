@@ -14,7 +14,7 @@ from planner.io import atomic_write_text, atomic_write_with, prepare_out_dir
 from planner.task import Source, Task
 
 from .config import JobConfig
-from .pipeline import make_executor, resolve_cache
+from .pipeline import connect_executor, make_executor, resolve_cache
 
 __all__ = ["validate_job"]
 
@@ -48,12 +48,21 @@ def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_
 
 def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
                  workers: int | None = None, use_cache: bool = True, score_cache: str | None = None,
-                 progress: bool = True,
-                 log: Callable[[str], None] | None = None) -> int:
+                 progress: bool = True, log: Callable[[str], None] | None = None, verbose: bool = False) -> int:
     """Write ``validation.csv``, ``correlations.csv``, ``regret.csv`` and ``validation.md`` into ``out``.
+
+    A Ray executor connects first (a bad address, token or version fails before any model is trained)
+    and sends Ray's own console output to ``OUT/ray.log`` unless ``verbose``.
 
     Returns the number of failed validation rows (the CLI exits 1 when it is not zero).
     """
+    log = log or (lambda _m: None)
+    t0 = time.perf_counter()
+    out = prepare_out_dir(out)
+    runner = make_executor(config, executor=executor, address=address, workers=workers, log_file=out / "ray.log",
+                           verbose=verbose)
+    connect_executor(runner, log)  # before the heavy imports below: a bad cluster fails in seconds
+
     from adapters.meta.sources import BACKBONE_SOURCE
 
     from .suite import build_meta_model, build_sources, build_tasks
@@ -62,10 +71,6 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
     from planner.report import validation_report
     from planner.validation import correlations, run_validation, selection_regret
 
-    log = log or (lambda _m: None)
-    t0 = time.perf_counter()
-    out = prepare_out_dir(out)
-    runner = make_executor(config, executor=executor, address=address, workers=workers)
     score_cache = resolve_cache(config.scoring.cache, out, "cache", score_cache if use_cache else False)
     val_cache = resolve_cache(config.validate_.cache, out, "cache", None if use_cache else False)
     model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"

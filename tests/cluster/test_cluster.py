@@ -49,18 +49,18 @@ def _env(home: Path, **extra: str) -> dict:
     return env
 
 
-def _cli(tmp: Path, address: str, env: dict) -> subprocess.Popen:
+def _cli(tmp: Path, address: str, env: dict, command: str = "run") -> subprocess.Popen:
     def default_sigint() -> None:  # as in a terminal, even when pytest runs in the background
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-    return subprocess.Popen([str(EXE), "run", str(_config(tmp)), "--out", str(tmp / "out"), "--address", address],
+    return subprocess.Popen([str(EXE), command, str(_config(tmp)), "--out", str(tmp / "out"), "--address", address],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=default_sigint)
 
 
-def _fails_fast(tmp: Path, address: str, env: dict, *needles: str) -> str:
+def _fails_fast(tmp: Path, address: str, env: dict, *needles: str, command: str = "run") -> str:
     start = time.time()
-    proc = _cli(tmp, address, env)
+    proc = _cli(tmp, address, env, command)
     _, err = proc.communicate(timeout=60)
     took = time.time() - start
     assert proc.returncode == 2, err
@@ -91,6 +91,10 @@ def _interrupt_within_2s(proc: subprocess.Popen) -> str:
 
 def test_no_token_fails_fast(tmp_path):
     _fails_fast(tmp_path, "127.0.0.1:6390", _env(tmp_path), "no Ray authentication token", "ray get-auth-token")
+
+
+def test_validate_without_a_token_fails_fast_before_training(tmp_path):
+    _fails_fast(tmp_path, "127.0.0.1:6390", _env(tmp_path), "no Ray authentication token", command="validate")
 
 
 def test_nothing_listening_fails_fast(tmp_path):
