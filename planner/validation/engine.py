@@ -26,6 +26,7 @@ from ..scoring.validate import check_cache, check_named, check_seed
 from ..task import Source, Task
 from ._common import pair_seed
 from .jobs import METHODS, ValidationJob, failed_rows, run_job
+from .lazy_targets import check_lazy_targets
 from .meta_adaptation import check_meta_model
 
 __all__ = ["run_validation", "candidate_pairs", "COLUMNS", "VALIDATION_VERSION"]
@@ -232,6 +233,7 @@ def run_validation(
             f"tasks {missing[:5]} have no test split; validation trains on a task's inputs and evaluates on its "
             "test split. Build them with Task(..., test_inputs=..., test_labels=...)."
         )
+    check_lazy_targets(by_task[t] for t in dict.fromkeys(t for _, t in chosen))
     exe = get_executor(executor)
     store = ScoreCache(Path(cache_dir) / "validation") if cache_dir is not None else None
     try:
