@@ -16,6 +16,7 @@ import numpy as np
 
 from planner.checks import encode_labels
 from planner.exceptions import CheckpointError, ConfigError, InputError
+from planner.seeds import derive_seed
 from planner.task import Source, Task
 
 from .config import ExternalModelSpec, JobConfig, TaskSpec
@@ -28,9 +29,10 @@ from adapters.plugins import load_plugins
 __all__ = ["build_tasks", "build_sources", "build_meta_model", "stable_seed"]
 
 
-def stable_seed(*parts: object) -> int:
-    """A 31-bit seed derived from ``parts`` (stable across processes, unlike ``hash``)."""
-    return zlib.crc32("\x1f".join(map(str, parts)).encode()) & 0x7FFFFFFF
+def stable_seed(seed: int, *parts: object) -> int:
+    """The suite's 31-bit child seed of ``seed`` for ``parts``: :func:`planner.seeds.derive_seed`
+    with its ``"crc32"`` scheme (the suite's data and models depend on it: kept as it was)."""
+    return derive_seed(seed, *parts, scheme="crc32")
 
 
 def _dataset(config: JobConfig, name: str | None, key: str) -> DatasetSplit:
@@ -88,7 +90,7 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
     try:
         shift_seed = stable_seed(config.seed, "shift", spec.name)
         x_tr = apply_shifts(ds.train_x[tr], spec.shift, seed=shift_seed)
-        x_te = apply_shifts(ds.test_x[te], spec.shift, seed=shift_seed + 1)
+        x_te = apply_shifts(ds.test_x[te], spec.shift, seed=derive_seed(shift_seed, 1, scheme="offset"))
     except InputError as exc:
         raise ConfigError(f"{key}.shift: {exc}") from None
     if not spec.shift:  # keep the dataset's own samples so tasks cut from one pool share forward passes

@@ -1,12 +1,11 @@
 """Meta-transferred models as planner sources (the two uses of LEEP with meta-transfer)."""
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from planner import Source, Task
 from planner.labels import sorted_labels
+from planner.seeds import derive_seed
 from planner.exceptions import InputError
 
 from .model import CNAPsModel
@@ -20,7 +19,7 @@ BACKBONE_SOURCE = "cnaps_backbone"
 
 def subsample_per_class(labels: np.ndarray, k: int, seed: int, key: str) -> np.ndarray:
     """Sorted indices of at most ``k`` samples per class, drawn with a generator seeded by (seed, crc32(key))."""
-    rng = np.random.default_rng([int(seed), zlib.crc32(key.encode())])
+    rng = np.random.default_rng(derive_seed(int(seed), key, scheme="words"))
     keep = []
     for c in sorted_labels(labels.tolist()):
         idx = np.flatnonzero(labels == c)

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import _ot
 from .tta_reference import PreparedReference
+from ..seeds import derive_seed
 
 __all__ = ["FastProblem", "build_problem", "search", "standardize", "subsample"]
 
@@ -105,7 +106,7 @@ def build_problem(
         w = w * sd_r
     k_r = len(ref.classes)
     tgt = subsample(f, y, k_t, cap, seed)
-    rcl = subsample(u, ref.codes, k_r, cap, seed + 1)
+    rcl = subsample(u, ref.codes, k_r, cap, derive_seed(seed, 1, scheme="offset"))
     logits = [r @ w.T + c for r in rcl]
     n_cand = k_r if candidates is None and k_r <= 50 else min(k_r, candidates or 5)
     rmeans = np.stack([r.mean(axis=0) for r in rcl])

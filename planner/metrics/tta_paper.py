@@ -24,6 +24,7 @@ and is *not* certified to bound the best linear head (see :mod:`planner.metrics.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from . import _ot
 from .tta_fast import standardize as _standardize, subsample
 from .tta_reference import PreparedReference, TTATerms
 from ..arguments import check_scalar
+from ..seeds import derive_seed
 
 __all__ = ["paper_bound"]
 
@@ -48,10 +50,19 @@ def _evaluate(tu, tf, y, k_t, prior, codes, logits, A, Ab, b, Bm, D, w, cap, see
         moved = (tu @ A.T + b).numpy()
         m = (Bm * D[None, :]).argmax(1).numpy()  # most likely reference class of each target class
         lip = math.sqrt(2.0) * float(torch.linalg.matrix_norm(w @ Ab, ord=2))
-    ref_c = subsample(moved, codes.numpy(), k_r, cap, seed + 2)
-    tgt_c = subsample(tf, y, k_t, cap, seed + 3)
+    ref_c = subsample(moved, codes.numpy(), k_r, cap, derive_seed(seed, 2, scheme="offset"))
+    tgt_c = subsample(tf, y, k_t, cap, derive_seed(seed, 3, scheme="offset"))
     was = sum(float(prior[j] * _ot.w1(ref_c[m[j]], tgt_c[j])) for j in range(k_t))
     return src + ent + lip * was, src, ent, was, lip, m
+
+
+def _check_options(**options: Any) -> None:
+    """Counts (the first four) are ints >= 1; weights and rates are floats >= 0."""
+    for i, (name, value) in enumerate(options.items()):
+        if i < 4:
+            check_scalar(value, name, int, caller="tta", min_val=1)
+        else:
+            check_scalar(value, name, float, caller="tta", min_val=0.0)
 
 
 def paper_bound(
@@ -67,12 +78,9 @@ def paper_bound(
     """
     import torch
 
-    for name, value in (("iterations", iterations), ("batch_size", batch_size), ("eval_every", eval_every),
-                        ("eval_cap", eval_cap)):
-        check_scalar(value, name, int, caller="tta", min_val=1)
-    for name, value in (("label_weight", label_weight), ("lr", lr), ("lr_prior", lr_prior),
-                        ("wd_weight", wd_weight), ("prior_weight", prior_weight), ("inverse_weight", inverse_weight)):
-        check_scalar(value, name, float, caller="tta", min_val=0.0)
+    _check_options(iterations=iterations, batch_size=batch_size, eval_every=eval_every, eval_cap=eval_cap,
+                   label_weight=label_weight, lr=lr, lr_prior=lr_prior, wd_weight=wd_weight,
+                   prior_weight=prior_weight, inverse_weight=inverse_weight)
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     u, w, c = ref.features, ref.weight, ref.bias

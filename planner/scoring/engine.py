@@ -14,6 +14,7 @@ from ..cache import ScoreCache
 from ..exceptions import InputError
 from ..executors import get_executor
 from ..fingerprint import combine, model_fingerprint
+from ..seeds import derive_seed as _derive
 from ..task import Source, Task
 from .collect import collect_rows
 from .compute import check_compute
@@ -40,7 +41,7 @@ def _metrics_module() -> Any:
 
 def derive_seed(seed: int, source: str, target: str) -> int:
     """Seed of a seeded metric for one pair: a 32-bit digest of (seed, source name, target name)."""
-    return int(combine("seed", seed, source, target)[:8], 16)
+    return _derive(seed, source, target, scheme="digest32")
 
 
 def pair_key(model_fp: str, data_fp: str, metric: Any, seed: int | None) -> str:

@@ -6,12 +6,12 @@ Pure NumPy except :func:`transformed` and :func:`seeded_torch` (and :func:`torch
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from ..exceptions import InputError
+from ..seeds import derive_seed
 from ..forward import torch_threads  # noqa: F401 - re-exported: the methods' torch edge
 from ..task import Task
 
@@ -75,13 +75,9 @@ def evaluate_codes(predicted: np.ndarray, true: np.ndarray) -> dict[str, float]:
 
 
 def pair_seed(seed: int, *parts: Any) -> int:
-    """A seed in [0, 2**31) derived from ``seed`` and names, the same in every process and order."""
-    h = hashlib.blake2b(digest_size=8)
-    h.update(str(int(seed)).encode())
-    for part in parts:
-        data = str(part).encode()
-        h.update(len(data).to_bytes(4, "little") + data)
-    return int.from_bytes(h.digest(), "little") % (2**31)
+    """A seed in [0, 2**31) derived from ``seed`` and names, the same in every process and order:
+    :func:`planner.seeds.derive_seed` with its default scheme."""
+    return derive_seed(seed, *parts)
 
 
 def transformed(x: np.ndarray, transform: Callable[[Any], Any] | None, *, batch_size: int = 512) -> Any:

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..exceptions import InputError
 from ..task import Task
-from ._common import encode, pair_seed, seeded_torch
+from ..seeds import derive_seed
+from ._common import encode, seeded_torch
 
 __all__ = ["TrainBudget", "TaskArrays", "prepare_tasks", "batch_stream", "new_head", "accuracy_and_loss",
            "arrays_key", "make_trunk"]
@@ -104,7 +105,7 @@ def prepare_tasks(tasks: Sequence[Task], *, val_fraction: float = 0.2, train_per
         counts = np.bincount(codes, minlength=len(classes))
         if len(classes) < 2 or counts.min() < 2:
             raise InputError(f"task {task.name!r} needs >= 2 classes with >= 2 samples each; got counts {counts.tolist()}.")
-        rng = np.random.default_rng(pair_seed(split_seed, "split", task.name))
+        rng = np.random.default_rng(derive_seed(split_seed, "split", task.name))
         tr, va = _split(codes, val_fraction, train_per_class, rng)
         x = np.asarray(task.inputs)
         te_codes = encode(np.asarray(task.test_labels), classes)
@@ -121,7 +122,7 @@ def batch_stream(seed: int, task: str, n: int, batch: int, steps: int) -> np.nda
 
     Depends only on (seed, task, n, batch, steps), so every arm draws the same stream for a task.
     """
-    rng = np.random.default_rng(pair_seed(seed, "batches", task))
+    rng = np.random.default_rng(derive_seed(seed, "batches", task))
     need = steps * batch
     parts, have = [], 0
     while have < need:
@@ -134,7 +135,7 @@ def new_head(seed: int, task: TaskArrays, feature_dim: int):
     """``nn.Linear(feature_dim, C_t)`` initialised from (seed, task name)."""
     from torch import nn
 
-    with seeded_torch(pair_seed(seed, "head", task.name)):
+    with seeded_torch(derive_seed(seed, "head", task.name)):
         return nn.Linear(feature_dim, task.n_classes)
 
 
@@ -142,7 +143,7 @@ def make_trunk(trunk: Callable[[], object], seed: int, sample):
     """The trunk built by ``trunk()`` under seed ``s`` (channels-last) and its feature size."""
     import torch
 
-    with seeded_torch(pair_seed(seed, "trunk")):
+    with seeded_torch(derive_seed(seed, "trunk")):
         body = trunk()
     body = body.to(memory_format=torch.channels_last)
     with torch.no_grad():

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..task import Source, Task
-from ._common import pair_seed
+from ..seeds import derive_seed
 from .fine_tuning import FINE_TUNE_DEFAULTS, fine_tune_curve
 
 __all__ = ["finetune_convergence", "plot_convergence", "leep_of"]
@@ -86,7 +86,7 @@ def finetune_convergence(
     rows = []
     for i in picked:
         task = tasks[i]
-        tseed = pair_seed(seed, source.name, task.name, "convergence")
+        tseed = derive_seed(seed, source.name, task.name, "convergence")
         for run, scratch in (("fine_tune", False), ("scratch", True)):
             res = fine_tune_curve(source, task, seed=tseed, from_scratch=scratch, epochs=epochs, **train_options)
             rows += [{"target": task.name, "score": float(s[i]), "level": int(level[i]) + 1, "run": run,

@@ -24,7 +24,7 @@ from ..scoring.collect import collect_rows
 from ..scoring.payload import ModelPayload
 from ..scoring.validate import check_cache, check_named, check_seed
 from ..task import Source, Task
-from ._common import pair_seed
+from ..seeds import derive_seed
 from .jobs import METHODS, ValidationJob, failed_rows, run_job
 from .lazy_targets import check_lazy_targets
 from .meta_adaptation import check_meta_model
@@ -282,7 +282,7 @@ def _plan(chosen, by_source, by_task, methods, meta, options, seed, store, exe):
         for s, targets in grouped.items():
             todo, seeds, keys = [], [], []
             for t in targets:
-                pseed = pair_seed(seed, s, t, method)
+                pseed = derive_seed(seed, s, t, method)
                 k = key(method, s, t, pseed, key_opts)
                 hit = store.get(k) if store is not None else None
                 if hit is not None:

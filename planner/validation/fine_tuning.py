@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..exceptions import InputError
+from ..seeds import derive_seed
 from ..task import Source, Task
 from ._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
 
@@ -203,7 +204,7 @@ def fine_tune_curve(
         xt = transformed(task.test_inputs, source.transform)
         y = torch.from_numpy(encode(task.labels, task.classes))
         yt = encode(task.test_labels, task.classes)
-        base = reinitialize(source.model, seed=seed + 1) if from_scratch else source.model
+        base = reinitialize(source.model, seed=derive_seed(seed, 1, scheme="offset")) if from_scratch else source.model
         net = replace_head(base, task.n_classes, seed=seed)
         curve: list[float] = []
         f1s: list[float] = []
