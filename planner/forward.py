@@ -6,11 +6,10 @@ flattened output of the module named by ``feature_layer``. The model runs in eva
 the model's parameters (CPU or CUDA) and come back as NumPy arrays on the host.
 
 Image batches of a convolutional model on the CPU run in channels-last memory order (NHWC): PyTorch's
-oneDNN convolutions are much faster there than in the default NCHW order (measured on this project's
-2-core VM, one thread, 3,000 images: 2.2x for a 2-conv CNN at 1x28x28, 2.7x for the demo's SmallCNN at
-1x16x16, 1.5x at 3x32x32, 2.6x for the CNAPs-style backbone). The values are the same function of the
-inputs; only the rounding of the convolutions' sums differs (logits within ~5e-8). Every executor runs
-the same code, so scores stay bitwise identical between "local" and "ray".
+oneDNN convolutions are much faster there than in the default NCHW order (measurements in
+``benchmarks/RESULTS.md``, "NCHW vs channels-last"). The values are the same function of the inputs;
+only the rounding of the convolutions' sums differs (logits within ~5e-8). Every executor runs the
+same code, so scores stay bitwise identical between "local" and "ray".
 """
 from __future__ import annotations
 
@@ -20,7 +19,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .arguments import check_bool, check_scalar
 from .exceptions import InputError
+from .model_outputs import check_logits, feature_module, hook_features, output_logits, take_features
+from .threads import torch_threads
 
 __all__ = ["BatchOutput", "ForwardOutput", "forward", "forward_batches", "feature_module", "output_logits",
            "prefers_channels_last", "resolve_device", "torch_threads"]
@@ -48,28 +50,6 @@ class ForwardOutput:
     features: np.ndarray | None
     feature_error: str | None
     seconds: float
-
-
-def feature_module(model: Any, feature_layer: str | None) -> tuple[Any, bool] | tuple[None, str]:
-    """The module whose activations are the features, and whether to take its *input*.
-
-    Returns ``(module, take_input)``; ``take_input`` is True for the default (input of the last
-    ``nn.Linear``). When no such module exists, returns ``(None, reason)``.
-    """
-    import torch.nn as nn
-
-    if feature_layer is not None:
-        modules = dict(model.named_modules())
-        if feature_layer not in modules:
-            return None, f"feature_layer {feature_layer!r} is not a module of {type(model).__name__}"
-        return modules[feature_layer], False
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        return None, (
-            f"{type(model).__name__} has no nn.Linear, so its features are undefined; "
-            "pass Source(..., feature_layer=NAME)"
-        )
-    return linears[-1], True
 
 
 def _model_device_dtype(model: Any) -> tuple[Any, Any]:
@@ -161,7 +141,8 @@ def forward(
     Raises
     ------
     InputError
-        When the model's output holds no 2-D (b, Z) logits, or ``device`` is unavailable.
+        When the model's output holds no 2-D (b, Z) logits, ``device`` is unavailable, or an option has
+        the wrong type or range (``batch_size`` an int >= 1, ``num_workers`` an int >= 0; bools refused).
     RuntimeError, TypeError, ...
         Whatever the model or transform raises (e.g. a shape mismatch), unchanged.
     """
@@ -239,6 +220,9 @@ def forward_batches(
         raise InputError("forward needs at least one sample; got an empty index.")
     if pooling not in (None, "avg", "max", "flatten"):
         raise InputError(f"pooling must be 'avg', 'max', 'flatten' or None; got {pooling!r}.")
+    batch_size = check_scalar(batch_size, "batch_size", int, caller="forward", min_val=1)
+    num_workers = check_scalar(num_workers, "num_workers", int, caller="forward", min_val=0)
+    check_bool(want_features, "want_features", caller="forward")
     target = resolve_device(device)
     home, dtype = _model_device_dtype(model)
     if target is not None and target != home:
@@ -250,7 +234,7 @@ def forward_batches(
         raise InputError(f"channels_last of forward() must be True, False or None; got {channels_last!r}.")
     module, info = feature_module(model, feature_layer) if want_features else (None, "not requested")
     captured: list[Any] = []
-    handle = _hook(module, info, captured)
+    handle = hook_features(module, info, captured)
     feature_error = None if module is not None else (info if want_features else None)
     was_training = model.training
     model.eval()
@@ -262,10 +246,10 @@ def forward_batches(
                 b = len(batch)
                 batch = _prepare(batch, transform, device, dtype, channels_last)
                 captured.clear()
-                out = _check_logits(model(batch), b)
+                out = check_logits(model(batch), b)
                 feats = None
                 if module is not None and feature_error is None:
-                    feats, feature_error = _take_features(captured, b, pooling)
+                    feats, feature_error = take_features(captured, b, pooling)
                 captured.clear()
                 yield BatchOutput(lo, n, out, feats, feature_error)
     finally:
@@ -274,15 +258,6 @@ def forward_batches(
             handle.remove()
         if target is not None and target != home:
             model.to(home)
-
-
-def _hook(module: Any, info: Any, captured: list[Any]) -> Any:
-    """Register the feature hook on ``module`` (its input when ``info`` is True, else its output)."""
-    if module is None:
-        return None
-    if info is True:
-        return module.register_forward_pre_hook(lambda m, args: captured.append(args[0]))
-    return module.register_forward_hook(lambda m, args, out: captured.append(out))
 
 
 def _prepare(batch: Any, transform: Any, device: Any, dtype: Any, channels_last: bool) -> Any:
@@ -304,25 +279,6 @@ def _prepare(batch: Any, transform: Any, device: Any, dtype: Any, channels_last:
     return batch
 
 
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(threads)`` (None: unchanged), then restore.
-
-    Jobs run their forward passes with one thread on every executor: a model's matrix products
-    (e.g. the CNAPs-style Mahalanobis head) split their sums by thread count, so the last bits of
-    its logits would otherwise depend on where the job ran.
-    """
-    import torch
-
-    old = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def prefers_channels_last(model: Any, device: Any) -> bool:
     """Whether :func:`forward` feeds ``model`` channels-last batches: on the CPU, with an ``nn.Conv2d``."""
     import torch.nn as nn
@@ -342,60 +298,3 @@ def _as_channels_last(batch: Any) -> Any:
     out = torch.empty_like(batch, memory_format=torch.channels_last)
     out.copy_(batch)
     return out
-
-
-def _to_numpy(t: Any) -> np.ndarray:
-    import torch
-
-    if t.dtype in (torch.float16, torch.bfloat16):
-        t = t.float()
-    return t.detach().cpu().numpy()
-
-
-def output_logits(out: Any) -> Any:
-    """The logits tensor in a model's output: the tensor itself, ``out.logits`` (Hugging Face),
-    ``out["logits"]`` (a dict) or the first item of a tuple/list; else ``out`` unchanged."""
-    import torch
-
-    if isinstance(out, torch.Tensor):
-        return out
-    if isinstance(out, dict) and "logits" in out:
-        return out["logits"]
-    if isinstance(getattr(out, "logits", None), torch.Tensor):
-        return out.logits
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        return out[0]
-    return out
-
-
-def _check_logits(out: Any, b: int) -> np.ndarray:
-    import torch
-
-    out = output_logits(out)
-    if not isinstance(out, torch.Tensor):
-        raise InputError(
-            "model output must hold logits (b, Z): a tensor, an object with .logits, a dict with 'logits' "
-            f"or a tuple whose first item is the logits; got {type(out).__name__}."
-        )
-    if out.ndim != 2 or out.shape[0] != b:
-        raise InputError(
-            f"model output must be logits of shape (batch, n_source_classes) = ({b}, Z); "
-            f"got shape {tuple(out.shape)}."
-        )
-    return _to_numpy(out)
-
-
-def _take_features(captured: list[Any], b: int, pooling: str | None = None) -> tuple[np.ndarray | None, str | None]:
-    import torch
-
-    if not captured:
-        return None, "the feature module was not called during the forward pass"
-    feats = captured[-1]
-    if isinstance(feats, (tuple, list)):
-        feats = feats[0]
-    if not isinstance(feats, torch.Tensor) or feats.ndim < 1 or feats.shape[0] != b:
-        shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
-        return None, f"feature activations must have batch size {b} first; got {shape}"
-    if feats.ndim == 4 and pooling in ("avg", "max"):
-        feats = feats.float().mean(dim=(2, 3)) if pooling == "avg" else feats.amax(dim=(2, 3))
-    return _to_numpy(feats.reshape(b, -1)), None

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .exceptions import InputError
+from .tensors import to_numpy
 
 __all__ = ["label_key", "sorted_labels", "encode_labels", "check_labels"]
 
@@ -53,7 +54,7 @@ def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.nd
     from .checks import is_tensor  # checks imports this module
 
     if is_tensor(labels):
-        arr = labels.detach().cpu().numpy()
+        arr = to_numpy(labels)
     elif isinstance(labels, (list, tuple)):
         kinds = {type(v) for v in labels}
         mixed = (len(kinds) > 1 and not all(issubclass(k, (int, np.integer, bool, np.bool_)) for k in kinds)) or any(

@@ -27,6 +27,7 @@ import numpy as np
 
 from .exceptions import InputError
 from .fingerprint import combine
+from .tensors import to_numpy
 
 __all__ = ["Reader", "ArrayFileReader", "ImageFolderReader", "DatasetReader", "IMAGE_EXTENSIONS"]
 
@@ -228,7 +229,7 @@ def _numpy_format(dataset: Any) -> Any:
 
 def _sample_array(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
+        return to_numpy(x)
     if hasattr(x, "convert") and hasattr(x, "size"):  # a PIL image (Hugging Face image columns)
         from torchvision.transforms.functional import to_tensor
 

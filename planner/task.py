@@ -13,15 +13,14 @@ import numpy as np
 from .exceptions import InputError
 from .labels import sorted_labels
 from .lazy import LazyInputs, as_lazy
+from .tensors import to_numpy
 
 __all__ = ["Task", "Source", "as_numpy", "distinct_labels"]
 
 
 def as_numpy(x: Any) -> np.ndarray:
     """Return ``x`` as a NumPy array without copying when possible (torch tensors are moved to CPU)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor, without importing torch
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+    return to_numpy(x)
 
 
 def distinct_labels(labels: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from planner.arguments import check_scalar
 from planner.exceptions import InputError
+from planner.threads import torch_threads
 
 __all__ = ["train_classifier", "predict_logits"]
 
@@ -37,12 +39,13 @@ def train_classifier(
     y = torch.tensor(np.asarray(labels), dtype=torch.long)
     if x.shape[0] != y.shape[0] or x.shape[0] < 2:
         raise InputError(f"inputs and labels of train_classifier must have the same length >= 2; got {x.shape[0]} and {y.shape[0]}.")
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise InputError(f"epochs, batch_size and lr of train_classifier must be positive; got {epochs}, {batch_size}, {lr}.")
-    old_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    epochs = check_scalar(epochs, "epochs", int, caller="train_classifier", min_val=1)
+    batch_size = check_scalar(batch_size, "batch_size", int, caller="train_classifier", min_val=1)
+    lr = check_scalar(lr, "lr", float, caller="train_classifier", min_val=0, include_boundaries="neither")
+    weight_decay = check_scalar(weight_decay, "weight_decay", float, caller="train_classifier", min_val=0)
+    seed = check_scalar(seed, "seed", int, caller="train_classifier")
+    threads = check_scalar(threads, "threads", int, caller="train_classifier", min_val=1, allow_none=True)
+    with torch_threads(threads):
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -65,8 +68,6 @@ def train_classifier(
             history.append(total / max(count, 1))
         model.eval()
         return history
-    finally:
-        torch.set_num_threads(old_threads)
 
 
 @torch.no_grad()

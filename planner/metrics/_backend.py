@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..checks import is_tensor
+from ..tensors import to_numpy as _to_numpy
 
 __all__ = ["NUMPY", "TORCH", "ops_for", "row_chunks"]
 
@@ -190,7 +191,7 @@ class _TorchOps:
 
     @staticmethod
     def to_numpy(x: Any) -> np.ndarray:
-        return x.detach().cpu().numpy()
+        return _to_numpy(x)
 
 
 NUMPY = _NumpyOps()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, TypeVar
 
+from ..threads import blas_threads
+
 __all__ = ["set_blas_threads", "get_blas_threads", "bounded_threads"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,12 +40,7 @@ def bounded_threads(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        threads = _STATE["threads"]
-        if threads is None:
-            return func(*args, **kwargs)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=threads, user_api="blas"):
+        with blas_threads(_STATE["threads"]):
             return func(*args, **kwargs)
 
     wrapper.__blas_bounded__ = True  # type: ignore[attr-defined]

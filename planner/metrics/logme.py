@@ -8,6 +8,7 @@ import numpy as np
 from ..arguments import check_bool, check_choice, check_scalar
 from ..checks import check_features, check_labels, is_tensor
 from ..exceptions import InputError
+from ..tensors import to_numpy
 from ._backend import ops_for
 from ._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
 from ._threads import bounded_threads
@@ -28,7 +29,7 @@ TLLIB_MAX_ITER = 11
 
 def regression_targets(labels: Any, n: int) -> np.ndarray:
     """``labels`` as finite float64 regression targets of shape (n, k) ((n,) becomes (n, 1))."""
-    y = labels.detach().cpu().numpy() if is_tensor(labels) else labels
+    y = to_numpy(labels) if is_tensor(labels) else labels
     try:
         y = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
@@ -93,6 +94,9 @@ def logme(
         Target features (used as given: LogME is not scale invariant).
     labels : sequence of hashable, shape (n,)
         Target labels; classes are the values present (at least 2).
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
     tol : float, optional
         ``profile``: bracket width in log t (default 1e-10); ``fixed_point``: relative change of t
         (default 1e-10; 1e-2 with ``reference="tllib"``).
@@ -131,8 +135,6 @@ def logme(
 
     ``regression=True`` scores regression targets as in the LogME paper: ``labels`` is a float array
     (n,) or (n, K) and each column is one y (no one-hot encoding); the score is the mean over columns.
-    ``classes=True`` says float labels are class ids: without it, float labels with more than n/2
-    distinct values are refused as continuous (:class:`~planner.exceptions.InputError`).
     Paper: https://arxiv.org/abs/2102.11005
     """
     if reference is not None:

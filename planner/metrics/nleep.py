@@ -5,9 +5,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import check_features, check_labels, is_tensor
+from ..checks import check_features, check_labels
 from ..arguments import check_choice, check_scalar
 from ..exceptions import InputError
+from ..tensors import to_numpy
+from ..threads import blas_threads
 from ._backend import NUMPY
 from ._stats import drop_constant_columns
 from .leep import leep_from_validated
@@ -61,6 +63,9 @@ def nleep(
         Computed on the CPU with scikit-learn (a tensor is copied to a NumPy array).
     labels : sequence of hashable, shape (n,)
         Classes are the values present (at least 2).
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
     seed : int, default 0
         Random state of the mixture's k-means initialisation. Same inputs and seed, same score.
     variance : float in (0, 1], default 0.8
@@ -87,7 +92,6 @@ def nleep(
     """
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
-    from threadpoolctl import threadpool_limits
 
     seed = check_scalar(seed, "seed", int, caller="nleep", min_val=0, max_val=2**32 - 1)
     variance = check_scalar(variance, "variance", float, caller="nleep", min_val=0.0, max_val=1.0, include_boundaries="right")
@@ -95,7 +99,7 @@ def nleep(
     max_iter = check_scalar(max_iter, "max_iter", int, caller="nleep", min_val=1)
     check_choice(covariance_type, "covariance_type", ("full", "tied", "diag", "spherical"), caller="nleep")
     f = check_features(features, func="nleep")
-    f = f.detach().cpu().numpy() if is_tensor(f) else f
+    f = to_numpy(f)
     codes, k = check_labels(labels, f.shape[0], func="nleep", classes=classes)
     n = f.shape[0]
     if n < 2 or not (f.max(axis=0) > f.min(axis=0)).any():
@@ -108,7 +112,7 @@ def nleep(
     f, codes = f[order], codes[order]
     # EM on small (d' x d') matrices: one BLAS thread is ~20x faster than a contended pool here
     # (measured on 2 shared cores), and makes the rounding independent of the machine's thread count.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         reduced = PCA(n_components=variance if variance < 1 else min(f.shape), svd_solver="full").fit_transform(f)
         mixture = GaussianMixture(
             n_components=min(components_per_class * k, n),

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..arguments import check_bool, check_choice, check_scalar
-from ..checks import check_features, check_labels, encode_labels, is_tensor
+from ..checks import check_features, check_labels, encode_labels
 from ..exceptions import InputError
+from ..tensors import to_numpy
 from . import tta_fast
 from .tta_reference import Reference, TTATerms, prepare_reference
 
@@ -124,7 +125,7 @@ def tta(
     if mode == "fast" and paper_options:
         raise InputError(f"tta() options {sorted(paper_options)} only apply to mode='paper'.")
     f = check_features(features, func="tta")
-    f = f.detach().cpu().numpy() if is_tensor(f) else f
+    f = to_numpy(f)
     y, k_t = check_labels(labels, f.shape[0], func="tta")
     _, t_classes = encode_labels(labels, func="tta")
     ref = prepare_reference(reference, f.shape[1])

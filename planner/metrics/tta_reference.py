@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_features, check_labels, check_matrix, encode_labels, is_tensor
+from ..checks import check_features, check_labels, check_matrix, encode_labels
 from ..exceptions import InputError
+from ..tensors import to_numpy
 
 __all__ = ["Reference", "TTATerms", "PreparedReference", "prepare_reference"]
 
@@ -54,7 +55,7 @@ class Reference:
         labels are head-row indices, so ``head_classes`` is ``0..Z-1``.
         """
         p = check_matrix(probs, arg="probs", func="Reference.pseudo", what="(n, Z) probability")
-        p = p.detach().cpu().numpy() if is_tensor(p) else p
+        p = to_numpy(p)
         w = check_matrix(head_weight, arg="head_weight", func="Reference.pseudo", what="(Z, d) head weight")
         z = w.shape[0]
         if p.shape[1] != z:
@@ -129,7 +130,7 @@ def prepare_reference(reference: Any, d: int, *, func: str = "tta") -> PreparedR
             f"source head); got {type(reference).__name__}. Use Reference.pseudo(...) for a pseudo reference."
         )
     u = check_features(reference.features, func=func, arg="reference.features")
-    u = u.detach().cpu().numpy() if is_tensor(u) else u
+    u = to_numpy(u)
     if u.shape[1] != d:
         raise InputError(
             f"reference.features of {func}() must have the target's feature dimension {d}; got {u.shape[1]}."
@@ -140,7 +141,7 @@ def prepare_reference(reference: Any, d: int, *, func: str = "tta") -> PreparedR
         w, b = _fit_head(u, codes, k)
         return PreparedReference(u, codes, classes, w, b, True)
     w = check_features(reference.head_weight, func=func, arg="reference.head_weight")
-    w = w.detach().cpu().numpy() if is_tensor(w) else w
+    w = to_numpy(w)
     z = w.shape[0]
     if w.shape[1] != d:
         raise InputError(f"reference.head_weight of {func}() must have shape (Z, {d}); got {w.shape}.")
@@ -150,7 +151,7 @@ def prepare_reference(reference: Any, d: int, *, func: str = "tta") -> PreparedR
 
 
 def _vector(x: Any, z: int, func: str) -> np.ndarray:
-    v = x.detach().cpu().numpy() if is_tensor(x) else np.asarray(x)
+    v = to_numpy(x)
     v = np.asarray(v, dtype=np.float64)
     if v.shape != (z,) or not np.isfinite(v).all():
         raise InputError(f"reference.head_bias of {func}() must be a finite ({z},) vector; got shape {v.shape}.")

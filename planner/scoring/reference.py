@@ -20,6 +20,7 @@ import numpy as np
 from ..exceptions import FeatureError, ScoreError
 
 from ..fingerprint import combine
+from ..tensors import to_numpy
 from ..task import Source, Task
 
 __all__ = ["RefSpec", "resolve_references", "reference_tasks", "build_reference", "data_fingerprint", "NO_REFERENCE"]
@@ -92,8 +93,8 @@ def linear_head(model: Any, feature_layer: str | None) -> tuple[np.ndarray, np.n
     module, take_input = feature_module(model, feature_layer)
     if module is None or take_input is not True:
         return None
-    w = module.weight.detach().cpu().double().numpy()
-    c = module.bias.detach().cpu().double().numpy() if module.bias is not None else np.zeros(w.shape[0])
+    w = to_numpy(module.weight.double())
+    c = to_numpy(module.bias.double()) if module.bias is not None else np.zeros(w.shape[0])
     return w, c
 
 

@@ -19,6 +19,7 @@ from ..exceptions import InputError
 from ..forward import forward
 from ..scoring.jobs import error_text
 from ..task import Source, Task
+from ..threads import blas_threads
 from ._common import encode, evaluate_codes, require_test_split, torch_threads
 from ._pool import build_pool
 
@@ -178,9 +179,7 @@ def _run_group(source: Source, tasks: Sequence[Task], members: list[int], wanted
                 results[k] = _failed(tasks[k], exc)
         return
     total = sum(len(a) for a in arrays)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):  # BLAS threads: 1 is ~10x faster for these tiny fits on a busy box
+    with blas_threads(threads, user_api=None):  # BLAS threads: 1 is ~10x faster for these tiny fits on a busy box
         _fit_members(tasks, members, wanted, results, out, index, total, C=C, max_iter=max_iter, tol=tol,
                      raise_errors=raise_errors)
 

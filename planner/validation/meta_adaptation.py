@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InputError
+from ..tensors import to_numpy
 from ..task import Source, Task
 from ._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
 
@@ -76,7 +77,7 @@ def meta_transfer(
                 f"meta_model.adapt(...) must return a module with logits over the {task.n_classes} context "
                 f"classes of task {task.name!r}; got output shape {tuple(logits.shape)}."
             )
-        predicted = logits.argmax(1).cpu().numpy().astype(np.int64)
+        predicted = to_numpy(logits.argmax(1)).astype(np.int64)
         seconds = time.perf_counter() - start
     metrics = evaluate_codes(predicted, encode(task.test_labels, task.classes))
     return {**metrics, "seconds": seconds, "n_train": task.n_samples, "n_test": len(task.test_labels),
