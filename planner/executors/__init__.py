@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 from .local import LocalExecutor
 
@@ -76,8 +77,7 @@ def get_executor(spec: Any = "local", *, address: str | None = None, workers: in
     InputError
         For an unknown spec or options that do not apply to it.
     """
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"workers must be a positive integer or None; got {workers!r}.")
+    workers = check_scalar(workers, "workers", int, caller="get_executor", min_val=1, allow_none=True)
     if address is not None and (not isinstance(address, str) or not address.strip()):
         raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
     if isinstance(spec, str):

@@ -28,59 +28,28 @@ import os
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..arguments import check_bool, check_scalar
-from ..exceptions import ExecutorError, InputError
-from .preflight import ClusterInfo, auth_token_available, check_cluster, ensure_token_auth
+from ..exceptions import InputError
+from ..threads import torch_threads
+from .preflight import ClusterInfo, auth_token_available, ensure_token_auth
+from .ray_connect import _OWNED, RayConnection, owns_embedded_ray
 from .ray_logs import RayLogs
 from .ray_dispatch import DispatchStats, dispatch
 from .retry import RetryPolicy
 
 __all__ = ["RayExecutor", "RetryPolicy", "auth_token_available", "ensure_token_auth", "owns_embedded_ray"]
 
-_OWNED: dict[str, Any] = {"num_cpus": None}  # set while this module owns the embedded Ray instance
 _POLL_S = 0.2  # longest blocking wait on Ray: Ctrl-C and due resubmissions are seen within it
-
-def _project_packages() -> list[str]:
-    """Folders of the project's top-level packages this process has imported (``planner`` always).
-
-    Jobs pickled on the driver can only reference classes from packages the driver has loaded, so
-    shipping those is enough; ``planner`` never imports the application layer to find them. Paths,
-    not module objects: inside a ``ray job submit`` job Ray merges this runtime environment with
-    the job's own by copying it, and module objects cannot be copied.
-    """
-    import sys
-
-    import planner
-
-    mods = [planner] + [sys.modules[n] for n in ("adapters", "transfergraph") if n in sys.modules]
-    return [os.path.dirname(os.path.abspath(m.__file__)) for m in mods]
-
-
-def owns_embedded_ray() -> bool:
-    """True while this process runs an embedded Ray instance started by :class:`RayExecutor`
-    (its Ray processes end with it only through ``ray.shutdown()``); False when connected to a
-    cluster, whose processes are not ours to stop."""
-    return _OWNED["num_cpus"] is not None
-
-
-def _limit_threads(threads: int | None) -> None:
-    if threads:
-        try:
-            import torch
-
-            torch.set_num_threads(threads)
-        except ImportError:  # pragma: no cover - torch is a hard dependency
-            pass
 
 
 def _call(fn: Callable[..., Any], threads: int | None, job: Any, *shared: Any) -> Any:
     from ..allocator import keep_large_buffers
 
     keep_large_buffers()  # a worker process is ours: no page faults on every activation buffer
-    _limit_threads(threads)
-    return fn(job, *shared)
+    with torch_threads(threads):
+        return fn(job, *shared)
 
 
-class RayExecutor:
+class RayExecutor(RayConnection):
     """Run jobs as Ray tasks.
 
     Parameters
@@ -153,18 +122,12 @@ class RayExecutor:
     ) -> None:
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
-        for arg, value, low in (("workers", workers, 1), ("max_retries", max_retries, 0),
-                                ("max_in_flight", max_in_flight, 1)):
-            if value is None and arg != "max_retries":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InputError(f"{arg} of RayExecutor must be an integer >= {low}; got {value!r}.")
+        workers = check_scalar(workers, "workers", int, caller="RayExecutor", min_val=1, allow_none=True)
+        max_retries = check_scalar(max_retries, "max_retries", int, caller="RayExecutor", min_val=0)
+        max_in_flight = check_scalar(max_in_flight, "max_in_flight", int, caller="RayExecutor", min_val=1, allow_none=True)
+        num_gpus = check_scalar(num_gpus, "num_gpus", float, caller="RayExecutor", min_val=0)
         if gpus_per_task is not None:
-            if isinstance(gpus_per_task, bool) or not isinstance(gpus_per_task, (int, float)) or gpus_per_task < 0:
-                raise InputError(f"gpus_per_task of RayExecutor must be a number >= 0; got {gpus_per_task!r}.")
-            num_gpus = gpus_per_task
-        if isinstance(num_gpus, bool) or not isinstance(num_gpus, (int, float)) or num_gpus < 0:
-            raise InputError(f"num_gpus of RayExecutor must be a number >= 0; got {num_gpus!r}.")
+            num_gpus = check_scalar(gpus_per_task, "gpus_per_task", float, caller="RayExecutor", min_val=0)
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise InputError(f"retry of RayExecutor must be a RetryPolicy or None; got {type(retry).__name__}.")
         self.connect_timeout = check_scalar(connect_timeout, "connect_timeout", float, caller="RayExecutor",
@@ -178,7 +141,7 @@ class RayExecutor:
         self.workers = workers
         self.max_retries = max_retries
         self.max_in_flight = max_in_flight
-        self.ship_code = ship_code
+        self.ship_code = check_bool(ship_code, "ship_code", caller="RayExecutor")
         self.runtime_env = dict(runtime_env or {})
         self.init_kwargs = dict(init_kwargs or {})
         self._slots: int | None = None
@@ -186,90 +149,6 @@ class RayExecutor:
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, workers={self.workers!r})"
-
-    # -- connection -------------------------------------------------------------------------
-    def _target_address(self) -> str | None:
-        return self.address or os.environ.get("RAY_ADDRESS") or None
-
-    def connect(self) -> Any:
-        """Initialize (or reuse) Ray per the module's rules; returns the ``ray`` module."""
-        address = self._target_address()
-        if address is not None:
-            ensure_token_auth(address)  # before importing Ray: a missing token is reported at once
-        import ray
-
-        if ray.is_initialized():
-            if _OWNED["num_cpus"] is not None and address is None and self.workers not in (None, _OWNED["num_cpus"]):
-                ray.shutdown()  # our own embedded instance, started with another worker count
-                _OWNED["num_cpus"] = None
-            else:
-                self._check_same_cluster(ray, address)
-                self._slots = self._cluster_slots(ray)
-                return ray
-        if address is not None:
-            self._connect_cluster(ray, address)
-        else:
-            self._start_local(ray)
-        return ray
-
-    def _check_same_cluster(self, ray: Any, address: str | None) -> None:
-        if address is None or address in ("auto", "local") or address.startswith("ray://"):
-            return
-        try:
-            current = ray.get_runtime_context().gcs_address
-        except Exception:  # noqa: BLE001 - cannot tell: keep the running session
-            return
-        if current and current.rsplit(":", 1)[-1] != address.rsplit(":", 1)[-1]:
-            raise ExecutorError(
-                f"Ray is already initialized in this process (cluster {current}); cannot also connect to "
-                f"{address!r}. Call ray.shutdown() first or drop the address."
-            )
-
-    def _cluster_slots(self, ray: Any) -> int:
-        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
-        return min(self.workers, cpus) if self.workers else cpus
-
-    def _connect_cluster(self, ray: Any, address: str) -> None:
-        env = dict(self.runtime_env)
-        if self.ship_code:
-            env["py_modules"] = list(env.get("py_modules", [])) + _project_packages()
-        kwargs = {**self.logs.init_kwargs(), **self.init_kwargs}
-        with self.logs.capture():
-            self.cluster = check_cluster(address, timeout=self.connect_timeout)
-            try:
-                ray.init(address=address, runtime_env=env or None, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, ...
-                raise ExecutorError(
-                    f"Cannot connect to the Ray cluster at {address!r}: {type(exc).__name__}: "
-                    f"{' '.join(str(exc).split())[:400]}. Check that `ray start --head` runs there, that the "
-                    "address (HOST:PORT of the GCS) is right, and that this machine has the cluster's token."
-                ) from exc
-        self._slots = self._cluster_slots(ray)
-
-    def _start_local(self, ray: Any) -> None:
-        num_cpus = self.workers or os.cpu_count() or 1
-        kwargs = {"include_dashboard": False, "configure_logging": True, **self.logs.init_kwargs(), **self.init_kwargs}
-        try:
-            with self.logs.capture():
-                ray.init(address="local", num_cpus=num_cpus, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            raise ExecutorError(
-                f"Cannot start an embedded Ray instance: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
-            ) from exc
-        _OWNED["num_cpus"] = num_cpus
-        self._slots = num_cpus
-
-    def close(self) -> None:
-        """Shut down the embedded Ray instance if this module started it (a cluster is left alone)."""
-        import sys
-
-        if _OWNED["num_cpus"] is None or "ray" not in sys.modules:
-            return
-        import ray
-
-        if ray.is_initialized():
-            ray.shutdown()
-        _OWNED["num_cpus"] = None
 
     # -- execution --------------------------------------------------------------------------
     def _remote_call(self, ray: Any) -> Any:

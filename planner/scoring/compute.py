@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 
 __all__ = ["ComputeOptions", "check_compute"]
@@ -42,10 +43,8 @@ def check_compute(batch_size: Any, device: Any, num_workers: Any) -> ComputeOpti
 
     if batch_size is None:
         batch_size = DEFAULT_BATCH_SIZE
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InputError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise InputError(f"num_workers must be an integer >= 0; got {num_workers!r}.")
+    batch_size = check_scalar(batch_size, "batch_size", int, caller="score", min_val=1)
+    num_workers = check_scalar(num_workers, "num_workers", int, caller="score", min_val=0)
     if device is not None:
         if not isinstance(device, str) and type(device).__name__ != "device":
             raise InputError(f"device must be None, 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")

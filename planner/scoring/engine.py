@@ -10,8 +10,8 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from ..arguments import check_bool
 from ..cache import ScoreCache
-from ..exceptions import InputError
 from ..executors import get_executor
 from ..fingerprint import combine, model_fingerprint
 from ..seeds import derive_seed as _derive
@@ -128,8 +128,7 @@ def score(
     cache_dir = check_cache(cache)
     seed = check_seed(seed)
     compute = check_compute(batch_size, device, num_workers)
-    if not isinstance(progress, bool):
-        raise InputError(f"progress must be True or False; got {progress!r}.")
+    check_bool(progress, "progress", caller="score")
     exe = get_executor(executor)
     metric_objects = {n: registry[n] for n in names}
     refs_needed = any(m.input == "features+reference" for m in metric_objects.values())

@@ -13,9 +13,9 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
+from ..arguments import check_bool
 from ..cache import ScoreCache
 from ..exceptions import InputError
 from ..executors import get_executor
@@ -25,9 +25,9 @@ from ..scoring.payload import ModelPayload
 from ..scoring.validate import check_cache, check_named, check_seed
 from ..task import Source, Task
 from ..seeds import derive_seed
-from .jobs import METHODS, ValidationJob, failed_rows, run_job
+from .jobs import ValidationJob, failed_rows, run_job
 from .lazy_targets import check_lazy_targets
-from .meta_adaptation import check_meta_model
+from .run_arguments import candidate_pairs, check_meta, check_methods, check_options, select_pairs
 
 __all__ = ["run_validation", "candidate_pairs", "COLUMNS", "VALIDATION_VERSION"]
 
@@ -37,111 +37,6 @@ VALIDATION_VERSION = "2"  # 2: features of conv models come from a channels-last
 #: Columns of the table :func:`run_validation` returns, in order.
 COLUMNS = ["source", "source_task", "target", "method", "accuracy", "f1", "seconds", "n_train", "n_test",
            "n_classes", "seed", "status", "error"]
-
-
-def candidate_pairs(sources: Sequence[Source], tasks: Sequence[Task]) -> list[tuple[str, str]]:
-    """Every (source name, target name) pair except a source on its own training task (self-edge)."""
-    return [(s.name, t.name) for s in sources for t in tasks if s.task != t.name]
-
-
-def _select_pairs(sources: list[Source], tasks: list[Task], pairs: Any, n_pairs: Any, seed: int) -> list[tuple[str, str]]:
-    allowed = candidate_pairs(sources, tasks)
-    if pairs is None:
-        chosen = allowed
-    else:
-        if isinstance(pairs, (str, bytes, Mapping)) or not isinstance(pairs, Sequence):
-            raise InputError(f"pairs must be a list of (source name, target name) tuples or None; got {type(pairs).__name__}.")
-        src_names = {s.name: s for s in sources}
-        task_names = {t.name for t in tasks}
-        chosen = []
-        for i, p in enumerate(pairs):
-            if not isinstance(p, (tuple, list)) or len(p) != 2:
-                raise InputError(f"pairs[{i}] must be a (source name, target name) pair; got {p!r}.")
-            s, t = p
-            if s not in src_names:
-                raise InputError(f"pairs[{i}] names unknown source {s!r}; known sources: {sorted(src_names)[:10]}.")
-            if t not in task_names:
-                raise InputError(f"pairs[{i}] names unknown target {t!r}; known tasks: {sorted(task_names)[:10]}.")
-            if src_names[s].task == t:
-                raise InputError(
-                    f"pairs[{i}] = ({s!r}, {t!r}) pairs a source with its own training task (a self-edge); remove it."
-                )
-            chosen.append((s, t))
-        if len(set(chosen)) != len(chosen):
-            dup = next(p for p in chosen if chosen.count(p) > 1)
-            raise InputError(f"pairs must not repeat a pair; {dup!r} appears more than once.")
-        order = {p: i for i, p in enumerate(allowed)}
-        chosen.sort(key=order.__getitem__)
-    if n_pairs is not None:
-        if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
-            raise InputError(f"n_pairs must be a positive integer or None; got {n_pairs!r}.")
-        if n_pairs < len(chosen):
-            rng = np.random.default_rng(seed)
-            keep = np.sort(rng.choice(len(chosen), size=n_pairs, replace=False))
-            chosen = [chosen[i] for i in keep]
-    if not chosen:
-        raise InputError("no (source, target) pair to validate: every source was trained on the only target(s) given.")
-    return chosen
-
-
-def _check_methods(methods: Any, meta_model: Any) -> list[str]:
-    names = [methods] if isinstance(methods, str) else methods
-    if not isinstance(names, Sequence) or isinstance(names, (bytes, Mapping)) or not names:
-        raise InputError(f"methods must be a non-empty sequence of method names from {list(METHODS)}; got {methods!r}.")
-    names = list(dict.fromkeys(names))
-    for m in names:
-        if m not in METHODS:
-            raise InputError(f"methods contains unknown method {m!r}; known methods: {list(METHODS)}.")
-    if "meta_transfer" in names and meta_model is None:
-        raise InputError(
-            "methods includes 'meta_transfer' but meta_model is None; pass a CNAPs-style model with adapt() "
-            "(or a dict {source name: model}), or drop 'meta_transfer'."
-        )
-    return names
-
-
-def _check_meta(meta_model: Any, sources: list[Source]) -> dict[str, Any] | Any:
-    if meta_model is None:
-        return None
-    if isinstance(meta_model, Mapping):
-        names = {s.name for s in sources}
-        for k, m in meta_model.items():
-            if k not in names:
-                raise InputError(f"meta_model has key {k!r}, which is not a source name; known sources: {sorted(names)[:10]}.")
-            check_meta_model(m, f"meta_model[{k!r}]")
-        return dict(meta_model)
-    check_meta_model(meta_model)
-    return meta_model
-
-
-def _check_options(method_options: Any, methods: list[str]) -> dict[str, dict[str, Any]]:
-    if method_options is None:
-        return {m: {} for m in methods}
-    if not isinstance(method_options, Mapping):
-        raise InputError(f"method_options must be a dict {{method: {{option: value}}}}; got {type(method_options).__name__}.")
-    for m, opts in method_options.items():
-        if m not in METHODS:
-            raise InputError(f"method_options has unknown method {m!r}; known methods: {list(METHODS)}.")
-        if not isinstance(opts, Mapping):
-            raise InputError(f"method_options[{m!r}] must be a dict of options; got {type(opts).__name__}.")
-        allowed = _option_names(m)
-        for key in opts:
-            if key not in allowed:
-                raise InputError(f"method_options[{m!r}] has unknown option {key!r}; options of {m}: {sorted(allowed)}.")
-    return {m: dict(method_options.get(m, {})) for m in methods}
-
-
-def _option_names(method: str) -> set[str]:
-    import inspect
-
-    from .fine_tuning import fine_tune
-    from .head_retraining import retrain_head_many
-    from .meta_adaptation import meta_transfer
-
-    fn = {"retrain_head": retrain_head_many, "fine_tune": fine_tune, "meta_transfer": meta_transfer}[method]
-    reserved = {"source", "task", "tasks", "seed", "meta_model", "fit", "raise_errors"}
-    return {p.name for p in inspect.signature(fn).parameters.values()
-            if p.kind == p.KEYWORD_ONLY and p.name not in reserved}
 
 
 def _task_fingerprint(task: Task) -> str:
@@ -218,13 +113,12 @@ def run_validation(
     sources = check_named(sources, "sources", Source)
     tasks = check_named(tasks, "tasks", Task)
     seed = check_seed(seed)
-    if not isinstance(progress, bool):
-        raise InputError(f"progress must be True or False; got {progress!r}.")
-    methods = _check_methods(methods, meta_model)
-    meta = _check_meta(meta_model, sources)
-    options = _check_options(method_options, methods)
+    check_bool(progress, "progress", caller="run_validation")
+    methods = check_methods(methods, meta_model)
+    meta = check_meta(meta_model, sources)
+    options = check_options(method_options, methods)
     cache_dir = check_cache(cache)
-    chosen = _select_pairs(sources, tasks, pairs, n_pairs, seed)
+    chosen = select_pairs(sources, tasks, pairs, n_pairs, seed)
     by_source = {s.name: s for s in sources}
     by_task = {t.name: t for t in tasks}
     missing = sorted({t for _, t in chosen if not by_task[t].has_test})

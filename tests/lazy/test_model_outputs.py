@@ -71,10 +71,10 @@ def test_batch_size_and_explicit_cpu_device_give_the_same_scores():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"batch_size": True}, "batch_size must be a positive integer"),
+    ({"batch_size": 0}, r"batch_size of score\(\) must be an int >= 1; got 0"),
+    ({"batch_size": True}, r"batch_size of score\(\) must be an int >= 1; got True \(bool\)"),
     ({"device": "gpu"}, "device must be None"),
-    ({"num_workers": -1}, "num_workers must be an integer >= 0"),
+    ({"num_workers": -1}, r"num_workers of score\(\) must be an int >= 0; got -1"),
 ])
 def test_compute_option_errors_name_the_argument(kwargs, match):
     x, y = _images()

@@ -50,7 +50,7 @@ def test_get_executor():
     assert isinstance(get_executor("local"), LocalExecutor)
     custom = LocalExecutor()
     assert get_executor(custom) is custom
-    with pytest.raises(InputError, match="workers must be a positive integer"):
+    with pytest.raises(InputError, match=r"workers of get_executor\(\) must be an int >= 1 or None; got 0"):
         get_executor("ray", workers=0)
     with pytest.raises(InputError, match="address applies to the 'ray' executor only"):
         get_executor("local", address="1.2.3.4:6379")
@@ -86,5 +86,5 @@ def test_ray_address_from_environment(monkeypatch):
     assert RayExecutor(address="1.2.3.4:1")._target_address() == "1.2.3.4:1"  # explicit wins
     monkeypatch.delenv("RAY_ADDRESS")
     assert RayExecutor()._target_address() is None  # embedded local Ray
-    with pytest.raises(InputError, match="max_retries of RayExecutor must be an integer >= 0"):
+    with pytest.raises(InputError, match=r"max_retries of RayExecutor\(\) must be an int >= 0; got -1"):
         RayExecutor(max_retries=-1)
