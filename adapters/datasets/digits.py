@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from planner.exceptions import InputError
+from planner.arguments import check_scalar
 
 __all__ = ["load_digits_images"]
 
@@ -41,6 +41,4 @@ def load_digits_images(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     images : np.ndarray, float32, shape (1797, 1, size, size), read-only
     labels : np.ndarray, int64, shape (1797,), values 0..9, read-only
     """
-    if not isinstance(size, int) or isinstance(size, bool) or not 4 <= size <= 128:
-        raise InputError(f"size of load_digits_images must be an int in [4, 128]; got {size!r}.")
-    return _load(size)
+    return _load(check_scalar(size, "size", int, caller="load_digits_images", min_val=4, max_val=128))

@@ -6,10 +6,11 @@ with values in [0, 1]; :func:`apply_shifts` composes them from a config mapping 
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
+from planner.arguments import check_scalar
 from planner.exceptions import InputError
 
 __all__ = ["SHIFTS", "apply_shifts"]
@@ -56,15 +57,27 @@ def scale(images: np.ndarray, factor: float, rng: np.random.Generator) -> np.nda
                      interpolation=InterpolationMode.BILINEAR).numpy()
 
 
+def _number(low: float, high: float, include: str = "both") -> Callable[[object], bool]:
+    """A validator: a real number (bools refused) within [low, high] (``include`` as in check_scalar)."""
+    def ok(value: object) -> bool:
+        try:
+            check_scalar(value, "shift", float, caller="apply_shifts", min_val=low, max_val=high,
+                         include_boundaries=include)
+        except InputError:
+            return False
+        return True
+
+    return ok
+
+
 #: name -> (function, validator of the parameter, description of the expected value)
 SHIFTS = {
-    "rotate": (rotate, lambda v: isinstance(v, (int, float)) and -360 <= v <= 360, "degrees in [-360, 360]"),
+    "rotate": (rotate, _number(-360, 360), "degrees in [-360, 360]"),
     "invert": (invert, lambda v: isinstance(v, bool), "true or false"),
-    "noise": (noise, lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "a std in [0, 1]"),
-    "blur": (blur, lambda v: isinstance(v, (int, float)) and 0 < v <= 5, "a sigma in (0, 5]"),
-    "scale": (scale, lambda v: isinstance(v, (int, float)) and 0.3 <= v <= 3, "a factor in [0.3, 3]"),
+    "noise": (noise, _number(0, 1), "a std in [0, 1]"),
+    "blur": (blur, _number(0, 5, "right"), "a sigma in (0, 5]"),
+    "scale": (scale, _number(0.3, 3), "a factor in [0.3, 3]"),
 }
-
 
 def apply_shifts(images: np.ndarray, shifts: Mapping[str, object] | None, *, seed: int = 0) -> np.ndarray:
     """Apply ``shifts`` in the fixed order rotate, scale, blur, invert, noise.

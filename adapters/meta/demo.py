@@ -5,6 +5,7 @@ from typing import Any
 
 import torch
 
+from planner.arguments import check_bool, check_scalar
 from planner.exceptions import InputError
 
 from .model import CNAPsModel
@@ -28,8 +29,12 @@ def train_demo_meta_model(pool_x: Any, pool_y: Any, *, pretrain_steps: int = DEM
     ``seconds`` instead caps the total wall time (60% pre-training, 40% meta-training), which is
     faster on slow machines but no longer deterministic. ``model_kwargs`` go to :class:`CNAPsModel`.
     """
-    if seconds is not None and not seconds > 0:
-        raise InputError(f"seconds of train_demo_meta_model must be > 0 or None; got {seconds!r}.")
+    check_scalar(seconds, "seconds", float, caller="train_demo_meta_model", min_val=0, include_boundaries="neither",
+                 allow_none=True)
+    for name, value in (("pretrain_steps", pretrain_steps), ("meta_steps", meta_steps)):
+        check_scalar(value, name, int, caller="train_demo_meta_model", min_val=1)
+    check_scalar(seed, "seed", int, caller="train_demo_meta_model")
+    check_bool(progress, "progress", caller="train_demo_meta_model")
     pool = ClassPool(pool_x, pool_y, ROTATIONS)
     if pool.k < 2:
         raise InputError(f"pool_y of train_demo_meta_model must hold at least 2 classes; got {pool.k}.")

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from planner.arguments import check_bool, check_int_sequence, check_scalar
 from planner.exceptions import InputError
 from planner.checks import encode_labels
 from planner.task import as_numpy
@@ -97,10 +98,16 @@ class CNAPsModel(nn.Module):
         super().__init__()
         if head not in HEADS:
             raise InputError(f"head of CNAPsModel must be one of {HEADS}; got {head!r}.")
-        if not mahalanobis_beta > 0:
-            raise InputError(f"mahalanobis_beta of CNAPsModel must be > 0; got {mahalanobis_beta!r}.")
-        if not isinstance(n_source_classes, int) or n_source_classes < 2:
-            raise InputError(f"n_source_classes of CNAPsModel must be an int >= 2; got {n_source_classes!r}.")
+        check_scalar(mahalanobis_beta, "mahalanobis_beta", float, caller="CNAPsModel", min_val=0, include_boundaries="neither")
+        check_scalar(n_source_classes, "n_source_classes", int, caller="CNAPsModel", min_val=2)
+        for name, value, low in (("in_channels", in_channels, 1), ("encoder_width", encoder_width, 1),
+                                 ("encoder_layers", encoder_layers, 1), ("processor_layers", processor_layers, 0)):
+            check_scalar(value, name, int, caller="CNAPsModel", min_val=low)
+        check_int_sequence(widths, "widths", caller="CNAPsModel")
+        check_scalar(film_init_scale, "film_init_scale", float, caller="CNAPsModel", min_val=0)
+        for name, value in (("film", film), ("task_norm", task_norm), ("learn_shrinkage", learn_shrinkage),
+                            ("pooled_covariance", pooled_covariance), ("ensemble_frozen", ensemble_frozen)):
+            check_bool(value, name, caller="CNAPsModel")
         self.hparams = dict(n_source_classes=n_source_classes, in_channels=int(in_channels), widths=[int(w) for w in widths],
                             encoder_width=int(encoder_width), encoder_layers=int(encoder_layers),
                             processor_layers=int(processor_layers), head=head, classifier_mode=classifier_mode,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner import Source, Task
+from planner.arguments import check_scalar
 from planner.labels import sorted_labels
 from planner.seeds import derive_seed
 from planner.exceptions import InputError
@@ -42,8 +43,7 @@ def build_meta_sources(model: CNAPsModel, tasks: list[Task], *, context_shots: i
         raise InputError(f"model of build_meta_sources must be a CNAPsModel; got {type(model).__name__}.")
     if adapted_as not in ("model", "task"):
         raise InputError(f"adapted_as of build_meta_sources must be 'model' or 'task'; got {adapted_as!r}.")
-    if context_shots is not None and (not isinstance(context_shots, int) or context_shots < 1):
-        raise InputError(f"context_shots of build_meta_sources must be None or an int >= 1; got {context_shots!r}.")
+    check_scalar(context_shots, "context_shots", int, caller="build_meta_sources", min_val=1, allow_none=True)
     sources = [Source(backbone_name, model.source_classifier())]
     for task in tasks:
         if not isinstance(task, Task):

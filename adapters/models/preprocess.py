@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from planner.arguments import check_choice, check_scalar
 from planner.exceptions import InputError
 
 __all__ = ["Preprocess"]
@@ -25,8 +26,10 @@ class Preprocess:
 
     def __init__(self, *, channels: int | None = None, resize: int | None = None, center_crop: int | None = None,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> None:
-        if channels not in (None, 1, 3):
-            raise InputError(f"channels of Preprocess must be 1, 3 or None; got {channels!r}.")
+        if channels is not None:
+            check_choice(channels, "channels", (1, 3), caller="Preprocess")
+        for name, value in (("resize", resize), ("center_crop", center_crop)):
+            check_scalar(value, name, int, caller="Preprocess", min_val=1, allow_none=True)
         if (mean is None) != (std is None):
             raise InputError("mean and std of Preprocess must be given together.")
         if mean is not None and (len(mean) != len(std) or any(s <= 0 for s in std)):

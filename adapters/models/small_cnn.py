@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from planner.exceptions import InputError
+from planner.arguments import check_scalar
 
 __all__ = ["SmallCNN"]
 
@@ -35,8 +35,7 @@ class SmallCNN(nn.Module):
         super().__init__()
         for name, value, low in (("n_classes", n_classes, 2), ("in_channels", in_channels, 1),
                                  ("width", width, 1), ("feature_dim", feature_dim, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise InputError(f"{name} of SmallCNN must be an int >= {low}; got {value!r}.")
+            check_scalar(value, name, int, caller="SmallCNN", min_val=low)
         self.hparams = {"n_classes": n_classes, "in_channels": in_channels, "width": width,
                         "feature_dim": feature_dim}
         self.features = nn.Sequential(

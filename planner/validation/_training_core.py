@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 from ..task import Task
 from ..seeds import derive_seed
@@ -42,11 +43,9 @@ class TrainBudget:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "n_evals", "replay"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "replay" else 1):
-                raise InputError(f"TrainBudget.{name} must be a positive int; got {v!r}.")
-        if not self.lr > 0 or self.weight_decay < 0:
-            raise InputError(f"TrainBudget.lr must be > 0 and weight_decay >= 0; got {self.lr!r}, {self.weight_decay!r}.")
+            check_scalar(getattr(self, name), name, int, caller="TrainBudget", min_val=0 if name == "replay" else 1)
+        check_scalar(self.lr, "lr", float, caller="TrainBudget", min_val=0, include_boundaries="neither")
+        check_scalar(self.weight_decay, "weight_decay", float, caller="TrainBudget", min_val=0)
 
     def eval_steps(self) -> list[int]:
         """Steps (1-based) after which the trainers evaluate: S/n_evals, 2S/n_evals, ..., S."""

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 from ..task import Source, Task
 from ..seeds import derive_seed
@@ -70,9 +71,8 @@ def finetune_convergence(
     tasks = [t for t in tasks if t.name != source.task]
     if not tasks:
         raise InputError("tasks of finetune_convergence() must include a task other than the source's own.")
-    for name, v, low in (("n_levels", n_levels, 1), ("per_level", per_level, 1), ("epochs", epochs, 1)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise InputError(f"{name} of finetune_convergence() must be an int >= {low}; got {v!r}.")
+    for name, v in (("n_levels", n_levels), ("per_level", per_level), ("epochs", epochs)):
+        check_scalar(v, name, int, caller="finetune_convergence", min_val=1)
     s = np.array([float(scores[t.name]) if scores is not None else leep_of(source, t) for t in tasks])
     lo, hi = float(s.min()), float(s.max())
     edges = np.linspace(lo, hi, n_levels + 1)

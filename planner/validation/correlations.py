@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 
 __all__ = ["joined", "correlations", "selection_regret", "CORRELATION_COLUMNS", "REGRET_COLUMNS"]
@@ -120,8 +121,7 @@ def correlations(
     pairs or a constant column); ``per_target_*`` are means over the ``n_ranked_targets`` targets
     with at least ``min_sources`` sources (NaN when there are none).
     """
-    if isinstance(min_sources, bool) or not isinstance(min_sources, int) or min_sources < 2:
-        raise InputError(f"min_sources must be an integer >= 2; got {min_sources!r}.")
+    check_scalar(min_sources, "min_sources", int, caller="correlations", min_val=2)
     data = joined(scores_df, validation_df, score_column=score_column)
     rows = []
     for (metric, method), g in data.groupby(["metric", "method"], sort=False):

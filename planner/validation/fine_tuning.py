@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..arguments import check_bool, check_scalar
 from ..exceptions import InputError
 from ..seeds import derive_seed
 from ..task import Source, Task
@@ -158,70 +159,13 @@ def _run_epochs(net, x, y, opt, loss_fn, gen, device, epochs, batch_size, histor
             on_epoch(epoch, net)
 
 
-def _check_budget(epochs: Any, lr: Any, batch_size: Any, func: str, min_steps: Any = 0, head_lr: Any = None) -> None:
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise InputError(f"epochs of {func}() must be an int >= 1; got {epochs!r}.")
-    if not isinstance(min_steps, int) or isinstance(min_steps, bool) or min_steps < 0:
-        raise InputError(f"min_steps of {func}() must be an int >= 0; got {min_steps!r}.")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 2:
-        raise InputError(f"batch_size of {func}() must be an int >= 2; got {batch_size!r}.")
-    if not isinstance(lr, (int, float)) or not lr > 0:
-        raise InputError(f"lr of {func}() must be a positive number; got {lr!r}.")
-    if head_lr is not None and (not isinstance(head_lr, (int, float)) or not head_lr > 0):
-        raise InputError(f"head_lr of {func}() must be a positive number or None; got {head_lr!r}.")
-
-
-def fine_tune_curve(
-    source: Source,
-    task: Task,
-    *,
-    seed: int = 0,
-    from_scratch: bool = False,
-    epochs: int = FINE_TUNE_DEFAULTS["epochs"],
-    min_steps: int = FINE_TUNE_DEFAULTS["min_steps"],
-    lr: float = FINE_TUNE_DEFAULTS["lr"],
-    head_lr: float | None = FINE_TUNE_DEFAULTS["head_lr"],
-    batch_size: int = FINE_TUNE_DEFAULTS["batch_size"],
-    weight_decay: float = FINE_TUNE_DEFAULTS["weight_decay"],
-    threads: int | None = 1,
-) -> dict[str, Any]:
-    """Fine-tune (or train from scratch) and record test accuracy and macro F1 after every epoch.
-
-    Returns
-    -------
-    dict with ``accuracy``, ``f1`` (after the last epoch), ``curve`` (list of test accuracies,
-    one per epoch; ``effective_epochs(n, epochs, min_steps, batch_size)`` entries), ``f1_curve``, ``losses`` (mean training loss per epoch), ``seconds``
-    (training wall time, evaluations excluded), ``n_train``, ``n_test``, ``n_classes``.
-    """
-    import torch
-
-    require_test_split(task, "fine_tune")
-    _check_budget(epochs, lr, batch_size, "fine_tune", min_steps, head_lr)
-    epochs = effective_epochs(task.n_samples, epochs, min_steps, batch_size)
-    with torch_threads(threads):
-        start = time.perf_counter()
-        x = transformed(task.inputs, source.transform)
-        xt = transformed(task.test_inputs, source.transform)
-        y = torch.from_numpy(encode(task.labels, task.classes))
-        yt = encode(task.test_labels, task.classes)
-        base = reinitialize(source.model, seed=derive_seed(seed, 1, scheme="offset")) if from_scratch else source.model
-        net = replace_head(base, task.n_classes, seed=seed)
-        curve: list[float] = []
-        f1s: list[float] = []
-        eval_time = [0.0]
-
-        def record(epoch: int, model: Any) -> None:
-            t0 = time.perf_counter()
-            m = evaluate_codes(_predict(model, xt), yt)
-            curve.append(m["accuracy"])
-            f1s.append(m["f1"])
-            eval_time[0] += time.perf_counter() - t0
-
-        losses = train_epochs(net, x, y, epochs=epochs, lr=lr, head_lr=head_lr, batch_size=batch_size,
-                              weight_decay=weight_decay, seed=seed, on_epoch=record)
-        seconds = time.perf_counter() - start - eval_time[0]
-    return {"accuracy": curve[-1], "f1": f1s[-1], "curve": curve, "f1_curve": f1s, "losses": losses,
-            "seconds": seconds, "n_train": task.n_samples, "n_test": len(yt), "n_classes": task.n_classes}
+def _check_budget(epochs: Any, lr: Any, batch_size: Any, min_steps: Any, head_lr: Any, weight_decay: Any) -> None:
+    check_scalar(epochs, "epochs", int, caller="fine_tune", min_val=1)
+    check_scalar(min_steps, "min_steps", int, caller="fine_tune", min_val=0)
+    check_scalar(batch_size, "batch_size", int, caller="fine_tune", min_val=2)
+    check_scalar(lr, "lr", float, caller="fine_tune", min_val=0, include_boundaries="neither")
+    check_scalar(head_lr, "head_lr", float, caller="fine_tune", min_val=0, include_boundaries="neither", allow_none=True)
+    check_scalar(weight_decay, "weight_decay", float, caller="fine_tune", min_val=0)
 
 
 def fine_tune(
@@ -248,21 +192,77 @@ def fine_tune(
     Returns
     -------
     dict(accuracy, f1, seconds, n_train, n_test, n_classes, status="ok", error="").
+
+    Raises
+    ------
+    InputError
+        A task without a test split, a model without an ``nn.Linear`` head, or a budget option of
+        the wrong type or range (ints >= 1, ``batch_size`` >= 2, rates > 0; bools refused).
     """
+    budget = dict(epochs=epochs, min_steps=min_steps, lr=lr, head_lr=head_lr, batch_size=batch_size,
+                  weight_decay=weight_decay, threads=threads)
+    out = _fine_tune_run(source, task, seed=seed, from_scratch=False, per_epoch=False, **budget)
+    return {k: out[k] for k in ("accuracy", "f1", "seconds", "n_train", "n_test", "n_classes")} | {
+        "status": "ok", "error": ""}
+
+
+def fine_tune_curve(source: Source, task: Task, *, seed: int = 0, from_scratch: bool = False,
+                    **budget: Any) -> dict[str, Any]:
+    """Fine-tune (or train from scratch) and record test accuracy and macro F1 after every epoch.
+
+    ``budget`` takes :func:`fine_tune`'s keyword options (``epochs``, ``min_steps``, ``lr``,
+    ``head_lr``, ``batch_size``, ``weight_decay``, ``threads``; same defaults). With
+    ``from_scratch=True`` the network is first re-initialised (seed ``seed + 1``, every submodule's
+    ``reset_parameters``). Training is the same as :func:`fine_tune`'s with the same seed: the
+    per-epoch evaluations draw no random numbers, so the last point equals its accuracy.
+
+    Returns
+    -------
+    dict with ``accuracy``, ``f1`` (after the last epoch), ``curve`` (list of test accuracies,
+    one per epoch; ``effective_epochs(n, epochs, min_steps, batch_size)`` entries), ``f1_curve``, ``losses`` (mean training loss per epoch), ``seconds``
+    (training wall time, evaluations excluded), ``n_train``, ``n_test``, ``n_classes``.
+    """
+    unknown = sorted(set(budget) - set(FINE_TUNE_DEFAULTS) - {"threads"})
+    if unknown:
+        raise InputError(f"fine_tune_curve() got unknown option(s) {unknown}; options: "
+                         f"{sorted([*FINE_TUNE_DEFAULTS, 'threads'])}.")
+    check_bool(from_scratch, "from_scratch", caller="fine_tune_curve")
+    return _fine_tune_run(source, task, seed=seed, from_scratch=from_scratch, per_epoch=True,
+                          **{**FINE_TUNE_DEFAULTS, "threads": 1, **budget})
+
+
+def _fine_tune_run(source: Source, task: Task, *, seed: int, from_scratch: bool, per_epoch: bool, epochs: int,
+                   min_steps: int, lr: float, head_lr: float | None, batch_size: int, weight_decay: float,
+                   threads: int | None) -> dict[str, Any]:
+    """The one fine-tuning run behind :func:`fine_tune` and :func:`fine_tune_curve` (``per_epoch``:
+    evaluate after every epoch, and leave the evaluations out of ``seconds``)."""
     import torch
 
     require_test_split(task, "fine_tune")
-    _check_budget(epochs, lr, batch_size, "fine_tune", min_steps, head_lr)
+    _check_budget(epochs, lr, batch_size, min_steps, head_lr, weight_decay)
+    check_scalar(threads, "threads", int, caller="fine_tune", min_val=1, allow_none=True)
     epochs = effective_epochs(task.n_samples, epochs, min_steps, batch_size)
     with torch_threads(threads):
         start = time.perf_counter()
         x = transformed(task.inputs, source.transform)
         y = torch.from_numpy(encode(task.labels, task.classes))
-        net = replace_head(source.model, task.n_classes, seed=seed)
-        train_epochs(net, x, y, epochs=epochs, lr=lr, head_lr=head_lr, batch_size=batch_size,
-                     weight_decay=weight_decay, seed=seed)
-        metrics = evaluate_codes(_predict(net, transformed(task.test_inputs, source.transform)),
-                                 encode(task.test_labels, task.classes))
-        seconds = time.perf_counter() - start
-    return {**metrics, "seconds": seconds, "n_train": task.n_samples, "n_test": len(task.test_labels),
-            "n_classes": task.n_classes, "status": "ok", "error": ""}
+        yt = encode(task.test_labels, task.classes)
+        base = reinitialize(source.model, seed=derive_seed(seed, 1, scheme="offset")) if from_scratch else source.model
+        net = replace_head(base, task.n_classes, seed=seed)
+        xt = transformed(task.test_inputs, source.transform) if per_epoch else None
+        curve: list[dict[str, float]] = []
+        eval_time = [0.0]
+
+        def record(epoch: int, model: Any) -> None:
+            t0 = time.perf_counter()
+            curve.append(evaluate_codes(_predict(model, xt), yt))
+            eval_time[0] += time.perf_counter() - t0
+
+        losses = train_epochs(net, x, y, epochs=epochs, lr=lr, head_lr=head_lr, batch_size=batch_size,
+                              weight_decay=weight_decay, seed=seed, on_epoch=record if per_epoch else None)
+        if not per_epoch:
+            curve.append(evaluate_codes(_predict(net, transformed(task.test_inputs, source.transform)), yt))
+        seconds = time.perf_counter() - start - eval_time[0]
+    return {**curve[-1], "curve": [m["accuracy"] for m in curve], "f1_curve": [m["f1"] for m in curve],
+            "losses": losses, "seconds": seconds, "n_train": task.n_samples, "n_test": len(yt),
+            "n_classes": task.n_classes}

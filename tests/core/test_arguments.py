@@ -83,3 +83,53 @@ def test_decisions_reject_string_and_bool_edge_weights(weight):
 def test_decision_options_are_checked(call, pattern):
     with pytest.raises(InputError, match=pattern):
         call(_graph(0.5))
+
+
+def _tiny_source_task():
+    import torch
+
+    from planner import Source, Task
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((12, 4)).astype(np.float32), np.arange(12) % 3
+    return Source("m", torch.nn.Sequential(torch.nn.Linear(4, 3))), Task("t", x, y, test_inputs=x, test_labels=y)
+
+
+def _bool_calls():
+    """(call, argument name, caller) of public functions given True for an int argument."""
+    from adapters.datasets.digits import load_digits_images
+    from adapters.datasets.shifts import apply_shifts
+    from adapters.meta.model import CNAPsModel
+    from adapters.models.small_cnn import SmallCNN
+    from adapters.models.training import train_classifier
+    from planner.executors import RayExecutor, get_executor
+    from planner.forward import forward
+    from planner.validation import fine_tune, fine_tune_curve, run_validation
+    from planner.validation._training_core import TrainBudget
+
+    x = np.zeros((4, 1, 8, 8), np.float32)
+    return [
+        (lambda: get_executor("ray", workers=True), "workers", "get_executor"),
+        (lambda: RayExecutor(max_in_flight=True), "max_in_flight", "RayExecutor"),
+        (lambda: RayExecutor(num_gpus=True), "num_gpus", "RayExecutor"),
+        (lambda: run_validation(*[[o] for o in _tiny_source_task()], n_pairs=True, progress=False), "n_pairs",
+         "run_validation"),
+        (lambda: fine_tune(*_tiny_source_task(), epochs=True), "epochs", "fine_tune"),
+        (lambda: fine_tune_curve(*_tiny_source_task(), batch_size=True), "batch_size", "fine_tune"),
+        (lambda: forward(_tiny_source_task()[0].model, np.zeros((3, 4), np.float32), batch_size=True),
+         "batch_size", "forward"),
+        (lambda: TrainBudget(steps=True), "steps", "TrainBudget"),
+        (lambda: SmallCNN(3, width=True), "width", "SmallCNN"),
+        (lambda: CNAPsModel(3, encoder_layers=True), "encoder_layers", "CNAPsModel"),
+        (lambda: train_classifier(SmallCNN(3), x, np.arange(4) % 3, epochs=True), "epochs", "train_classifier"),
+        (lambda: load_digits_images(size=True), "size", "load_digits_images"),
+    ] + [(lambda: apply_shifts(x, {"rotate": True}), "shift 'rotate'", None)]
+
+
+@pytest.mark.parametrize("index", range(13))
+def test_bools_are_refused_as_ints_in_executors_validation_forward_and_adapters(index):
+    call, name, caller = _bool_calls()[index]
+    pattern = (rf"{name} of {caller}\(\) must be an? (int|float).*; got True \(bool\)" if caller
+               else rf"{name} expects degrees in \[-360, 360\]; got True")
+    with pytest.raises(InputError, match=pattern):
+        call()
