@@ -61,6 +61,9 @@ def gbc(
     features : array-like or torch.Tensor, shape (n, d)
     labels : sequence of hashable, shape (n,)
         Classes are the values present (at least 2). A 1-sample class has variance 0 (the floor).
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
     n_components : int or None, default 64
         PCA dimension (stable_transfer's setting); None keeps all d dimensions (still rotated).
     gaussian : {"spherical", "diagonal"}, default "spherical"

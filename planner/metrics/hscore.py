@@ -40,6 +40,9 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15,
         Target features from the source model (penultimate layer).
     labels : sequence of hashable, shape (n,)
         Target labels; classes are the values present (at least 2).
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
     rcond : float, default 1e-15
         Relative eigenvalue cutoff of the pseudo-inverse (tllib's default; the official code uses
         1e-10 and stable_transfer 1e-5; it decides the answer when cov(f) is ill-conditioned).

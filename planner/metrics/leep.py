@@ -33,6 +33,9 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cl
         allowed). Rows are renormalized in float64 so they sum to exactly 1.
     labels : sequence of hashable, shape (n,)
         Target labels; the classes are the values present (at least 2).
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
     log_probs : bool, default False
         Whether ``probs`` holds log-probabilities.
 

@@ -62,6 +62,9 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = F
     features : array-like or torch.Tensor, shape (n, d)
     labels : sequence of hashable, shape (n,)
         Classes are the values present (at least 2).
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
 
     Returns
     -------

@@ -54,6 +54,9 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4, 
     features : array-like or torch.Tensor, shape (n, d)
     labels : sequence of hashable, shape (n,)
         Classes are the values present (at least 2); an absent label value is not a class.
+    classes : bool, default False
+        Say that ``labels`` are class ids even when they look continuous: without it, float labels
+        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
     eps : float, default 1e-4
         Distortion :math:`\epsilon` of the coding rate.
 
