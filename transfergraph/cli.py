@@ -6,8 +6,6 @@ option or input (the message names the key, option or file; no traceback unless 
 """
 from __future__ import annotations
 
-import signal
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from planner import __version__
-from planner.exceptions import TransfergraphError
+
+from .cli_guard import STATE as _STATE, echo as _echo, guard as _guard
 
 EXAMPLES = """
 Examples:
@@ -39,7 +38,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_STATE = {"debug": False, "exit_at_once": False}
 
 # options shared by `run` and `validate`
 _Out = Annotated[Path, typer.Option("--out", help="Output folder.")]
@@ -49,10 +47,6 @@ _Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray w
 _NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write caches.")]
 _Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines (errors and failed "
                                                       "pairs are still reported).")]
-
-
-def _echo(msg: str) -> None:
-    typer.echo(msg, err=True)
 
 
 def _version(value: bool) -> None:
@@ -70,67 +64,6 @@ def _main(
     from planner.allocator import keep_large_buffers
 
     keep_large_buffers()  # this process is ours (see planner/allocator.py)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C."""
-
-
-def _on_sigterm(signum, frame):  # pragma: no cover - exercised by the interruption test in a subprocess
-    raise _Terminated()
-
-
-def _shutdown_ray() -> None:
-    ray = sys.modules.get("ray")
-    try:
-        if ray is not None and ray.is_initialized():
-            ray.shutdown()
-    except Exception:  # shutting down is best effort on the way out
-        pass
-
-
-def _on_a_cluster() -> bool:
-    """True when this process is a driver connected to a Ray cluster (not an embedded Ray of its own)."""
-    ray, executor = sys.modules.get("ray"), sys.modules.get("planner.executors.ray_executor")
-    try:
-        return bool(ray and executor and ray.is_initialized() and not executor.owns_embedded_ray())
-    except Exception:  # noqa: BLE001 - when unsure, shut down as usual
-        return False
-
-
-def _exit_at_once(code: int) -> None:
-    """End the process now: everything finished is already on disk (the cache is fsynced per job,
-    outputs are written atomically) and Ray is shut down, while the interpreter's own teardown of
-    torch, Ray and the loaded data takes seconds. Used by the console script only."""
-    import logging
-    import os
-
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _guard(fn, *, resume_hint: str):
-    """Run a command body with the CLI's error and interruption policy."""
-    old = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        return fn()
-    except KeyboardInterrupt as exc:
-        if not (_STATE["exit_at_once"] and _on_a_cluster()):
-            _shutdown_ray()  # a cluster drops the tasks of a driver that exits: no need to wait for it
-        what = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted (Ctrl-C)"
-        _echo(f"transfergraph: {what}. Finished pairs are kept in the cache; {resume_hint}")
-        if _STATE["exit_at_once"]:
-            _exit_at_once(130)
-        raise typer.Exit(130)
-    except TransfergraphError as exc:
-        if _STATE["debug"]:
-            raise
-        _echo(f"transfergraph: error: {exc}")
-        raise typer.Exit(2)
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 def _logger(quiet: bool):
@@ -324,7 +257,7 @@ def _check_job_options(executor: Optional[str], address: Optional[str], workers:
 
 
 def main() -> None:
-    """Console-script entry point (an interruption ends the process at once, see ``_exit_at_once``)."""
+    """Console-script entry point (an interruption ends the process at once, see :mod:`transfergraph.cli_guard`)."""
     _STATE["exit_at_once"] = True
     app()
 

@@ -65,6 +65,21 @@ def _check_options(**options: Any) -> None:
             check_scalar(value, name, float, caller="tta", min_val=0.0)
 
 
+def _reference_tensors(u: np.ndarray, w: np.ndarray, c: np.ndarray, codes: np.ndarray, k_r: int) -> tuple:
+    """float64 tensors of the reference side: features, head weight, codes, logits, the mean
+    cross-entropy of each reference class and the reference class prior."""
+    import torch
+
+    t64 = torch.float64
+    tu, tw, tc = torch.tensor(u, dtype=t64), torch.tensor(w, dtype=t64), torch.tensor(c, dtype=t64)
+    codes = torch.tensor(codes)
+    logits = tu @ tw.T + tc
+    ce = torch.logsumexp(logits, 1) - logits[torch.arange(len(codes)), codes]
+    ce_class = torch.stack([ce[codes == s].mean() for s in range(k_r)])
+    pi_r = torch.bincount(codes, minlength=k_r).to(t64) / len(codes)
+    return tu, tw, codes, logits, ce_class, pi_r
+
+
 def paper_bound(
     f: np.ndarray, y: np.ndarray, k_t: int, prior: np.ndarray, ref: PreparedReference, *,
     seed: int, standardize: bool = True, iterations: int = 1001, batch_size: int = 500,
@@ -90,12 +105,7 @@ def paper_bound(
         c, w = c + w @ mu_r, w * sd_r
     d, k_r = f.shape[1], len(ref.classes)
     t64 = torch.float64
-    tu, tw, tc = torch.tensor(u, dtype=t64), torch.tensor(w, dtype=t64), torch.tensor(c, dtype=t64)
-    codes = torch.tensor(ref.codes)
-    logits = tu @ tw.T + tc
-    ce = torch.logsumexp(logits, 1) - logits[torch.arange(len(codes)), codes]
-    ce_class = torch.stack([ce[codes == s].mean() for s in range(k_r)])
-    pi_r = torch.bincount(codes, minlength=k_r).to(t64) / len(codes)
+    tu, tw, codes, logits, ce_class, pi_r = _reference_tensors(u, w, c, ref.codes, k_r)
     A = torch.eye(d, dtype=t64, requires_grad=True)
     Ab = torch.eye(d, dtype=t64, requires_grad=True)
     b = torch.zeros(d, dtype=t64, requires_grad=True)
