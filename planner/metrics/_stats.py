@@ -3,9 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backend import row_chunks
+from ..checks import check_features, check_labels
+from ._backend import ops_for, row_chunks
 
-__all__ = ["centred_covariance", "class_stats", "drop_constant_columns"]
+__all__ = ["centred_covariance", "class_stats", "drop_constant_columns", "feature_inputs"]
+
+
+def feature_inputs(features: Any, labels: Any, *, func: str, classes: bool) -> tuple[Any, Any, Any, int]:
+    """The checked inputs of a feature metric: ``(ops, f, codes, k)``.
+
+    ``f`` is the (n, d') features with constant columns dropped (d' may be 0), ``codes`` the int64
+    label codes (n,), ``k`` the number of classes and ``ops`` the array backend of ``f``. Raises
+    :class:`~planner.exceptions.InputError` naming ``func`` for bad features or labels.
+    """
+    f = check_features(features, func=func)
+    codes, k = check_labels(labels, f.shape[0], func=func, classes=classes)
+    ops = ops_for(f)
+    return ops, drop_constant_columns(ops, f), codes, k
 
 
 def centred_covariance(ops: Any, f: Any, mean: Any) -> Any:

@@ -6,10 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import check_features, check_labels
 from ..arguments import check_choice, check_scalar
-from ._backend import ops_for
-from ._stats import centred_covariance, drop_constant_columns
+from ._stats import centred_covariance, feature_inputs
 from ._threads import bounded_threads
 
 __all__ = ["gbc", "pca_project"]
@@ -90,10 +88,7 @@ def gbc(
     """
     check_choice(gaussian, "gaussian", ("spherical", "diagonal"), caller="gbc")
     n_components = check_scalar(n_components, "n_components", int, caller="gbc", min_val=1, allow_none=True)
-    f = check_features(features, func="gbc")
-    codes, k = check_labels(labels, f.shape[0], func="gbc", classes=classes)
-    ops = ops_for(f)
-    f = drop_constant_columns(ops, f)
+    ops, f, codes, k = feature_inputs(features, labels, func="gbc", classes=classes)
     if f.shape[1] == 0:  # no feature varies: every class has the same (floored) Gaussian
         return -float(k * (k - 1))
     n, d = f.shape

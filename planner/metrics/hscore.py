@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..checks import check_features, check_labels
 from ..arguments import check_scalar
-from ._backend import ops_for
-from ._stats import centred_covariance, class_stats, drop_constant_columns
+from ._stats import centred_covariance, class_stats, feature_inputs
 from ._threads import bounded_threads
 
 __all__ = ["h_score", "between_class_projection"]
@@ -67,10 +65,7 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15,
     A tensor is scored on its own device. Paper: https://ieeexplore.ieee.org/document/8803726
     """
     rcond = check_scalar(rcond, "rcond", float, caller="h_score", min_val=0.0, max_val=1.0, include_boundaries="left")
-    f = check_features(features, func="h_score")
-    codes, k = check_labels(labels, f.shape[0], func="h_score", classes=classes)
-    ops = ops_for(f)
-    f = drop_constant_columns(ops, f)
+    ops, f, codes, k = feature_inputs(features, labels, func="h_score", classes=classes)
     if f.shape[1] == 0:
         return 0.0
     codes = ops.codes(codes, f)

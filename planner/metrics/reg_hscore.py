@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..checks import check_features, check_labels
-from ._backend import ops_for, row_chunks
-from ._stats import class_stats, drop_constant_columns
+from ._backend import row_chunks
+from ._stats import class_stats, feature_inputs
 from ._threads import bounded_threads
 
 __all__ = ["reg_h_score", "ledoit_wolf_alpha"]
@@ -84,10 +83,7 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = F
     Shapes: features (n, d), labels (n,), result scalar. Cost O(n d^2 + |Y| d^2 + d^3).
     A tensor is scored on its own device. Paper: https://arxiv.org/abs/2110.06893
     """
-    f = check_features(features, func="reg_h_score")
-    codes, k = check_labels(labels, f.shape[0], func="reg_h_score", classes=classes)
-    ops = ops_for(f)
-    f = drop_constant_columns(ops, f)
+    ops, f, codes, k = feature_inputs(features, labels, func="reg_h_score", classes=classes)
     if f.shape[1] == 0:
         return 0.0
     d = f.shape[1]
