@@ -13,13 +13,15 @@ def feature_inputs(features: Any, labels: Any, *, func: str, classes: bool) -> t
     """The checked inputs of a feature metric: ``(ops, f, codes, k)``.
 
     ``f`` is the (n, d') features with constant columns dropped (d' may be 0), ``codes`` the int64
-    label codes (n,), ``k`` the number of classes and ``ops`` the array backend of ``f``. Raises
+    label codes (n,) in ``f``'s backend and device, ``k`` the number of classes and ``ops`` the
+    array backend of ``f``. Raises
     :class:`~planner.exceptions.InputError` naming ``func`` for bad features or labels.
     """
     f = check_features(features, func=func)
     codes, k = check_labels(labels, f.shape[0], func=func, classes=classes)
     ops = ops_for(f)
-    return ops, drop_constant_columns(ops, f), codes, k
+    f = drop_constant_columns(ops, f)
+    return ops, f, ops.codes(codes, f), k
 
 
 def centred_covariance(ops: Any, f: Any, mean: Any) -> Any:

@@ -94,7 +94,6 @@ def gbc(
     n, d = f.shape
     p = min(d, n) if n_components is None else min(n_components, d, n)
     x = pca_project(ops, f, p)
-    codes = ops.codes(codes, x)
     counts = ops.bincount(codes, minlength=k)[:, None]
     means = ops.scatter_rows(codes, x, k) / counts
     centred = x - means[codes]

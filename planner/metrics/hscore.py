@@ -68,7 +68,6 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15,
     ops, f, codes, k = feature_inputs(features, labels, func="h_score", classes=classes)
     if f.shape[1] == 0:
         return 0.0
-    codes = ops.codes(codes, f)
     cov, centred_means, weights = between_class_projection(ops, f, codes, k)
     lam, u = ops.eigh(cov)
     keep = lam > rcond * lam.max()

@@ -30,11 +30,9 @@ def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cla
         :func:`leep` (only the argmax of each row is used; ties go to the first class).
     labels : sequence of hashable, shape (n,)
         Target labels; classes are the values present (at least 2).
-    classes : bool, default False
-        Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
-    log_probs : bool, default False
-        Whether ``probs`` holds log-probabilities.
+    log_probs, classes : bool, default False
+        As in :func:`leep`: ``probs`` holds log-probabilities; ``labels`` are class ids even when
+        they look continuous (float labels with more than n/2 distinct values are otherwise refused).
 
     Returns
     -------

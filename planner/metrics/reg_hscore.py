@@ -87,7 +87,6 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = F
     if f.shape[1] == 0:
         return 0.0
     d = f.shape[1]
-    codes = ops.codes(codes, f)
     mean, means, weights = class_stats(ops, f, codes, k)
     cov, alpha = ledoit_wolf_alpha(ops, f, mean)
     shrunk = (1.0 - alpha) * cov
