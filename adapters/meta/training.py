@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from planner.arguments import check_bool, check_int_sequence, check_scalar
 from planner.exceptions import InputError, TransfergraphError
-from planner.forward import torch_threads
+from planner.threads import torch_threads
 
 from .episodes import EpisodeSampler
 from .model import CNAPsModel
@@ -29,7 +29,7 @@ __all__ = ["pretrain_backbone", "meta_train", "single_thread", "seeded", "NonFin
 
 def single_thread() -> contextlib.AbstractContextManager[None]:
     """Run torch on one intra-op thread, then restore the previous setting (the project's one thread
-    limiter, :func:`planner.forward.torch_threads`)."""
+    limiter, :func:`planner.threads.torch_threads`)."""
     return torch_threads(1)
 
 

@@ -1,7 +1,7 @@
 """Shared pieces of the transfer methods: label encoding, test-split evaluation, seeds, transforms.
 
 Pure NumPy except :func:`transformed` and :func:`seeded_torch` (and :func:`torch_threads`, from
-``planner.forward``), the torch edge every method uses.
+``planner.threads``), the torch edge every method uses.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from ..seeds import derive_seed
-from ..forward import torch_threads  # noqa: F401 - re-exported: the methods' torch edge
+from ..threads import torch_threads  # noqa: F401 - re-exported: the methods' torch edge
 from ..task import Task
 
 __all__ = [
