@@ -19,6 +19,7 @@ from ..exceptions import InputError
 from ..forward import forward
 from ..scoring.jobs import error_text
 from ..task import Source, Task
+from ..arguments import check_bool, check_scalar
 from ..threads import blas_threads
 from ._common import encode, evaluate_codes, require_test_split, torch_threads
 from ._pool import build_pool
@@ -136,6 +137,12 @@ def retrain_head_many(
     failed entry; the others are unaffected. A forward-pass failure fails every task.
     """
     del seed
+    C = check_scalar(C, "C", float, caller="retrain_head", min_val=0, include_boundaries="neither")
+    max_iter = check_scalar(max_iter, "max_iter", int, caller="retrain_head", min_val=1)
+    tol = check_scalar(tol, "tol", float, caller="retrain_head", min_val=0, include_boundaries="neither")
+    batch_size = check_scalar(batch_size, "batch_size", int, caller="retrain_head", min_val=1)
+    threads = check_scalar(threads, "threads", int, caller="retrain_head", min_val=1, allow_none=True)
+    check_bool(raise_errors, "raise_errors", caller="retrain_head")
     results: list[dict[str, Any] | None] = [None] * len(tasks)
     wanted = set(range(len(tasks)) if fit is None else (int(k) for k in fit))
     usable: list[int] = []

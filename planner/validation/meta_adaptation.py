@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import check_scalar
 from ..exceptions import InputError
 from ..tensors import to_numpy
 from ..task import Source, Task
@@ -62,6 +63,8 @@ def meta_transfer(
 
     require_test_split(task, "meta_transfer")
     check_meta_model(meta_model)
+    batch_size = check_scalar(batch_size, "batch_size", int, caller="meta_transfer", min_val=1)
+    threads = check_scalar(threads, "threads", int, caller="meta_transfer", min_val=1, allow_none=True)
     transform = source.transform if source is not None else None
     with torch_threads(threads), seeded_torch(seed):
         start = time.perf_counter()

@@ -104,7 +104,7 @@ def _bool_calls():
     from adapters.models.training import train_classifier
     from planner.executors import RayExecutor, get_executor
     from planner.forward import forward
-    from planner.validation import fine_tune, fine_tune_curve, run_validation
+    from planner.validation import fine_tune, fine_tune_curve, retrain_head, run_validation
     from planner.validation._training_core import TrainBudget
 
     x = np.zeros((4, 1, 8, 8), np.float32)
@@ -118,6 +118,7 @@ def _bool_calls():
         (lambda: fine_tune_curve(*_tiny_source_task(), batch_size=True), "batch_size", "fine_tune"),
         (lambda: forward(_tiny_source_task()[0].model, np.zeros((3, 4), np.float32), batch_size=True),
          "batch_size", "forward"),
+        (lambda: retrain_head(*_tiny_source_task(), max_iter=True), "max_iter", "retrain_head"),
         (lambda: TrainBudget(steps=True), "steps", "TrainBudget"),
         (lambda: SmallCNN(3, width=True), "width", "SmallCNN"),
         (lambda: CNAPsModel(3, encoder_layers=True), "encoder_layers", "CNAPsModel"),
@@ -126,7 +127,7 @@ def _bool_calls():
     ] + [(lambda: apply_shifts(x, {"rotate": True}), "shift 'rotate'", None)]
 
 
-@pytest.mark.parametrize("index", range(13))
+@pytest.mark.parametrize("index", range(14))
 def test_bools_are_refused_as_ints_in_executors_validation_forward_and_adapters(index):
     call, name, caller = _bool_calls()[index]
     pattern = (rf"{name} of {caller}\(\) must be an? (int|float).*; got True \(bool\)" if caller

@@ -24,7 +24,7 @@ from scoring_support import tiny_model, tiny_sources, tiny_tasks
         (dict(executor="dask"), r"executor must be one of \['local', 'ray'\].*got 'dask'"),
         (dict(executor=3), r"executor must be one of .*got int"),
         (dict(cache=5), r"cache must be a directory path"),
-        (dict(progress="yes"), r"progress must be True or False"),
+        (dict(progress="yes"), r"progress of score\(\) must be True or False; got 'yes' \(str\)"),
         (dict(seed=1.5), r"seed must be an integer"),
     ],
 )
