@@ -85,77 +85,19 @@ def resolve_device(device: Any) -> Any:
     return dev
 
 
-def forward(
-    model: Any,
-    pool: Any,
-    index: np.ndarray | None = None,
-    *,
-    transform: Callable[[Any], Any] | None = None,
-    feature_layer: str | None = None,
-    pooling: str | None = None,
-    want_features: bool = True,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    channels_last: bool | None = None,
-    device: Any = None,
-    num_workers: int = 0,
-) -> ForwardOutput:
-    """Forward ``pool[index]`` through ``model`` in batches.
+def forward(model: Any, pool: Any, index: np.ndarray | None = None, **options: Any) -> ForwardOutput:
+    """Forward ``pool[index]`` through ``model`` in batches: the pass of :func:`forward_batches`
+    (same arguments, documented there), gathered into one :class:`ForwardOutput` with ``logits``
+    (n, Z) and ``features`` (n, d), row i for ``pool[index[i]]``.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Returns logits of shape (b, Z) for a batch of b samples: a tensor, an object with a
-        ``.logits`` tensor (Hugging Face outputs), a tuple/list (first item) or a dict with "logits".
-    pool : np.ndarray of shape (N, ...), or lazy samples (:class:`planner.lazy.LazyInputs` / a Reader)
-        Samples; may be read-only. Lazy samples are read batch by batch (:func:`planner.batches.iter_batches`).
-    index : np.ndarray of int, shape (n,), optional
-        Rows of ``pool`` to forward, in output order (for a Reader: dataset rows). Default: all rows.
-    transform : callable, optional
-        Applied to each batch (a ``torch.Tensor`` of shape (b, ...)) before the model.
-    feature_layer : str, optional
-        See :func:`feature_module`.
-    pooling : "avg", "max", "flatten" or None
-        How 4-D (b, C, H, W) feature maps become vectors: global average or max over (H, W), or
-        flattening. None: flatten (the behaviour for every other rank too).
-    want_features : bool
-        Capture features (costs one hook per batch).
-    batch_size : int
-        Samples per batch.
-    channels_last : bool, optional
-        Feed 4-D (b, C, H, W) batches in channels-last memory order. Default (None): when the model
-        runs on the CPU and contains an ``nn.Conv2d`` (see the module docstring for why).
-    device : str or torch.device, optional
-        Run the pass there (the model is moved for the pass and moved back). Default: where the
-        model's parameters are.
-    num_workers : int
-        DataLoader reader processes for lazy pools.
-
-    Inputs enter the model as float32 when they are floating, bool or uint8 (images); other integer
-    dtypes (token ids) keep their dtype (:func:`planner.batches.input_dtype`).
-
-    Returns
-    -------
-    ForwardOutput
-        ``logits`` (n, Z) and ``features`` (n, d), row i for ``pool[index[i]]``.
-
-    Raises
-    ------
-    InputError
-        When the model's output holds no 2-D (b, Z) logits, ``device`` is unavailable, or an option has
-        the wrong type or range (``batch_size`` an int >= 1, ``num_workers`` an int >= 0; bools refused).
-    RuntimeError, TypeError, ...
-        Whatever the model or transform raises (e.g. a shape mismatch), unchanged.
+    Raises as :func:`forward_batches`.
     """
     import time
 
     start = time.perf_counter()
     logits = features = None
     feature_error = None
-    with contextlib.closing(forward_batches(
-        model, pool, index, transform=transform, feature_layer=feature_layer, pooling=pooling,
-        want_features=want_features, batch_size=batch_size, channels_last=channels_last, device=device,
-        num_workers=num_workers,
-    )) as batches:
+    with contextlib.closing(forward_batches(model, pool, index, **options)) as batches:
         for part in batches:
             hi = part.lo + len(part.logits)
             if logits is None:
@@ -200,12 +142,58 @@ def forward_batches(
     device: Any = None,
     num_workers: int = 0,
 ) -> Iterator[BatchOutput]:
-    """The pass of :func:`forward` (same arguments, same values), one :class:`BatchOutput` per batch.
+    """Forward ``pool[index]`` through ``model`` in batches, yielding one :class:`BatchOutput` per batch.
 
     Holds one batch of inputs and outputs at a time, so a caller that writes each batch away (the
-    forward-output store) keeps memory O(batch) whatever the number of samples. The model's training
-    flag, hooks and device are restored when the generator finishes or is closed
-    (use ``contextlib.closing`` when stopping early). Raises as :func:`forward`, at the first ``next()``.
+    forward-output store) keeps memory O(batch) whatever the number of samples; :func:`forward`
+    gathers the batches. The model's training flag, hooks and device are restored when the
+    generator finishes or is closed (use ``contextlib.closing`` when stopping early). The errors
+    below are raised at the first ``next()``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Returns logits of shape (b, Z) for a batch of b samples: a tensor, an object with a
+        ``.logits`` tensor (Hugging Face outputs), a tuple/list (first item) or a dict with "logits".
+    pool : np.ndarray of shape (N, ...), or lazy samples (:class:`planner.lazy.LazyInputs` / a Reader)
+        Samples; may be read-only. Lazy samples are read batch by batch (:func:`planner.batches.iter_batches`).
+    index : np.ndarray of int, shape (n,), optional
+        Rows of ``pool`` to forward, in output order (for a Reader: dataset rows). Default: all rows.
+    transform : callable, optional
+        Applied to each batch (a ``torch.Tensor`` of shape (b, ...)) before the model.
+    feature_layer : str, optional
+        See :func:`feature_module`.
+    pooling : "avg", "max", "flatten" or None
+        How 4-D (b, C, H, W) feature maps become vectors: global average or max over (H, W), or
+        flattening. None: flatten (the behaviour for every other rank too).
+    want_features : bool
+        Capture features (costs one hook per batch).
+    batch_size : int
+        Samples per batch.
+    channels_last : bool, optional
+        Feed 4-D (b, C, H, W) batches in channels-last memory order. Default (None): when the model
+        runs on the CPU and contains an ``nn.Conv2d`` (see the module docstring for why).
+    device : str or torch.device, optional
+        Run the pass there (the model is moved for the pass and moved back). Default: where the
+        model's parameters are.
+    num_workers : int
+        DataLoader reader processes for lazy pools.
+
+    Inputs enter the model as float32 when they are floating, bool or uint8 (images); other integer
+    dtypes (token ids) keep their dtype (:func:`planner.batches.input_dtype`).
+
+    Yields
+    ------
+    BatchOutput
+        Rows ``lo .. lo + b - 1`` of the pass: ``logits`` (b, Z) and ``features`` (b, d).
+
+    Raises
+    ------
+    InputError
+        When the model's output holds no 2-D (b, Z) logits, ``device`` is unavailable, or an option has
+        the wrong type or range (``batch_size`` an int >= 1, ``num_workers`` an int >= 0; bools refused).
+    RuntimeError, TypeError, ...
+        Whatever the model or transform raises (e.g. a shape mismatch), unchanged.
     """
     import torch
 
