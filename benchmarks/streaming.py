@@ -8,6 +8,10 @@ What it measures (each phase in a fresh subprocess, so peak RSS is that phase's 
   worker afterwards).
 - ``again``: the same call with one more metric (NCE) on the same cache: the pair cache serves LEEP,
   the forward-output store serves the logits for NCE; no model runs.
+- ``job``: the memory a scoring run adds to its process, without Ray (``executor="local"``): one source
+  (mnasnet0_5, whose 1,280-d features the store captures), the same targets, LEEP, a fresh cache.
+  Free heap pages are returned (``malloc_trim``) and the peak is reset (``/proc/self/clear_refs``) just
+  before ``score``; reports ``growth_mb`` = peak RSS during ``score`` minus RSS before it (Linux only).
 - ``plain``: the loop a user would write: ``DataLoader(ImageFolder(root, ToTensor()),
   batch_size=256, num_workers=2)`` and each model in turn (torch's default threads), logits kept.
 
@@ -115,6 +119,31 @@ def phase_ours(args) -> dict:
             "n_cached": int(df["cached"].sum()), "scores": df[["source", "target", "metric", "score"]].values.tolist()}
 
 
+def _status_mb(key: str) -> float:
+    import re
+
+    return int(re.search(rf"{key}:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+
+def phase_job(args) -> dict:
+    import ctypes
+
+    from planner import score
+
+    srcs = [s for s in sources(Path(args.models_dir), args.resize) if s.name == "mnasnet0_5"]
+    tasks = targets(Path(args.root), args.targets)
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # free heap pages go back: the baseline is what is really held
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    before = _status_mb("VmRSS")
+    start = time.perf_counter()
+    df = score(srcs, tasks, metrics=("leep",), executor="local", cache=args.cache, progress=False,
+               batch_size=args.batch_size)
+    wall, peak = time.perf_counter() - start, _status_mb("VmHWM")
+    return {"phase": "job", "wall_s": wall, "rss_before_mb": before, "peak_during_mb": peak,
+            "growth_mb": peak - before, "n_images": len(tasks[0].labels), "ok": int((df["status"] == "ok").sum()),
+            "scores": df["score"].tolist()}
+
+
 def phase_plain(args) -> dict:
     import torch
     import torchvision
@@ -156,7 +185,7 @@ def _run_phase(phase: str, args, root: str, cache: str) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--phase", choices=["all", "ours", "again", "plain"], default="all")
+    p.add_argument("--phase", choices=["all", "ours", "again", "plain", "job"], default="all")
     p.add_argument("--root", required=True)
     p.add_argument("--per-class", type=int, default=1000)
     p.add_argument("--classes", type=int, default=40)
@@ -173,7 +202,7 @@ def main() -> None:
     p.add_argument("--out")
     args = p.parse_args()
     if args.phase != "all":
-        result = {"ours": phase_ours, "again": phase_ours, "plain": phase_plain}[args.phase](args)
+        result = {"ours": phase_ours, "again": phase_ours, "plain": phase_plain, "job": phase_job}[args.phase](args)
         print(json.dumps(result))
         return
     sys.path.insert(0, str(HERE))

@@ -85,7 +85,8 @@ def test_a_job_reads_back_only_what_its_metrics_use(tmp_path):
     payload = SimpleNamespace(load=lambda: model, transform=None, feature_layer=None, pooling=None)
     logits_only = job_outputs(job, payload, x, union, want_features=False)
     assert logits_only.features is None and logits_only.feature_error is None
-    np.testing.assert_array_equal(logits_only.logits, forward(model, x, union, want_features=False, batch_size=32).logits)
+    expected = forward(model, x, union, want_features=False, batch_size=32)
+    np.testing.assert_array_equal(logits_only.logits, expected.logits)
     # the features were captured for the store all the same: a feature metric later reads them
     with_features = job_outputs(job, payload, x, union, want_features=True)
     np.testing.assert_array_equal(with_features.features, forward(model, x, union, batch_size=32).features)

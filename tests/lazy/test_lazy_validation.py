@@ -44,5 +44,6 @@ def test_a_lazy_target_larger_than_available_memory_is_refused_before_any_work(t
     lazy, _ = _tasks(tmp_path)
     assert lazy_targets.materialized_bytes(lazy) == 60 * 64 * 4
     monkeypatch.setattr(lazy_targets, "available_memory", lambda: 10_000)
-    with pytest.raises(InputError, match=r"lazy target 't' needs 15\.0 KB \(30 training samples\) where 9\.8 KB are available"):
+    refused = r"lazy target 't' needs 15\.0 KB \(30 training samples\) where 9\.8 KB are available"
+    with pytest.raises(InputError, match=refused):
         run_validation([Source("m", conv_model(0, 1))], [lazy], methods=["retrain_head"], progress=False)
