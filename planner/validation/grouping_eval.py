@@ -116,6 +116,19 @@ def _hoa_arm(hg: nx.DiGraph, tasks, k, keep=None):
     return solve_grouping(hg, n_groups=k, centered=False).solution, A
 
 
+def _hoa_arms(table: pd.DataFrame, seed: int, tasks, k: int, planners) -> tuple[list, list]:
+    """([(arm, groups, A)] of ``hoa`` and ``hoa_budget`` from the seeds other than ``seed``, groups of the
+    random-pairs control): the budget is ceil(P/2) of the P pairs, ranked by the seed's symmetric planner."""
+    hg = hoa_graph(table[table.seed != seed], tasks)
+    m = -(-len(tasks) * (len(tasks) - 1) // 4)
+    arms = [("hoa", *_hoa_arm(hg, tasks, k))]
+    ranked = planners.get("planner_symmetric", planners.get("planner", {})).get(seed)
+    if ranked is None:
+        return arms, []
+    arms.append(("hoa_budget", *_hoa_arm(hg, tasks, k, budget_pairs(ranked[1], m))))
+    return arms, [_hoa_arm(hg, tasks, k, keep)[0] for keep in _random_pair_sets(len(tasks), m, seed)]
+
+
 def _canon(groups) -> tuple:
     return tuple(sorted(tuple(sorted(map(str, g))) for g in groups))
 
@@ -141,6 +154,7 @@ def grouping_rows(table: pd.DataFrame, *, k: int, planners: Mapping[str, Mapping
     rows, corr = [], []
     truths = [(s, "seed", table[table.seed == s]) for s in seeds] + [(s, "mean", table) for s in seeds]
     cache: dict = {}
+    tid = {t: i for i, t in enumerate(tasks)}
     for seed, truth, tab in truths:
         key = seed if truth == "seed" else "mean"
         if key not in cache:
@@ -161,14 +175,14 @@ def grouping_rows(table: pd.DataFrame, *, k: int, planners: Mapping[str, Mapping
                          "regret_vs_test_oracle": normalized_regret(oracle_t, value, rand),
                          "gain_over_random": value - rand, "n_alternatives": len(parts)})
 
-        tid = {t: i for i, t in enumerate(tasks)}
-        for arm, per_seed in planners.items():
-            groups, A = per_seed[seed]
+        def scored(arm, groups, A):  # an arm with an objective: its value and Spearman over all partitions
             i = index[_canon(groups)]
             objs = np.array([partition_value(A, [[tid[t] for t in g] for g in p]) for p in parts])
             add(arm, groups, float(objs[i]), float(test[i]), float(val[i]))
-            corr.append({"decision": decision, "arm": arm, "seed": seed, "truth": truth,
-                         "spearman": spearman(objs, test)})
+            corr.append({"decision": decision, "arm": arm, "seed": seed, "truth": truth, "spearman": spearman(objs, test)})
+
+        for arm, per_seed in planners.items():
+            scored(arm, *per_seed[seed])
         for arm, groups in (("all_in_one", [tasks]), ("all_separate", [[t] for t in tasks])):
             i = index.get(_canon(groups))
             if i is not None:
@@ -182,19 +196,11 @@ def grouping_rows(table: pd.DataFrame, *, k: int, planners: Mapping[str, Mapping
         for m in (3, 10):
             add(f"best_of_{m}", None, float("nan"), best_of_m(val[exact_k], test[exact_k], m), float("nan"))
         if truth == "seed" and len(seeds) > 1:
-            hg = hoa_graph(table[table.seed != seed], tasks)
-            n_pairs = len(tasks) * (len(tasks) - 1) // 2
-            ranked = planners.get("planner_symmetric", planners.get("planner", {})).get(seed)
-            arms = [("hoa", None)] + ([("hoa_budget", budget_pairs(ranked[1], -(-n_pairs // 2)))] if ranked else [])
-            for arm, keep in arms:
-                groups, A = _hoa_arm(hg, tasks, k, keep)
-                i = index[_canon(groups)]
-                objs = np.array([partition_value(A, [[tid[t] for t in g] for g in p]) for p in parts])
-                add(arm, groups, float(objs[i]), float(test[i]), float(val[i]))
-                corr.append({"decision": decision, "arm": arm, "seed": seed, "truth": truth, "spearman": spearman(objs, test)})
-            if ranked:  # control: the same number of measured pairs, chosen at random
-                picks = _random_pair_sets(len(tasks), -(-n_pairs // 2), seed)
-                chosen = [index[_canon(_hoa_arm(hg, tasks, k, keep)[0])] for keep in picks]
+            arms, control = _hoa_arms(table, seed, tasks, k, planners)
+            for arm, groups, A in arms:
+                scored(arm, groups, A)
+            if control:  # the same number of measured pairs, chosen at random
+                chosen = [index[_canon(g)] for g in control]
                 add("hoa_budget_random_pairs", None, float("nan"), float(test[chosen].mean()), float(val[chosen].mean()))
         i = int(np.argmax(val))
         add("oracle", parts[i], float("nan"), float(test[i]), float(val[i]))
