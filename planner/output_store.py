@@ -28,6 +28,7 @@ import numpy as np
 
 from .exceptions import CacheError
 from .fingerprint import combine
+from .row_reads import read_rows_into
 
 __all__ = ["ForwardStore", "ShardWriter", "FORMAT_VERSION", "store_key"]
 
@@ -249,7 +250,7 @@ class _NpyAppender:
 
 def _read_rows(path: Path, rows: np.ndarray, dest: np.ndarray, out: np.ndarray | None, n_out: int) -> np.ndarray:
     """Copy rows ``rows`` of the ``.npy`` file ``path`` to ``out[dest]`` (``out`` allocated as
-    (n_out, ...) when None), reading sorted rows in blocks of at most ``_CHUNK_BYTES``."""
+    (n_out, ...) when None), with file reads (:func:`planner.row_reads.read_rows_into`)."""
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
         header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
@@ -259,25 +260,9 @@ def _read_rows(path: Path, rows: np.ndarray, dest: np.ndarray, out: np.ndarray |
             out[dest] = stored[rows]
             return out
         shape, fortran, dtype = header[version](fh)
-        if fortran:
-            raise ValueError(f"{path.name} is Fortran-ordered")
-        base, row_items = fh.tell(), int(np.prod(shape[1:], dtype=np.int64))
-        if out is None:
-            out = np.empty((n_out,) + tuple(shape[1:]), dtype=dtype)
-        row_bytes = max(row_items * dtype.itemsize, 1)
-        order = np.argsort(rows, kind="stable")
-        srows, sdest = rows[order], dest[order]
-        step = max(_CHUNK_BYTES // row_bytes, 1)
-        i = 0
-        while i < len(srows):
-            first = int(srows[i])
-            j = int(np.searchsorted(srows, first + step, side="left"))
-            span = int(srows[j - 1]) - first + 1
-            fh.seek(base + first * row_bytes)
-            block = np.fromfile(fh, dtype=dtype, count=span * row_items)
-            if block.size != span * row_items:
-                raise ValueError(f"{path.name} is truncated")
-            block = block.reshape((span,) + tuple(shape[1:]))
-            out[sdest[i:j]] = block[srows[i:j] - first]
-            i = j
-    return out
+        base = fh.tell()
+    if fortran:
+        raise ValueError(f"{path.name} is Fortran-ordered")
+    if out is None:
+        out = np.empty((n_out,) + tuple(shape[1:]), dtype=dtype)
+    return read_rows_into(path, base, shape, dtype, rows, out, dest, _CHUNK_BYTES)

@@ -27,6 +27,7 @@ import numpy as np
 
 from .exceptions import InputError
 from .fingerprint import combine
+from .row_reads import read_rows_into
 from .tensors import to_numpy
 
 __all__ = ["Reader", "ArrayFileReader", "ImageFolderReader", "DatasetReader", "IMAGE_EXTENSIONS"]
@@ -56,7 +57,11 @@ class Reader:
 
 
 class ArrayFileReader(Reader):
-    """Rows of an on-disk array, memory-mapped read-only in every process that reads them.
+    """Rows of an on-disk array, read from its file in every process that reads them.
+
+    C-ordered arrays are read with plain file reads (:func:`planner.row_reads.read_rows_into`), so a
+    process that reads the whole dataset batch by batch does not keep it resident as touched pages
+    of a memory map; Fortran-ordered ones through a read-only memory map.
 
     Parameters
     ----------
@@ -69,7 +74,7 @@ class ArrayFileReader(Reader):
         if not isinstance(array, np.memmap) or not array.filename:
             raise InputError(f"ArrayFileReader needs an np.memmap backed by a file; got {type(array).__name__}.")
         self.filename = str(array.filename)
-        self.offset = int(array.offset)
+        self.offset = _file_offset(array)
         self.dtype = array.dtype.str
         self.shape = tuple(array.shape)
         self.order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
@@ -88,11 +93,41 @@ class ArrayFileReader(Reader):
         return self.shape[0]
 
     def read(self, i: int) -> np.ndarray:
+        if self.order == "C":
+            return self.read_rows(np.array([i]))[0]
         return np.array(self._array()[i])
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Several rows at once (one fancy-index of the memory map)."""
-        return np.ascontiguousarray(self._array()[np.asarray(rows)])
+        """Several rows at once, shape (len(rows),) + the sample shape, in the order of ``rows``."""
+        rows = np.asarray(rows)
+        if self.order != "C":
+            return np.ascontiguousarray(self._array()[rows])
+        rows = np.where(rows < 0, rows + self.shape[0], rows)
+        out = np.empty((len(rows),) + self.shape[1:], dtype=np.dtype(self.dtype))
+        return read_rows_into(self.filename, self.offset, self.shape, self.dtype, rows, out)
+
+
+def _file_offset(array: np.memmap) -> int:
+    """Byte offset in its file of ``array``'s first element, also for a slice of rows of a memory map
+    (whose ``.offset`` attribute is still its parent's).
+
+    Raises
+    ------
+    InputError
+        For a strided view (e.g. every other row, or one column): no single file range holds it.
+    """
+    import mmap
+
+    root = array
+    while isinstance(root.base, np.memmap):
+        root = root.base
+    if root is array:
+        return int(array.offset)
+    if not isinstance(root.base, mmap.mmap) or not (array.flags.c_contiguous or array.flags.f_contiguous and
+                                                      array.shape == root.shape):
+        raise InputError("ArrayFileReader needs a whole memory-mapped array or a contiguous slice of its rows; "
+                         f"got a strided view of shape {array.shape}. Select rows with LazyInputs(reader, rows).")
+    return int(root.offset) + int(array.ctypes.data - root.ctypes.data)
 
 
 class ImageFolderReader(Reader):
