@@ -209,22 +209,28 @@ def _reference_metric(job, metric, out, union, head, pos, target, seed, shared_r
 
 
 def _check_outputs(bad_rows: np.ndarray, pos: np.ndarray, target: TargetSpec, job: Job, what: str) -> None:
-    """Raise a :class:`SourceOutputError` naming the source model, the target sample and the forward
-    batch (of ``job.batch_size`` rows) when the model's ``what`` ("logits" or "features") are not
-    finite for some of the target's rows (the metric's own check would name only its internal argument)."""
+    """Raise a :class:`SourceOutputError` naming the source model, the target sample and where the
+    outputs came from when the model's ``what`` ("logits" or "features") are not finite for some of the
+    target's rows (the metric's own check would name only its internal argument): the forward batch (of
+    ``job.batch_size`` rows) without a store; with the forward-output store, the row and the store
+    (its rows may come from earlier runs, forwarded in other batches)."""
     bad = np.flatnonzero(bad_rows[pos])
     if not len(bad):
         return
     first = int(bad[0])
     union_row = int(pos[first])
-    size = job.batch_size
-    batch = union_row // size
+    size, n = job.batch_size, len(bad_rows)
+    if job.store_dir is None:
+        batch = union_row // size
+        where = (f"in forward batch {batch} of {size} rows (rows {batch * size}-{min((batch + 1) * size, n) - 1} "
+                 f"of the {n} distinct samples this job forwarded, in their sorted order)")
+    else:
+        where = (f"row {union_row} of the {n} distinct samples of this job (in their sorted order), as stored "
+                 f"in the forward-output store under {job.store_dir!r}")
     raise SourceOutputError(
         f"source model {job.source!r} returned non-finite {what} (NaN or inf) for {len(bad)} of the "
         f"{len(pos)} samples of target {target.name!r}; first: target sample {first} (input row "
-        f"{int(target.index[first])}), in forward batch {batch} of {size} rows (rows {batch * size}-"
-        f"{min((batch + 1) * size, len(bad_rows)) - 1} of the {len(bad_rows)} distinct samples this job "
-        f"forwarded, in their sorted order). Check the model's weights and its inputs there."
+        f"{int(target.index[first])}), {where}. Check the model's weights and its inputs there."
     )
 
 

@@ -134,3 +134,13 @@ def test_non_finite_outputs_name_the_forward_batch_of_the_batch_size_in_use(batc
     err = df.error.iloc[0]
     size = batch_size or 256
     assert f"in forward batch {batch} of {size} rows ({rows} of the 300 distinct samples" in err
+
+
+def test_non_finite_outputs_served_by_the_store_name_the_row_and_the_store(tmp_path):
+    x = _pool(300)
+    x[270, 0] = 9.0
+    df = score([Source("broken", NaNAt())], [Task("t", x, np.arange(300) % 3)], metrics=["leep"],
+               batch_size=100, cache=tmp_path / "c", progress=False)
+    err = df.error.iloc[0]
+    assert "target sample 270" in err and "row 270 of the 300 distinct samples" in err
+    assert "forward-output store" in err and "forward batch" not in err
