@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import CacheError
+from .exceptions import CacheError, InputError
 from .fingerprint import combine
 from .row_reads import read_rows_into
 
@@ -262,7 +262,7 @@ def _read_rows(path: Path, rows: np.ndarray, dest: np.ndarray, out: np.ndarray |
         shape, fortran, dtype = header[version](fh)
         base = fh.tell()
     if fortran:
-        raise ValueError(f"{path.name} is Fortran-ordered")
+        raise InputError(f"{path.name} is Fortran-ordered; the store reads C-ordered shards only")
     if out is None:
         out = np.empty((n_out,) + tuple(shape[1:]), dtype=dtype)
     return read_rows_into(path, base, shape, dtype, rows, out, dest, _CHUNK_BYTES)

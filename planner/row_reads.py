@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .exceptions import InputError
+
 __all__ = ["read_rows_into", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 8 << 20
@@ -52,7 +54,7 @@ def read_rows_into(path: str | os.PathLike, offset: int, shape: tuple[int, ...],
             fh.seek(offset + first * row_bytes)
             block = np.fromfile(fh, dtype=dtype, count=span * row_items)
             if block.size != span * row_items:
-                raise ValueError(f"{os.fspath(path)!r} is shorter than an array of shape {shape}")
+                raise InputError(f"{os.fspath(path)!r} is shorter than an array of shape {shape} (truncated file)")
             out[sdest[i:j]] = block.reshape((span,) + tuple(shape[1:]))[srows[i:j] - first]
             i = j
     return out

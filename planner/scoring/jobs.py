@@ -136,12 +136,12 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
         shape = tuple(pool.shape[1:]) if hasattr(pool, "shape") else f"(lazy {type(pool).__name__})"
         return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))
-    from threadpoolctl import threadpool_limits
+    from ..threads import blas_threads
 
     # One BLAS thread for the metrics wherever the job runs (the driver for "local", a Ray worker, a
     # cluster node): OpenBLAS splits long dot products and some factorizations by thread count, so
     # the last bits of a score would otherwise depend on the executor (measured: Z=30,000 row dots).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         return _score_targets(job, out, union, head)
 
 
