@@ -36,12 +36,14 @@ EVIDENCE = {
     "sources": "proxy only: LEEP ranks sources well in this project's validation runs (low selection regret); "
                "check with `transfergraph validate`",
     "groups": "proxy only: transfer scores measure sequential transfer, not co-training; in this project's "
-              "multitask benchmark (benchmarks/RESULTS.md) LEEP-based groupings beat random partitions on one of "
-              "two digits suites, by under 1 accuracy point, and were inconclusive on the other; check with "
-              "`transfergraph validate --decisions` before committing compute",
+              "multitask benchmark (benchmarks/RESULTS.md, 3 suites, 5 seeds) LEEP-based groupings beat random "
+              "partitions on one suite at 2 groups, by under 1 accuracy point, and were inconclusive on the other "
+              "two, where even trained pairs (HOA) could not beat random; check with "
+              "`transfergraph validate --decisions` (it also writes a grouping from measured pairs) before "
+              "committing compute",
     "curriculum": "proxy only: the curriculum objectives ignore forgetting; in this project's continual-learning "
-                  "benchmark (benchmarks/RESULTS.md) no objective beat random orders on either of two digits "
-                  "suites; check with `transfergraph validate --decisions`",
+                  "benchmark (benchmarks/RESULTS.md, 3 suites, 5 seeds) no objective beat random orders on any "
+                  "suite; check with `transfergraph validate --decisions`",
 }
 
 
