@@ -67,7 +67,9 @@ def test_connecting_without_a_token_fails_fast_with_instructions(tmp_path):
     assert proc.stdout.startswith("ERROR"), proc.stdout + proc.stderr[-2000:]
     assert "ray get-auth-token" in proc.stdout and "RAY_AUTH_TOKEN" in proc.stdout
     assert "127.0.0.1:6390" in proc.stdout
-    assert float(proc.stdout.split()[1]) < 2.0  # no 20 s timeout: it fails before contacting anything
+    # it fails before contacting anything: far below the 20 s connection timeout (10 s leaves room for a
+    # loaded CI machine; measured 0.1-0.5 s idle, up to 4.75 s at load 20)
+    assert float(proc.stdout.split()[1]) < 10.0
     assert time.time() - start < 60
 
 
