@@ -57,17 +57,19 @@ class Artifacts:
     scores: pd.DataFrame | None = None
     run: dict[str, Any] = field(default_factory=dict)
     validation_md: str | None = None
+    decisions_md: str | None = None
 
 
 def read_artifacts(out: str | Path) -> Artifacts:
     """Read ``plan.json`` and ``graph.graphml`` (required) and ``scores.csv``, ``run.json``,
-    ``validation.md`` (when present) from ``out``."""
+    ``validation.md`` and ``decisions.md`` (when present) from ``out``."""
     out = Path(out)
     missing = [n for n in ("plan.json", "graph.graphml") if not (out / n).is_file()]
     if missing:
         raise InputError(f"out={out} lacks {missing}; run `transfergraph run` or `transfergraph plan` into it first.")
     scores = read_scores(out / "scores.csv") if (out / "scores.csv").is_file() else None
     run = json.loads((out / RUN_INFO).read_text()) if (out / RUN_INFO).is_file() else {}
-    validation = (out / "validation.md").read_text() if (out / "validation.md").is_file() else None
+    validation, decisions = ((out / name).read_text() if (out / name).is_file() else None
+                             for name in ("validation.md", "decisions.md"))
     return Artifacts(out, json.loads((out / "plan.json").read_text()), nx.read_graphml(out / "graph.graphml"),
-                     scores, run, validation)
+                     scores, run, validation, decisions)

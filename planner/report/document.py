@@ -1,9 +1,9 @@
 """``report.md``, rendered from the artifacts of an output folder (see :mod:`planner.report.artifacts`).
 
 Sections: run summary, how to read the scores, figures (each skipped figure replaced by a sentence
-saying why), failed pairs, decisions (:func:`planner.report.explain_plan`), the validation section
-when ``validation.md`` exists, and the file list. Re-rendering is how ``validate`` adds its section:
-no text of an earlier report.md is edited.
+saying why), failed pairs, decisions (:func:`planner.report.explain_plan`), the validation sections
+when ``validation.md`` / ``decisions.md`` exist, and the file list. Re-rendering is how ``validate`` and
+``validate --decisions`` add their sections: no text of an earlier report.md is edited.
 """
 from __future__ import annotations
 
@@ -114,8 +114,9 @@ def render_report(out: str | Path) -> Path:
              explain_plan(plan).strip(), "",
              *tta_section(art.scores, plan),
              *_figure_lines(run, ("groups", "curriculum"), metric)]
-    if art.validation_md:
-        lines += [art.validation_md.strip(), ""]
+    for section in (art.validation_md, art.decisions_md):
+        if section:
+            lines += [section.strip(), ""]
     lines += ["## Files", "",
               "- `scores.csv`: one row per (source, target, metric) with raw and normalized scores.",
               "- `graph.graphml`: the transfer graph (`networkx.read_graphml`).",

@@ -133,6 +133,14 @@ def _curriculum_section(plan: dict) -> list[str]:
     return lines + [""]
 
 
+def _evidence_text(e: dict) -> str:
+    """"level — note", without repeating the level when the note already starts with it."""
+    level, note = str(e.get("level", "")), str(e.get("note", ""))
+    if note.startswith(level):
+        note = note[len(level):].lstrip(" :")
+    return f"{level} — {note}" if note else level
+
+
 def explain_plan(plan: dict) -> str:
     """Markdown for report.md: one subsection per decision, each with the action to take.
 
@@ -151,8 +159,7 @@ def explain_plan(plan: dict) -> str:
     lines += _groups_section(plan)
     lines += _curriculum_section(plan)
     if plan.get("evidence"):  # how far each decision is backed by measurements on this data
-        lines += ["### Evidence", ""] + [f"- **{name}**: {e.get('level')} — {e.get('note', '')}"
-                                         for name, e in plan["evidence"].items()] + [""]
+        lines += ["### Evidence", ""] + [f"- **{name}**: {_evidence_text(e)}" for name, e in plan["evidence"].items()] + [""]
     if plan.get("warnings"):
         lines += ["### Warnings", ""] + [f"- {w}" for w in plan["warnings"]] + [""]
     return "\n".join(lines)

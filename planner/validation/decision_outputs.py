@@ -27,14 +27,18 @@ SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_
 
 
 def _verdict(row) -> str:
+    """The pre-registered bar, with the reasons when it is not met and a caveat under 5 seeds."""
+    few = f" (provisional: {int(row['n_seeds'])} seeds < 5)" if row["n_seeds"] < 5 else ""
     if not np.isfinite(row["noise_ceiling"]) or row["noise_ceiling"] < 0.5:
-        return "inconclusive (noise ceiling < 0.5)"
+        return f"inconclusive (noise ceiling {row['noise_ceiling']:.2f} < 0.5){few}"
     # an arm chosen per seed from the *other* seeds (HOA, hoa_budget) has no seed-mean-truth row: its own-seed
     # percentile stands in (judging it on a mean that includes its own training seeds would leak)
     pct = row["percentile_seed_mean_truth"]
     pct = row["percentile"] if not np.isfinite(pct) else pct
-    ok = row["gain_low"] > 0 and pct >= 75 and row["spearman_low"] > 0
-    return "beats random" if ok else "fails the minimum bar"
+    missed = [why for ok, why in ((row["gain_low"] > 0, "gain CI not above 0"),
+                                  (pct >= 75, f"percentile {pct:.0f} < 75"),
+                                  (row["spearman_low"] > 0, "Spearman CI not above 0")) if not ok]
+    return ("beats random" if not missed else f"fails the minimum bar ({'; '.join(missed)})") + few
 
 
 def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.DataFrame:

@@ -36,10 +36,12 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
         assert {"planner" if name.startswith("grouping") else "planner_tree", "random", "oracle"} <= set(df.arm)
         assert set(df.seed) == {0, 1}
     assert (out / "grouping_k2.png").stat().st_size > 0
-    assert "## Validation: decisions" in (out / "report.md").read_text()
+    assert "## Validation: decisions" in (out / "decisions.md").read_text()
     plan = json.loads((out / "plan.json").read_text())
-    assert plan["evidence"]["groups"]["level"] == "validated on this data"
-    assert "grouping_k2" in plan["evidence"]["groups"]["note"]
+    # the method was validated on this data, not the plan's own groups: the evidence says which
+    assert plan["evidence"]["groups"]["level"] == "method validated on this data"
+    note = plan["evidence"]["groups"]["note"]
+    assert "grouping_k2" in note and "were not trained as such" in note and "'a0to4'" in note
     # the grouping from the measured pairs is what the user gets when the proxy fails
     groups = plan["measured_groups"]["k2"]
     assert sorted(t for g in groups for t in g) == ["a0to4", "b5to9", "c_inv"] and len(groups) <= 2
@@ -53,3 +55,20 @@ def test_validate_decisions_rejects_unknown_tasks(tmp_path):
     result = runner.invoke(app, ["validate", str(cfg), "--decisions", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "validate.decisions.tasks" in result.output and "nope" in result.output
+
+
+def test_report_keeps_the_decisions_section_when_validate_runs_after(tmp_path):
+    cfg = tmp_path / "t0.yaml"
+    cfg.write_text(yaml.safe_dump(dict(CONFIG, validate={**CONFIG["validate"], "methods": ["retrain_head"],
+                                                          "n_pairs": 3})))
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(cfg), "--out", str(out), "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["validate", str(cfg), "--decisions", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text()
+    assert report.count("## Validation: decisions") == 1 and "method validated on this data" in report
+    result = runner.invoke(app, ["validate", str(cfg), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text()
+    assert report.count("## Validation: decisions") == 1  # re-rendered from decisions.md, not lost
+    assert (out / "validation.md").read_text().strip().splitlines()[0] in report
