@@ -139,6 +139,10 @@ CASES = [
     Case("nonexistent config", 2, "does not exist", lambda t: ["run", str(t / "missing.yaml")]),
     Case("duplicate task names", 2, "names must be unique",
          lambda t: _run(t, lambda c: c["tasks"][1].update(name=c["tasks"][0]["name"]))),
+    Case("plan from a truncated score table", 2, "is the file truncated?",
+         lambda t: ["plan", str(_write(t / "s.csv", "source,source_task,target,metric,score,normalized,status,error,"
+                                       "n_target,n_source_classes,seconds\nm,,a,leep,-1.0,0.5,ok,,30,3,0.1\nm,,b,le")),
+                    "--out", str(t / "p")]),
     Case("plan from a CSV that is not a score table", 2, "lacks columns",
          lambda t: ["plan", str(_write(t / "x.csv", "a,b\n1,2\n")), "--out", str(t / "p")]),
 ]

@@ -27,7 +27,8 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     planner.exceptions.InputError
-        Unreadable file, or a column of :data:`planner.graph.SCORE_COLUMNS` missing.
+        Unreadable file, a column of :data:`planner.graph.SCORE_COLUMNS` missing, or a malformed row
+        (empty source, target or metric; status not "ok"/"failed"), as in a truncated file.
     """
     from ..graph import SCORE_COLUMNS
 
@@ -42,6 +43,11 @@ def read_scores(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path} lacks columns {missing}; expected a scores.csv from `transfergraph run`.")
     for col in ("source", "source_task", "target", "metric", "status"):
         df[col] = df[col].astype(str)
+    bad = df.index[(df["source"] == "") | (df["target"] == "") | (df["metric"] == "")
+                   | ~df["status"].isin(["ok", "failed"])]
+    if len(bad):  # e.g. a truncated file: its last row lacks fields
+        raise InputError(f"{path} has {len(bad)} malformed row(s) (first: data row {int(bad[0]) + 1}): empty "
+                         "source/target/metric or a status other than 'ok'/'failed'; is the file truncated?")
     for col in ("score", "normalized"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     return df
