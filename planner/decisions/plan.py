@@ -13,6 +13,7 @@ from typing import Any, Hashable
 
 import networkx as nx
 
+from ..exceptions import InputError
 from ._graph import check_graph, source_nodes, task_nodes
 from ._result import Decision, Status, json_float
 from .curriculum import solve_curriculum
@@ -111,12 +112,21 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     Raises
     ------
     planner.exceptions.InputError
-        A bad option (named); see :class:`PlanOptions`.
+        A bad option (named); see :class:`PlanOptions`; a ``metric`` other than the graph's
+        ``graph.graph["metric"]`` (without an explicit metric, the graph's is used).
     planner.exceptions.GraphError, planner.exceptions.InfeasiblePlanError
         From the decision functions.
     """
+    explicit = options is not None or overrides.get("metric") is not None
     options = (options or PlanOptions()).replace(**overrides)
     check_graph(graph, caller="make_plan")
+    weighted_by = graph.graph.get("metric")
+    if weighted_by and weighted_by != options.metric:
+        if explicit:
+            raise InputError(f"metric of make_plan() must be the metric the graph is weighted by, {weighted_by!r} "
+                             f"(graph.graph['metric']); got {options.metric!r}. Build the graph with "
+                             f"build_graph(scores, metric={options.metric!r}) to plan by it.")
+        options = options.replace(metric=weighted_by)  # default metric: take the graph's
     o = options
     tasks = task_nodes(graph)
     n_candidates = len(source_nodes(graph, tasks))

@@ -168,3 +168,19 @@ def test_plan_names_the_model_behind_each_task_edge():
     assert "fine-tune **a** (model `cnaps@a`, weight 0.900)" in text
     assert "start from **b** (model `b.cnn`, weight 0.700)" in text
     assert "| c | b | b.cnn |" in text
+
+
+def test_make_plan_takes_the_graphs_metric_and_refuses_another():
+    import networkx as nx
+
+    from planner.decisions import make_plan
+    from planner.exceptions import InputError
+
+    g = nx.DiGraph()
+    g.graph["metric"] = "nce"
+    g.add_nodes_from(["a", "b"], kind="task")
+    g.add_edge("a", "b", weight=0.5)
+    g.add_edge("b", "a", weight=0.3)
+    assert make_plan(g)["metric"] == "nce"  # no metric given: the one the weights are in
+    with pytest.raises(InputError, match=r"metric of make_plan\(\) must be .*'nce'.*got 'leep'"):
+        make_plan(g, metric="leep")
