@@ -43,7 +43,10 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
     """Sentences saying, per method, which metrics ``metric`` beat and which beat it.
 
     "Beat" means a higher pooled Pearson r *and* a higher pooled Kendall tau; one higher and one
-    lower is "mixed". Regret (lower is better) is compared separately.
+    lower is "mixed". Pooled statistics mix targets, whose raw scores are on different scales, so the
+    sentence also names the metric with the best per-target Kendall tau (the ranking of sources *within*
+    a target, which is what source selection uses) when it differs from ``metric``. Regret (lower is
+    better) is compared separately.
     """
     lines = []
     for method, g in corr.groupby("method", sort=False):
@@ -64,6 +67,13 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
         text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
         if mixed:
             text += f" Mixed (one statistic higher, one lower): {', '.join(mixed)}."
+        if "per_target_kendall_tau" in g.columns:
+            per = g.dropna(subset=["per_target_kendall_tau"])
+            if len(per) and float(mine["per_target_kendall_tau"].iloc[0]) < per["per_target_kendall_tau"].max():
+                best = per.loc[per["per_target_kendall_tau"].idxmax()]
+                text += (f" Within targets (per-target τ, what source selection uses) {best['metric']} ranks "
+                         f"sources best: τ={float(best['per_target_kendall_tau']):.2f} vs "
+                         f"{float(mine['per_target_kendall_tau'].iloc[0]):.2f} for {metric}.")
         if regret is not None and not regret.empty:
             rg = regret[(regret["method"] == method) & (regret["n_targets"] > 0)]
             mine_r = rg[rg["metric"] == metric]

@@ -63,3 +63,21 @@ def test_validation_section_is_added_by_re_rendering(scores_csv, tmp_path):
     report = (out / "report.md").read_text()
     assert report.count("## Validation:") == 1 and report.index("## Decisions") < report.index("## Validation:")
     assert pd.read_csv(out / "scores.csv").shape == pd.read_csv(scores_csv).shape
+
+
+def test_verdict_names_the_metric_that_ranks_sources_best_within_targets():
+    import pandas as pd
+
+    from planner.report.validation import verdict_lines
+
+    corr = pd.DataFrame([
+        {"metric": "leep", "method": "retrain_head", "pearson": 0.8, "kendall_tau": 0.6, "n_pairs": 16,
+         "per_target_kendall_tau": 0.52},
+        {"metric": "h_score", "method": "retrain_head", "pearson": 0.3, "kendall_tau": 0.2, "n_pairs": 16,
+         "per_target_kendall_tau": 0.77},
+    ])
+    text = " ".join(verdict_lines(corr, None, metric="leep"))
+    assert "leep beat: h_score" in text  # pooled over targets
+    assert "Within targets" in text and "h_score ranks sources best: τ=0.77 vs 0.52 for leep" in text
+    corr.loc[1, "per_target_kendall_tau"] = 0.1
+    assert "Within targets" not in " ".join(verdict_lines(corr, None, metric="leep"))
