@@ -95,6 +95,7 @@ def run(
 ) -> None:
     """Score every (source, target) pair, build the graph, plan, and write the report."""
     _check_job_options(executor, address, workers, cache, no_cache)
+    _check_device_option(device)
 
     def body():
         from .pipeline import run_job
@@ -235,6 +236,15 @@ def validate(
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume.")
+
+
+def _check_device_option(device: Optional[str]) -> None:
+    """``--device`` spelled as cpu | cuda | cuda:N (exit 2); CUDA's presence is checked by the job, before training."""
+    from .devices import device_spelling_problem
+
+    if device is not None and device_spelling_problem(device):
+        _echo(f"transfergraph: error: --device: {device_spelling_problem(device)}.")
+        raise typer.Exit(2)
 
 
 def _check_job_options(executor: Optional[str], address: Optional[str], workers: Optional[int],

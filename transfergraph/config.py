@@ -30,6 +30,7 @@ from planner.exceptions import ConfigError
 
 from .config_data import DataConfig
 from .config_models import ExternalModelSpec, PreprocessSpec
+from .config_types import SBool, SFloat, SInt, format_errors
 
 __all__ = [
     "JobConfig",
@@ -47,7 +48,7 @@ __all__ = [
     "parse_config",
 ]
 
-Label = Union[int, str]
+Label = Union[SInt, str]
 
 
 class _Strict(BaseModel):
@@ -60,9 +61,9 @@ class TaskSpec(_Strict):
     name: str = Field(..., min_length=1)
     dataset: Optional[str] = Field(None, description="Overrides data.dataset.")
     classes: Optional[list[Label]] = Field(None, description="Class subset; default: all classes.")
-    shift: dict[str, Union[float, bool]] = Field(default_factory=dict, description="e.g. {rotate: 30, noise: 0.1}")
-    imbalance: Optional[float] = Field(None, ge=1.0, description="Largest/smallest class size ratio (geometric).")
-    n_per_class: Optional[int] = Field(None, ge=2, description="Training samples per class (before imbalance).")
+    shift: dict[str, Union[SFloat, SBool]] = Field(default_factory=dict, description="e.g. {rotate: 30, noise: 0.1}")
+    imbalance: Optional[SFloat] = Field(None, ge=1.0, description="Largest/smallest class size ratio (geometric).")
+    n_per_class: Optional[SInt] = Field(None, ge=2, description="Training samples per class (before imbalance).")
 
     @field_validator("name")
     @classmethod
@@ -83,22 +84,22 @@ class TrainingConfig(_Strict):
     """How source models are trained (seeded, deterministic on CPU)."""
 
     arch: str = "small_cnn"
-    width: int = Field(16, ge=1, le=256)
-    feature_dim: int = Field(64, ge=2, le=4096)
-    epochs: int = Field(8, ge=1, le=1000)
-    batch_size: int = Field(64, ge=2)
-    lr: float = Field(5e-3, gt=0.0, lt=10.0)
-    weight_decay: float = Field(1e-4, ge=0.0)
+    width: SInt = Field(16, ge=1, le=256)
+    feature_dim: SInt = Field(64, ge=2, le=4096)
+    epochs: SInt = Field(8, ge=1, le=1000)
+    batch_size: SInt = Field(64, ge=2)
+    lr: SFloat = Field(5e-3, gt=0.0, lt=10.0)
+    weight_decay: SFloat = Field(1e-4, ge=0.0)
 
 
 class MetaConfig(_Strict):
     """A CNAPs-style meta-trained model (adapters.meta) and its adapted per-task models."""
 
-    enabled: bool = False
-    pretrain_steps: int = Field(250, ge=1, description="Supervised backbone pre-training steps.")
-    meta_steps: int = Field(60, ge=1, description="Episodic meta-training steps.")
-    seconds: Optional[float] = Field(None, gt=0, description="Wall-clock budget; stops at whichever comes first.")
-    context_shots: Optional[int] = Field(None, ge=1, description="Context samples per class used to adapt to a task.")
+    enabled: SBool = False
+    pretrain_steps: SInt = Field(250, ge=1, description="Supervised backbone pre-training steps.")
+    meta_steps: SInt = Field(60, ge=1, description="Episodic meta-training steps.")
+    seconds: Optional[SFloat] = Field(None, gt=0, description="Wall-clock budget; stops at whichever comes first.")
+    context_shots: Optional[SInt] = Field(None, ge=1, description="Context samples per class used to adapt to a task.")
     adapted_as: Literal["model", "task"] = Field(
         "task", description="task: a model adapted to task i is task i's node (task->task edges, no self-edge); "
                             "model: a node of its own")
@@ -106,7 +107,7 @@ class MetaConfig(_Strict):
 
 
 class ModelsConfig(_Strict):
-    per_task: bool = Field(True, description="Train one source model per task (the task's node in the graph).")
+    per_task: SBool = Field(True, description="Train one source model per task (the task's node in the graph).")
     training: TrainingConfig = TrainingConfig()
     external: list[ExternalModelSpec] = Field(default_factory=list)
     meta: MetaConfig = MetaConfig()
@@ -117,12 +118,12 @@ class ScoringConfig(_Strict):
     metrics: list[str] = Field(default_factory=lambda: ["leep"], min_length=1)
     executor: Literal["local", "ray"] = "ray"
     address: Optional[str] = Field(None, description="Ray cluster address (else RAY_ADDRESS, else a local Ray).")
-    workers: Optional[int] = Field(None, ge=1, description="Ray worker CPUs (local Ray) / max tasks in flight.")
-    cache: Union[str, bool, None] = Field(True, description="Score cache folder; true = OUT/cache, false = none.")
-    batch_size: int = Field(256, ge=1, description="Samples per forward batch.")
+    workers: Optional[SInt] = Field(None, ge=1, description="Ray worker CPUs (local Ray) / max tasks in flight.")
+    cache: Union[str, SBool, None] = Field(True, description="Score cache folder; true = OUT/cache, false = none.")
+    batch_size: SInt = Field(256, ge=1, description="Samples per forward batch.")
     device: Optional[str] = Field(None, description="cpu | cuda | cuda:N (default: where each model is).")
-    gpus_per_task: float = Field(0, ge=0, description="Ray executor: GPUs reserved per task (e.g. 0.5).")
-    num_workers: int = Field(0, ge=0, description="DataLoader reader processes per job (on-disk data).")
+    gpus_per_task: SFloat = Field(0, ge=0, description="Ray executor: GPUs reserved per task (e.g. 0.5).")
+    num_workers: SInt = Field(0, ge=0, description="DataLoader reader processes per job (on-disk data).")
 
     @field_validator("metrics")
     @classmethod
@@ -136,30 +137,39 @@ class ScoringConfig(_Strict):
             raise ValueError(f"metrics must be distinct; got {v}")
         return v
 
+    @field_validator("device")
+    @classmethod
+    def _device_spelling(cls, v: Optional[str]) -> Optional[str]:
+        from .devices import device_spelling_problem
+
+        if v is not None and device_spelling_problem(v):
+            raise ValueError(device_spelling_problem(v))
+        return v
+
 
 class PlanConfig(_Strict):
     metric: Optional[str] = Field(None, description="Metric whose normalized score weights the graph (default: first).")
-    top_k: int = Field(3, ge=1)
-    budget: Optional[int] = Field(None, ge=1)
-    n_groups: Optional[int] = Field(None, ge=1)
-    max_group_size: Optional[int] = Field(None, ge=1)
-    centered: bool = True
+    top_k: SInt = Field(3, ge=1)
+    budget: Optional[SInt] = Field(None, ge=1)
+    n_groups: Optional[SInt] = Field(None, ge=1)
+    max_group_size: Optional[SInt] = Field(None, ge=1)
+    centered: SBool = True
     curriculum_start: Optional[str] = None
     curriculum_objective: Literal["tree", "chain", "cumulative"] = "tree"
-    time_limit: float = Field(60.0, gt=0)
+    time_limit: SFloat = Field(60.0, gt=0)
 
 
 class DecisionsConfig(_Strict):
     """``validate.decisions``: train groupings and curricula for real (``transfergraph validate --decisions``)."""
 
     tasks: Optional[list[str]] = Field(None, description="Tasks to validate on (default: the first five).")
-    seeds: int = Field(3, ge=1, le=20, description="Training seeds (>= 5 for headline numbers).")
-    steps: int = Field(100, ge=1, description="Steps per task in every group network (equal per-task budget).")
-    curriculum_steps: int = Field(60, ge=1, description="Steps per task of the continual learner.")
-    batch: int = Field(32, ge=2, description="Examples per task per step.")
-    train_per_class: Optional[int] = Field(None, ge=2, description="Cap on training images per class.")
-    n_curriculum: Optional[int] = Field(None, ge=2, le=6, description="Tasks in the curriculum (default min(4, n)).")
-    groups: list[int] = Field(default_factory=lambda: [2, 3], description="Group budgets k to judge.")
+    seeds: SInt = Field(3, ge=1, le=20, description="Training seeds (>= 5 for headline numbers).")
+    steps: SInt = Field(100, ge=1, description="Steps per task in every group network (equal per-task budget).")
+    curriculum_steps: SInt = Field(60, ge=1, description="Steps per task of the continual learner.")
+    batch: SInt = Field(32, ge=2, description="Examples per task per step.")
+    train_per_class: Optional[SInt] = Field(None, ge=2, description="Cap on training images per class.")
+    n_curriculum: Optional[SInt] = Field(None, ge=2, le=6, description="Tasks in the curriculum (default min(4, n)).")
+    groups: list[SInt] = Field(default_factory=lambda: [2, 3], description="Group budgets k to judge.")
     learners: list[Literal["naive", "replay"]] = Field(default_factory=lambda: ["naive"], min_length=1)
 
 
@@ -167,9 +177,9 @@ class ValidateConfig(_Strict):
     methods: list[Literal["retrain_head", "fine_tune", "meta_transfer"]] = Field(
         default_factory=lambda: ["retrain_head", "fine_tune"], min_length=1)
     pairs: Optional[list[tuple[str, str]]] = Field(None, description="Explicit (source, target) pairs; default all.")
-    n_pairs: Optional[int] = Field(None, ge=1, description="Seeded sample of this many pairs.")
-    fine_tune_epochs: int = Field(3, ge=1)
-    cache: Union[str, bool, None] = True
+    n_pairs: Optional[SInt] = Field(None, ge=1, description="Seeded sample of this many pairs.")
+    fine_tune_epochs: SInt = Field(3, ge=1)
+    cache: Union[str, SBool, None] = True
     decisions: Optional[DecisionsConfig] = Field(None, description="Settings of `validate --decisions`.")
 
 
@@ -177,7 +187,7 @@ class JobConfig(_Strict):
     """A whole transfergraph job."""
 
     name: str = "transfergraph"
-    seed: int = Field(0, ge=0)
+    seed: SInt = Field(0, ge=0)
     data: DataConfig = DataConfig()
     tasks: list[TaskSpec] = Field(..., min_length=2)
     models: ModelsConfig = ModelsConfig()
@@ -219,22 +229,6 @@ class JobConfig(_Strict):
         return self.plan.metric or self.scoring.metrics[0]
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        loc = loc.replace("validate_", "validate")
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see configs/demo.yaml for every key)"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        given = e.get("input")
-        shown = "" if e["type"] in ("missing", "extra_forbidden") or isinstance(given, dict) else f" (got {given!r:.80})"
-        lines.append(f"  - {loc}: {msg}{shown}")
-    return f"invalid config {source}:\n" + "\n".join(lines)
-
-
 def parse_config(data: Any, *, source: str = "<dict>") -> JobConfig:
     """Validate a mapping (e.g. parsed YAML) into a :class:`JobConfig`; raises :class:`ConfigError`."""
     if not isinstance(data, dict):
@@ -242,7 +236,7 @@ def parse_config(data: Any, *, source: str = "<dict>") -> JobConfig:
     try:
         return JobConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, source)) from None
+        raise ConfigError(format_errors(err, source)) from None
 
 
 def load_config(path: str | os.PathLike) -> JobConfig:

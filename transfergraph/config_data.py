@@ -13,6 +13,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .config_types import SBool, SFloat, SInt
+
 __all__ = ["DataConfig", "LAZY_KINDS"]
 
 #: data kinds read lazily from disk
@@ -34,10 +36,10 @@ class DataConfig(BaseModel):
     label_column: Optional[str] = Field(None, description="hf_datasets: the label column (default: label/labels).")
     split: Optional[str] = Field(None, description="hf_datasets: the split of a saved DatasetDict (default: train).")
     image_mode: Literal["RGB", "L"] = Field("RGB", description="image_folder: 3-channel RGB or 1-channel L.")
-    image_size: int = Field(16, ge=4, le=1024, description="Images are resized to image_size x image_size "
+    image_size: SInt = Field(16, ge=4, le=1024, description="Images are resized to image_size x image_size "
                                                            "(image_folder: only when set explicitly).")
-    test_fraction: float = Field(0.3, gt=0.0, lt=0.9, description="Held-out share of each dataset (validation only).")
-    max_per_class: Optional[int] = Field(None, ge=2, description="Cap on samples per class taken from the dataset.")
+    test_fraction: SFloat = Field(0.3, gt=0.0, lt=0.9, description="Held-out share of each dataset (validation only).")
+    max_per_class: Optional[SInt] = Field(None, ge=2, description="Cap on samples per class taken from the dataset.")
 
     @model_validator(mode="after")
     def _kind(self) -> "DataConfig":

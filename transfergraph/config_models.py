@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .config_types import SBool, SFloat, SInt
 
 __all__ = ["PreprocessSpec", "ExternalModelSpec"]
 
-Label = Union[int, str]
+Label = Union[SInt, str]
 
 
 class _Strict(BaseModel):
@@ -26,10 +28,17 @@ class PreprocessSpec(_Strict):
     """Input preprocessing of one source model (applied to each batch, in this order)."""
 
     channels: Optional[Literal[1, 3]] = Field(None, description="1 -> 3 repeats the channel, 3 -> 1 averages.")
-    resize: Optional[int] = Field(None, ge=1, le=4096, description="Shorter side to this many pixels.")
-    center_crop: Optional[int] = Field(None, ge=1, le=4096, description="Central square crop size.")
-    mean: Optional[list[float]] = Field(None, min_length=1, max_length=4)
-    std: Optional[list[float]] = Field(None, min_length=1, max_length=4)
+    resize: Optional[SInt] = Field(None, ge=1, le=4096, description="Shorter side to this many pixels.")
+    center_crop: Optional[SInt] = Field(None, ge=1, le=4096, description="Central square crop size.")
+    mean: Optional[list[SFloat]] = Field(None, min_length=1, max_length=4)
+    std: Optional[list[SFloat]] = Field(None, min_length=1, max_length=4)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels_not_bool(cls, v):
+        if isinstance(v, bool):  # Literal[1, 3] alone takes `true` for 1
+            raise ValueError(f"expected 1 or 3; got bool {v}")
+        return v
 
     @model_validator(mode="after")
     def _mean_std(self) -> "PreprocessSpec":
@@ -46,11 +55,11 @@ class ExternalModelSpec(_Strict):
     name: str = Field(..., min_length=1)
     dataset: Optional[str] = None
     classes: Optional[list[Label]] = None
-    shift: dict[str, Union[float, bool]] = Field(default_factory=dict)
+    shift: dict[str, Union[SFloat, SBool]] = Field(default_factory=dict)
     checkpoint: Optional[str] = Field(None, description="A save_model file, or a state_dict when `arch` is given.")
     arch: Optional[str] = Field(None, description="torchvision:NAME | timm:NAME | a registered architecture.")
-    num_classes: Optional[int] = Field(None, ge=1, description="Output classes (default: read from the checkpoint).")
-    arch_kwargs: dict[str, Union[int, float, str, bool]] = Field(default_factory=dict,
+    num_classes: Optional[SInt] = Field(None, ge=1, description="Output classes (default: read from the checkpoint).")
+    arch_kwargs: dict[str, Union[SInt, SFloat, str, SBool]] = Field(default_factory=dict,
                                                                  description="Extra constructor arguments.")
     preprocess: Optional[PreprocessSpec] = None
     feature_layer: Optional[str] = Field(None, description="Module whose output are the features (default: "

@@ -20,6 +20,7 @@ from planner.graph import build_graph
 from planner.io import atomic_write_json, atomic_write_with, prepare_out_dir
 
 from .config import JobConfig
+from .devices import check_device
 from .planning import plan_options, read_scores
 
 __all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor", "connect_executor"]
@@ -78,6 +79,15 @@ def connect_executor(runner, log: Callable[[str], None]) -> None:
         log(f"Ray's own log lines go to {runner.logs.log_file} (--verbose shows them)")
 
 
+def runs_on_this_machine(runner) -> bool:
+    """True for the local executor and an embedded Ray; False for a connected Ray cluster."""
+    if isinstance(runner, str):
+        return True
+    from planner.executors.ray_connect import owns_embedded_ray
+
+    return owns_embedded_ray()
+
+
 def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions, config_summary: dict,
                  seconds: float, graph: nx.DiGraph | None = None, tasks=None) -> tuple[nx.DiGraph, Plan]:
     """Graph, plan, figures and report from a score table or a graph (shared by ``run`` and ``plan``).
@@ -126,6 +136,8 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
                            log_file=out / "ray.log", verbose=verbose,
                            gpus_per_task=gpus_per_task)
     connect_executor(runner, log)
+    check_device(device or config.scoring.device, "--device" if device else "scoring.device",
+                 on_this_machine=runs_on_this_machine(runner))
     log(f"building {len(config.tasks)} tasks")
     tasks = build_tasks(config)
     sources = build_sources(config, tasks, model_dir=model_dir, log=log)

@@ -57,3 +57,41 @@ def test_yaml_cannot_execute_code(tmp_path):
     p.write_text("tasks: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(p)
+
+
+@pytest.mark.parametrize("patch, fragment", [
+    ({"plan": {"top_k": True}}, "plan.top_k: expected an integer; got bool True"),
+    ({"plan": {"top_k": "3"}}, "plan.top_k: expected an integer; got str '3'"),
+    ({"plan": {"budget": 2.0}}, "plan.budget: expected an integer; got float 2.0"),
+    ({"seed": True}, "seed: expected an integer; got bool True"),
+    ({"models": {"training": {"epochs": True}}}, "models.training.epochs: expected an integer; got bool True"),
+    ({"validate": {"decisions": {"seeds": True}}}, "validate.decisions.seeds: expected an integer; got bool True"),
+    ({"models": {"per_task": 1}}, "models.per_task: expected a boolean (true or false); got int 1"),
+    ({"models": {"training": {"lr": True}}}, "models.training.lr: expected a number; got bool True"),
+    ({"data": {"test_fraction": "0.2"}}, "data.test_fraction: expected a number; got str '0.2'"),
+    ({"tasks": [{"name": "a", "classes": [True, 2]}, {"name": "b"}]}, "tasks.0.classes.0: expected an integer or a string; got bool True"),
+    ({"models": {"external": [{"name": "e", "checkpoint": "m.pt", "preprocess": {"channels": True}}]}},
+     "models.external.0.preprocess.channels: expected 1 or 3; got bool True"),
+])
+def test_integer_and_boolean_keys_are_strict(patch, fragment):
+    """YAML `true`, quoted numbers and floats are never silently read as integers (or ints as booleans)."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({**MINIMAL, **patch})
+    assert fragment in str(info.value)
+
+
+def test_union_value_error_is_one_line():
+    """A value that fits none of a key's accepted types is one line listing them all."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({"tasks": [{"name": "a", "shift": {"rotate": "lots"}}, {"name": "b"}]})
+    lines = str(info.value).splitlines()[1:]
+    assert lines == ["  - tasks.0.shift.rotate: expected a number or a boolean (true or false); got str 'lots'"]
+
+
+def test_lenient_where_the_type_is_unambiguous():
+    """Ints for float keys and strings for paths still load."""
+    cfg = parse_config({**MINIMAL, "models": {"training": {"lr": 1}, "model_dir": "runs/m"},
+                        "scoring": {"cache": "runs/cache", "gpus_per_task": 1}})
+    assert cfg.models.training.lr == 1.0 and isinstance(cfg.models.training.lr, float)
+    assert cfg.scoring.gpus_per_task == 1.0
+    assert cfg.scoring.cache == "runs/cache" and cfg.models.model_dir == "runs/m"
