@@ -6,6 +6,8 @@ that a mistake is reported once, with the argument's name, instead of as a faile
 """
 from __future__ import annotations
 
+import numbers
+
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -51,6 +53,27 @@ def _lazy_labels(x: LazyInputs, labels: Any, task: str, in_name: str, lab_name: 
     raise InputError(f"{lab_name} of Task {task!r} is required: {in_name} carry no labels; got None.")
 
 
+def _label_array(labels: Any) -> np.ndarray:
+    """Labels as an array; a list mixing numbers and other values stays an object array (NumPy would turn
+    ``[1, "1"]`` into two equal strings)."""
+    if isinstance(labels, (list, tuple)):
+        numeric = {isinstance(v, (numbers.Real, np.number)) for v in labels}
+        if len(numeric) > 1:
+            out = np.empty(len(labels), dtype=object)
+            out[:] = list(labels)
+            return out
+    return as_numpy(labels)
+
+
+def _check_no_nan_labels(y: np.ndarray, task: str, lab_name: str) -> None:
+    if y.dtype == object:
+        bad = any(v != v for v in y.tolist())  # NaN is the one value unequal to itself
+    else:
+        bad = np.issubdtype(y.dtype, np.floating) and bool(np.isnan(y).any())
+    if bad:
+        raise InputError(f"{lab_name} of Task {task!r} must not contain NaN (a missing label is not a class).")
+
+
 def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[Any, np.ndarray]:
     in_name, lab_name = ("inputs", "labels") if which == "train" else ("test_inputs", "test_labels")
     lazy = as_lazy(inputs, argument=f"{in_name} of Task {task!r}")
@@ -63,7 +86,8 @@ def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[Any, 
             raise InputError(
                 f"{lab_name} of Task {task!r} is required when {in_name} is an array; got None."
             )
-        x, y = as_numpy(inputs), as_numpy(labels)
+        x, y = as_numpy(inputs), _label_array(labels)
+    _check_no_nan_labels(y, task, lab_name)
     if x.ndim < 1 or x.shape[0] == 0:
         raise InputError(f"{in_name} of Task {task!r} must have shape (n, ...) with n >= 1; got shape {x.shape}.")
     if x.dtype == object:

@@ -31,3 +31,17 @@ def test_cnaps_context_classes_follow_the_same_order():
 
     pool = ClassPool(torch.zeros(6, 1, 4, 4), MIXED)
     assert list(pool.base_classes) == ORDER
+
+
+def test_task_keeps_mixed_labels_distinct_and_refuses_nan():
+    import numpy as np
+    import pytest
+
+    from planner.exceptions import InputError
+    from planner.task import Task
+
+    t = Task("mixed", np.zeros((4, 2), np.float32), [1, "1", 2, 2])
+    assert t.classes.tolist() == [1, 2, "1"]  # NumPy alone would make 1 and "1" one class
+    for labels in ([1.0, float("nan"), 2.0], np.array([0.0, np.nan, 1.0]), [1, float("nan"), "a"]):
+        with pytest.raises(InputError, match=r"labels of Task 'nan' must not contain NaN"):
+            Task("nan", np.zeros((3, 2), np.float32), labels)
