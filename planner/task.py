@@ -15,6 +15,7 @@ import numpy as np
 from .exceptions import InputError
 from .labels import sorted_labels
 from .lazy import LazyInputs, as_lazy
+from .provenance import Provenance, as_provenance_parts
 from .tensors import to_numpy
 
 __all__ = ["Task", "Source", "as_numpy", "distinct_labels"]
@@ -124,6 +125,9 @@ class Task:
         Target labels (ints, strings, ...). The classes are the values present.
     test_inputs, test_labels : optional
         Held-out split, used only by validation (``transfergraph validate``).
+    provenance : planner.provenance.Provenance, optional
+        Base-pool rows of the training samples (one per sample, before any shift); the leakage
+        check intersects them with the sources' training data. None: samples are matched by bytes.
 
     Attributes
     ----------
@@ -143,9 +147,14 @@ class Task:
         *,
         test_inputs: Any = None,
         test_labels: Sequence[Any] | Any = None,
+        provenance: Provenance | None = None,
     ) -> None:
         self.name = _check_name(name, "Task")
         self.inputs, self.labels = _check_split(inputs, labels, self.name, "train")
+        if provenance is not None and (not isinstance(provenance, Provenance) or len(provenance.rows) != len(self.labels)):
+            raise InputError(f"provenance of Task {self.name!r} must be a Provenance with one row per training "
+                             f"sample ({len(self.labels)}); got {provenance!r:.80}.")
+        self.provenance = provenance
         classes = distinct_labels(self.labels)
         if len(classes) < 2:
             raise InputError(
@@ -222,6 +231,9 @@ class Source:
     pooling : "avg", "max", "flatten" or None
         How a 4-D (b, C, H, W) feature map becomes a vector: global average or max pooling over
         (H, W), or flattening (None: flatten).
+    provenance : Provenance or sequence of Provenance, optional
+        The model's training data as base-pool rows (several parts: e.g. a meta-trained backbone's
+        pool and an adaptation set). Stored as a tuple; empty when unknown (e.g. a checkpoint).
     """
 
     def __init__(
@@ -234,6 +246,7 @@ class Source:
         feature_layer: str | None = None,
         reference: "Task | str | None" = None,
         pooling: str | None = None,
+        provenance: "Provenance | Sequence[Provenance] | None" = None,
     ) -> None:
         import torch.nn as nn
 
@@ -266,6 +279,7 @@ class Source:
         self.feature_layer = feature_layer
         self.reference = reference
         self.pooling = pooling
+        self.provenance = as_provenance_parts(provenance, f"Source {self.name!r}")
 
     @property
     def node(self) -> str:

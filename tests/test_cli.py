@@ -43,6 +43,8 @@ def test_run_writes_every_spec_file(tiny_run):
     for key in ["metric", "sources", "source_set", "groups", "curriculum", "objectives", "warnings"]:
         assert key in plan
     assert sorted(plan["curriculum"]) == ["high", "low", "mixed_rot"]
+    # ext_all is trained on the whole digits split: the real run's plan names the leak (provenance)
+    assert any(w.startswith("sample overlap") and "source 'ext_all'" in w for w in plan["warnings"]), plan["warnings"]
     report = (out / "report.md").read_text()
     assert "heatmap.png" in report and "normalized" in report
 
@@ -65,6 +67,8 @@ def test_plan_replans_from_scores_csv(tiny_run, tmp_path):
     assert result.exit_code == 0, result.output
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert len(plan["groups"]) <= 2
+    # no task data when re-planning: the plan says the leakage check did not run (not silently nothing)
+    assert any(w.startswith("sample-overlap (leakage) check not run") for w in plan["warnings"])
     bad = runner.invoke(app, ["plan", str(out / "scores.csv"), "--out", str(tmp_path), "--metric", "gbc"])
     assert bad.exit_code == 2 and "--metric must be one of" in bad.output
 

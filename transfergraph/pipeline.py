@@ -89,10 +89,13 @@ def runs_on_this_machine(runner) -> bool:
 
 
 def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions, config_summary: dict,
-                 seconds: float, graph: nx.DiGraph | None = None, tasks=None) -> tuple[nx.DiGraph, Plan]:
+                 seconds: float, graph: nx.DiGraph | None = None, tasks=None,
+                 sources=None) -> tuple[nx.DiGraph, Plan]:
     """Graph, plan, figures and report from a score table or a graph (shared by ``run`` and ``plan``).
 
-    With ``tasks`` the plan also warns about sample overlap between source tasks and targets.
+    With ``tasks`` (and the ``sources`` scored on them) the plan also warns about sample overlap
+    between the recommended sources' training data and their targets; without, it says that check
+    did not run.
     Writes ``graph.graphml``, ``plan.json`` (and ``scores.csv`` when given scores and it is not
     there yet), then the report from those files. With only ``graph`` (re-planning from
     ``graph.graphml``) the heatmap and failed-pair notes are left out.
@@ -107,7 +110,8 @@ def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions
     if scores is not None and not (out / "scores.csv").is_file():
         atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
     plan = build_plan(graph, options)
-    plan.warnings += data_warnings(plan.to_json(), scores=scores, tasks=tasks, metric=options.metric)
+    plan.warnings += data_warnings(plan.to_json(), scores=scores, tasks=tasks, sources=sources,
+                                   metric=options.metric)
     failed = scores[scores["status"] != "ok"][["source", "target"]].drop_duplicates() if scores is not None else []
     if len(failed):
         plan.warnings.append(
@@ -152,5 +156,5 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
                "executor": runner if isinstance(runner, str) else runner.describe()}
     graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds,
-                               tasks=tasks)
+                               tasks=tasks, sources=sources)
     return RunResult(out, scores, graph, plan, time.perf_counter() - start)

@@ -21,6 +21,7 @@ from planner.task import Source, Task
 
 from .config import ExternalModelSpec, JobConfig, TaskSpec
 from .config_data import LAZY_KINDS
+from .suite_provenance import model_provenances, task_provenance
 
 from adapters.datasets.registry import DatasetSplit, load_dataset
 from adapters.datasets.shifts import apply_shifts
@@ -80,13 +81,16 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
     tr = _select(ds.train_y, classes, spec.n_per_class, spec.imbalance, rng)
     te_cap = None if spec.n_per_class is None else max(2, spec.n_per_class // 2)
     te = _select(ds.test_y, classes, te_cap, spec.imbalance, rng)
+    provenance = task_provenance(config, spec.dataset, tr, spec.shift)
     if not isinstance(ds, DatasetSplit):  # on disk: rows only, samples read by the workers
         from adapters.datasets.ondisk import lazy_task
 
         try:
-            return lazy_task(spec.name, ds, tr, te, spec.shift, stable_seed(config.seed, "shift", spec.name))
+            task = lazy_task(spec.name, ds, tr, te, spec.shift, stable_seed(config.seed, "shift", spec.name))
         except InputError as exc:
             raise ConfigError(f"{key}: {exc}") from None
+        task.provenance = provenance
+        return task
     try:
         shift_seed = stable_seed(config.seed, "shift", spec.name)
         x_tr = apply_shifts(ds.train_x[tr], spec.shift, seed=shift_seed)
@@ -95,7 +99,7 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
         raise ConfigError(f"{key}.shift: {exc}") from None
     if not spec.shift:  # keep the dataset's own samples so tasks cut from one pool share forward passes
         x_tr, x_te = ds.train_x[tr], ds.test_x[te]
-    return Task(spec.name, x_tr, ds.train_y[tr], test_inputs=x_te, test_labels=ds.test_y[te])
+    return Task(spec.name, x_tr, ds.train_y[tr], test_inputs=x_te, test_labels=ds.test_y[te], provenance=provenance)
 
 
 def build_tasks(config: JobConfig) -> list[Task]:
@@ -180,7 +184,8 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
     """Train or load every source model the config asks for.
 
     Per-task models become ``Source(f"{task}.cnn", task=task)``; external models are sources of
-    their own; a CNAPs-style meta-trained model adds its backbone classifier and one adapted model
+    their own; each model the suite trains carries its training data's provenance
+    (:mod:`transfergraph.suite_provenance`); a CNAPs-style meta-trained model adds its backbone classifier and one adapted model
     per task (``adapters.meta.build_meta_sources``); pass ``meta_model`` to reuse one already built.
     """
     load_plugins()
@@ -196,6 +201,9 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
         sources.append(_external(config, i, spec, model_dir, tasks))
     if config.models.meta.enabled:
         sources.extend(_meta_sources(config, tasks, model_dir, log, meta_model))
+    provenance = model_provenances(config, tasks, lambda name, key: _dataset(config, name, key))
+    for s in sources:  # what each model was trained on, for the plan's leakage check
+        s.provenance = s.provenance or provenance.get(s.name, ())
     return sources
 
 

@@ -8,28 +8,27 @@ Two entry points, each called with a few lines by the plan's producers:
   edge (groups and curricula then carry no information: every task looks alike).
 - :func:`data_warnings` (from the job that has the data): a source whose score on its own task's
   training data is near chance (its model learned little: every edge out of it is noise), and
-  sample overlap between a task source's training samples and a target's samples (leakage: the
-  score and any fine-tuning on that target are inflated by memorized samples). Samples are matched
-  by the bytes of each input row (float32), so only identical samples count.
+  sample overlap between a recommended source's training data and a target's samples (leakage: the
+  score and any fine-tuning on that target are inflated by memorized samples), by base-sample
+  provenance where known (shifted copies count) and by the bytes of each row otherwise
+  (:mod:`planner.decisions.overlap`); and a warning for each check that could not run.
 
 Weights are normalized LEEP/NCE scores: 0 = no better than predicting the label prior, 1 = perfect.
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Sequence
 
 import networkx as nx
 import numpy as np
 
 from ._graph import task_nodes
+from .overlap import OVERLAP_MIN, _Digests, leakage_warnings, task_share
 
 __all__ = ["NEAR_PRIOR", "OVERLAP_MIN", "EVIDENCE", "graph_trust", "data_warnings", "sample_overlap"]
 
 #: normalized weight under which an edge is "near the label prior"
 NEAR_PRIOR = 0.1
-#: share of a target's samples found in a source's training data from which overlap is reported
-OVERLAP_MIN = 0.01
 
 #: what the product's own measurements say about each decision's proxy (benchmarks/RESULTS.md)
 EVIDENCE = {
@@ -64,27 +63,19 @@ def graph_trust(graph: nx.DiGraph, sources: dict[str, list], metric: str) -> tup
     return evidence, warnings
 
 
-def _row_digests(x: Any) -> set[bytes] | None:
-    try:
-        a = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
-    except (TypeError, ValueError):
-        return None  # a lazy dataset: not read into memory for this check
-    if a.ndim == 0 or len(a) == 0:
-        return None
-    flat = a.reshape(len(a), -1)
-    return {hashlib.blake2b(r.tobytes(), digest_size=16).digest() for r in flat}
-
-
 def sample_overlap(tasks: Sequence[Any]) -> dict[tuple[str, str], float]:
-    """{(source task u, target t): share of t's training samples that are also u's training samples} (> 0 only)."""
-    digests = {str(t.name): _row_digests(t.inputs) for t in tasks}
-    out = {}
-    for u, du in digests.items():
-        for t, dt in digests.items():
-            if u != t and du and dt:
-                share = len(du & dt) / len(dt)
-                if share > 0:
-                    out[(u, t)] = share
+    """{(source task u, target t): share of t's training samples that are also u's training samples} (> 0 only).
+
+    Base-row provenance when both tasks carry it (shifted copies count), else the bytes of each row;
+    pairs that cannot be compared (samples on disk, no provenance) are left out.
+    """
+    digests, out = _Digests(), {}
+    for u in tasks:
+        for t in tasks:
+            if u.name != t.name:
+                got = task_share(u, t, digests)
+                if got is not None and got[0] > 0:
+                    out[(str(u.name), str(t.name))] = got[0]
     return out
 
 
@@ -102,25 +93,23 @@ def _own_task_chance(scores, metric: str) -> list[str]:
     return out
 
 
-def data_warnings(plan: dict, *, scores=None, tasks: Sequence[Any] | None = None, metric: str = "leep") -> list[str]:
+def data_warnings(plan: dict, *, scores=None, tasks: Sequence[Any] | None = None, sources: Sequence[Any] | None = None,
+                  metric: str = "leep") -> list[str]:
     """Warnings that need the score table (own-task chance) and the tasks' samples (overlap).
 
-    Overlap is reported for every (source node, target) pair the plan recommends (ranked sources,
-    the source set's assignment, curriculum parents) where at least :data:`OVERLAP_MIN` of the target's
-    samples are in the source task's training data.
+    Overlap (:func:`planner.decisions.overlap.leakage_warnings`) is reported for every (source node,
+    target) pair the plan recommends (ranked sources, the source set's assignment, curriculum parents)
+    where at least :data:`OVERLAP_MIN` of the target's samples are in the training data of a model
+    standing for that node (``sources``; None: the node's task itself). A check that cannot run
+    (no score table; no tasks, as when re-planning from ``scores.csv``) adds a warning saying so.
     """
     warnings = _own_task_chance(scores, metric)
+    if scores is None or "source_task" not in getattr(scores, "columns", ()):
+        warnings.append("own-task chance check not run: it needs the score table with its source_task column "
+                        "(re-planning from a graph has none); plan from scores.csv to run it.")
     if not tasks:
+        warnings.append("sample-overlap (leakage) check not run: it needs the tasks' samples and the sources' "
+                        "training data, which re-planning from a score table or graph does not have; the plan.json "
+                        "of `transfergraph run` on the same config has its result.")
         return warnings
-    overlap = sample_overlap(tasks)
-    recommended = {(str(s), str(t)) for t, top in plan.get("sources", {}).items() for s, _ in top}
-    recommended |= {(str(s), str(t)) for t, s in plan.get("source_set", {}).get("assignment", {}).items()}
-    parents = plan.get("objectives", {}).get("curriculum", {}).get("parents", {})
-    recommended |= {(str(p), str(t)) for t, (p, _) in parents.items() if p is not None}
-    for (u, t), share in sorted(overlap.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        if share >= OVERLAP_MIN and (u, t) in recommended:
-            warnings.append(
-                f"sample overlap (leakage): {100 * share:.0f}% of target {t!r}'s samples are in the training data "
-                f"of source task {u!r}; its score and any fine-tuning gain on {t!r} are inflated by memorized "
-                f"samples; de-duplicate the tasks or hold those samples out before trusting this edge.")
-    return warnings
+    return warnings + leakage_warnings(plan, tasks, sources)

@@ -44,7 +44,7 @@ def test_best_source_near_the_label_prior_is_flagged_by_name():
 def test_source_near_chance_on_its_own_task_is_flagged():
     scores = pd.DataFrame({"source": ["a.cnn", "a.cnn"], "source_task": ["a", "a"], "target": ["a", "b"],
                            "metric": ["leep", "leep"], "normalized": [1e-6, 0.3], "status": ["ok", "ok"]})
-    got = data_warnings({}, scores=scores, metric="leep")
+    got = [w for w in data_warnings({}, scores=scores, metric="leep") if "near chance" in w]
     assert len(got) == 1 and "'a.cnn'" in got[0] and "own task 'a'" in got[0]
 
 
@@ -57,7 +57,7 @@ def test_sample_overlap_is_measured_on_identical_samples():
     assert ov[("big", "part")] == 1.0 and ov[("part", "big")] == 0.5
     assert ("big", "other") not in ov
     plan = {"sources": {"part": [["big", 0.9]], "big": [], "other": [["big", 0.1]]}}
-    got = data_warnings(plan, tasks=tasks)
+    got = [w for w in data_warnings(plan, tasks=tasks) if "not run" not in w]
     assert len(got) == 1 and "overlap" in got[0] and "'part'" in got[0] and "'big'" in got[0]
 
 
