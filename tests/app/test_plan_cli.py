@@ -48,7 +48,11 @@ def test_plan_options_from_config_equal_those_from_flags(tmp_path, scores_csv):
 def test_plan_replans_from_graphml_with_the_same_decisions(tmp_path, scores_csv):
     from_scores = _plan([scores_csv, "--curriculum-objective", "cumulative"], tmp_path / "a")
     from_graph = _plan([tmp_path / "a" / "graph.graphml", "--curriculum-objective", "cumulative"], tmp_path / "b")
+    # same decisions; the graph has no score table, so the plan also says the own-task check did not run
+    graph_warnings, score_warnings = from_graph.pop("warnings"), from_scores.pop("warnings")
+    extra = [w for w in graph_warnings if w not in score_warnings]
     assert from_graph == from_scores
+    assert len(extra) == 1 and extra[0].startswith("own-task chance check not run")
     report = (tmp_path / "b" / "report.md").read_text()
     assert "](graph.png)" in report and "no score table to draw" in report and "heatmap.png" not in report
     bad = runner.invoke(app, ["plan", str(tmp_path / "a" / "graph.graphml"), "--metric", "nce", "--out", str(tmp_path)])
