@@ -153,6 +153,10 @@ CASES = [
     Case("nonexistent config", 2, "does not exist", lambda t: ["run", str(t / "missing.yaml")]),
     Case("duplicate task names", 2, "names must be unique",
          lambda t: _run(t, lambda c: c["tasks"][1].update(name=c["tasks"][0]["name"]))),
+    Case("validate into another config's output folder", 2, "holds a run of config 'someone_else'",
+         lambda t: ["validate", _config(t), "--out", str(_other_run(t / "out")), "--executor", "local"]),
+    Case("validate --decisions into another config's output folder", 2, "holds a run of config 'someone_else'",
+         lambda t: ["validate", _config(t), "--decisions", "--out", str(_other_run(t / "out"))]),
     Case("plan from a truncated score table", 2, "is the file truncated?",
          lambda t: ["plan", str(_write(t / "s.csv", "source,source_task,target,metric,score,normalized,status,error,"
                                        "n_target,n_source_classes,seconds\nm,,a,leep,-1.0,0.5,ok,,30,3,0.1\nm,,b,le")),
@@ -160,6 +164,12 @@ CASES = [
     Case("plan from a CSV that is not a score table", 2, "lacks columns",
          lambda t: ["plan", str(_write(t / "x.csv", "a,b\n1,2\n")), "--out", str(t / "p")]),
 ]
+
+
+def _other_run(out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text('{"summary": {"name": "someone_else"}}')
+    return out
 
 
 def _touch(path: Path) -> Path:

@@ -81,10 +81,12 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     from planner.validation.grouping_eval import hoa_grouping
 
     from .suite import build_tasks
+    from .validate_job import check_out_belongs_to
 
     log = log or (lambda _m: None)
     t0 = time.perf_counter()
     out = prepare_out_dir(out)
+    check_out_belongs_to(config, out)
     dcfg = config.validate_.decisions or DecisionsConfig()
     tasks = _select(config, build_tasks(config), dcfg)
     data = prepare_tasks(tasks, train_per_class=dcfg.train_per_class, split_seed=config.seed)

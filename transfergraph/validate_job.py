@@ -6,10 +6,12 @@ transfers from :func:`planner.validation.run_validation`.
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Callable
 
+from planner.exceptions import ConfigError
 from planner.io import atomic_write_text, atomic_write_with, prepare_out_dir
 from planner.task import Source, Task
 
@@ -46,6 +48,23 @@ def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_
     return chosen
 
 
+def check_out_belongs_to(config: JobConfig, out: Path) -> None:
+    """ConfigError when ``out`` holds a run of another config (its ``run.json`` names it): validating
+    config A into B's folder would mix A's validation into B's report and plan."""
+    from planner.report.artifacts import RUN_INFO
+
+    info = out / RUN_INFO
+    if not info.is_file():
+        return
+    try:
+        other = json.loads(info.read_text()).get("summary", {}).get("name")
+    except (OSError, ValueError):
+        return
+    if other is not None and other != config.name:
+        raise ConfigError(f"--out {out} holds a run of config {other!r} ({RUN_INFO}), not of {config.name!r}; "
+                          "validate with that config, or give another --out.")
+
+
 def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
                  workers: int | None = None, use_cache: bool = True, score_cache: str | None = None,
                  progress: bool = True, log: Callable[[str], None] | None = None, verbose: bool = False) -> int:
@@ -59,6 +78,7 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
     log = log or (lambda _m: None)
     t0 = time.perf_counter()
     out = prepare_out_dir(out)
+    check_out_belongs_to(config, out)
     runner = make_executor(config, executor=executor, address=address, workers=workers, log_file=out / "ray.log",
                            verbose=verbose)
     connect_executor(runner, log)  # before the heavy imports below: a bad cluster fails in seconds
