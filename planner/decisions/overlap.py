@@ -128,7 +128,28 @@ def leakage_warnings(plan: dict, tasks: Sequence[Any], sources: Sequence[Any] | 
                                    and x.provenance is None and (isinstance(data, tuple) or digests(x) is None))
             elif got[0] >= OVERLAP_MIN:
                 hits[label].append((t, *got))
-    return [_hit_message(label, rows) for label, rows in sorted(hits.items())] + _not_checked(no_task, no_model)
+    return _messages(hits) + _not_checked(no_task, no_model)
+
+
+def _messages(hits: dict) -> list[str]:
+    """One warning per source; sources whose every hit comes through one shared model (a meta-trained
+    backbone) are merged into one warning naming that model, so one cause reads as one warning."""
+    shared = defaultdict(list)
+    for label, rows in hits.items():
+        vias = {via for *_, via in rows}
+        if len(vias) == 1 and "" not in vias:
+            shared[vias.pop()].append(label)
+    merged = {label for labels in shared.values() if len(labels) > 1 for label in labels}
+    out = [_hit_message(label, rows) for label, rows in sorted(hits.items()) if label not in merged]
+    for via, labels in sorted(shared.items()):
+        if len(labels) > 1:
+            each = [f"{label} on " + ", ".join(f"{100 * share:.0f}% of target {t!r} ({kind})"
+                                               for t, share, kind, _ in sorted(hits[label])) for label in sorted(labels)]
+            out.append(f"sample overlap (leakage) through {via.removeprefix('its ')}, shared by {len(labels)} sources: "
+                       f"{'; '.join(each)}; their scores and any fine-tuning gain on these targets are inflated by "
+                       "memorized samples; hold those samples out of that model's training data (or pick other "
+                       "sources) before trusting these edges.")
+    return out
 
 
 def _hit_message(label: str, rows: list) -> str:

@@ -58,6 +58,16 @@ def test_demo_shifted_copy_of_the_target_is_flagged(demo):
     assert not any("sample-overlap check not run" in w for w in got)
 
 
+def test_adapted_models_leaking_through_one_backbone_read_as_one_warning(demo):
+    tasks, sources = demo
+    plan = {"sources": {"digits_5to9": [["digits_rot45", 0.9], ["digits_inverted", 0.8]]}}
+    cnaps = [s for s in sources if s.name.startswith("cnaps@")]
+    got = [w for w in data_warnings(plan, tasks=tasks, sources=cnaps) if w.startswith("sample overlap")]
+    assert len(got) == 1 and "through meta-trained backbone 'cnaps_backbone', shared by 2 sources" in got[0]
+    assert "source 'cnaps@digits_rot45' (node 'digits_rot45') on 100% of target 'digits_5to9' (same samples)" in got[0]
+    assert "source 'cnaps@digits_inverted'" in got[0]
+
+
 def test_disjoint_classes_of_one_pool_do_not_overlap(demo):
     tasks, sources = demo
     plan = {"sources": {"digits_5to9": [["digits_0to4", 0.5]]}}
