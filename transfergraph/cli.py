@@ -150,12 +150,15 @@ def plan(
 
         t0 = time.perf_counter()
         scores, graph = read_plan_input(source)
-        options = _with_flag_names(lambda: plan_options(_load(config) if config else None, **flags))
-        chosen = _plan_metric(scores, graph, metric, options.metric if config else None, source)
+        previous = source.parent / "plan.json"  # the run's own options, unless --config gives others
+        options = _with_flag_names(lambda: plan_options(_load(config) if config else None, previous=previous, **flags))
+        inherited = config is not None or previous.is_file()
+        chosen = _plan_metric(scores, graph, metric, options.metric if inherited else None, source)
         options = options.replace(metric=chosen)
         target = prepare_out_dir(out)
         nodes = graph.nodes(data="kind") if graph is not None else None
-        summary = {"name": f"re-plan of {source}", "executor": "none (plan only)",
+        origin = str(config) if config else (str(previous) if previous.is_file() else "defaults")
+        summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "executor": "none (plan only)",
                    "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
                    "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
         plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,

@@ -26,12 +26,23 @@ FLAGS = {"metric": "--metric", "top_k": "--top-k", "budget": "--budget", "n_grou
          "curriculum_objective": "--curriculum-objective", "time_limit": "--time-limit", "seed": "--seed"}
 
 
-def plan_options(config: JobConfig | None = None, **overrides: Any) -> PlanOptions:
-    """The plan options of ``config`` (defaults when None), with every non-None override applied.
+def plan_options(config: JobConfig | None = None, *, previous: Path | None = None, **overrides: Any) -> PlanOptions:
+    """The plan options of ``config`` (else of the ``previous`` plan.json when it exists and reads back,
+    else the defaults), with every non-None override applied.
 
-    ``overrides`` use the :class:`PlanOptions` field names (``n_groups`` for ``--groups``).
+    ``overrides`` use the :class:`PlanOptions` field names (``n_groups`` for ``--groups``). Re-planning
+    with one flag changed keeps the other options of the run it came from.
     """
     base = PlanOptions()
+    if config is None and previous is not None and Path(previous).is_file():
+        import json
+
+        from planner.decisions import Plan
+
+        try:
+            base = Plan.from_json(json.loads(Path(previous).read_text())).options
+        except (InputError, ValueError, OSError, TypeError):
+            base = PlanOptions()
     if config is not None:
         p = config.plan
         base = PlanOptions(metric=config.plan_metric, top_k=p.top_k, budget=p.budget, n_groups=p.n_groups,

@@ -79,3 +79,13 @@ def test_plan_json_reads_back_into_a_typed_plan(tmp_path, scores_csv):
         assert isinstance(d.status, Status) and d.optimal == (d.status is Status.OPTIMAL)
         assert data["objectives"][name]["status"] in {"optimal", "time_limit", "heuristic"}
     assert plan.decision("groups").solution == data["groups"]
+
+
+def test_replanning_keeps_the_runs_other_options(tmp_path, scores_csv):
+    first = _plan([scores_csv, "--budget", "2", "--top-k", "1", "--curriculum-objective", "chain"], tmp_path / "a")
+    assert (tmp_path / "a" / "scores.csv").is_file()
+    again = _plan([tmp_path / "a" / "scores.csv", "--groups", "2"], tmp_path / "b")
+    assert again["settings"]["n_groups"] == 2  # the flag given
+    for key in ("budget", "top_k", "curriculum_objective"):  # the rest from a/plan.json, not the defaults
+        assert again["settings"][key] == first["settings"][key]
+    assert "options: " + str(tmp_path / "a" / "plan.json") in (tmp_path / "b" / "report.md").read_text()
