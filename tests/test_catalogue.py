@@ -122,6 +122,13 @@ CASES = [
          lambda t: _run(t, lambda c: c["data"].update(dataset="fashion_mnist", root=str(t / "no-such-dir")))),
     Case("class subset naming absent classes", 2, "[11] not in dataset 'digits'",
          lambda t: _run(t, lambda c: c["tasks"][0].update(classes=[0, 11]))),
+    Case("single class absent from the dataset", 2, "tasks[0] (low).classes: [42] not in dataset 'digits'",
+         lambda t: _run(t, lambda c: c["tasks"][0].update(classes=[42]))),
+    Case("shift value of the wrong type", 2,
+         "tasks.0.shift.rotate: expected a number or a boolean (true or false); got str 'lots'",
+         lambda t: _run(t, lambda c: c["tasks"][0].update(shift={"rotate": "lots"}))),
+    Case("empty image folder", 2, "data.root: image folder root",
+         lambda t: _run(t, lambda c: c.update(data={"kind": "image_folder", "root": str(_mkdir(t / "empty"))}))),
     Case("unreadable checkpoint", 2, "cannot be read safely", lambda t: _run(t, _external("garbage")(t))),
     Case("truncated checkpoint", 2, "cannot be read safely", lambda t: _run(t, _external("truncated")(t))),
     Case("checkpoint for a different architecture", 2, "holds architecture 'small_cnn'",
@@ -170,6 +177,11 @@ def _other_run(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.json").write_text('{"summary": {"name": "someone_else"}}')
     return out
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
 
 
 def _touch(path: Path) -> Path:

@@ -75,9 +75,9 @@ class TaskSpec(_Strict):
     @field_validator("classes")
     @classmethod
     def _classes(cls, v: Optional[list[Label]]) -> Optional[list[Label]]:
-        if v is not None and (len(v) < 2 or len(set(v)) != len(v)):
-            raise ValueError(f"needs at least 2 distinct classes; got {v}")
-        return v
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError(f"classes must be distinct; got {v}")
+        return v  # at least 2, each in the dataset: checked when the task is built (transfergraph.suite)
 
 
 class TrainingConfig(_Strict):

@@ -48,7 +48,24 @@ def _dataset(config: JobConfig, name: str | None, key: str) -> DatasetSplit:
         return load_dataset(name or d.source, root=d.root, image_size=d.image_size,
                             test_fraction=d.test_fraction, max_per_class=d.max_per_class, seed=config.seed)
     except InputError as exc:
-        raise ConfigError(f"{key}: {exc}") from None
+        own = name is not None and name != d.source  # the task names a dataset of its own
+        raise ConfigError(f"{key if own else _data_key(d, str(exc))}: {exc}") from None
+
+
+def _data_key(d, message: str) -> str:
+    """The ``data.*`` key a data-loading error is about (the section every task without a ``dataset`` reads)."""
+    if message.startswith("npy labels") or (d.labels and repr(d.labels) in message and not
+                                             (d.root and repr(d.root) in message)):
+        return "data.labels"
+    if message.startswith("dataset must be one of"):
+        return "data.kind" if d.kind else "data.dataset"
+    if "split" in message.split(";")[0] and "DatasetDict" in message:
+        return "data.split"
+    if "label column" in message:
+        return "data.label_column"
+    if "optional extra" in message:
+        return "data.kind"
+    return "data.root"
 
 
 def _select(y: np.ndarray, classes: Sequence, n_per_class: int | None, imbalance: float | None,
@@ -77,6 +94,8 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
     if missing:
         raise ConfigError(f"{key}.classes: {missing} not in dataset {spec.dataset or config.data.source!r}; "
                           f"available classes: {available}.")
+    if len(classes) < 2:
+        raise ConfigError(f"{key}.classes: a task needs at least 2 distinct classes; got {classes}.")
     rng = np.random.default_rng(stable_seed(config.seed, "task", spec.name))
     tr = _select(ds.train_y, classes, spec.n_per_class, spec.imbalance, rng)
     te_cap = None if spec.n_per_class is None else max(2, spec.n_per_class // 2)

@@ -25,7 +25,7 @@ def test_defaults():
     ({"tasks": [{"name": "a"}, {"name": "a"}]}, "names must be unique"),
     ({"tasks": [{"name": "a"}]}, "tasks"),
     ({"tasks": [{"classes": [1, 2]}, {"name": "b"}]}, "tasks.0.name: required key is missing"),
-    ({"tasks": [{"name": "a", "classes": [1]}, {"name": "b"}]}, "at least 2 distinct classes"),
+    ({"tasks": [{"name": "a", "classes": [1, 1]}, {"name": "b"}]}, "tasks.0.classes: classes must be distinct; got [1, 1]"),
     ({"plan": {"metric": "nce"}}, "plan.metric 'nce' must be one of scoring.metrics"),
     ({"plan": {"n_groups": 1, "max_group_size": 1}}, "cannot hold 2 tasks"),
     ({"plan": {"curriculum_start": "zzz"}}, "curriculum_start 'zzz' is not a task name"),

@@ -82,3 +82,34 @@ def test_corrupt_cached_model_is_retrained(tmp_path):
     path.write_bytes(path.read_bytes()[:100])
     (src,) = build_sources(cfg, tasks, model_dir=tmp_path)
     assert src.name == "ext" and path.stat().st_size > 100
+
+
+def test_single_class_task_says_first_whether_the_class_exists():
+    with pytest.raises(ConfigError, match=r"tasks\[0\] \(x\)\.classes: \[42\] not in dataset 'digits'; available"):
+        build_tasks(parse_config({**BASE, "tasks": [{"name": "x", "classes": [42]}, {"name": "y"}]}))
+    with pytest.raises(ConfigError, match=r"tasks\[0\] \(x\)\.classes: a task needs at least 2 distinct classes; got \[3\]"):
+        build_tasks(parse_config({**BASE, "tasks": [{"name": "x", "classes": [3]}, {"name": "y"}]}))
+
+
+def _on_disk(data):
+    return parse_config({"data": data, "tasks": [{"name": "x"}, {"name": "y"}]})
+
+
+def test_data_errors_name_the_data_key(tmp_path):
+    """Problems of the shared data section name data.root / data.labels, not the first task."""
+    np.save(tmp_path / "x.npy", np.zeros((30, 1, 4, 4), np.float32))
+    np.save(tmp_path / "y.npy", np.arange(29) % 3)
+    (tmp_path / "empty").mkdir()
+    npy = {"kind": "npy", "root": str(tmp_path / "x.npy"), "labels": str(tmp_path / "y.npy")}
+    with pytest.raises(ConfigError, match=r"^data\.labels: npy labels must be 1-D .* got shape \(29,\) for 30 rows"):
+        build_tasks(_on_disk(npy))
+    with pytest.raises(ConfigError, match=r"^data\.labels: npy data cannot be read"):
+        build_tasks(_on_disk({**npy, "labels": str(tmp_path / "none.npy")}))
+    with pytest.raises(ConfigError, match=r"^data\.root: npy data cannot be read"):
+        build_tasks(_on_disk({**npy, "root": str(tmp_path / "none.npy")}))
+    with pytest.raises(ConfigError, match=r"^data\.root: image folder root .* holds no images"):
+        build_tasks(_on_disk({"kind": "image_folder", "root": str(tmp_path / "empty")}))
+    with pytest.raises(ConfigError, match=r"^data\.root: image folder root .* is not a directory"):
+        build_tasks(_on_disk({"kind": "image_folder", "root": str(tmp_path / "absent")}))
+    with pytest.raises(ConfigError, match=r"^data\.dataset: dataset must be one of"):
+        build_tasks(_on_disk({"dataset": "cifar"}))
