@@ -59,5 +59,22 @@ def check_seed(seed: Any) -> int:
     return seed
 
 
+class SourceTaskWarning(UserWarning):
+    """A source names a ``task`` that is not one of the scored tasks (often a typo)."""
+
+
 def check_sources_tasks(sources: Any, tasks: Any) -> tuple[list[Source], list[Task]]:
-    return check_named(sources, "sources", Source), check_named(tasks, "tasks", Task)
+    """Checked lists; warns (:class:`SourceTaskWarning`) for a ``Source.task`` naming no scored task: the
+    graph then gets a task node with no score into it, and groups and curricula include it."""
+    import warnings
+
+    sources, tasks = check_named(sources, "sources", Source), check_named(tasks, "tasks", Task)
+    names = {t.name for t in tasks}
+    for s in sources:
+        if s.task is not None and s.task not in names:
+            close = [n for n in sorted(names) if n.lower().startswith(str(s.task).lower()[:3])][:3]
+            warnings.warn(f"task of Source {s.name!r} is {s.task!r}, which is not one of the scored tasks"
+                          + (f" (did you mean {close}?)" if close else "") + "; the graph will have a task node "
+                          "with no scores into it, and groups and curricula will include it.",
+                          SourceTaskWarning, stacklevel=3)
+    return sources, tasks

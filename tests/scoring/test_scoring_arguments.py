@@ -88,3 +88,17 @@ def test_ray_address_from_environment(monkeypatch):
     assert RayExecutor()._target_address() is None  # embedded local Ray
     with pytest.raises(InputError, match=r"max_retries of RayExecutor\(\) must be an int >= 0; got -1"):
         RayExecutor(max_retries=-1)
+
+
+def test_a_source_naming_an_unknown_task_warns_with_the_close_names():
+    import numpy as np
+    import torch
+
+    from planner import Source, Task, score
+    from planner.scoring.validate import SourceTaskWarning
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    rng = np.random.default_rng(0)
+    tasks = [Task(n, rng.random((20, 4), dtype=np.float32), np.arange(20) % 2) for n in ("task_A", "task_B")]
+    with pytest.warns(SourceTaskWarning, match=r"'task_A_typo', which is not one of the scored tasks \(did you mean"):
+        score([Source("m", model, task="task_A_typo")], tasks, progress=False)
