@@ -114,3 +114,20 @@ def test_bad_provenance_is_refused_with_the_argument_named():
         Task("t", x, y, provenance=Provenance("p", np.arange(3)))
     with pytest.raises(InputError, match="provenance of Source 's'"):
         Source("s", nn.Linear(2, 2), provenance="digits")
+
+
+def test_on_disk_suite_tasks_carry_provenance_and_are_checked(tmp_path):
+    from transfergraph.config import JobConfig
+
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "x.npy", rng.random((60, 1, 6, 6)).astype(np.float32))
+    np.save(tmp_path / "y.npy", np.arange(60) % 3)
+    config = JobConfig.model_validate({
+        "name": "disk", "data": {"kind": "npy", "root": str(tmp_path / "x.npy"), "labels": str(tmp_path / "y.npy")},
+        "tasks": [{"name": "plain", "classes": [0, 1]}, {"name": "noisy", "classes": [0, 1], "shift": {"noise": 0.2}}],
+        "models": {"per_task": True}})
+    tasks = build_tasks(config)
+    assert all(t.lazy and t.provenance is not None for t in tasks)
+    got = data_warnings({"sources": {"plain": [["noisy", 0.9]]}}, tasks=tasks)
+    assert any(w.startswith("sample overlap") and "100% of target 'plain' (same base images, shifted)" in w for w in got)
+    assert not any("sample-overlap check not run" in w for w in got)
