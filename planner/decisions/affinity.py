@@ -29,7 +29,7 @@ def affinity_graph(graph: nx.DiGraph, kind: str = "transfer") -> nx.DiGraph:
     Raises InputError: unknown ``kind``; GraphError: not a transfer graph.
     """
     if kind not in AFFINITIES:
-        raise InputError(f"affinity must be one of {list(AFFINITIES)}; got {kind!r}.")
+        raise InputError(f"affinity of affinity_graph() (group_tasks, solve_grouping) must be one of {list(AFFINITIES)}; got {kind!r}.")
     check_graph(graph, caller="affinity_graph")
     out = graph.copy()
     if kind == "transfer":

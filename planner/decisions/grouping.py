@@ -178,6 +178,8 @@ def group_tasks(
         ``n_groups`` or ``max_group_size`` not an integer >= 1.
     InfeasiblePlanError
         ``n_groups * max_group_size`` is smaller than the number of tasks.
+    InputError
+        An option that :func:`solve_grouping` does not take (named).
 
     Examples
     --------
@@ -189,6 +191,14 @@ def group_tasks(
     >>> group_tasks(g, n_groups=2)
     [['a', 'b'], ['c', 'd']]
     """
+    unknown = sorted(set(options) - _SOLVER_OPTIONS)
+    if unknown:
+        raise InputError(f"group_tasks() got unknown options {unknown}; known: {sorted(_SOLVER_OPTIONS)} "
+                         "(and n_groups, max_group_size, centered).")
     return solve_grouping(
         graph, n_groups=n_groups, max_group_size=max_group_size, centered=centered, **options
     ).solution
+
+
+#: keyword options of :func:`solve_grouping` that :func:`group_tasks` passes through
+_SOLVER_OPTIONS = frozenset({"affinity", "method", "time_limit", "seed", "ils_rounds"})

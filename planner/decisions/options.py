@@ -20,7 +20,7 @@ __all__ = ["PlanOptions", "CURRICULUM_KINDS"]
 CURRICULUM_KINDS = ("tree", "chain", "cumulative")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanOptions:
     """Options of a plan (keyword-only; every field has the default ``make_plan`` uses).
 

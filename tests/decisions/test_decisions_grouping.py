@@ -114,3 +114,18 @@ def test_ties_deterministic_and_sorted():
     assert runs[0] == runs[1] == runs[2]
     assert all(grp == sorted(grp) for grp in runs[0])
     assert runs[0] == sorted(runs[0], key=lambda grp: grp[0])
+
+
+def test_group_tasks_names_an_unknown_option_and_plan_options_are_keyword_only():
+    import networkx as nx
+
+    from planner.decisions import PlanOptions, group_tasks
+    from planner.exceptions import InputError
+
+    g = nx.DiGraph()
+    g.add_nodes_from(["a", "b"], kind="task")
+    g.add_edge("a", "b", weight=0.5)
+    with pytest.raises(InputError, match=r"group_tasks\(\) got unknown options \['bogus'\]"):
+        group_tasks(g, n_groups=1, bogus=1)
+    with pytest.raises(TypeError):
+        PlanOptions("leep", 3)
