@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..decisions._result import Status
+from ..decisions.trust import NEAR_PRIOR
 
 __all__ = ["explain_plan"]
 
@@ -44,10 +45,13 @@ def _sources_section(plan: dict) -> list[str]:
         text = f"- **{target}**: fine-tune **{best}** ({_model_note(plan, best, target)}weight {_f(w)})"
         if len(top) > 1:
             text += "; next: " + ", ".join(f"{s} ({_f(v)})" for s, v in top[1:])
-            if w is not None and top[1][1] is not None and w - top[1][1] < NEAR_TIE:
+            if w is not None and top[1][1] is not None and w - top[1][1] < NEAR_TIE and w >= NEAR_PRIOR:
                 text += f". The top two differ by less than {NEAR_TIE}: fine-tune both and keep the better"
         if w is not None and w <= 0:
             text += ". Warning: no better than the label prior, so transfer may hurt"
+        elif w is not None and w < NEAR_PRIOR:
+            text += (f". Weak: normalized weight under {NEAR_PRIOR}, near the label prior; expect little gain over "
+                     "training from scratch")
         lines.append(text + ".")
     if len(rows) > MAX_ROWS:
         lines.append(f"- ... and {len(rows) - MAX_ROWS} more targets (see plan.json `sources`).")
@@ -81,7 +85,8 @@ def _groups_section(plan: dict) -> list[str]:
     groups = plan["groups"]
     values = obj.get("group_values") or [None] * len(groups)
     lines = [
-        f"### Which tasks to train together ({len(groups)} group(s), at most {obj.get('n_groups')})", "",
+        f"### Which tasks to train together ({len(groups)} group(s) of {', '.join(str(len(g)) for g in groups)} "
+        f"task(s); group budget {obj.get('n_groups')})", "",
         f"Affinity: {obj.get('centering')}. Objective value {_f(obj['value'])} ({_proof(obj)}).", "",
     ]
     for i, (g, v) in enumerate(zip(groups, values), 1):
