@@ -17,6 +17,8 @@ from typing import Callable
 from planner.exceptions import ConfigError
 from planner.io import atomic_write_json, atomic_write_text, prepare_out_dir
 
+from planner.validation.decision_outputs import rank_plan
+
 from .config import JobConfig, DecisionsConfig
 
 __all__ = ["validate_decisions_job"]
@@ -36,15 +38,18 @@ def _select(config: JobConfig, tasks, dcfg: DecisionsConfig):
 
 
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
-                 seeds: int, n_curr: int) -> None:
+                 seeds: int, n_curr: int, res) -> None:
     """Evidence of the plan's method as measured here. What was trained is the planner *method* re-run on
     each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``), not this
-    plan's exact groups and order: the level and the note say so."""
+    plan's exact groups and order: the level and the note say so, and add where the plan's own
+    decisions, restricted to the validated tasks, rank among everything trained (``this_plan``)."""
     if not path.is_file():
         return
     plan = json.loads(path.read_text())
     evidence = plan.setdefault("evidence", {})
     plan["measured_groups"] = measured_groups
+    own = rank_plan(res, plan.get("groups"), plan.get("curriculum"),
+                    plan.get("objectives", {}).get("groups", {}).get("n_groups"))
     picks = {"groups": summary[(summary.arm == "planner") & summary.decision.str.startswith("grouping")],
              "curriculum": summary[(summary.arm == f"planner_{curriculum_objective}")
                                    & summary.decision.str.endswith("_acc")]}
@@ -61,6 +66,15 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                                  f"{r.regret_seed_mean_truth:.2f} (seed-mean truth), gain {r.gain:+.3f} "
                                  f"[{r.gain_low:+.3f}, {r.gain_high:+.3f}]: {r.verdict}" for r in rows.itertuples())),
         }
+        mine = own.get(name)
+        if name == "curriculum" and mine:
+            mine = mine.get("naive") or next(iter(mine.values()))
+        if mine:
+            what = (" | ".join("+".join(g) for g in mine["groups"]) if name == "groups" else " > ".join(mine["order"]))
+            evidence[name]["this_plan"] = mine
+            evidence[name]["note"] += (f". This plan's own {name} restricted to the validated tasks ({what}) were "
+                                       f"trained among the alternatives: percentile {mine['percentile']:.0f}, gain "
+                                       f"{mine['gain_over_random']:+.3f} over the random mean (seed-mean test).")
         if any(str(v).startswith("fails") for v in rows.verdict):
             plan.setdefault("warnings", []).append(
                 f"{name}: trained for real on this data, the planner's method for {name} did not meet the "
@@ -114,7 +128,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         + " | ".join("+".join(g) for g in groups) + " (plan.json `measured_groups`)." for k, groups in measured.items())
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, measured,
-                 tasks=[t.name for t in data], seeds=dcfg.seeds, n_curr=n_curr)
+                 tasks=[t.name for t in data], seeds=dcfg.seeds, n_curr=n_curr, res=res)
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from planner.report import render_report
 

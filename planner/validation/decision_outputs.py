@@ -19,7 +19,7 @@ from .curriculum_eval import order_measures
 from .decision_stats import bootstrap_ci
 from .grouping_eval import partition_table
 
-__all__ = ["summarize", "write_decision_outputs", "decision_section", "SUMMARY_COLUMNS"]
+__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_mean_truth", "regret",
                    "regret_seed_mean_truth", "gain", "gain_low", "gain_high", "spearman", "spearman_low",
@@ -57,6 +57,44 @@ def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.
         r["verdict"] = _verdict(r) if len(sp) else ""
         out.append(r)
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def rank_plan(res, groups: list | None, order: list | None, n_groups: int | None) -> dict:
+    """Where a plan's own decisions, restricted to the validated tasks, rank in the trained tables.
+
+    ``groups``: the plan's partition (tasks outside the validated ones dropped), judged among all
+    partitions with at most ``n_groups`` groups (default: its own group count) on the seed-mean table;
+    ``order``: the plan's curriculum restricted to the curriculum tasks, judged on seed-mean ACC per learner.
+    Returns {"groups": {...}, "curriculum": {learner: {...}}} with the restricted decision, its realized
+    value, percentile (0-100, 100 = best) and gain over the exact random mean; a part is absent when the
+    plan has no such decision or fewer than 2 validated tasks are in it.
+    """
+    from .decision_stats import percentile
+
+    out: dict = {}
+    tasks = sorted(res.subsets["task"].unique())
+    kept = [sorted(str(t) for t in g if str(t) in tasks) for g in (groups or [])]
+    kept = sorted((g for g in kept if g), key=lambda g: g[0])
+    if sum(map(len, kept)) == len(tasks) >= 2:
+        k = min(max(n_groups or len(kept), len(kept)), len(tasks))
+        parts, _, test = partition_table(res.subsets, tasks, k)
+        canon = [sorted(sorted(map(str, g)) for g in p) for p in parts]
+        i = canon.index(sorted(kept))
+        exact = np.array([len(p) == k for p in parts])
+        out["groups"] = {"groups": kept, "k": k, "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
+                         "gain_over_random": float(test[i] - test[exact].mean())}
+    for learner, tab in (res.orders.groupby("learner") if res.orders is not None else []):
+        ctasks = sorted(tab["task"].unique())
+        mine = tuple(str(t) for t in (order or []) if str(t) in ctasks)
+        if len(mine) != len(ctasks) or len(ctasks) < 2:
+            continue
+        orders, meas = order_measures(tab, ctasks)
+        i = [tuple(o) for o in orders].index(mine)
+        acc = meas["acc"]
+        out.setdefault("curriculum", {})[learner] = {
+            "order": list(mine), "acc": float(acc[i]), "percentile": percentile(acc, acc[i]),
+            "gain_over_random": float(acc[i] - acc.mean())}
+    return out
 
 
 def _figure(values: np.ndarray, marks: dict, title: str, xlabel: str, path: Path) -> None:

@@ -67,6 +67,12 @@ def test_report_keeps_the_decisions_section_when_validate_runs_after(tmp_path):
     assert result.exit_code == 0, result.output
     report = (out / "report.md").read_text()
     assert report.count("## Validation: decisions") == 1 and "method validated on this data" in report
+    # the plan's own groups and order were among the trained alternatives: where they rank is stated
+    plan = json.loads((out / "plan.json").read_text())
+    mine = plan["evidence"]["groups"]["this_plan"]
+    assert sorted(t for g in mine["groups"] for t in g) == ["a0to4", "b5to9", "c_inv"]
+    assert 0 <= mine["percentile"] <= 100 and "This plan's own groups" in plan["evidence"]["groups"]["note"]
+    assert plan["evidence"]["curriculum"]["this_plan"]["order"] == plan["curriculum"]
     result = runner.invoke(app, ["validate", str(cfg), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     report = (out / "report.md").read_text()
