@@ -78,7 +78,10 @@ def test_engine_value_equals_tta_on_forwarded_features(table):
 
 
 def test_source_task_not_scored_fails_with_reason():
-    df = score([Source("m1", tiny_model(1), task="Z")], tiny_tasks()[:2], metrics="tta", progress=False)
+    from planner.scoring.validate import SourceTaskWarning
+
+    with pytest.warns(SourceTaskWarning, match="'Z', which is not one of the scored tasks"):
+        df = score([Source("m1", tiny_model(1), task="Z")], tiny_tasks()[:2], metrics="tta", progress=False)
     assert (df.status == "failed").all()
     assert df.error.str.contains("task='Z', which is not among the scored tasks; tta needs a reference sample").all()
 
