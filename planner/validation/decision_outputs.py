@@ -17,7 +17,7 @@ import pandas as pd
 from ..io import atomic_write_with
 from .curriculum_eval import order_measures
 from .decision_stats import bootstrap_ci
-from .grouping_eval import partition_table
+from .grouping_eval import _canon, partition_table
 
 __all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "SUMMARY_COLUMNS"]
 
@@ -78,8 +78,7 @@ def rank_plan(res, groups: list | None, order: list | None, n_groups: int | None
     if sum(map(len, kept)) == len(tasks) >= 2:
         k = min(max(n_groups or len(kept), len(kept)), len(tasks))
         parts, _, test = partition_table(res.subsets, tasks, k)
-        canon = [sorted(sorted(map(str, g)) for g in p) for p in parts]
-        i = canon.index(sorted(kept))
+        i = [_canon(p) for p in parts].index(_canon(kept))
         exact = np.array([len(p) == k for p in parts])
         out["groups"] = {"groups": kept, "k": k, "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
                          "gain_over_random": float(test[i] - test[exact].mean())}

@@ -86,8 +86,10 @@ def curriculum_planners(graphs: dict, tasks: Sequence[str]):
     return planners, anti
 
 
-def _pair_gains(graph: nx.DiGraph, tasks: Sequence[str]) -> np.ndarray:
-    return np.array([graph.edges[u, t]["weight"] for t in tasks for u in tasks if u != t])
+def _ordered_pairs(graph: nx.DiGraph, tasks: Sequence[str]) -> np.ndarray:
+    """Uncentred a(u->t) over the n(n-1) ordered pairs (u != t), in one fixed order."""
+    A = affinity_matrix(graph, tasks, centered=False)
+    return A[~np.eye(len(tasks), dtype=bool)]
 
 
 def pair_signal(graphs: dict, subsets: pd.DataFrame, tasks: Sequence[str]) -> pd.DataFrame:
@@ -101,14 +103,13 @@ def pair_signal(graphs: dict, subsets: pd.DataFrame, tasks: Sequence[str]) -> pd
     Returns DataFrame(seed, affinity, spearman); seed -1 for the reliability row.
     """
     names = sorted(tasks)
-    truth = _pair_gains(hoa_graph(subsets, names), names)
+    truth = _ordered_pairs(hoa_graph(subsets, names), names)
     rows = []
     for seed, g in sorted(graphs.items()):
         for kind in dict.fromkeys(kind for kind, _ in GROUPING_VARIANTS.values()):
-            A = affinity_matrix(affinity_graph(g.subgraph(names).copy(), kind), names, centered=False)
-            pred = np.array([A[i, j] for j in range(len(names)) for i in range(len(names)) if i != j])
+            pred = _ordered_pairs(affinity_graph(g.subgraph(names).copy(), kind), names)
             rows.append({"seed": seed, "affinity": kind, "spearman": spearman(pred, truth)})
-    per_seed = [_pair_gains(hoa_graph(subsets[subsets.seed == s], names), names) for s in sorted(subsets.seed.unique())]
+    per_seed = [_ordered_pairs(hoa_graph(subsets[subsets.seed == s], names), names) for s in sorted(subsets.seed.unique())]
     rows.append({"seed": -1, "affinity": "pair_gain_reliability", "spearman": noise_ceiling(np.array(per_seed))})
     return pd.DataFrame(rows, columns=["seed", "affinity", "spearman"])
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..decisions._grouping_exact import partition_value
-from ..decisions.grouping import solve_grouping
+from ..decisions.grouping import affinity_matrix, solve_grouping
 from .decision_stats import best_of_m, normalized_regret, percentile, set_partitions, spearman
 from .multitask import subset_name
 
@@ -77,7 +77,7 @@ def hoa_grouping(table: pd.DataFrame, k: int) -> list[list[str]]:
     Needs only the n singletons and n(n-1)/2 pairs of the table, not every subset.
     """
     tasks = sorted(table["task"].unique())
-    return solve_grouping(hoa_graph(table, tasks), n_groups=k, centered=False).solution
+    return _hoa_arm(hoa_graph(table, tasks), tasks, k)[0]
 
 
 def budget_pairs(A: np.ndarray, m: int) -> list[tuple[int, int]]:
@@ -102,7 +102,7 @@ def _random_pair_sets(n: int, m: int, seed: int, limit: int = 64) -> list[list[t
 
 def _hoa_arm(hg: nx.DiGraph, tasks, k, keep=None):
     """(groups, A) of HOA on pair-gain graph ``hg``; ``keep``: the measured (i, j) pairs (others: gain 0)."""
-    A = np.array([[hg.edges[u, t]["weight"] if u != t else 0.0 for t in tasks] for u in tasks])
+    A = affinity_matrix(hg, tasks, centered=False)
     if keep is not None:
         mask = np.zeros_like(A, dtype=bool)
         for i, j in keep:
@@ -120,7 +120,7 @@ def _hoa_arms(table: pd.DataFrame, seed: int, tasks, k: int, planners) -> tuple[
     """([(arm, groups, A)] of ``hoa`` and ``hoa_budget`` from the seeds other than ``seed``, groups of the
     random-pairs control): the budget is ceil(P/2) of the P pairs, ranked by the seed's symmetric planner."""
     hg = hoa_graph(table[table.seed != seed], tasks)
-    m = -(-len(tasks) * (len(tasks) - 1) // 4)
+    m = (len(tasks) * (len(tasks) - 1) // 2 + 1) // 2  # ceil(P / 2) of the P unordered pairs
     arms = [("hoa", *_hoa_arm(hg, tasks, k))]
     ranked = planners.get("planner_symmetric", planners.get("planner", {})).get(seed)
     if ranked is None:
