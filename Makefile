@@ -12,7 +12,7 @@ IN_LOOPBACK := LOOPBACK=$(LOOPBACK) bash scripts/loopback.sh
 
 .PHONY: install demo test bench clean
 
-$(STAMP): pyproject.toml scripts/install.sh
+$(STAMP): pyproject.toml setup.py scripts/install.sh
 	VENV=$(VENV) PYTHON=$(PYTHON) bash scripts/install.sh
 	touch $(STAMP)
 

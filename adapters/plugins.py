@@ -5,15 +5,15 @@ A plugin package declares, in its pyproject.toml::
     [project.entry-points."transfergraph.plugins"]
     mydata = "my_package.transfergraph_plugin:register"
 
-and ``register()`` calls :func:`adapters.datasets.registry.register_dataset` and/or
-:func:`adapters.models.checkpoint.register_architecture`. This is the only way a config can reach
+and ``register()`` calls :func:`transfergraph.adapters.datasets.registry.register_dataset` and/or
+:func:`transfergraph.adapters.models.checkpoint.register_architecture`. This is the only way a config can reach
 code that is not part of transfergraph: YAML itself names registered builders and never imports.
 """
 from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from planner.exceptions import ConfigError
+from transfergraph.planner.common.exceptions import ConfigError
 
 __all__ = ["load_plugins", "GROUP"]
 

@@ -2,7 +2,7 @@
 
 Written the way the reference libraries do it (tllib-style: dense one-hot GEMMs, per-class Python
 loops with boolean masks, ``np.cov`` on an n x d matrix of class means, an explicit m and F m per
-LogME iteration), in float64, with the same conventions as ``planner.metrics`` so that the values
+LogME iteration), in float64, with the same conventions as ``transfergraph.planner.metrics`` so that the values
 are comparable (1/n covariances, classes present only, constant columns dropped for H-score).
 """
 from __future__ import annotations

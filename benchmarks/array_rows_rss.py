@@ -1,7 +1,7 @@
 """Resident memory of reading a whole on-disk array batch by batch through ArrayFileReader (as a worker).
 
 Writes a float32 ``.npy`` of ``--rows`` x ``--width`` (default 50,000 x 1,024 = 195 MB) under ``--dir``,
-pickles an :class:`planner.readers.ArrayFileReader` over it (what a Ray worker receives), resets the
+pickles an :class:`transfergraph.planner.inputs.readers.ArrayFileReader` over it (what a Ray worker receives), resets the
 process's peak RSS (``/proc/self/clear_refs``), reads every row in batches of 256 and reports the peak
 RSS growth and the file-backed resident memory (``RssFile``). Linux only. Usage::
 
@@ -23,7 +23,7 @@ def _status_mb(key: str) -> float:
 
 
 def main() -> None:
-    from planner.readers import ArrayFileReader
+    from transfergraph.planner.inputs.readers import ArrayFileReader
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dir", default=None)

@@ -27,10 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-from adapters.models import SmallCNN
-from transfergraph.suite import build_tasks
+from transfergraph.adapters.models import SmallCNN
+from transfergraph.jobs.suite import build_tasks
 from transfergraph.config import parse_config
-from planner.validation._training_core import TrainBudget, prepare_tasks
+from transfergraph.planner.validation._training_core import TrainBudget, prepare_tasks
 
 D6 = [
     {"name": "d0to4", "classes": [0, 1, 2, 3, 4]},
@@ -91,7 +91,7 @@ def suite_data(tier: str, suite: str):
 
 
 def fill_grouping(tier: str, seeds, cache: Path, names=None) -> None:
-    from planner.validation.multitask import subset_table
+    from transfergraph.planner.validation.multitask import subset_table
 
     suites = {suite: suite_data(tier, suite) for suite in names or TIERS[tier]["suites"]}
     for seed in seeds:  # seeds outer: an interrupted run leaves every suite with the same seeds
@@ -102,7 +102,7 @@ def fill_grouping(tier: str, seeds, cache: Path, names=None) -> None:
 
 
 def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay"), names=None) -> None:
-    from planner.validation.continual import orders_table
+    from transfergraph.planner.validation.continual import orders_table
 
     n = TIERS[tier]["n_curr"]
     suites = {suite: suite_data(tier, suite) for suite in names or TIERS[tier]["suites"]}
@@ -117,8 +117,8 @@ def fill_curriculum(tier: str, seeds, cache: Path, learners=("naive", "replay"),
 
 def analyse(tier: str, seeds, cache: Path, out: Path, learners=("naive",), curriculum_seeds=None, names=None) -> str:
     """Judge every arm on the cached tables of each suite; writes OUT/<suite>/ and returns markdown."""
-    from planner.validation.decision_outputs import decision_section, write_decision_outputs
-    from planner.validation.decision_run import validate_decisions
+    from transfergraph.planner.validation.decision_outputs import decision_section, write_decision_outputs
+    from transfergraph.planner.validation.decision_run import validate_decisions
 
     c_seeds = list(seeds) if curriculum_seeds is None else list(curriculum_seeds)
     parts = [f"Tier {tier}, grouping seeds {list(seeds)}, curriculum seeds {c_seeds}, learners {list(learners)}.", ""]

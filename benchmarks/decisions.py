@@ -23,9 +23,9 @@ import time
 import networkx as nx
 import numpy as np
 
-from planner.decisions import solve_curriculum, solve_grouping, solve_source_set
-from planner.decisions._arborescence import max_spanning_arborescence
-from planner.decisions.curriculum import _arrays
+from transfergraph.planner.decisions import solve_curriculum, solve_grouping, solve_source_set
+from transfergraph.planner.decisions._arborescence import max_spanning_arborescence
+from transfergraph.planner.decisions.curriculum import _arrays
 
 
 def instance(n: int, seed: int, *, dim: int = 8, noise: float = 0.05) -> nx.DiGraph:

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from adapters.datasets import fashion_mnist_available, load_digits_images, load_fashion_mnist
-from adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ROTATIONS_LOWRES, ClassPool, CNAPsModel, make_taskset, meta_train,
+from transfergraph.adapters.datasets import fashion_mnist_available, load_digits_images, load_fashion_mnist
+from transfergraph.adapters.meta import (ROTATIONS, ROTATIONS_INVERTED, ROTATIONS_LOWRES, ClassPool, CNAPsModel, make_taskset, meta_train,
                            pretrain_backbone, split_episode)
 
 #: Every variant spells out the head options (CNAPsModel's defaults are the winning variant).

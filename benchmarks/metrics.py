@@ -1,4 +1,4 @@
-"""Benchmark ``planner.metrics`` against straightforward NumPy implementations (``_plain_metrics.py``).
+"""Benchmark ``transfergraph.planner.metrics`` against straightforward NumPy implementations (``_plain_metrics.py``).
 
 Usage::
 
@@ -43,7 +43,7 @@ from _plain_metrics import (  # noqa: E402
     plain_transrate,
 )
 
-from planner.metrics import gbc, h_score, leep, logme, nce, nleep, reg_h_score, transrate  # noqa: E402
+from transfergraph.planner.metrics import gbc, h_score, leep, logme, nce, nleep, reg_h_score, transrate  # noqa: E402
 
 
 def make_inputs(n: int, z: int, k: int, d: int, seed: int = 0):

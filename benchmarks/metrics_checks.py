@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _plain_metrics import plain_nce  # noqa: E402
 from metrics import machine, make_inputs  # noqa: E402
 
-from planner.checks import probability_argmax  # noqa: E402
-from planner.metrics import logme, nce, set_blas_threads, transrate  # noqa: E402
+from transfergraph.planner.common.checks import probability_argmax  # noqa: E402
+from transfergraph.planner.metrics import logme, nce, set_blas_threads, transrate  # noqa: E402
 
 
 def alternate(fns, repeats: int) -> list[float]:

@@ -4,7 +4,7 @@ Starts a head (127.0.0.1) and a worker node (127.0.0.2) with ``ray start`` (toke
 RUNS times: scores five slow tiny sources plus one that raises (tests/cluster/node_loss_job.py),
 SIGKILLs the worker node's raylet while a job computes there, and reads how long after the kill
 the resubmitted jobs succeeded; a fresh worker node joins before the next run. Then it times the
-pre-flight check (planner.executors.preflight.check_cluster) against ``ray.init`` + ``ray.shutdown``
+pre-flight check (transfergraph.planner.executors.preflight.check_cluster) against ``ray.init`` + ``ray.shutdown``
 of the same driver. Prints one JSON object. Run inside the loopback-only namespace:
 
     LOOPBACK=1 bash scripts/loopback.sh .venv/bin/python benchmarks/node_loss.py [RUNS]
@@ -27,7 +27,7 @@ from cluster_support import TwoNodeCluster  # noqa: E402
 
 _PREFLIGHT = r"""
 import json, statistics, sys, time
-from planner.executors.preflight import check_cluster
+from transfergraph.planner.executors.preflight import check_cluster
 import ray
 checks, inits = [], []
 for _ in range(7):
@@ -40,7 +40,7 @@ print(json.dumps({"check_s": checks, "init_s": inits, "nodes": info.nodes}))
 
 
 def _alive_nodes(cluster: TwoNodeCluster) -> int:
-    code = ("import sys; from planner.executors.preflight import check_cluster; "
+    code = ("import sys; from transfergraph.planner.executors.preflight import check_cluster; "
             "print(check_cluster(sys.argv[1]).nodes)")
     out = subprocess.run([sys.executable, "-c", code, cluster.address], env=cluster.driver_env(),
                          capture_output=True, text=True, timeout=60)

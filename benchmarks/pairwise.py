@@ -30,9 +30,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from planner import Source, Task
-from planner.executors.ray_executor import RayExecutor
-from planner.scoring import score
+from transfergraph.planner import Source, Task
+from transfergraph.planner.executors.ray_executor import RayExecutor
+from transfergraph.planner.scoring import score
 
 torch.set_num_threads(1)
 
@@ -52,7 +52,7 @@ class SmallCNN(nn.Module):
 
 
 def load_pools(n1: int, n2: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
-    from adapters.datasets import fashion_mnist_available, load_fashion_mnist
+    from transfergraph.adapters.datasets import fashion_mnist_available, load_fashion_mnist
 
     rng = np.random.default_rng(seed)
     if fashion_mnist_available():
@@ -106,10 +106,10 @@ def plain_forward_in_ray_worker(sources, distinct: np.ndarray):
     runs score()'s jobs); each call returns its driver-side wall time (submission and result included)."""
     import ray
 
-    from planner.scoring.payload import ModelPayload
+    from transfergraph.planner.scoring.payload import ModelPayload
 
     def loop(payloads, x):
-        from planner.allocator import keep_large_buffers
+        from transfergraph.planner.runtime.allocator import keep_large_buffers
 
         keep_large_buffers()  # as score()'s jobs do: the plain loop at its best too
         torch.set_num_threads(1)
@@ -171,14 +171,14 @@ def naive_per_pair_seconds(sources, tasks, workers: int) -> float:
     """One Ray task per (source, target): forward the target's own samples, then LEEP."""
     import ray
 
-    from planner.forward import forward
-    from planner.metrics import REGISTRY
-    from planner.scoring.payload import ModelPayload
+    from transfergraph.planner.runtime.forward import forward
+    from transfergraph.planner.metrics import REGISTRY
+    from transfergraph.planner.scoring.payload import ModelPayload
 
     leep = REGISTRY["leep"]
 
     def pair(payload, x, labels):
-        from planner.allocator import keep_large_buffers
+        from transfergraph.planner.runtime.allocator import keep_large_buffers
 
         keep_large_buffers()
         torch.set_num_threads(1)
@@ -213,9 +213,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="append a Markdown report here")
     args = parser.parse_args()
-    from planner.allocator import keep_large_buffers
+    from transfergraph.planner.runtime.allocator import keep_large_buffers
 
-    # The in-process plain forward gets the same malloc setting as the workers (planner/allocator.py),
+    # The in-process plain forward gets the same malloc setting as the workers (planner/runtime/allocator.py),
     # so that no baseline pays page faults that the engine does not.
     keep_large_buffers()
     pools, data_name = load_pools(*args.pool_size, seed=0)

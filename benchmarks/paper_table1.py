@@ -14,7 +14,7 @@ correlate the measured test accuracy with LEEP, NCE and H-score computed before 
   and fmnist_0-4 -> digits; every source is also validated on every target (source-selection regret).
 - Methods: ``retrain_head`` on every pair; ``fine_tune`` on the fixed-source pairs of the first
   ``--ft-targets`` targets per setting; ``meta_transfer``: a CNAPs-style model
-  (``adapters.meta.train_demo_meta_model``) pre-/meta-trained on FMNIST classes 0-5, adapted to
+  (``transfergraph.adapters.meta.train_demo_meta_model``) pre-/meta-trained on FMNIST classes 0-5, adapted to
   ``--targets`` digits tasks (context = train split), against LEEP of its backbone's source classifier.
 - Metrics: every registered metric (N-LEEP only on targets with <= ``--nleep-max-n`` samples: it
   fits a GMM per pair and costs ~1 s at n = 1000). TTA's reference sample is 100 training images per
@@ -42,17 +42,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from adapters.datasets import fashion_mnist_available, load_digits_images, load_fashion_mnist
-from adapters.datasets.shifts import apply_shifts
-from adapters.models import SmallCNN, train_classifier
-from planner import Source, Task
-from planner.metrics import REGISTRY
-from planner.scoring import score
-from planner.validation import (correlations, finetune_convergence, plot_convergence, retrain_head,
+from transfergraph.adapters.datasets import fashion_mnist_available, load_digits_images, load_fashion_mnist
+from transfergraph.adapters.datasets.shifts import apply_shifts
+from transfergraph.adapters.models import SmallCNN, train_classifier
+from transfergraph.planner import Source, Task
+from transfergraph.planner.metrics import REGISTRY
+from transfergraph.planner.scoring import score
+from transfergraph.planner.validation import (correlations, finetune_convergence, plot_convergence, retrain_head,
                                 retrain_head_many, run_validation, selection_regret)
-from planner.report import validation_report
-from adapters.meta.sources import BACKBONE_SOURCE
-from planner.report.validation import markdown_table
+from transfergraph.planner.report import validation_report
+from transfergraph.adapters.meta.sources import BACKBONE_SOURCE
+from transfergraph.planner.report.validation import markdown_table
 
 SETTINGS = {  # per-class training examples; imbalanced: half the classes get `hi`, the others hi / 5
     "fmnist": {"large_balanced": 100, "small_balanced": 10, "small_imbalanced": (25, 5), "test": 40},
@@ -182,7 +182,7 @@ def class_count_section(scores: pd.DataFrame, validation: pd.DataFrame, meta_sco
     """
     from scipy import stats
 
-    from planner.validation.correlations import joined
+    from transfergraph.planner.validation.correlations import joined
 
     show = ["leep", "nce", "h_score", "logme", "nleep", "gbc"]
     rows = []
@@ -337,9 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     meta_corr = None
     if args.meta_targets > 0:
         try:
-            from adapters.meta import train_demo_meta_model
-        except ImportError as exc:  # adapters.meta not installed / learn2learn missing
-            meta_md = [f"meta-transfer skipped: adapters.meta unavailable ({exc})."]
+            from transfergraph.adapters.meta import train_demo_meta_model
+        except ImportError as exc:  # transfergraph.adapters.meta not installed / learn2learn missing
+            meta_md = [f"meta-transfer skipped: transfergraph.adapters.meta unavailable ({exc})."]
         else:
             t0 = time.perf_counter()
             fx, fy = data["fmnist_train"]

@@ -2,7 +2,7 @@
 
 What it measures (each phase in a fresh subprocess, so peak RSS is that phase's own):
 
-- ``ours``: ``planner.score`` over lazy tasks (an :class:`~planner.lazy.ImageFolderReader`), the Ray
+- ``ours``: ``transfergraph.planner.score`` over lazy tasks (an :class:`~transfergraph.planner.inputs.lazy.ImageFolderReader`), the Ray
   executor with ``--workers`` workers, LEEP, a fresh cache. Reports wall time, the driver's peak RSS
   (``getrusage``) and the largest Ray worker's peak RSS (probe tasks read ``ru_maxrss`` on every
   worker afterwards).
@@ -17,7 +17,7 @@ What it measures (each phase in a fresh subprocess, so peak RSS is that phase's 
 
 Data: ``benchmarks/_imagefolder_gen.py`` (generated once, outside the repository). Models: random
 initialisation, ``num_classes=100``, saved as ``state_dict`` files and loaded back through
-``adapters.models.zoo.load_zoo_model`` (the config path), with ImageNet mean/std normalisation.
+``transfergraph.adapters.models.zoo.load_zoo_model`` (the config path), with ImageNet mean/std normalisation.
 
 Usage (``--resize 32``: the models see 32 x 32 images, resized in ``Preprocess``; the data plane
 still decodes the 96 x 96 PNGs)::
@@ -64,9 +64,9 @@ def ensure_models(models_dir: Path) -> dict[str, Path]:
 
 
 def sources(models_dir: Path, resize: int | None):
-    from adapters.models.preprocess import Preprocess
-    from adapters.models.zoo import load_zoo_model
-    from planner import Source
+    from transfergraph.adapters.models.preprocess import Preprocess
+    from transfergraph.adapters.models.zoo import load_zoo_model
+    from transfergraph.planner import Source
 
     paths = ensure_models(models_dir)
     return [Source(a, load_zoo_model(f"torchvision:{a}", p), transform=Preprocess(resize=resize, mean=MEAN, std=STD))
@@ -75,8 +75,8 @@ def sources(models_dir: Path, resize: int | None):
 
 def targets(root: Path, n_targets: int, seed: int = 0):
     """Target 0: every class; the others: seeded subsets of 4-12 classes (rows of one lazy dataset)."""
-    from planner import Task
-    from planner.lazy import ImageFolderReader, LazyInputs
+    from transfergraph.planner import Task
+    from transfergraph.planner.inputs.lazy import ImageFolderReader, LazyInputs
 
     reader = ImageFolderReader(root)
     y = reader.labels()
@@ -100,8 +100,8 @@ def _worker_peaks(ray, n: int) -> list[float]:
 
 
 def phase_ours(args) -> dict:
-    from planner import score
-    from planner.executors import RayExecutor
+    from transfergraph.planner import score
+    from transfergraph.planner.executors import RayExecutor
 
     srcs, tasks = sources(Path(args.models_dir), args.resize), targets(Path(args.root), args.targets)
     metrics = ("leep",) if args.phase == "ours" else ("leep", "nce")
@@ -128,7 +128,7 @@ def _status_mb(key: str) -> float:
 def phase_job(args) -> dict:
     import ctypes
 
-    from planner import score
+    from transfergraph.planner import score
 
     srcs = [s for s in sources(Path(args.models_dir), args.resize) if s.name == "mnasnet0_5"]
     tasks = targets(Path(args.root), args.targets)
@@ -149,7 +149,7 @@ def phase_plain(args) -> dict:
     import torchvision
     from torch.utils.data import DataLoader
 
-    from adapters.models.zoo import load_zoo_model
+    from transfergraph.adapters.models.zoo import load_zoo_model
 
     paths = ensure_models(Path(args.models_dir))
     steps = [torchvision.transforms.ToTensor()]

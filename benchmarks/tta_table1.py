@@ -31,11 +31,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from paper_table1 import load_data, machine, sample_targets, train_sources  # noqa: E402
 
-from adapters.datasets import fashion_mnist_available  # noqa: E402
-from planner.metrics import REGISTRY, Reference, logme, tta  # noqa: E402
-from planner.report.validation import markdown_table  # noqa: E402
-from planner.scoring import score  # noqa: E402
-from planner.validation import correlations, run_validation, selection_regret  # noqa: E402
+from transfergraph.adapters.datasets import fashion_mnist_available  # noqa: E402
+from transfergraph.planner.metrics import REGISTRY, Reference, logme, tta  # noqa: E402
+from transfergraph.planner.report.validation import markdown_table  # noqa: E402
+from transfergraph.planner.scoring import score  # noqa: E402
+from transfergraph.planner.validation import correlations, run_validation, selection_regret  # noqa: E402
 
 SETTINGS = ("large_balanced", "small_balanced", "small_imbalanced")
 TERM_SCORES = {  # higher = better for each, like a metric

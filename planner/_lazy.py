@@ -1,6 +1,6 @@
 """Lazy package attributes: ``name -> module`` tables resolved on first access (PEP 562).
 
-``import planner`` (and ``import transfergraph``) stay cheap: torch, Ray and matplotlib load only
+``import transfergraph.planner`` (and ``import transfergraph``) stay cheap: torch, Ray and matplotlib load only
 when a name that needs them is first used.
 """
 from __future__ import annotations

@@ -48,6 +48,6 @@ fi
 
 echo "[install] transfergraph (editable) with test extras, the tta metric's POT and the model-zoo/dataset extras"
 $PIP install -e ".[dev,tta,timm,datasets,transformers]"
-$PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, planner, adapters" 2>/dev/null \
-  || { echo "[install] import check failed" >&2; $PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, planner, adapters"; exit 1; }
+$PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, transfergraph.planner, transfergraph.adapters" 2>/dev/null \
+  || { echo "[install] import check failed" >&2; $PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, transfergraph.planner, transfergraph.adapters"; exit 1; }
 echo "[install] done"

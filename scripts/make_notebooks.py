@@ -16,7 +16,7 @@ does the same from the command line, on Ray by default."""),
 ("code", """import os
 os.chdir(os.path.dirname(os.path.abspath("")) if os.path.basename(os.path.abspath("")) == "notebooks" else ".")
 from transfergraph import load_config, score, build_graph, select_sources
-from transfergraph.suite import build_tasks, build_sources
+from transfergraph.jobs.suite import build_tasks, build_sources
 
 config = load_config("configs/tiny.yaml")
 tasks = build_tasks(config)
@@ -52,9 +52,9 @@ To keep it fast it trains the demo's per-task models for fewer epochs and skips 
 ("code", """import os
 os.chdir(os.path.dirname(os.path.abspath("")) if os.path.basename(os.path.abspath("")) == "notebooks" else ".")
 import yaml
-from planner import build_graph, group_tasks, order_curriculum, score, make_plan
+from transfergraph.planner import build_graph, group_tasks, order_curriculum, score, make_plan
 from transfergraph.config import parse_config
-from transfergraph.suite import build_sources, build_tasks
+from transfergraph.jobs.suite import build_sources, build_tasks
 
 raw = yaml.safe_load(open("configs/demo.yaml"))
 raw["models"]["training"]["epochs"] = 3

@@ -16,8 +16,8 @@ import yaml
 from torch import nn
 from typer.testing import CliRunner
 
-from adapters.models import SmallCNN, save_model
-from adapters.models.checkpoint import ARCHITECTURES, register_architecture
+from transfergraph.adapters.models import SmallCNN, save_model
+from transfergraph.adapters.models.checkpoint import ARCHITECTURES, register_architecture
 from transfergraph.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,8 +2,10 @@
 
 The wheel is built from the source tree without build isolation (no network needed) and installed with
 ``--no-deps`` into a fresh venv; the heavy dependencies (torch, ray, ...) are borrowed from the
-development venv through a ``.pth`` line placed *after* the new venv's own site-packages, so ``planner``
-and ``adapters`` must be importable from the wheel itself, never from the checkout.
+development venv through a ``.pth`` line placed *after* the new venv's own site-packages, so
+``transfergraph`` (with its subpackages ``transfergraph.planner`` and ``transfergraph.adapters``) must be
+importable from the wheel itself, never from the checkout. The wheel writes exactly one top-level import
+package, so it can sit beside AdapterHub's ``adapters`` or any other distribution of that name.
 """
 import os
 import shutil
@@ -26,7 +28,7 @@ def wheel_venv(tmp_path_factory):
     # build from a copy: setuptools writes build/ and *.egg-info next to pyproject.toml
     src = work / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     for name in ("planner", "adapters", "transfergraph"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -58,9 +60,11 @@ def _clean_env():
 def test_wheel_holds_every_package(wheel_venv):
     wheel, _, _ = wheel_venv
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ["transfergraph/cli.py", "planner/metrics/leep.py", "planner/decisions/plan.py",
-                     "planner/scoring/engine.py", "planner/validation/engine.py", "planner/executors/ray_executor.py",
-                     "transfergraph/suite.py", "adapters/meta/__init__.py", "adapters/datasets/__init__.py"]:
+    for expected in ["transfergraph/cli/__init__.py", "transfergraph/planner/metrics/leep.py",
+                     "transfergraph/planner/decisions/plan.py", "transfergraph/planner/scoring/engine.py",
+                     "transfergraph/planner/validation/engine.py", "transfergraph/planner/executors/ray_executor.py",
+                     "transfergraph/jobs/suite.py", "transfergraph/adapters/meta/__init__.py",
+                     "transfergraph/adapters/datasets/__init__.py", "transfergraph/py.typed"]:
         assert expected in names, f"{expected} missing from {wheel.name}"
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
@@ -79,8 +83,40 @@ def test_installed_cli_runs_from_the_wheel(wheel_venv, tmp_path):
                             env=_clean_env(), timeout=300)
     assert helped.returncode == 0 and "Example" in helped.stdout, helped.stdout + helped.stderr
     where = subprocess.run([str(env_dir / "bin" / "python"), "-c",
-                            "import planner, adapters, transfergraph.suite; print(planner.__file__); print(transfergraph.suite.__file__)"],
+                            "import transfergraph.planner, transfergraph.adapters, transfergraph.jobs.suite\n"
+                             "for m in (transfergraph.planner, transfergraph.adapters, transfergraph.jobs.suite): print(m.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), timeout=300)
     assert where.returncode == 0, where.stderr
     for line in where.stdout.split():
         assert Path(line).resolve().is_relative_to(purelib.resolve()), f"imported from {line}, not from the wheel"
+
+
+def test_wheel_has_exactly_one_top_level_import_name(wheel_venv):
+    wheel, _, _ = wheel_venv
+    archive = zipfile.ZipFile(wheel)
+    tops = {n.split("/")[0] for n in archive.namelist() if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == {"transfergraph"}
+    top_level = [n for n in archive.namelist() if n.endswith(".dist-info/top_level.txt")]
+    if top_level:
+        assert archive.read(top_level[0]).decode().split() == ["transfergraph"]
+
+
+def test_a_distribution_named_adapters_installs_beside_it(wheel_venv, tmp_path):
+    """AdapterHub's import name is ``adapters``: a stub distribution of that name and transfergraph both import."""
+    _, env_dir, purelib = wheel_venv
+    stub = tmp_path / "stub"
+    (stub / "adapters").mkdir(parents=True)
+    (stub / "adapters" / "__init__.py").write_text("IS_STUB = 'adapterhub'\n")
+    (stub / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+                                         '[project]\nname = "adapters"\nversion = "1.3.0"\n'
+                                         '[tool.setuptools]\npackages = ["adapters"]\n')
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install",
+                           "--no-deps", "--no-build-isolation", "-q", str(stub)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    both = subprocess.run([str(env_dir / "bin" / "python"), "-c",
+                           "import adapters, transfergraph, transfergraph.adapters.models\n"
+                           "print(adapters.IS_STUB, transfergraph.adapters.models.__name__)"],
+                          capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), timeout=300)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.split() == ["adapterhub", "transfergraph.adapters.models"]

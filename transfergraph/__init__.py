@@ -7,25 +7,25 @@
 This package is the public face and the application layer: it re-exports the public API of
 :mod:`planner` (the core: metrics, scoring, graph, decisions, report) and holds the code that wires
 the core to :mod:`adapters` (datasets, models, meta-transfer): the job config
-(:mod:`transfergraph.config`), the job pipeline (:mod:`transfergraph.pipeline`), the validate job
-(:mod:`transfergraph.validate_job`), the task/source builders (:mod:`transfergraph.suite`) and the
+(:mod:`transfergraph.config`), the job pipeline (:mod:`transfergraph.jobs.run`), the validate job
+(:mod:`transfergraph.jobs.validate`), the task/source builders (:mod:`transfergraph.jobs.suite`) and the
 command line (:mod:`transfergraph.cli`). It is the only package that imports both ``planner`` and
 ``adapters``. Every name loads lazily, so ``import transfergraph`` imports neither torch, Ray nor
 matplotlib.
 """
 from __future__ import annotations
 
-from planner import _LAZY as _CORE
-from planner import __version__
-from planner._lazy import lazy_attributes
+from transfergraph.planner import _LAZY as _CORE
+from transfergraph.planner import __version__
+from transfergraph.planner._lazy import lazy_attributes
 
 _LAZY = {
     **_CORE,
     "load_config": "transfergraph.config",
     "parse_config": "transfergraph.config",
     "JobConfig": "transfergraph.config",
-    "run_job": "transfergraph.pipeline",
-    "validate_job": "transfergraph.validate_job",
+    "run_job": "transfergraph.jobs.run",
+    "validate_job": "transfergraph.jobs.validate",
 }
 
 __all__ = ["__version__", *_LAZY]

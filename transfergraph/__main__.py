@@ -1,4 +1,4 @@
 """``python -m transfergraph`` runs the command line."""
-from .cli import main
+from transfergraph.cli import main
 
 main()

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from planner.arguments import check_scalar
+from transfergraph.planner.common.arguments import check_scalar
 
 __all__ = ["load_digits_images"]
 

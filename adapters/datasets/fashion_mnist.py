@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["load_fashion_mnist", "fashion_mnist_available", "DEFAULT_FASHION_MNIST_ROOT"]
 

@@ -1,10 +1,10 @@
 """Datasets that stay on disk (config ``data.kind``: image_folder | hf_datasets | npy) and the tasks cut from them.
 
-:func:`load_ondisk` opens the dataset as a :class:`planner.lazy.Reader` (reading labels only), splits
+:func:`load_ondisk` opens the dataset as a :class:`transfergraph.planner.inputs.lazy.Reader` (reading labels only), splits
 its rows into a seeded, stratified train/held-out split, and returns :class:`LazySplit`.
 :func:`lazy_task` cuts a task from it by rows (class subsets, imbalance) without reading samples; a
 domain shift wraps the reader in :class:`ShiftedReader`, which applies
-:func:`adapters.datasets.shifts.apply_shifts` to each sample as it is read (seeded per row, so the
+:func:`transfergraph.adapters.datasets.shifts.apply_shifts` to each sample as it is read (seeded per row, so the
 result does not depend on batching).
 """
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from planner.exceptions import InputError
-from planner.fingerprint import combine
-from planner.lazy import ArrayFileReader, DatasetReader, ImageFolderReader, LazyInputs, Reader
-from planner.task import Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.fingerprint import combine
+from transfergraph.planner.inputs.lazy import ArrayFileReader, DatasetReader, ImageFolderReader, LazyInputs, Reader
+from transfergraph.planner.inputs.task import Task
 
-from .shifts import apply_shifts
+from transfergraph.adapters.datasets.shifts import apply_shifts
 
 __all__ = ["LazySplit", "ShiftedReader", "load_ondisk", "lazy_task"]
 
@@ -95,7 +95,7 @@ def _reader(data: Any) -> tuple[Reader, np.ndarray]:
 
 
 def load_ondisk(data: Any, seed: int) -> LazySplit:
-    """Open ``data`` (a ``transfergraph.config_data.DataConfig``) and split it (cached per arguments)."""
+    """Open ``data`` (a ``transfergraph.config.data.DataConfig``) and split it (cached per arguments)."""
     return _load_cached(data, seed)
 
 
@@ -103,7 +103,7 @@ def load_ondisk(data: Any, seed: int) -> LazySplit:
 def _load_cached(data: Any, seed: int) -> LazySplit:
     from sklearn.model_selection import train_test_split
 
-    from .registry import _cap_per_class
+    from transfergraph.adapters.datasets.registry import _cap_per_class
 
     reader, y = _reader(data)
     rows = np.arange(len(y))

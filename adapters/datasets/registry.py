@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from planner.exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
-from .digits import load_digits_images
-from .fashion_mnist import load_fashion_mnist
+from transfergraph.adapters.datasets.digits import load_digits_images
+from transfergraph.adapters.datasets.fashion_mnist import load_fashion_mnist
 
 __all__ = ["DatasetSplit", "DATASETS", "register_dataset", "load_dataset"]
 

@@ -10,8 +10,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from planner.arguments import check_scalar
-from planner.exceptions import InputError
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["SHIFTS", "apply_shifts"]
 

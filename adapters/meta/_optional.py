@@ -10,7 +10,7 @@ from types import ModuleType
 __all__ = ["require_learn2learn"]
 
 _HINT = (
-    "learn2learn is required for episodic meta-training and Taskset adapters in adapters.meta. "
+    "learn2learn is required for episodic meta-training and Taskset adapters in transfergraph.adapters.meta. "
     "Try: pip install 'transfergraph[meta]' (on Python 3.11 use scripts/install.sh, which builds "
     "learn2learn 0.2.0 from regenerated Cython sources; see learnables/learn2learn#413)."
 )

@@ -1,4 +1,4 @@
-"""Frozen, task-adapted classifiers returned by :meth:`CNAPsModel.adapt` (usable as ``planner.Source`` models)."""
+"""Frozen, task-adapted classifiers returned by :meth:`CNAPsModel.adapt` (usable as ``transfergraph.planner.Source`` models)."""
 from __future__ import annotations
 
 import copy
@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from .backbone import FiLMBackbone
+from transfergraph.adapters.meta.backbone import FiLMBackbone
 
 __all__ = ["AdaptedFeatures", "AdaptedClassifier", "SourceClassifier"]
 
@@ -61,9 +61,9 @@ class AdaptedClassifier(nn.Module):
 
     ``features`` is the FiLM-adapted feature extractor; for the linear and prototype heads ``lift`` is
     the identity, so the final ``nn.Linear``'s input is the adapted feature vector. For the Mahalanobis
-    head ``lift`` is :class:`~adapters.meta.heads.QuadraticLift` (an exact rewrite of the quadratic
-    head), so pass ``feature_layer="features"`` to ``planner.Source`` to score the d-dim features
-    (:func:`~adapters.meta.sources.build_meta_sources` does). ``feature_layer`` holds that name.
+    head ``lift`` is :class:`~transfergraph.adapters.meta.heads.QuadraticLift` (an exact rewrite of the quadratic
+    head), so pass ``feature_layer="features"`` to ``transfergraph.planner.Source`` to score the d-dim features
+    (:func:`~transfergraph.adapters.meta.sources.build_meta_sources` does). ``feature_layer`` holds that name.
     """
 
     feature_layer = "features"

@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from planner.exceptions import CheckpointError
-from planner.io import atomic_write_with
+from transfergraph.planner.common.exceptions import CheckpointError
+from transfergraph.planner.common.io import atomic_write_with
 
-from .model import CNAPsModel
+from transfergraph.adapters.meta.model import CNAPsModel
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
 
@@ -50,11 +50,11 @@ def load_checkpoint(path: str | os.PathLike, *, return_extra: bool = False) -> C
     except Exception as exc:  # truncated archive, pickled code, garbage bytes
         first = (str(exc).splitlines() or [""])[0][:200]
         raise CheckpointError(f"CNAPs checkpoint {path} cannot be read safely ({type(exc).__name__}: {first}); "
-                              "it may be truncated or not a checkpoint; re-save it with adapters.meta.save_checkpoint.") from None
+                              "it may be truncated or not a checkpoint; re-save it with transfergraph.adapters.meta.save_checkpoint.") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (found format {found!r}); "
-                              "save CNAPs models with adapters.meta.save_checkpoint.")
+                              "save CNAPs models with transfergraph.adapters.meta.save_checkpoint.")
     hparams = payload.get("hparams")
     if not isinstance(hparams, dict):
         raise CheckpointError(f"CNAPs checkpoint {path} has no 'hparams' dict; it cannot be rebuilt.")

@@ -5,12 +5,12 @@ from typing import Any
 
 import torch
 
-from planner.arguments import check_bool, check_scalar
-from planner.exceptions import InputError
+from transfergraph.planner.common.arguments import check_bool, check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
-from .model import CNAPsModel
-from .pools import ROTATIONS, ClassPool
-from .training import meta_train, pretrain_backbone
+from transfergraph.adapters.meta.model import CNAPsModel
+from transfergraph.adapters.meta.pools import ROTATIONS, ClassPool
+from transfergraph.adapters.meta.training import meta_train, pretrain_backbone
 
 __all__ = ["train_demo_meta_model", "DEMO_PRETRAIN_STEPS", "DEMO_META_STEPS"]
 

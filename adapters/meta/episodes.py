@@ -6,10 +6,10 @@ from typing import Sequence
 
 import torch
 
-from planner.arguments import check_bool, check_int_sequence, check_scalar
-from planner.exceptions import InputError
+from transfergraph.planner.common.arguments import check_bool, check_int_sequence, check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
-from ._optional import require_learn2learn
+from transfergraph.adapters.meta._optional import require_learn2learn
 
 __all__ = ["make_taskset", "split_episode", "EpisodeSampler"]
 
@@ -17,7 +17,7 @@ __all__ = ["make_taskset", "split_episode", "EpisodeSampler"]
 def make_taskset(dataset, ways: int, samples_per_class: int, *, num_tasks: int = -1, fused: bool = True):
     """A learn2learn ``Taskset`` of ``ways``-way tasks with ``samples_per_class`` images per class.
 
-    ``dataset`` is a :class:`~adapters.meta.pools.ClassPool` (its precomputed ``labels_to_indices``
+    ``dataset`` is a :class:`~transfergraph.adapters.meta.pools.ClassPool` (its precomputed ``labels_to_indices``
     skips learn2learn's slow full scan) or any Dataset of (x, y). Transforms: NWays -> KShots (without
     replacement) -> LoadData -> RemapLabels (labels 0..ways-1). ``fused=True`` uses learn2learn's
     ``FusedNWaysKShots`` (the same distribution in one transform): plain NWays materialises a

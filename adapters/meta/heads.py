@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from planner.exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = [
     "class_means", "ClassifierGenerator", "prototype_head", "mahalanobis_head",

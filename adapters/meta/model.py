@@ -8,17 +8,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from planner.arguments import check_bool, check_int_sequence, check_scalar
-from planner.exceptions import InputError
-from planner.checks import encode_labels
-from planner.task import as_numpy
+from transfergraph.planner.common.arguments import check_bool, check_int_sequence, check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.checks import encode_labels
+from transfergraph.planner.inputs.task import as_numpy
 
-from .adapted import AdaptedClassifier, AdaptedFeatures, SourceClassifier
-from .backbone import FiLMBackbone
-from .film_generator import FilmGenerator
-from .heads import (ClassifierGenerator, class_means, linear_logits, mahalanobis_as_linear, mahalanobis_head,
+from transfergraph.adapters.meta.adapted import AdaptedClassifier, AdaptedFeatures, SourceClassifier
+from transfergraph.adapters.meta.backbone import FiLMBackbone
+from transfergraph.adapters.meta.film_generator import FilmGenerator
+from transfergraph.adapters.meta.heads import (ClassifierGenerator, class_means, linear_logits, mahalanobis_as_linear, mahalanobis_head,
                     mahalanobis_logits, prototype_head)
-from .set_encoder import SetEncoder
+from transfergraph.adapters.meta.set_encoder import SetEncoder
 
 __all__ = ["CNAPsModel", "TaskParameters", "HEADS"]
 
@@ -204,7 +204,7 @@ class CNAPsModel(nn.Module):
             (``.classes``). ``adapted.features`` gives the feature vector ([FiLM features, frozen
             features] with ``ensemble_frozen``); its last ``nn.Linear`` maps them (or, for the
             Mahalanobis head, their exact quadratic lift) to the logits, so pass
-            ``feature_layer="features"`` to ``planner.Source`` for feature-based metrics.
+            ``feature_layer="features"`` to ``transfergraph.planner.Source`` for feature-based metrics.
         """
         x = self._check_inputs(context_inputs)
         y, classes = encode_labels(context_labels, func="CNAPsModel.adapt", arg="context_labels")

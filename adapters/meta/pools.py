@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from planner.exceptions import InputError
-from planner.task import as_numpy
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.task import as_numpy
 
-from planner.checks import encode_labels
+from transfergraph.planner.common.checks import encode_labels
 
 __all__ = ["ClassPool", "TRANSFORMS", "ROTATIONS", "ROTATIONS_INVERTED", "ROTATIONS_LOWRES"]
 

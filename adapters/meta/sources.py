@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner import Source, Task
-from planner.arguments import check_scalar
-from planner.labels import sorted_labels
-from planner.seeds import derive_seed
-from planner.exceptions import InputError
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.labels import sorted_labels
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.common.exceptions import InputError
 
-from .model import CNAPsModel
+from transfergraph.adapters.meta.model import CNAPsModel
 
 __all__ = ["build_meta_sources", "subsample_per_class", "BACKBONE_SOURCE"]
 
@@ -47,7 +47,7 @@ def build_meta_sources(model: CNAPsModel, tasks: list[Task], *, context_shots: i
     sources = [Source(backbone_name, model.source_classifier())]
     for task in tasks:
         if not isinstance(task, Task):
-            raise InputError(f"tasks of build_meta_sources must be planner.Task objects; got {type(task).__name__}.")
+            raise InputError(f"tasks of build_meta_sources must be transfergraph.planner.Task objects; got {type(task).__name__}.")
         x, y = task.inputs, task.labels
         if context_shots is not None:
             keep = subsample_per_class(y, context_shots, seed, task.name)

@@ -1,4 +1,4 @@
-"""learn2learn task datasets as planner targets: each episode becomes a ``planner.Task``."""
+"""learn2learn task datasets as planner targets: each episode becomes a ``transfergraph.planner.Task``."""
 from __future__ import annotations
 
 import random
@@ -7,10 +7,10 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from planner import Task
-from planner.arguments import check_scalar
-from planner.exceptions import InputError
-from planner.task import as_numpy
+from transfergraph.planner import Task
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.task import as_numpy
 
 __all__ = ["tasks_from_taskset"]
 
@@ -60,7 +60,7 @@ def tasks_from_taskset(taskset_or_episodes: Any, *, n_tasks: int, shots: int, qu
 
     Returns
     -------
-    list of planner.Task
+    list of transfergraph.planner.Task
     """
     for name, value, low in (("n_tasks", n_tasks, 1), ("shots", shots, 1), ("queries", queries, 0)):
         check_scalar(value, name, int, caller="tasks_from_taskset", min_val=low)

@@ -16,20 +16,20 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from planner.arguments import check_bool, check_int_sequence, check_scalar
-from planner.exceptions import InputError, TransfergraphError
-from planner.threads import torch_threads
+from transfergraph.planner.common.arguments import check_bool, check_int_sequence, check_scalar
+from transfergraph.planner.common.exceptions import InputError, TransfergraphError
+from transfergraph.planner.runtime.threads import torch_threads
 
-from .episodes import EpisodeSampler
-from .model import CNAPsModel
-from .pools import ClassPool
+from transfergraph.adapters.meta.episodes import EpisodeSampler
+from transfergraph.adapters.meta.model import CNAPsModel
+from transfergraph.adapters.meta.pools import ClassPool
 
 __all__ = ["pretrain_backbone", "meta_train", "single_thread", "seeded", "NonFiniteStepError"]
 
 
 def single_thread() -> contextlib.AbstractContextManager[None]:
     """Run torch on one intra-op thread, then restore the previous setting (the project's one thread
-    limiter, :func:`planner.threads.torch_threads`)."""
+    limiter, :func:`transfergraph.planner.runtime.threads.torch_threads`)."""
     return torch_threads(1)
 
 

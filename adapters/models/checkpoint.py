@@ -8,10 +8,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from planner.exceptions import CheckpointError
-from planner.io import atomic_write_with
+from transfergraph.planner.common.exceptions import CheckpointError
+from transfergraph.planner.common.io import atomic_write_with
 
-from .small_cnn import SmallCNN
+from transfergraph.adapters.models.small_cnn import SmallCNN
 
 __all__ = ["ARCHITECTURES", "save_model", "load_model", "register_architecture"]
 
@@ -55,7 +55,7 @@ def load_model(path: str | os.PathLike, *, expect_arch: str | None = None) -> tu
     except Exception as exc:  # truncated zip, pickle with code, garbage bytes
         raise CheckpointError(
             f"checkpoint {path} cannot be read safely ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
-            "It may be truncated or not a transfergraph checkpoint; re-save it with adapters.models.save_model."
+            "It may be truncated or not a transfergraph checkpoint; re-save it with transfergraph.adapters.models.save_model."
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a {_FORMAT} checkpoint (no 'format' field); re-save it with save_model.")

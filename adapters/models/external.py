@@ -1,27 +1,27 @@
 """Config ``models.external`` entries loaded from checkpoints: build, preprocess, and check they fit.
 
-:func:`external_source` turns one loaded-model entry into a :class:`planner.Source`:
+:func:`external_source` turns one loaded-model entry into a :class:`transfergraph.planner.Source`:
 
-- the model: ``arch`` + a plain ``state_dict`` (:func:`adapters.models.zoo.load_zoo_model`), or a
-  ``save_model`` checkpoint (:func:`adapters.models.load_model`) when the file is one;
-- the transform: :class:`adapters.models.preprocess.Preprocess` from the entry's ``preprocess`` and
-  the architecture's defaults (see ``transfergraph.config_models``);
+- the model: ``arch`` + a plain ``state_dict`` (:func:`transfergraph.adapters.models.zoo.load_zoo_model`), or a
+  ``save_model`` checkpoint (:func:`transfergraph.adapters.models.load_model`) when the file is one;
+- the transform: :class:`transfergraph.adapters.models.preprocess.Preprocess` from the entry's ``preprocess`` and
+  the architecture's defaults (see ``transfergraph.config.models``);
 - ``feature_layer`` and ``pooling``;
 - a fit check: one sample of every distinct input shape among the tasks goes through the transform
   and the model, so a preprocessing that does not fit the data is reported before scoring, naming
   the entry.
 
-Every problem is a :class:`~planner.exceptions.ConfigError` whose message starts with the entry's key.
+Every problem is a :class:`~transfergraph.planner.common.exceptions.ConfigError` whose message starts with the entry's key.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from planner.exceptions import CheckpointError, ConfigError, InputError
-from planner.task import Source, Task
+from transfergraph.planner.common.exceptions import CheckpointError, ConfigError, InputError
+from transfergraph.planner.inputs.task import Source, Task
 
-from .preprocess import Preprocess
-from .zoo import arch_preprocess_defaults, load_state_dict, load_zoo_model
+from transfergraph.adapters.models.preprocess import Preprocess
+from transfergraph.adapters.models.zoo import arch_preprocess_defaults, load_state_dict, load_zoo_model
 
 __all__ = ["external_source", "preprocess_for"]
 
@@ -51,7 +51,7 @@ def preprocess_for(spec: Any, model: Any) -> Preprocess | None:
 
 
 def _load(spec: Any, key: str, default_arch: str) -> tuple[Any, bool]:
-    from .checkpoint import load_model
+    from transfergraph.adapters.models.checkpoint import load_model
 
     arch = spec.arch or default_arch
     try:
@@ -66,7 +66,7 @@ def _load(spec: Any, key: str, default_arch: str) -> tuple[Any, bool]:
 
 
 def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
-    from planner.forward import forward
+    from transfergraph.planner.runtime.forward import forward
 
     seen: set = set()
     for t in tasks:
@@ -93,7 +93,7 @@ def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
 
 
 def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: str) -> Source:
-    """The :class:`~planner.Source` of loaded-model entry ``i`` (see the module docstring)."""
+    """The :class:`~transfergraph.planner.Source` of loaded-model entry ``i`` (see the module docstring)."""
     key = f"models.external[{i}] ({spec.name})"
     model, zoo = _load(spec, key, default_arch)
     try:

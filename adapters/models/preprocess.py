@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from planner.arguments import check_choice, check_scalar
-from planner.exceptions import InputError
+from transfergraph.planner.common.arguments import check_choice, check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["Preprocess"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from planner.arguments import check_scalar
+from transfergraph.planner.common.arguments import check_scalar
 
 __all__ = ["SmallCNN"]
 

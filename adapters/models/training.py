@@ -5,9 +5,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from planner.arguments import check_scalar
-from planner.exceptions import InputError
-from planner.threads import torch_threads
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.runtime.threads import torch_threads
 
 __all__ = ["train_classifier", "predict_logits"]
 

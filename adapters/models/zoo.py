@@ -2,7 +2,7 @@
 
 ``arch`` names the architecture: ``"torchvision:NAME"`` (any name of
 ``torchvision.models.list_models()``), ``"timm:NAME"`` (needs ``pip install 'transfergraph[timm]'``)
-or a name registered in :data:`adapters.models.ARCHITECTURES` (built-ins and plugins). The model is
+or a name registered in :data:`transfergraph.adapters.models.ARCHITECTURES` (built-ins and plugins). The model is
 built with random weights (nothing is ever downloaded) and then loads a local ``state_dict`` with
 ``torch.load(weights_only=True)``. The number of output classes is read from the checkpoint (the
 first dimension of its last weight), unless given.
@@ -19,9 +19,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from planner.exceptions import CheckpointError, InputError
+from transfergraph.planner.common.exceptions import CheckpointError, InputError
 
-from .checkpoint import ARCHITECTURES
+from transfergraph.adapters.models.checkpoint import ARCHITECTURES
 
 __all__ = ["build_architecture", "load_state_dict", "load_zoo_model", "arch_preprocess_defaults", "num_classes_of"]
 

@@ -5,13 +5,13 @@ Each public decision function is a thin wrapper over a ``solve_*`` function that
 runs them all and returns the ``plan.json`` dict; ``explain_plan`` and ``plot_*`` render it.
 Formulations and solvers: each module's docstring; measured limits: ``benchmarks/RESULTS.md`` (section 3).
 """
-from ._result import Decision, Status
-from .curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum
-from .grouping import affinity_matrix, default_n_groups, group_tasks, solve_grouping
-from .options import PlanOptions
-from .plan import PLAN_KEYS, build_plan, make_plan
-from .plan_types import Plan
-from .sources import default_budget, select_source_set, select_sources, solve_source_set
+from transfergraph.planner.decisions._result import Decision, Status
+from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES, curriculum_value, order_curriculum, solve_curriculum
+from transfergraph.planner.decisions.grouping import affinity_matrix, default_n_groups, group_tasks, solve_grouping
+from transfergraph.planner.decisions.options import PlanOptions
+from transfergraph.planner.decisions.plan import PLAN_KEYS, build_plan, make_plan
+from transfergraph.planner.decisions.plan_types import Plan
+from transfergraph.planner.decisions.sources import default_budget, select_source_set, select_sources, solve_source_set
 
 __all__ = [
     "Decision",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..exceptions import InfeasiblePlanError
+from transfergraph.planner.common.exceptions import InfeasiblePlanError
 
 __all__ = ["max_spanning_arborescence"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._result import Status, relative_gap
+from transfergraph.planner.decisions._result import Status, relative_gap
 
 __all__ = ["Exact", "Settled", "settle", "proven"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ._milp import MilpOutcome, maximize_milp
+from transfergraph.planner.decisions._milp import MilpOutcome, maximize_milp
 
 __all__ = [
     "facility_value", "greedy_swap", "submodular_bound", "lagrangian", "lagrangian_bound", "fix_sources",

@@ -11,7 +11,7 @@ from typing import Any, Hashable, Sequence
 import networkx as nx
 import numpy as np
 
-from ..exceptions import GraphError, InputError
+from transfergraph.planner.common.exceptions import GraphError, InputError
 
 __all__ = [
     "check_graph",
@@ -35,7 +35,7 @@ def check_graph(graph: Any, *, caller: str) -> None:
     """Raise unless ``graph`` is a non-empty ``nx.DiGraph`` whose nodes all have kind task/model."""
     if not isinstance(graph, nx.DiGraph):
         raise InputError(
-            f"graph passed to {caller} must be a networkx.DiGraph (from planner.build_graph); "
+            f"graph passed to {caller} must be a networkx.DiGraph (from transfergraph.planner.build_graph); "
             f"got {type(graph).__name__}."
         )
     if graph.number_of_nodes() == 0:
@@ -44,7 +44,7 @@ def check_graph(graph: Any, *, caller: str) -> None:
         if kind not in KINDS:
             raise GraphError(
                 f"node {node!r} of the graph passed to {caller} has kind={kind!r}; expected "
-                f"'task' or 'model' (build the graph with planner.build_graph)."
+                f"'task' or 'model' (build the graph with transfergraph.planner.build_graph)."
             )
     if not any(kind == "task" for _, kind in graph.nodes(data="kind")):
         raise GraphError(f"graph passed to {caller} has no task node (kind='task'); nothing to plan.")

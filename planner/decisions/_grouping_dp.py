@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._grouping_exact import group_values
+from transfergraph.planner.decisions._grouping_exact import group_values
 
 __all__ = ["grouping_dp", "DP_MAX"]
 

@@ -17,7 +17,7 @@ from math import comb
 import numpy as np
 from scipy import sparse
 
-from ._milp import MilpOutcome, maximize_milp
+from transfergraph.planner.decisions._milp import MilpOutcome, maximize_milp
 
 __all__ = ["group_values", "partition_value", "column_count", "grouping_milp", "MAX_COLUMNS"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ._milp import MilpOutcome, maximize_milp
+from transfergraph.planner.decisions._milp import MilpOutcome, maximize_milp
 
 __all__ = ["lop_value", "lop_milp", "lop_heuristic", "lop_bound", "LOP_EXACT_MAX"]
 

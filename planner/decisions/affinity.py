@@ -2,7 +2,7 @@
 
 A transfer edge w(u->t) measures *sequential* transfer (u's model predicting t's labels). Training
 u and t together needs the transfer to go both ways, so the variants here rewrite the task->task
-weights before :func:`~planner.decisions.grouping.group_tasks` sees them:
+weights before :func:`~transfergraph.planner.decisions.grouping.group_tasks` sees them:
 
 - ``"transfer"``: the graph unchanged (w(u->t));
 - ``"mutual"``: w'(u->t) = w'(t->u) = min(w(u->t), w(t->u)) (missing edge: 0): a pair is only as
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..exceptions import InputError
-from ._graph import check_graph, task_nodes
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.decisions._graph import check_graph, task_nodes
 
 __all__ = ["AFFINITIES", "affinity_graph"]
 

@@ -23,14 +23,14 @@ from typing import Any, Hashable, Sequence
 import networkx as nx
 import numpy as np
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
-from ._arborescence import max_spanning_arborescence
-from ._chain import HELD_KARP_MAX, assignment_patch, chain_value, held_karp
-from ._graph import check_graph, check_task, external_weights, task_nodes, weight_matrix
-from ._linear_ordering import LOP_EXACT_MAX, lop_bound, lop_heuristic, lop_milp, lop_value
-from ._exact import Exact, proven, settle
-from ._result import Decision, Status, relative_gap
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.decisions._arborescence import max_spanning_arborescence
+from transfergraph.planner.decisions._chain import HELD_KARP_MAX, assignment_patch, chain_value, held_karp
+from transfergraph.planner.decisions._graph import check_graph, check_task, external_weights, task_nodes, weight_matrix
+from transfergraph.planner.decisions._linear_ordering import LOP_EXACT_MAX, lop_bound, lop_heuristic, lop_milp, lop_value
+from transfergraph.planner.decisions._exact import Exact, proven, settle
+from transfergraph.planner.decisions._result import Decision, Status, relative_gap
 
 __all__ = ["order_curriculum", "solve_curriculum", "curriculum_value", "CURRICULUM_OBJECTIVES"]
 

@@ -1,5 +1,5 @@
 """Plan warnings for decisions taken on flagged scores (scores outside their metric's regime of
-validity: the edge attribute ``flag`` set by :func:`planner.build_graph` from the score table's
+validity: the edge attribute ``flag`` set by :func:`transfergraph.planner.build_graph` from the score table's
 ``flag`` column)."""
 from __future__ import annotations
 

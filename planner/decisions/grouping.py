@@ -17,16 +17,16 @@ from typing import Any, Hashable
 import networkx as nx
 import numpy as np
 
-from ..exceptions import InfeasiblePlanError, InputError
-from ._graph import check_graph, task_nodes, weight_matrix
-from .affinity import affinity_graph
-from ._grouping_dp import DP_MAX, grouping_dp
-from ._grouping_exact import MAX_COLUMNS, column_count, grouping_milp, partition_value
-from ._grouping_ils import ils_grouping
-from ..arguments import check_bool, check_choice, check_scalar
-from ._exact import Exact, settle
-from ._result import Decision, Status
-from .sources import _check_int, _check_time_limit
+from transfergraph.planner.common.exceptions import InfeasiblePlanError, InputError
+from transfergraph.planner.decisions._graph import check_graph, task_nodes, weight_matrix
+from transfergraph.planner.decisions.affinity import affinity_graph
+from transfergraph.planner.decisions._grouping_dp import DP_MAX, grouping_dp
+from transfergraph.planner.decisions._grouping_exact import MAX_COLUMNS, column_count, grouping_milp, partition_value
+from transfergraph.planner.decisions._grouping_ils import ils_grouping
+from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
+from transfergraph.planner.decisions._exact import Exact, settle
+from transfergraph.planner.decisions._result import Decision, Status
+from transfergraph.planner.decisions.sources import _check_int, _check_time_limit
 
 __all__ = ["group_tasks", "solve_grouping", "affinity_matrix", "default_n_groups", "GROUPING_OBJECTIVE"]
 
@@ -91,7 +91,7 @@ def solve_grouping(
     ----------
     affinity : {"transfer", "mutual", "symmetric"}
         How task->task weights become co-training affinity before centring
-        (:func:`planner.decisions.affinity.affinity_graph`; "transfer" = the edge weights as they are).
+        (:func:`transfergraph.planner.decisions.affinity.affinity_graph`; "transfer" = the edge weights as they are).
     method : {"auto", "dp", "milp", "heuristic"}
         ``"auto"``: subset DP when n <= 14; else the exact MILP when the column count (groups of size
         <= cap) is <= 20,000; else ILS only. The ILS always runs first and is the fallback when the

@@ -1,4 +1,4 @@
-"""``PlanOptions``: every option of :func:`planner.decisions.make_plan`, checked in one place.
+"""``PlanOptions``: every option of :func:`transfergraph.planner.decisions.make_plan`, checked in one place.
 
 The command line (``transfergraph plan``), the job config (``plan:`` section plus the top-level
 ``seed``) and library callers all build a :class:`PlanOptions`; ``plan.json["settings"]`` records it
@@ -11,12 +11,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Hashable, Mapping
 
-from ..arguments import check_bool, check_choice, check_scalar
-from ..exceptions import InputError
+from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["PlanOptions", "CURRICULUM_KINDS"]
 
-#: curriculum objectives ``order_curriculum`` knows (see :data:`planner.decisions.CURRICULUM_OBJECTIVES`)
+#: curriculum objectives ``order_curriculum`` knows (see :data:`transfergraph.planner.decisions.CURRICULUM_OBJECTIVES`)
 CURRICULUM_KINDS = ("tree", "chain", "cumulative")
 
 
@@ -49,7 +49,7 @@ class PlanOptions:
 
     Raises
     ------
-    planner.exceptions.InputError
+    transfergraph.planner.common.exceptions.InputError
         A field of the wrong type or out of range; the message names the field.
     """
 

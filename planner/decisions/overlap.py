@@ -1,7 +1,7 @@
 """Sample overlap (leakage) between what a recommended source was trained on and a target's samples.
 
 For each (source node, target) pair a plan recommends, every model standing for that node is
-checked. Its training data is known as base-pool rows (:class:`planner.provenance.Provenance`:
+checked. Its training data is known as base-pool rows (:class:`transfergraph.planner.inputs.provenance.Provenance`:
 the suite's tasks, per-task models, external models trained by the suite and a meta-trained
 backbone carry it), or, for a model without provenance that is a task's model, as that task's
 samples. Two provenances in one pool overlap on shared base rows, so shifted copies (blurred,
@@ -166,7 +166,7 @@ def _not_checked(no_task: set, no_model: set) -> list[str]:
     if no_task:
         out.append(f"sample-overlap check not run for task(s) {sorted(no_task)}: they carry no provenance and their "
                    "samples could not be compared by bytes (kept on disk, or the source's training data is known only "
-                   "as base-pool rows); give the Task a provenance (planner.provenance.Provenance) to check them.")
+                   "as base-pool rows); give the Task a provenance (transfergraph.planner.inputs.provenance.Provenance) to check them.")
     if no_model:
         out.append(f"sample-overlap check not run for {', '.join(sorted(no_model))}: its training data is unknown "
                    "(no provenance, e.g. a model loaded from a checkpoint); leakage into its targets cannot be ruled out.")

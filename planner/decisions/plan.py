@@ -13,16 +13,16 @@ from typing import Any, Hashable
 
 import networkx as nx
 
-from ..exceptions import InputError
-from ._graph import check_graph, source_nodes, task_nodes
-from ._result import Decision, Status, json_float
-from .curriculum import solve_curriculum
-from .grouping import default_n_groups, solve_grouping
-from .flags import flag_warnings
-from .options import PlanOptions
-from .plan_types import PLAN_KEYS, Plan
-from .trust import graph_trust
-from .sources import default_budget, select_sources, solve_source_set
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.decisions._graph import check_graph, source_nodes, task_nodes
+from transfergraph.planner.decisions._result import Decision, Status, json_float
+from transfergraph.planner.decisions.curriculum import solve_curriculum
+from transfergraph.planner.decisions.grouping import default_n_groups, solve_grouping
+from transfergraph.planner.decisions.flags import flag_warnings
+from transfergraph.planner.decisions.options import PlanOptions
+from transfergraph.planner.decisions.plan_types import PLAN_KEYS, Plan
+from transfergraph.planner.decisions.trust import graph_trust
+from transfergraph.planner.decisions.sources import default_budget, select_sources, solve_source_set
 
 __all__ = ["make_plan", "build_plan", "PLAN_KEYS"]
 
@@ -103,7 +103,7 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     Parameters
     ----------
     graph : nx.DiGraph
-        From :func:`planner.build_graph` (or read back from ``graph.graphml``).
+        From :func:`transfergraph.planner.build_graph` (or read back from ``graph.graphml``).
     options : PlanOptions, optional
         Default: ``PlanOptions()``.
     **overrides
@@ -111,10 +111,10 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
 
     Raises
     ------
-    planner.exceptions.InputError
+    transfergraph.planner.common.exceptions.InputError
         A bad option (named); see :class:`PlanOptions`; a ``metric`` other than the graph's
         ``graph.graph["metric"]`` (without an explicit metric, the graph's is used).
-    planner.exceptions.GraphError, planner.exceptions.InfeasiblePlanError
+    transfergraph.planner.common.exceptions.GraphError, transfergraph.planner.common.exceptions.InfeasiblePlanError
         From the decision functions.
     """
     explicit = options is not None or overrides.get("metric") is not None

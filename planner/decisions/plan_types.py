@@ -1,6 +1,6 @@
 """``Plan``: the typed form of ``plan.json`` (decisions, warnings, settings, evidence).
 
-:func:`planner.decisions.build_plan` returns a :class:`Plan`; :meth:`Plan.to_json` gives exactly the
+:func:`transfergraph.planner.decisions.build_plan` returns a :class:`Plan`; :meth:`Plan.to_json` gives exactly the
 ``plan.json`` dict (keys :data:`PLAN_KEYS`, then ``evidence`` and any extra keys other modules add)
 and :meth:`Plan.from_json` reads one back, so report code works on attributes, not string keys.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..exceptions import InputError
-from ._result import Decision, Status
-from .options import PlanOptions
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.decisions._result import Decision, Status
+from transfergraph.planner.decisions.options import PlanOptions
 
 __all__ = ["Plan", "PLAN_KEYS", "DECISION_NAMES"]
 
@@ -102,7 +102,7 @@ class Plan:
 
         Raises
         ------
-        planner.exceptions.InputError
+        transfergraph.planner.common.exceptions.InputError
             ``data`` is not a mapping or lacks one of :data:`PLAN_KEYS`.
         """
         if isinstance(data, Plan):

@@ -8,13 +8,13 @@ from typing import Any, Hashable
 import networkx as nx
 import numpy as np
 
-from ..arguments import check_choice, check_scalar
-from ._facility import (
+from transfergraph.planner.common.arguments import check_choice, check_scalar
+from transfergraph.planner.decisions._facility import (
     facility_milp, facility_value, fix_sources, greedy_swap, lagrangian, prune_unused, submodular_bound,
 )
-from ._graph import check_graph, check_task, edge_weight, source_nodes, task_nodes, weight_matrix
-from ._exact import Exact, settle
-from ._result import Decision, Status
+from transfergraph.planner.decisions._graph import check_graph, check_task, edge_weight, source_nodes, task_nodes, weight_matrix
+from transfergraph.planner.decisions._exact import Exact, settle
+from transfergraph.planner.decisions._result import Decision, Status
 
 __all__ = ["select_sources", "select_source_set", "solve_source_set", "default_budget", "SOURCE_SET_OBJECTIVE"]
 
@@ -40,7 +40,7 @@ def select_sources(graph: nx.DiGraph, target: Hashable, *, k: int = 1) -> list[t
     Parameters
     ----------
     graph : nx.DiGraph
-        Transferability graph from :func:`planner.build_graph`.
+        Transferability graph from :func:`transfergraph.planner.build_graph`.
     target : str
         A task node.
     k : int

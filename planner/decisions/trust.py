@@ -11,7 +11,7 @@ Two entry points, each called with a few lines by the plan's producers:
   sample overlap between a recommended source's training data and a target's samples (leakage: the
   score and any fine-tuning on that target are inflated by memorized samples), by base-sample
   provenance where known (shifted copies count) and by the bytes of each row otherwise
-  (:mod:`planner.decisions.overlap`); and a warning for each check that could not run.
+  (:mod:`transfergraph.planner.decisions.overlap`); and a warning for each check that could not run.
 
 Weights are normalized LEEP/NCE scores: 0 = no better than predicting the label prior, 1 = perfect.
 """
@@ -22,8 +22,8 @@ from typing import Any, Sequence
 import networkx as nx
 import numpy as np
 
-from ._graph import task_nodes
-from .overlap import OVERLAP_MIN, _Digests, leakage_warnings, task_share
+from transfergraph.planner.decisions._graph import task_nodes
+from transfergraph.planner.decisions.overlap import OVERLAP_MIN, _Digests, leakage_warnings, task_share
 
 __all__ = ["NEAR_PRIOR", "OVERLAP_MIN", "EVIDENCE", "graph_trust", "data_warnings", "sample_overlap"]
 
@@ -97,7 +97,7 @@ def data_warnings(plan: dict, *, scores=None, tasks: Sequence[Any] | None = None
                   metric: str = "leep") -> list[str]:
     """Warnings that need the score table (own-task chance) and the tasks' samples (overlap).
 
-    Overlap (:func:`planner.decisions.overlap.leakage_warnings`) is reported for every (source node,
+    Overlap (:func:`transfergraph.planner.decisions.overlap.leakage_warnings`) is reported for every (source node,
     target) pair the plan recommends (ranked sources, the source set's assignment, curriculum parents)
     where at least :data:`OVERLAP_MIN` of the target's samples are in the training data of a model
     standing for that node (``sources``; None: the node's task itself). A check that cannot run

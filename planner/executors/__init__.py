@@ -5,7 +5,7 @@ An executor has
 
 - ``name`` : str -- ``"local"`` or ``"ray"``.
 - ``remote`` : bool -- True when jobs run in other processes, so jobs and shared objects are
-  serialized (send models as NumPy weights, not live modules; see ``planner.scoring.payload``).
+  serialized (send models as NumPy weights, not live modules; see ``transfergraph.planner.scoring.payload``).
 - ``threads_per_task`` : int or None -- torch threads a job should use (1 on Ray, where each task
   holds one CPU; None = leave the process setting alone).
 - ``run(fn, jobs, shared) -> Iterator[tuple[job, result | BaseException]]`` -- calls
@@ -15,7 +15,7 @@ An executor has
   ``fn`` as a top-level argument (zero-copy, read-only NumPy arrays on Ray). When a job cannot be
   completed -- ``fn`` raised, or its worker or node died more often than the retries allow -- the
   exception is yielded in place of the result: ``run`` never raises for one job's failure.
-  It raises :class:`~planner.exceptions.ExecutorError` when it cannot start or reach its workers.
+  It raises :class:`~transfergraph.planner.common.exceptions.ExecutorError` when it cannot start or reach its workers.
 - ``close()`` -- release what the executor started (an embedded Ray instance).
 
 ``fn``, jobs and shared objects must be picklable (cloudpickle) for remote executors, and ``fn``
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
-from .local import LocalExecutor
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.executors.local import LocalExecutor
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "get_executor", "EXECUTOR_NAMES"]
 
@@ -37,7 +37,7 @@ EXECUTOR_NAMES = ("local", "ray")
 
 @runtime_checkable
 class Executor(Protocol):
-    """What :func:`planner.score` (and other engines) need from an executor; see the module doc."""
+    """What :func:`transfergraph.planner.score` (and other engines) need from an executor; see the module doc."""
 
     name: str
     remote: bool
@@ -51,8 +51,8 @@ class Executor(Protocol):
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RayExecutor":  # lazy: importing planner.executors must not import ray
-        from .ray_executor import RayExecutor
+    if name == "RayExecutor":  # lazy: importing transfergraph.planner.executors must not import ray
+        from transfergraph.planner.executors.ray_executor import RayExecutor
 
         return RayExecutor
     raise AttributeError(name)
@@ -88,7 +88,7 @@ def get_executor(spec: Any = "local", *, address: str | None = None, workers: in
                 )
             return LocalExecutor()
         if spec == "ray":
-            from .ray_executor import RayExecutor
+            from transfergraph.planner.executors.ray_executor import RayExecutor
 
             return RayExecutor(address=address, workers=workers)
         raise InputError(f"executor must be one of {list(EXECUTOR_NAMES)} or an executor object; got {spec!r}.")

@@ -14,7 +14,7 @@ this process can use the cluster at ``HOST:PORT``:
    head node stores in its GCS) equal this process's; Ray refuses mixed versions later anyway.
 
 The GCS request runs in a daemon thread that the caller waits for in 0.1 s steps, so Ctrl-C
-interrupts the check at once. Every failure is an :class:`~planner.exceptions.ExecutorError`.
+interrupts the check at once. Every failure is an :class:`~transfergraph.planner.common.exceptions.ExecutorError`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ExecutorError
+from transfergraph.planner.common.exceptions import ExecutorError
 
 __all__ = ["ClusterInfo", "check_cluster", "auth_token_available", "ensure_token_auth", "split_address"]
 

@@ -1,5 +1,5 @@
 """Connecting the Ray executor: reuse a running Ray, pre-flight and join a cluster, or start an
-embedded local Ray (the rules are listed in :mod:`planner.executors.ray_executor`).
+embedded local Ray (the rules are listed in :mod:`transfergraph.planner.executors.ray_executor`).
 
 :class:`RayConnection` holds the connection half of :class:`~.ray_executor.RayExecutor` (which
 inherits it); ``_OWNED`` records the embedded Ray instance this process started, if any.
@@ -7,10 +7,11 @@ inherits it); ``_OWNED`` records the embedded Ray instance this process started,
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-from ..exceptions import ExecutorError
-from .preflight import check_cluster, ensure_token_auth
+from transfergraph.planner.common.exceptions import ExecutorError
+from transfergraph.planner.executors.preflight import check_cluster, ensure_token_auth
 
 __all__ = ["RayConnection", "owns_embedded_ray"]
 
@@ -18,19 +19,55 @@ _OWNED: dict[str, Any] = {"num_cpus": None}  # set while this module owns the em
 
 
 def _project_packages() -> list[str]:
-    """Folders of the project's top-level packages this process has imported (``planner`` always).
+    """The folder of the ``transfergraph`` package, self-contained, to ship to Ray workers.
 
-    Jobs pickled on the driver can only reference classes from packages the driver has loaded, so
-    shipping those is enough; ``planner`` never imports the application layer to find them. Paths,
-    not module objects: inside a ``ray job submit`` job Ray merges this runtime environment with
-    the job's own by copying it, and module objects cannot be copied.
+    Jobs pickled on the driver reference classes of ``transfergraph`` (its ``planner`` and ``adapters``
+    subpackages included). Installed from the wheel, the package folder holds both; in a development
+    checkout (editable install) they live in the repository's ``planner/`` and ``adapters/`` folders and
+    are mapped in by setuptools, so a copy that holds all three is staged once per content (keyed by the
+    files' paths, sizes and modification times) under the user cache folder. Paths, not module
+    objects: inside a ``ray job submit`` job Ray merges this runtime environment with the job's own by
+    copying it, and module objects cannot be copied.
     """
-    import sys
+    from importlib.util import find_spec
 
-    import planner
+    def folder(name: str) -> Path:      # located, not imported: the core never imports the other layers
+        spec = find_spec(name)
+        assert spec is not None and spec.submodule_search_locations, name
+        return Path(list(spec.submodule_search_locations)[0]).resolve()
 
-    mods = [planner] + [sys.modules[n] for n in ("adapters", "transfergraph") if n in sys.modules]
-    return [os.path.dirname(os.path.abspath(m.__file__)) for m in mods]
+    package = folder("transfergraph")
+    parts = {"planner": folder("transfergraph.planner"), "adapters": folder("transfergraph.adapters")}
+    if all(folder.parent == package for folder in parts.values()):
+        return [str(package)]
+    return [str(_staged_package(package, parts))]
+
+
+def _staged_package(package: Path, parts: dict[str, Path]) -> Path:
+    import hashlib
+    import shutil
+
+    def files(root: Path):
+        return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+    digest = hashlib.sha256()
+    for name, root in [("", package), *parts.items()]:
+        for path in files(root):
+            stat = path.stat()
+            digest.update(f"{name}/{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transfergraph" / "ship"
+    target = cache / digest.hexdigest()[:16] / "transfergraph"
+    if not target.is_dir():
+        staging = target.parent.with_name(target.parent.name + f".tmp{os.getpid()}")
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(package, staging / "transfergraph", ignore=ignore, dirs_exist_ok=True)
+        for name, root in parts.items():
+            shutil.copytree(root, staging / "transfergraph" / name, ignore=ignore, dirs_exist_ok=True)
+        try:
+            os.replace(staging, target.parent)
+        except OSError:          # another process staged the same content first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def owns_embedded_ray() -> bool:

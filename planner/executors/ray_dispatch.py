@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from .retry import RetryPolicy, failed_node_id
+from transfergraph.planner.executors.retry import RetryPolicy, failed_node_id
 
 __all__ = ["DispatchStats", "dispatch"]
 

@@ -6,7 +6,7 @@ This is the only module that imports ``ray`` (lazily, inside functions). Connect
 2. An address (argument, else ``$RAY_ADDRESS``) -> connect to that cluster with Ray's token
    authentication, after the pre-flight check of :mod:`.preflight` (token present and accepted,
    GCS answering within ``connect_timeout`` seconds, same Ray and Python versions): each cause
-   gets its own :class:`~planner.exceptions.ExecutorError` within seconds, instead of Ray's long
+   gets its own :class:`~transfergraph.planner.common.exceptions.ExecutorError` within seconds, instead of Ray's long
    connection retries. The project's packages this process has imported (``planner``, and
    ``adapters`` and ``transfergraph`` when loaded) are shipped to the workers with
    ``runtime_env={"py_modules": ...}`` unless ``ship_code=False``.
@@ -27,14 +27,14 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from ..arguments import check_bool, check_scalar
-from ..exceptions import InputError
-from ..threads import torch_threads
-from .preflight import ClusterInfo, auth_token_available, ensure_token_auth
-from .ray_connect import _OWNED, RayConnection, owns_embedded_ray
-from .ray_logs import RayLogs
-from .ray_dispatch import DispatchStats, dispatch
-from .retry import RetryPolicy
+from transfergraph.planner.common.arguments import check_bool, check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.runtime.threads import torch_threads
+from transfergraph.planner.executors.preflight import ClusterInfo, auth_token_available, ensure_token_auth
+from transfergraph.planner.executors.ray_connect import _OWNED, RayConnection, owns_embedded_ray
+from transfergraph.planner.executors.ray_logs import RayLogs
+from transfergraph.planner.executors.ray_dispatch import DispatchStats, dispatch
+from transfergraph.planner.executors.retry import RetryPolicy
 
 __all__ = ["RayExecutor", "RetryPolicy", "auth_token_available", "ensure_token_auth", "owns_embedded_ray"]
 
@@ -42,7 +42,7 @@ _POLL_S = 0.2  # longest blocking wait on Ray: Ctrl-C and due resubmissions are 
 
 
 def _call(fn: Callable[..., Any], threads: int | None, job: Any, *shared: Any) -> Any:
-    from ..allocator import keep_large_buffers
+    from transfergraph.planner.runtime.allocator import keep_large_buffers
 
     keep_large_buffers()  # a worker process is ours: no page faults on every activation buffer
     with torch_threads(threads):

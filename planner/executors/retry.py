@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..arguments import check_scalar
+from transfergraph.planner.common.arguments import check_scalar
 
 __all__ = ["RetryPolicy", "is_system_failure", "failed_node_id", "SYSTEM_ERROR_NAMES"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ._registry import (
+from transfergraph.planner.metrics._registry import (
     Metric,
     normalize_by_classes,
     normalize_by_entropy,
@@ -19,19 +19,19 @@ from ._registry import (
     normalize_minmax,
     normalize_rank,
 )
-from . import _regimes as regimes
-from ._threads import get_blas_threads, set_blas_threads
-from .entropy import label_entropy
-from .leep import leep
-from .nce import nce
-from .hscore import h_score
-from .reg_hscore import reg_h_score
-from .logme import logme
-from .nleep import nleep
-from .gbc import gbc
-from .transrate import transrate
-from .tta import tta
-from .tta_reference import Reference, TTATerms
+from transfergraph.planner.metrics import _regimes as regimes
+from transfergraph.planner.metrics._threads import get_blas_threads, set_blas_threads
+from transfergraph.planner.metrics.entropy import label_entropy
+from transfergraph.planner.metrics.leep import leep
+from transfergraph.planner.metrics.nce import nce
+from transfergraph.planner.metrics.hscore import h_score
+from transfergraph.planner.metrics.reg_hscore import reg_h_score
+from transfergraph.planner.metrics.logme import logme
+from transfergraph.planner.metrics.nleep import nleep
+from transfergraph.planner.metrics.gbc import gbc
+from transfergraph.planner.metrics.transrate import transrate
+from transfergraph.planner.metrics.tta import tta
+from transfergraph.planner.metrics.tta_reference import Reference, TTATerms
 
 __all__ = [
     "REGISTRY",

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..checks import is_tensor
-from ..tensors import to_numpy as _to_numpy
+from transfergraph.planner.common.checks import is_tensor
+from transfergraph.planner.common.tensors import to_numpy as _to_numpy
 
 __all__ = ["NUMPY", "TORCH", "ops_for", "row_chunks"]
 

@@ -1,7 +1,7 @@
 """Exact optimal transport for the TTA metric: the only module that imports POT (``pot`` package).
 
 POT is an optional dependency (``pip install "transfergraph[tta]"``). It is imported lazily, so
-``import planner`` works without it; calling :func:`w1` without it raises an ``ImportError`` that
+``import transfergraph.planner`` works without it; calling :func:`w1` without it raises an ``ImportError`` that
 names the extra.
 
 Flamary et al., "POT: Python Optimal Transport", JMLR 22(78), 2021.

@@ -1,4 +1,4 @@
-"""The :class:`Metric` record kept in ``planner.metrics.REGISTRY`` and the per-target normalizations.
+"""The :class:`Metric` record kept in ``transfergraph.planner.metrics.REGISTRY`` and the per-target normalizations.
 
 ``normalize`` maps ONE target's raw scores over all its sources (a 1-D array, possibly of length 1,
 NaN for failed pairs) to the ``normalized`` column of the score table. NaN entries stay NaN and do not
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = [
     "Metric",
@@ -148,7 +148,7 @@ class Metric:
         What ``x`` is: source-class probabilities (called with log-probabilities and
         ``log_probs=True`` by the scoring engine) or penultimate-layer features.
         "features+reference": features, plus a ``reference=`` sample the engine builds per source
-        (see :func:`planner.metrics.tta`).
+        (see :func:`transfergraph.planner.metrics.tta`).
     version : str
         Bumped whenever the metric's numbers change; score caches key on it.
     seeded : bool
@@ -164,7 +164,7 @@ class Metric:
         ``regime(n, width, class_counts) -> str``: ``""`` when a score on n samples of ``width``
         columns (d features or Z source classes) with these class sizes is within the metric's regime
         of validity, else the short reason written to the ``flag`` column (see
-        :mod:`planner.metrics._regimes`). Required: a metric cannot be registered without one.
+        :mod:`transfergraph.planner.metrics._regimes`). Required: a metric cannot be registered without one.
     invariant_columns : frozenset of {"zero", "constant", "duplicated"}
         Information-free feature columns that leave the score unchanged (up to rounding): all-zero
         columns (dead ReLU units), constant columns, copies of existing columns. Required; a kind

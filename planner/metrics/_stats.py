@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import check_features, check_labels
-from ._backend import ops_for, row_chunks
+from transfergraph.planner.common.checks import check_features, check_labels
+from transfergraph.planner.metrics._backend import ops_for, row_chunks
 
 __all__ = ["centred_covariance", "class_stats", "drop_constant_columns", "feature_inputs"]
 
@@ -15,7 +15,7 @@ def feature_inputs(features: Any, labels: Any, *, func: str, classes: bool) -> t
     ``f`` is the (n, d') features with constant columns dropped (d' may be 0), ``codes`` the int64
     label codes (n,) in ``f``'s backend and device, ``k`` the number of classes and ``ops`` the
     array backend of ``f``. Raises
-    :class:`~planner.exceptions.InputError` naming ``func`` for bad features or labels.
+    :class:`~transfergraph.planner.common.exceptions.InputError` naming ``func`` for bad features or labels.
     """
     f = check_features(features, func=func)
     codes, k = check_labels(labels, f.shape[0], func=func, classes=classes)

@@ -1,7 +1,7 @@
 """BLAS thread bound for direct calls of the metrics.
 
 ``score()`` computes every metric under one BLAS thread (bitwise-equal tables on every executor).
-A direct call of ``planner.metrics.logme(...)`` would otherwise use OpenBLAS's default pool (every
+A direct call of ``transfergraph.planner.metrics.logme(...)`` would otherwise use OpenBLAS's default pool (every
 core), which on a loaded machine oversubscribes the cores: LogME and TransRate were up to 2.3x slower
 than with one thread there. Every public metric therefore runs under
 ``threadpoolctl.threadpool_limits(BLAS_THREADS, user_api="blas")`` (about 0.5 ms per call), so a
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, TypeVar
 
-from ..threads import blas_threads
+from transfergraph.planner.runtime.threads import blas_threads
 
 __all__ = ["set_blas_threads", "get_blas_threads", "bounded_threads"]
 
@@ -25,7 +25,7 @@ _STATE = {"threads": 1}
 
 def set_blas_threads(threads: int | None) -> None:
     """Set the BLAS thread bound of direct metric calls: an int >= 1, or None for no bound."""
-    from ..arguments import check_scalar
+    from transfergraph.planner.common.arguments import check_scalar
 
     _STATE["threads"] = check_scalar(threads, "threads", int, caller="set_blas_threads", min_val=1, allow_none=True)
 

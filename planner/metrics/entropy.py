@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import encode_labels
+from transfergraph.planner.common.checks import encode_labels
 
 __all__ = ["label_entropy"]
 

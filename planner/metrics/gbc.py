@@ -6,9 +6,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..arguments import check_choice, check_scalar
-from ._stats import centred_covariance, feature_inputs
-from ._threads import bounded_threads
+from transfergraph.planner.common.arguments import check_choice, check_scalar
+from transfergraph.planner.metrics._stats import centred_covariance, feature_inputs
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["gbc", "pca_project"]
 
@@ -61,7 +61,7 @@ def gbc(
         Classes are the values present (at least 2). A 1-sample class has variance 0 (the floor).
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
     n_components : int or None, default 64
         PCA dimension (stable_transfer's setting); None keeps all d dimensions (still rotated).
     gaussian : {"spherical", "diagonal"}, default "spherical"

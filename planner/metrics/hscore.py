@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..arguments import check_scalar
-from ._stats import centred_covariance, class_stats, feature_inputs
-from ._threads import bounded_threads
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.metrics._stats import centred_covariance, class_stats, feature_inputs
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["h_score", "between_class_projection"]
 
@@ -40,7 +40,7 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15,
         Target labels; classes are the values present (at least 2).
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
     rcond : float, default 1e-15
         Relative eigenvalue cutoff of the pseudo-inverse (tllib's default; the official code uses
         1e-10 and stable_transfer 1e-5; it decides the answer when cov(f) is ill-conditioned).

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..arguments import check_bool
-from ..checks import check_labels, check_matrix, check_probabilities, sum_tolerance
-from ._backend import ops_for, row_chunks
-from ._threads import bounded_threads
+from transfergraph.planner.common.arguments import check_bool
+from transfergraph.planner.common.checks import check_labels, check_matrix, check_probabilities, sum_tolerance
+from transfergraph.planner.metrics._backend import ops_for, row_chunks
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["leep", "leep_from_validated"]
 
@@ -35,7 +35,7 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cl
         Target labels; the classes are the values present (at least 2).
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
     log_probs : bool, default False
         Whether ``probs`` holds log-probabilities.
 
@@ -49,7 +49,7 @@ def leep(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cl
     Notes
     -----
     Regime of validity: P(y | z) is fitted on the scored samples themselves, so with n < Z the
-    score is flagged ``small-sample`` (:func:`planner.metrics._regimes.leep_regime`).
+    score is flagged ``small-sample`` (:func:`transfergraph.planner.metrics._regimes.leep_regime`).
 
     Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) time in three streaming passes over
     memory: validation (row sums and minimum), the joint as a sparse (|Y|, n) one-hot times probs

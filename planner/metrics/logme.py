@@ -5,13 +5,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..arguments import check_bool, check_choice, check_scalar
-from ..checks import check_features, check_labels, is_tensor
-from ..exceptions import InputError
-from ..tensors import to_numpy
-from ._backend import ops_for
-from ._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
-from ._threads import bounded_threads
+from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
+from transfergraph.planner.common.checks import check_features, check_labels, is_tensor
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.tensors import to_numpy
+from transfergraph.planner.metrics._backend import ops_for
+from transfergraph.planner.metrics._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["logme", "LogMEConvergenceWarning", "TOL", "MAX_ITER", "PROFILE_MAX_ITER"]
 
@@ -96,7 +96,7 @@ def logme(
         Target labels; classes are the values present (at least 2).
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
     tol : float, optional
         ``profile``: bracket width in log t (default 1e-10); ``fixed_point``: relative change of t
         (default 1e-10; 1e-2 with ``reference="tllib"``).

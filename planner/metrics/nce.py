@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..arguments import check_bool
-from ..checks import check_labels, probability_argmax
-from ._backend import ops_for
-from ._threads import bounded_threads
+from transfergraph.planner.common.arguments import check_bool
+from transfergraph.planner.common.checks import check_labels, probability_argmax
+from transfergraph.planner.metrics._backend import ops_for
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["nce"]
 
@@ -44,7 +44,7 @@ def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cla
     -----
     Regime of validity: flagged ``small-sample`` while n < 2(|Y| - 1)(Z - 1) / H(Y), where the
     plug-in entropy's bias alone reaches a quarter of the normalized range
-    (:func:`planner.metrics._regimes.nce_regime`).
+    (:func:`transfergraph.planner.metrics._regimes.nce_regime`).
 
     Shapes: probs (n, Z), labels (n,), result scalar. Cost O(n Z) for the validation and the argmax,
     fused into one pass over cache-sized row blocks (no copy of a float64 input, no ``exp`` array for

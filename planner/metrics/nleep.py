@@ -5,15 +5,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import check_features, check_labels
-from ..arguments import check_choice, check_scalar
-from ..exceptions import InputError
-from ..tensors import to_numpy
-from ..threads import blas_threads
-from ._backend import NUMPY
-from ._stats import drop_constant_columns
-from .leep import leep_from_validated
-from ._threads import bounded_threads
+from transfergraph.planner.common.checks import check_features, check_labels
+from transfergraph.planner.common.arguments import check_choice, check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.tensors import to_numpy
+from transfergraph.planner.runtime.threads import blas_threads
+from transfergraph.planner.metrics._backend import NUMPY
+from transfergraph.planner.metrics._stats import drop_constant_columns
+from transfergraph.planner.metrics.leep import leep_from_validated
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["nleep", "canonical_order"]
 
@@ -65,7 +65,7 @@ def nleep(
         Classes are the values present (at least 2).
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
     seed : int, default 0
         Random state of the mixture's k-means initialisation. Same inputs and seed, same score.
     variance : float in (0, 1], default 0.8

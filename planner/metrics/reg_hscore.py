@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ._backend import row_chunks
-from ._stats import class_stats, feature_inputs
-from ._threads import bounded_threads
+from transfergraph.planner.metrics._backend import row_chunks
+from transfergraph.planner.metrics._stats import class_stats, feature_inputs
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["reg_h_score", "ledoit_wolf_alpha"]
 
@@ -63,7 +63,7 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = F
         Classes are the values present (at least 2).
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
 
     Returns
     -------

@@ -5,11 +5,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import check_features, check_labels
-from ..arguments import check_scalar
-from ._backend import ops_for
-from ._stats import centred_covariance
-from ._threads import bounded_threads
+from transfergraph.planner.common.checks import check_features, check_labels
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.metrics._backend import ops_for
+from transfergraph.planner.metrics._stats import centred_covariance
+from transfergraph.planner.metrics._threads import bounded_threads
 
 __all__ = ["transrate", "coding_rate"]
 
@@ -56,7 +56,7 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4, 
         Classes are the values present (at least 2); an absent label value is not a class.
     classes : bool, default False
         Say that ``labels`` are class ids even when they look continuous: without it, float labels
-        with more than n/2 distinct values are refused (:class:`~planner.exceptions.InputError`).
+        with more than n/2 distinct values are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
     eps : float, default 1e-4
         Distortion :math:`\epsilon` of the coding rate.
 

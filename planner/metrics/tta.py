@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from ..arguments import check_bool, check_choice, check_scalar
-from ..checks import check_features, check_labels, encode_labels
-from ..exceptions import InputError
-from ..tensors import to_numpy
-from . import tta_fast
-from .tta_reference import Reference, TTATerms, prepare_reference
+from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
+from transfergraph.planner.common.checks import check_features, check_labels, encode_labels
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.tensors import to_numpy
+from transfergraph.planner.metrics import tta_fast
+from transfergraph.planner.metrics.tta_reference import Reference, TTATerms, prepare_reference
 
 __all__ = ["tta", "Reference", "TTATerms", "PAPER"]
 
@@ -62,11 +62,11 @@ def tta(
 
     ``mode="fast"`` (default) minimizes the bound over a label map m (collisions allowed), the prior it
     implies and a temperature on the source head, with per-domain standardization as the feature map
-    (see :mod:`planner.metrics.tta_fast`). The transformed classifier is then a linear softmax head on
+    (see :mod:`transfergraph.planner.metrics.tta_fast`). The transformed classifier is then a linear softmax head on
     the target features, so for every input the bound is at least the empirical target cross-entropy
     of the best linear head on the (class-capped, prior-reweighted) target sample: it is certified.
     ``mode="paper"`` is the paper's alternating minibatch-OT + Adam optimization (torch; for
-    reproduction only, see :mod:`planner.metrics.tta_paper`); it reports the bound of the
+    reproduction only, see :mod:`transfergraph.planner.metrics.tta_paper`); it reports the bound of the
     transformation it learned, which is not certified to bound a linear head.
 
     Parameters
@@ -77,7 +77,7 @@ def tta(
         Target labels, any hashable values, at least 2 classes.
     reference : Reference
         The labelled reference sample through the same encoder, and the source head
-        (:class:`planner.metrics.Reference`; ``Reference.pseudo`` for the opt-in pseudo reference).
+        (:class:`transfergraph.planner.metrics.Reference`; ``Reference.pseudo`` for the opt-in pseudo reference).
     mode : {"fast", "paper"}
     lipschitz : "auto", "head" or float
         "auto": the smallest bound over the temperatures {0} and 16 log-spaced values in [1e-3, 1];
@@ -115,7 +115,7 @@ def tta(
     Notes
     -----
     All W1 distances are exact (POT's network simplex with a 1e7 iteration cap); a run that stops
-    before optimality raises ``planner.metrics._ot.OTError`` (a failed pair in ``score()``) rather
+    before optimality raises ``transfergraph.planner.metrics._ot.OTError`` (a failed pair in ``score()``) rather
     than returning a value that is not a valid W1.
     Cost: one exact EMD of at most ``max_per_class`` x ``max_per_class`` points per (candidate
     reference class, target class).
@@ -132,7 +132,7 @@ def tta(
     prior = np.bincount(y, minlength=k_t) / len(y)
     h_t = float(-np.sum(prior * np.log(prior)))
     if mode == "paper":
-        from .tta_paper import paper_bound
+        from transfergraph.planner.metrics.tta_paper import paper_bound
 
         out = paper_bound(f, y, k_t, prior, ref, seed=int(seed), standardize=standardize, **paper_options)
         out.mapping = {_py(t_classes[j]): s for j, s in out.mapping.items()}

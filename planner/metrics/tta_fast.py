@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _ot
-from .tta_reference import PreparedReference
-from ..seeds import derive_seed
+from transfergraph.planner.metrics import _ot
+from transfergraph.planner.metrics.tta_reference import PreparedReference
+from transfergraph.planner.common.seeds import derive_seed
 
 __all__ = ["FastProblem", "build_problem", "search", "standardize", "subsample"]
 

@@ -19,7 +19,7 @@ class y with the transformed reference class m(y) = argmax_s B[y, s] D_s (the of
 reference points by argmax_y B[y, s], which can leave a target class empty and then reports 1e10),
 weighted by pi_T(y), not 1/K_T; everything is seeded; the best evaluated iterate (the start A = I,
 b = 0 included) is kept. The reported bound is that of the learned (soft) map
-and is *not* certified to bound the best linear head (see :mod:`planner.metrics.tta_fast`).
+and is *not* certified to bound the best linear head (see :mod:`transfergraph.planner.metrics.tta_fast`).
 """
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _ot
-from .tta_fast import standardize as _standardize, subsample
-from .tta_reference import PreparedReference, TTATerms
-from ..arguments import check_scalar
-from ..seeds import derive_seed
+from transfergraph.planner.metrics import _ot
+from transfergraph.planner.metrics.tta_fast import standardize as _standardize, subsample
+from transfergraph.planner.metrics.tta_reference import PreparedReference, TTATerms
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.seeds import derive_seed
 
 __all__ = ["paper_bound"]
 

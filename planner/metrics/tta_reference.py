@@ -2,7 +2,7 @@
 
 :class:`Reference` is the labelled source-side sample the bound needs (its features through the same
 encoder as the target's, its labels, and the source classifier's last linear layer);
-:class:`TTATerms` holds every term of the bound. See :func:`planner.metrics.tta`.
+:class:`TTATerms` holds every term of the bound. See :func:`transfergraph.planner.metrics.tta`.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_features, check_labels, check_matrix, encode_labels
-from ..exceptions import InputError
-from ..tensors import to_numpy
+from transfergraph.planner.common.checks import check_features, check_labels, check_matrix, encode_labels
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.tensors import to_numpy
 
 __all__ = ["Reference", "TTATerms", "PreparedReference", "prepare_reference"]
 
@@ -126,7 +126,7 @@ def prepare_reference(reference: Any, d: int, *, func: str = "tta") -> PreparedR
     """Check ``reference`` against target dimension ``d`` and align its head rows with its classes."""
     if not isinstance(reference, Reference):
         raise InputError(
-            f"reference of {func}() must be a planner.metrics.Reference (reference features, labels and the "
+            f"reference of {func}() must be a transfergraph.planner.metrics.Reference (reference features, labels and the "
             f"source head); got {type(reference).__name__}. Use Reference.pseudo(...) for a pseudo reference."
         )
     u = check_features(reference.features, func=func, arg="reference.features")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..io import atomic_write_with
+from transfergraph.planner.common.io import atomic_write_with
 
 __all__ = ["new_figure", "save_png", "DPI"]
 

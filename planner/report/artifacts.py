@@ -13,7 +13,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from ..exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["read_scores", "Artifacts", "read_artifacts", "RUN_INFO"]
 
@@ -26,11 +26,11 @@ def read_scores(path: str | Path) -> pd.DataFrame:
 
     Raises
     ------
-    planner.exceptions.InputError
-        Unreadable file, a column of :data:`planner.graph.SCORE_COLUMNS` missing, or a malformed row
+    transfergraph.planner.common.exceptions.InputError
+        Unreadable file, a column of :data:`transfergraph.planner.graph.SCORE_COLUMNS` missing, or a malformed row
         (empty source, target or metric; status not "ok"/"failed"), as in a truncated file.
     """
-    from ..graph import SCORE_COLUMNS
+    from transfergraph.planner.graph import SCORE_COLUMNS
 
     path = Path(path)
     try:

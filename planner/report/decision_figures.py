@@ -1,6 +1,6 @@
 """PNG figures of a plan: the chosen groups and the curriculum tree.
 
-No pyplot: each function builds its own ``Figure`` (:mod:`planner.report._mpl`), so it never touches
+No pyplot: each function builds its own ``Figure`` (:mod:`transfergraph.planner.report._mpl`), so it never touches
 the caller's backend.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import networkx as nx
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from ..decisions._graph import weight_matrix
-from ._mpl import new_figure, save_png
+from transfergraph.planner.decisions._graph import weight_matrix
+from transfergraph.planner.report._mpl import new_figure, save_png
 
 __all__ = ["plot_groups", "plot_curriculum"]
 

@@ -1,7 +1,7 @@
-"""``report.md``, rendered from the artifacts of an output folder (see :mod:`planner.report.artifacts`).
+"""``report.md``, rendered from the artifacts of an output folder (see :mod:`transfergraph.planner.report.artifacts`).
 
 Sections: run summary, how to read the scores, figures (each skipped figure replaced by a sentence
-saying why), failed pairs, decisions (:func:`planner.report.explain_plan`), the validation sections
+saying why), failed pairs, decisions (:func:`transfergraph.planner.report.explain_plan`), the validation sections
 when ``validation.md`` / ``decisions.md`` exist, and the file list. Re-rendering is how ``validate`` and
 ``validate --decisions`` add their sections: no text of an earlier report.md is edited.
 """
@@ -14,11 +14,11 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from ..io import atomic_write_text
-from .artifacts import read_artifacts
-from .explain import explain_plan
-from .flagged import flagged_section
-from .tta_terms import tta_section
+from transfergraph.planner.common.io import atomic_write_text
+from transfergraph.planner.report.artifacts import read_artifacts
+from transfergraph.planner.report.explain import explain_plan
+from transfergraph.planner.report.flagged import flagged_section
+from transfergraph.planner.report.tta_terms import tta_section
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -91,7 +91,7 @@ def render_report(out: str | Path) -> Path:
 
     Raises
     ------
-    planner.exceptions.InputError
+    transfergraph.planner.common.exceptions.InputError
         ``plan.json`` or ``graph.graphml`` is missing from ``out``.
     """
     art = read_artifacts(out)
@@ -107,7 +107,7 @@ def render_report(out: str | Path) -> Path:
              "target's labels, so it is comparable between sources for the *same* target only. The `normalized` "
              "column, (LEEP + H(Y)) / H(Y), is in [0, 1] and comparable across targets: **0 = no better than "
              "guessing the label prior (negative-transfer risk), 1 = perfect**. Other metrics document their "
-             "normalization in `planner.metrics`.", "",
+             "normalization in `transfergraph.planner.metrics`.", "",
              *_figure_lines(run, ("heatmap", "graph"), metric),
              *_failed_lines(art.scores),
              *flagged_section(art.scores),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..decisions._result import Status
-from ..decisions.trust import NEAR_PRIOR
+from transfergraph.planner.decisions._result import Status
+from transfergraph.planner.decisions.trust import NEAR_PRIOR
 
 __all__ = ["explain_plan"]
 
@@ -152,7 +152,7 @@ def explain_plan(plan: dict) -> str:
     Parameters
     ----------
     plan : dict
-        As returned by :func:`planner.decisions.make_plan` (or read back from plan.json).
+        As returned by :func:`transfergraph.planner.decisions.make_plan` (or read back from plan.json).
     """
     lines = [
         "## Decisions", "",

@@ -17,7 +17,7 @@ def flagged_section(scores: pd.DataFrame) -> list[str]:
     A table without a ``flag`` column (written before it existed), or no table (a plan re-made from a
     graph), has no flagged rows.
     """
-    from .document import markdown_table
+    from transfergraph.planner.report.document import markdown_table
 
     if scores is None or "flag" not in scores.columns:
         return []

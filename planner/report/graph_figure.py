@@ -15,7 +15,7 @@ from typing import Any
 
 import networkx as nx
 
-from ._mpl import new_figure, save_png
+from transfergraph.planner.report._mpl import new_figure, save_png
 
 __all__ = ["plot_graph", "RANK_WIDTHS"]
 

@@ -2,7 +2,7 @@
 
 ``transfergraph run`` and ``plan`` call :func:`write_report` after writing ``scores.csv``,
 ``graph.graphml`` and ``plan.json``; ``transfergraph validate`` writes ``validation.md`` and calls
-:func:`planner.report.render_report` again.
+:func:`transfergraph.planner.report.render_report` again.
 """
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from ..io import atomic_write_json
-from .artifacts import RUN_INFO
-from .decision_figures import plot_curriculum, plot_groups
-from .document import render_report
-from .graph_figure import plot_graph
-from .scores_figure import plot_heatmap
+from transfergraph.planner.common.io import atomic_write_json
+from transfergraph.planner.report.artifacts import RUN_INFO
+from transfergraph.planner.report.decision_figures import plot_curriculum, plot_groups
+from transfergraph.planner.report.document import render_report
+from transfergraph.planner.report.graph_figure import plot_graph
+from transfergraph.planner.report.scores_figure import plot_heatmap
 
 __all__ = ["write_figures", "write_report"]
 

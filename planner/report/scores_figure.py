@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._mpl import new_figure, save_png
+from transfergraph.planner.report._mpl import new_figure, save_png
 
 __all__ = ["score_matrix", "plot_heatmap", "ANNOTATE_MAX_CELLS"]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..exceptions import InputError
-from ..validation.correlations import joined, selection_regret
-from .validation_figures import level_table, plot_levels, plot_scatter
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.validation.correlations import joined, selection_regret
+from transfergraph.planner.report.validation_figures import level_table, plot_levels, plot_scatter
 
 __all__ = ["validation_report", "verdict_lines", "markdown_table"]
 
@@ -103,7 +103,7 @@ def validation_report(
     ----------
     validation_df : the :func:`run_validation` table
     correlations_df : the :func:`correlations` table
-    scores_df : the :func:`planner.score` table the correlations were computed from
+    scores_df : the :func:`transfergraph.planner.score` table the correlations were computed from
     out_dir : folder for the PNGs (``validation_scatter_<method>.png``, ``validation_levels_<metric>.png``)
     metric : the metric whose verdict and transferability levels are reported (default LEEP)
     regret_df : :func:`selection_regret` table; computed from the inputs when None

@@ -1,7 +1,7 @@
 """Figures of the validation report (matplotlib, no pyplot state): scatter plots, transferability levels.
 
 Each function draws one PNG and returns its path. Inputs are the joined (score, accuracy) table of
-:func:`planner.validation.correlations.joined`.
+:func:`transfergraph.planner.validation.correlations.joined`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._mpl import new_figure, save_png
+from transfergraph.planner.report._mpl import new_figure, save_png
 
 __all__ = ["level_table", "plot_scatter", "plot_levels"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from ..cache import ScoreCache
-from .jobs import error_text
+from transfergraph.planner.storage.cache import ScoreCache
+from transfergraph.planner.scoring.jobs import error_text
 
 __all__ = ["collect_rows"]
 

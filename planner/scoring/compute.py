@@ -1,11 +1,11 @@
-"""Compute options of :func:`planner.score`: batch size, device and DataLoader reader processes."""
+"""Compute options of :func:`transfergraph.planner.score`: batch size, device and DataLoader reader processes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["ComputeOptions", "check_compute"]
 
@@ -39,7 +39,7 @@ def check_compute(batch_size: Any, device: Any, num_workers: Any) -> ComputeOpti
         For a batch size or worker count that is not a positive (resp. non-negative) int, a device
         torch does not know, or a CUDA device on a machine without CUDA.
     """
-    from ..forward import DEFAULT_BATCH_SIZE, resolve_device
+    from transfergraph.planner.runtime.forward import DEFAULT_BATCH_SIZE, resolve_device
 
     if batch_size is None:
         batch_size = DEFAULT_BATCH_SIZE

@@ -1,7 +1,7 @@
 """``score()``: every (source, target, metric) transferability score, as one table.
 
-Flow: validate -> content pools (:mod:`.pools`) -> cache look-up (:mod:`planner.cache`) -> one job
-per (source, pool) with the missing pairs (:mod:`.jobs`) -> executor (:mod:`planner.executors`) ->
+Flow: validate -> content pools (:mod:`.pools`) -> cache look-up (:mod:`transfergraph.planner.storage.cache`) -> one job
+per (source, pool) with the missing pairs (:mod:`.jobs`) -> executor (:mod:`transfergraph.planner.executors`) ->
 rows appended to the cache as they arrive -> table with per-target normalization (:mod:`.table`).
 """
 from __future__ import annotations
@@ -10,21 +10,21 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..arguments import check_bool
-from ..cache import ScoreCache
-from ..executors import get_executor
-from ..fingerprint import combine, model_fingerprint
-from ..seeds import derive_seed as _derive
-from ..task import Source, Task
-from .collect import collect_rows
-from .compute import check_compute
-from .outputs import attach_forward_options
-from .jobs import Job, TargetSpec, failed_rows, run_job
-from .payload import ModelPayload
-from .pools import build_pools
-from .reference import RefSpec, data_fingerprint, reference_tasks, resolve_references
-from .table import build_table
-from .validate import check_cache, check_metrics, check_seed, check_sources_tasks
+from transfergraph.planner.common.arguments import check_bool
+from transfergraph.planner.storage.cache import ScoreCache
+from transfergraph.planner.executors import get_executor
+from transfergraph.planner.common.fingerprint import combine, model_fingerprint
+from transfergraph.planner.common.seeds import derive_seed as _derive
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.scoring.collect import collect_rows
+from transfergraph.planner.scoring.compute import check_compute
+from transfergraph.planner.scoring.outputs import attach_forward_options
+from transfergraph.planner.scoring.jobs import Job, TargetSpec, failed_rows, run_job
+from transfergraph.planner.scoring.payload import ModelPayload
+from transfergraph.planner.scoring.pools import build_pools
+from transfergraph.planner.scoring.reference import RefSpec, data_fingerprint, reference_tasks, resolve_references
+from transfergraph.planner.scoring.table import build_table
+from transfergraph.planner.scoring.validate import check_cache, check_metrics, check_seed, check_sources_tasks
 
 __all__ = ["score", "derive_seed", "pair_key", "SCORING_VERSION"]
 
@@ -34,7 +34,7 @@ SCORING_VERSION = "2"  # 2: conv models on the CPU run channels-last (forward.py
 
 
 def _metrics_module() -> Any:
-    from .. import metrics
+    from transfergraph.planner import metrics
 
     return metrics
 
@@ -74,15 +74,15 @@ def score(
     tasks : sequence of Task
         Unique names.
     metrics : str or sequence of str
-        Names from ``planner.metrics.REGISTRY``.
+        Names from ``transfergraph.planner.metrics.REGISTRY``.
     executor : "local", "ray" or an executor object
-        See :func:`planner.executors.get_executor`. ``"ray"`` starts (or reuses) an embedded local
+        See :func:`transfergraph.planner.executors.get_executor`. ``"ray"`` starts (or reuses) an embedded local
         Ray, or connects to ``$RAY_ADDRESS``.
     cache : str or os.PathLike, optional
         Directory of a durable score cache; pairs already scored there (same model weights, data,
         metric version and seed) are read back, and new pairs are appended as they finish. The
         forward outputs (logits, features) of each (model, dataset) are kept there too
-        (:mod:`planner.output_store`): a new metric or a new target cut from the same data reads
+        (:mod:`transfergraph.planner.storage.output_store`): a new metric or a new target cut from the same data reads
         them back instead of forwarding the model again.
     progress : bool
         Show a progress bar (stderr) advancing per (source, target) pair.

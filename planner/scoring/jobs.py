@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import encode_labels
-from ..exceptions import FeatureError
-from ..forward import torch_threads
-from .outputs import job_outputs, job_union
-from .payload import ModelPayload
-from .reference import RefSpec, build_reference, linear_head
+from transfergraph.planner.common.checks import encode_labels
+from transfergraph.planner.common.exceptions import FeatureError
+from transfergraph.planner.runtime.forward import torch_threads
+from transfergraph.planner.scoring.outputs import job_outputs, job_union
+from transfergraph.planner.scoring.payload import ModelPayload
+from transfergraph.planner.scoring.reference import RefSpec, build_reference, linear_head
 
 __all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows"]
 
@@ -59,7 +59,7 @@ class Job:
     batch_size: int = 256
     device: str | None = None  # None: where the model is
     num_workers: int = 0  # DataLoader reader processes for lazy pools
-    store_dir: str | None = None  # forward-output store root (planner.output_store); None: no store
+    store_dir: str | None = None  # forward-output store root (transfergraph.planner.storage.output_store); None: no store
     store_key: str | None = None
     sample_ids: np.ndarray | None = field(default=None, repr=False)  # ids of the union rows (content pools)
     model_fp: str | None = None  # the source's fingerprint (set when a cache is used)
@@ -136,7 +136,7 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
         shape = tuple(pool.shape[1:]) if hasattr(pool, "shape") else f"(lazy {type(pool).__name__})"
         return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))
-    from ..threads import blas_threads
+    from transfergraph.planner.runtime.threads import blas_threads
 
     # One BLAS thread for the metrics wherever the job runs (the driver for "local", a Ray worker, a
     # cluster node): OpenBLAS splits long dot products and some factorizations by thread count, so

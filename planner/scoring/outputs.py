@@ -1,13 +1,13 @@
 """A job's forward outputs: read back from the forward-output store, forwarding only what is missing.
 
 :func:`job_outputs` is the single place where a scoring job obtains logits and features for the
-union of its targets' rows. Without a store it is one :func:`planner.forward.forward` call. With a
-store (:class:`planner.output_store.ForwardStore`) the rows already stored for this (model, dataset)
+union of its targets' rows. Without a store it is one :func:`transfergraph.planner.runtime.forward.forward` call. With a
+store (:class:`transfergraph.planner.storage.output_store.ForwardStore`) the rows already stored for this (model, dataset)
 are read from disk, the others are forwarded once and added to the store as a new shard; features
 are then always captured, so that a feature-based metric added later reads them back too.
 
 Memory: with a store, each forward batch goes straight to the new shard's files
-(:func:`planner.forward.forward_batches` into a :class:`~planner.output_store.ShardWriter`); the job
+(:func:`transfergraph.planner.runtime.forward.forward_batches` into a :class:`~transfergraph.planner.storage.output_store.ShardWriter`); the job
 then reads back only what its metrics use (the logits, plus the features only when a feature-based
 metric asks for them). So a job never holds the features it captured for the store, nor more than
 one batch of the outputs it forwards.
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import CacheError
-from ..forward import ForwardOutput, forward, forward_batches
-from ..output_store import ForwardStore
+from transfergraph.planner.common.exceptions import CacheError
+from transfergraph.planner.runtime.forward import ForwardOutput, forward, forward_batches
+from transfergraph.planner.storage.output_store import ForwardStore
 
 __all__ = ["job_outputs", "job_union", "forward_to_store", "attach_forward_options"]
 
@@ -89,8 +89,8 @@ def attach_forward_options(jobs: list, pools: list, compute: Any, cache_dir: str
     """Set each job's batch size, device, reader processes and (with a cache) its store entry."""
     import os
 
-    from ..output_store import store_key
-    from .engine import SCORING_VERSION
+    from transfergraph.planner.storage.output_store import store_key
+    from transfergraph.planner.scoring.engine import SCORING_VERSION
 
     for job in jobs:
         job.batch_size, job.device, job.num_workers = compute.batch_size, compute.device, compute.num_workers

@@ -24,7 +24,7 @@ class ModelPayload:
     transform : callable or None
     feature_layer : str or None
     pooling : str or None
-        How 4-D feature maps become vectors (see :func:`planner.forward.forward`).
+        How 4-D feature maps become vectors (see :func:`transfergraph.planner.runtime.forward.forward`).
     portable : bool
         True: keep only a meta-device skeleton and NumPy weights (for other processes).
         False: keep the live module (same process).

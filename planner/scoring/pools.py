@@ -2,7 +2,7 @@
 
 In-memory tasks are grouped by per-sample shape and dtype; inside a group, samples are deduplicated
 by their bytes (via 128-bit row digests), so a task given as a copy of a slice of another task's
-data shares its samples and therefore its forward pass. Lazy tasks (:mod:`planner.lazy`) are grouped
+data shares its samples and therefore its forward pass. Lazy tasks (:mod:`transfergraph.planner.inputs.lazy`) are grouped
 by their dataset's identity and deduplicated by dataset row: the pool is the dataset's reader (a
 small description; nothing is read here). Each task becomes an index array into its pool.
 """
@@ -13,8 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..fingerprint import array_digest, combine, labels_digest, row_digests
-from ..task import Task
+from transfergraph.planner.common.fingerprint import array_digest, combine, labels_digest, row_digests
+from transfergraph.planner.inputs.task import Task
 
 __all__ = ["Pool", "TaskView", "build_pools"]
 
@@ -29,7 +29,7 @@ class Pool:
         Position in the list returned by :func:`build_pools`.
     data : np.ndarray of shape (N, ...), or a Reader
         The distinct samples, in order of first appearance over the tasks; for lazy tasks the
-        dataset's :class:`~planner.lazy.Reader` (rows = dataset rows).
+        dataset's :class:`~transfergraph.planner.inputs.lazy.Reader` (rows = dataset rows).
     sample_ids : np.ndarray, optional
         A stable id per row: the 16-byte content digest (dtype ``S16``) for in-memory pools; None
         for lazy pools, whose row numbers are the ids.

@@ -17,11 +17,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..exceptions import FeatureError, ScoreError
+from transfergraph.planner.common.exceptions import FeatureError, ScoreError
 
-from ..fingerprint import combine
-from ..tensors import to_numpy
-from ..task import Source, Task
+from transfergraph.planner.common.fingerprint import combine
+from transfergraph.planner.common.tensors import to_numpy
+from transfergraph.planner.inputs.task import Source, Task
 
 __all__ = ["RefSpec", "resolve_references", "reference_tasks", "build_reference", "data_fingerprint", "NO_REFERENCE"]
 
@@ -88,7 +88,7 @@ def data_fingerprint(target_fp: str, metric: Any, spec: RefSpec | None) -> str:
 
 def linear_head(model: Any, feature_layer: str | None) -> tuple[np.ndarray, np.ndarray] | None:
     """(W, c) of the model's last ``nn.Linear`` when the features are its input, else None."""
-    from ..forward import feature_module
+    from transfergraph.planner.runtime.forward import feature_module
 
     module, take_input = feature_module(model, feature_layer)
     if module is None or take_input is not True:
@@ -108,12 +108,12 @@ def _consistent(head: tuple[np.ndarray, np.ndarray] | None, feats: np.ndarray, l
 
 
 def build_reference(spec: RefSpec, head: Any, out: Any, union: np.ndarray, target_pos: np.ndarray) -> Any:
-    """The :class:`planner.metrics.Reference` of one pair, from the job's forward output ``out``.
+    """The :class:`transfergraph.planner.metrics.Reference` of one pair, from the job's forward output ``out``.
 
-    Raises :class:`~planner.exceptions.ScoreError` with the spec's error when the source has no
-    reference (:class:`~planner.exceptions.FeatureError` when features could not be captured).
+    Raises :class:`~transfergraph.planner.common.exceptions.ScoreError` with the spec's error when the source has no
+    reference (:class:`~transfergraph.planner.common.exceptions.FeatureError` when features could not be captured).
     """
-    from ..metrics import Reference
+    from transfergraph.planner.metrics import Reference
 
     if spec.kind == "none":
         raise ScoreError(spec.error)

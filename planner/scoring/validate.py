@@ -1,11 +1,11 @@
-"""Up-front argument checks for :func:`planner.score` (errors name the argument)."""
+"""Up-front argument checks for :func:`transfergraph.planner.score` (errors name the argument)."""
 from __future__ import annotations
 
 import os
 from typing import Any, Mapping, Sequence
 
-from ..exceptions import InputError
-from ..task import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.task import Source, Task
 
 __all__ = ["check_named", "check_metrics", "check_cache", "check_seed"]
 

@@ -10,13 +10,13 @@
   everything ``transfergraph validate`` writes (validation.csv, correlations.csv, regret.csv, PNGs);
   :func:`finetune_convergence`: the LEEP paper's accuracy-vs-epoch curves by transferability level.
 """
-from .convergence import finetune_convergence, plot_convergence
-from .correlations import correlations, selection_regret
-from .engine import COLUMNS, VALIDATION_VERSION, candidate_pairs, run_validation
-from .fine_tuning import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
-from .meta_adaptation import meta_transfer
-from .outputs import write_validation_outputs
-from .head_retraining import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
+from transfergraph.planner.validation.convergence import finetune_convergence, plot_convergence
+from transfergraph.planner.validation.correlations import correlations, selection_regret
+from transfergraph.planner.validation.engine import COLUMNS, VALIDATION_VERSION, candidate_pairs, run_validation
+from transfergraph.planner.validation.fine_tuning import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
+from transfergraph.planner.validation.meta_adaptation import meta_transfer
+from transfergraph.planner.validation.outputs import write_validation_outputs
+from transfergraph.planner.validation.head_retraining import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
 
 __all__ = [
     "retrain_head",

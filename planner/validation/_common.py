@@ -1,7 +1,7 @@
 """Shared pieces of the transfer methods: label encoding, test-split evaluation, seeds, transforms.
 
 Pure NumPy except :func:`transformed` and :func:`seeded_torch` (and :func:`torch_threads`, from
-``planner.threads``), the torch edge every method uses.
+``transfergraph.planner.runtime.threads``), the torch edge every method uses.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..exceptions import InputError
-from ..seeds import derive_seed
-from ..threads import torch_threads  # noqa: F401 - re-exported: the methods' torch edge
-from ..task import Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.runtime.threads import torch_threads  # noqa: F401 - re-exported: the methods' torch edge
+from transfergraph.planner.inputs.task import Task
 
 __all__ = [
     "encode",
@@ -29,7 +29,7 @@ __all__ = [
 def require_test_split(task: Task, method: str) -> None:
     """Raise :class:`InputError` when ``task`` has no test split (validation evaluates on it)."""
     if not isinstance(task, Task):
-        raise InputError(f"task of {method}() must be a planner.Task; got {type(task).__name__}.")
+        raise InputError(f"task of {method}() must be a transfergraph.planner.Task; got {type(task).__name__}.")
     if not task.has_test:
         raise InputError(
             f"task {task.name!r} passed to {method}() has no test split; build it with "
@@ -76,7 +76,7 @@ def evaluate_codes(predicted: np.ndarray, true: np.ndarray) -> dict[str, float]:
 
 def pair_seed(seed: int, *parts: Any) -> int:
     """A seed in [0, 2**31) derived from ``seed`` and names, the same in every process and order:
-    :func:`planner.seeds.derive_seed` with its default scheme."""
+    :func:`transfergraph.planner.common.seeds.derive_seed` with its default scheme."""
     return derive_seed(seed, *parts)
 
 

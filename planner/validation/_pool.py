@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..exceptions import InputError
-from ..fingerprint import row_digests
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.fingerprint import row_digests
 
 __all__ = ["build_pool"]
 

@@ -14,11 +14,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
-from ..task import Task
-from ..seeds import derive_seed
-from ._common import encode, seeded_torch
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.task import Task
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.validation._common import encode, seeded_torch
 
 __all__ = ["TrainBudget", "TaskArrays", "prepare_tasks", "batch_stream", "new_head", "accuracy_and_loss",
            "arrays_key", "make_trunk"]
@@ -98,7 +98,7 @@ def prepare_tasks(tasks: Sequence[Task], *, val_fraction: float = 0.2, train_per
     out = []
     for task in tasks:
         if not isinstance(task, Task) or not task.has_test:
-            raise InputError(f"tasks must be planner.Task objects with a test split; got {task!r}.")
+            raise InputError(f"tasks must be transfergraph.planner.Task objects with a test split; got {task!r}.")
         classes = np.asarray(task.classes)
         codes = encode(np.asarray(task.labels), classes)
         counts = np.bincount(codes, minlength=len(classes))

@@ -26,10 +26,10 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InputError
-from ..io import atomic_write_text
-from ._common import pair_seed, seeded_torch, torch_threads
-from ._training_core import TaskArrays, TrainBudget, accuracy_and_loss, arrays_key, batch_stream, make_trunk, new_head
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.io import atomic_write_text
+from transfergraph.planner.validation._common import pair_seed, seeded_torch, torch_threads
+from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget, accuracy_and_loss, arrays_key, batch_stream, make_trunk, new_head
 
 __all__ = ["orders_table", "train_order", "ORDER_COLUMNS"]
 

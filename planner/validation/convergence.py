@@ -13,19 +13,19 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
-from ..task import Source, Task
-from ..seeds import derive_seed
-from .fine_tuning import FINE_TUNE_DEFAULTS, fine_tune_curve
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.validation.fine_tuning import FINE_TUNE_DEFAULTS, fine_tune_curve
 
 __all__ = ["finetune_convergence", "plot_convergence", "leep_of"]
 
 
 def leep_of(source: Source, task: Task) -> float:
     """LEEP of ``source`` on ``task``'s training split (softmax of the source logits, float64)."""
-    from ..forward import forward
-    from ..metrics import leep
+    from transfergraph.planner.runtime.forward import forward
+    from transfergraph.planner.metrics import leep
 
     out = forward(source.model, task.inputs, transform=source.transform, want_features=False)
     z = out.logits.astype(np.float64)
@@ -58,7 +58,7 @@ def finetune_convergence(
         Targets drawn (seeded) from each level; a level with fewer candidates gives what it has.
     epochs : int
         Epochs of both runs; ``train_options`` (lr, batch_size, weight_decay, threads, min_steps
-        (default 0 here, so every curve has ``epochs`` points)) as in :func:`planner.validation.fine_tune`.
+        (default 0 here, so every curve has ``epochs`` points)) as in :func:`transfergraph.planner.validation.fine_tune`.
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """How well do scores predict measured transfer? Correlations and source-selection regret.
 
-Both functions join a score table (:func:`planner.score`) with a validation table
+Both functions join a score table (:func:`transfergraph.planner.score`) with a validation table
 (:func:`run_validation`) on (source, target), keeping only ``ok`` rows with finite values.
 
 - :func:`correlations`: per (metric, method), over all pairs pooled (the LEEP paper's Table 1
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["joined", "correlations", "selection_regret", "CORRELATION_COLUMNS", "REGRET_COLUMNS"]
 

@@ -1,8 +1,8 @@
 """Judge curriculum decisions against the all-orders table (rows of ``curriculum_validation.csv``).
 
-From :func:`~planner.validation.continual.orders_table` each order pi gets its accuracy matrix R (test
+From :func:`~transfergraph.planner.validation.continual.orders_table` each order pi gets its accuracy matrix R (test
 and val) and, with the scratch accuracies (stage-1 nodes of the trie: each task trained alone with the
-same seed and stream), ACC, BWT and FWT_ft (:func:`~planner.validation.decision_stats.order_metrics`).
+same seed and stream), ACC, BWT and FWT_ft (:func:`~transfergraph.planner.validation.decision_stats.order_metrics`).
 Arms per measure: ``planner_<objective>`` for each given objective's order, ``reverse_<objective>``,
 ``anti_planner`` (the order minimizing the chain objective: neighbours as dissimilar as possible),
 ``easy_to_hard`` (descending scratch val accuracy), ``random`` (exact mean over all n! orders),
@@ -15,8 +15,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .continual import SEP
-from .decision_stats import all_orders, best_of_m, normalized_regret, order_metrics, percentile, spearman
+from transfergraph.planner.validation.continual import SEP
+from transfergraph.planner.validation.decision_stats import all_orders, best_of_m, normalized_regret, order_metrics, percentile, spearman
 
 __all__ = ["order_measures", "curriculum_rows", "CURRICULUM_COLUMNS", "MEASURES"]
 

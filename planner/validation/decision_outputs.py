@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write_with
-from .curriculum_eval import order_measures
-from .decision_stats import bootstrap_ci
-from .grouping_eval import _canon, partition_table
+from transfergraph.planner.common.io import atomic_write_with
+from transfergraph.planner.validation.curriculum_eval import order_measures
+from transfergraph.planner.validation.decision_stats import bootstrap_ci
+from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
 __all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "SUMMARY_COLUMNS"]
 
@@ -69,7 +69,7 @@ def rank_plan(res, groups: list | None, order: list | None, n_groups: int | None
     value, percentile (0-100, 100 = best) and gain over the exact random mean; a part is absent when the
     plan has no such decision or fewer than 2 validated tasks are in it.
     """
-    from .decision_stats import percentile
+    from transfergraph.planner.validation.decision_stats import percentile
 
     out: dict = {}
     tasks = sorted(res.subsets["task"].unique())
@@ -121,7 +121,7 @@ def _marks(rows: pd.DataFrame, dec: str) -> dict:
 
 def write_decision_outputs(res, out: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """Write grouping_validation.csv, curriculum_validation.csv, decision_summary.csv, pair_signal.csv
-    (:func:`~planner.validation.decision_run.pair_signal`) and one PNG per decision into ``out``;
+    (:func:`~transfergraph.planner.validation.decision_run.pair_signal`) and one PNG per decision into ``out``;
     returns (summary, {decision: figure file name})."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +164,7 @@ def _pairs_line(pairs: pd.DataFrame) -> str:
 
 def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.DataFrame | None = None) -> str:
     """Markdown section "## Validation: decisions" with the summary table, the pairwise-signal line
-    (when ``pairs`` from :func:`~planner.validation.decision_run.pair_signal` is given) and one figure
+    (when ``pairs`` from :func:`~transfergraph.planner.validation.decision_run.pair_signal` is given) and one figure
     per decision."""
     lines = ["## Validation: decisions", "",
              "Groupings and curricula trained for real on this data (equal per-task budget; every partition "

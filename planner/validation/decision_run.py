@@ -1,7 +1,7 @@
 """Run the decision validations end to end: ground-truth tables -> planner graphs -> arms -> rows.
 
 For every seed: the all-subsets table (:func:`subset_table`) gives the singleton networks; the planner
-scores them with LEEP on every other task's training split (:func:`planner.score`, the same call a
+scores them with LEEP on every other task's training split (:func:`transfergraph.planner.score`, the same call a
 user's run makes) and builds the transfer graph; the grouping and curriculum decisions are taken on
 that graph and judged against the tables (:func:`grouping_rows`, :func:`curriculum_rows`).
 """
@@ -15,17 +15,17 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..decisions._grouping_exact import partition_value
-from ..decisions.affinity import affinity_graph
-from ..decisions.curriculum import curriculum_value, solve_curriculum
-from ..decisions.grouping import affinity_matrix, solve_grouping
-from ..exceptions import InputError
-from ._training_core import TaskArrays, TrainBudget
-from .continual import orders_table
-from .curriculum_eval import curriculum_rows, order_measures
-from .decision_stats import noise_ceiling, spearman
-from .grouping_eval import grouping_rows, hoa_graph, partition_table
-from .multitask import subset_table
+from transfergraph.planner.decisions._grouping_exact import partition_value
+from transfergraph.planner.decisions.affinity import affinity_graph
+from transfergraph.planner.decisions.curriculum import curriculum_value, solve_curriculum
+from transfergraph.planner.decisions.grouping import affinity_matrix, solve_grouping
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget
+from transfergraph.planner.validation.continual import orders_table
+from transfergraph.planner.validation.curriculum_eval import curriculum_rows, order_measures
+from transfergraph.planner.validation.decision_stats import noise_ceiling, spearman
+from transfergraph.planner.validation.grouping_eval import grouping_rows, hoa_graph, partition_table
+from transfergraph.planner.validation.multitask import subset_table
 
 __all__ = ["DecisionValidation", "leep_graph", "grouping_planners", "curriculum_planners", "validate_decisions",
            "pair_signal", "GROUPING_VARIANTS"]
@@ -52,9 +52,9 @@ class DecisionValidation:
 
 def leep_graph(singles: dict, data: Sequence[TaskArrays], *, seed: int = 0) -> nx.DiGraph:
     """Transfer graph of the singleton networks: LEEP of task u's network on task t's training split."""
-    from ..graph import build_graph
-    from ..scoring import score
-    from ..task import Source, Task
+    from transfergraph.planner.graph import build_graph
+    from transfergraph.planner.scoring import score
+    from transfergraph.planner.inputs.task import Source, Task
 
     tasks = [Task(t.name, t.train_x.contiguous().numpy(), t.train_y.numpy()) for t in data if t.name in singles]
     sources = [Source(f"{name}.net", net, task=name) for name, net in sorted(singles.items())]

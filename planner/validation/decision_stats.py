@@ -26,7 +26,7 @@ from typing import Hashable, Iterator, Sequence
 
 import numpy as np
 
-from ..exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["set_partitions", "all_orders", "percentile", "normalized_regret", "best_of_m", "spearman",
            "noise_ceiling", "bootstrap_ci", "order_metrics"]

@@ -1,7 +1,7 @@
 """``run_validation``: really transfer on (source, target) pairs and measure test accuracy.
 
 The ground truth that transferability scores are meant to predict.
-Pairs run as jobs on the same executors as scoring (local or Ray, :mod:`planner.executors`); each
+Pairs run as jobs on the same executors as scoring (local or Ray, :mod:`transfergraph.planner.executors`); each
 finished row is appended durably to an optional cache so an interrupted run resumes where it
 stopped. Numbers do not depend on the executor, the number of workers, the order in which jobs
 finish, or whether the run was resumed.
@@ -15,19 +15,19 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..arguments import check_bool
-from ..cache import ScoreCache
-from ..exceptions import InputError
-from ..executors import get_executor
-from ..fingerprint import array_digest, callable_identity, combine, labels_digest, model_fingerprint
-from ..scoring.collect import collect_rows
-from ..scoring.payload import ModelPayload
-from ..scoring.validate import check_cache, check_named, check_seed
-from ..task import Source, Task
-from ..seeds import derive_seed
-from .jobs import ValidationJob, failed_rows, run_job
-from .lazy_targets import check_lazy_targets
-from .run_arguments import candidate_pairs, check_meta, check_methods, check_options, select_pairs
+from transfergraph.planner.common.arguments import check_bool
+from transfergraph.planner.storage.cache import ScoreCache
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.executors import get_executor
+from transfergraph.planner.common.fingerprint import array_digest, callable_identity, combine, labels_digest, model_fingerprint
+from transfergraph.planner.scoring.collect import collect_rows
+from transfergraph.planner.scoring.payload import ModelPayload
+from transfergraph.planner.scoring.validate import check_cache, check_named, check_seed
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.validation.jobs import ValidationJob, failed_rows, run_job
+from transfergraph.planner.validation.lazy_targets import check_lazy_targets
+from transfergraph.planner.validation.run_arguments import candidate_pairs, check_meta, check_methods, check_options, select_pairs
 
 __all__ = ["run_validation", "candidate_pairs", "COLUMNS", "VALIDATION_VERSION"]
 
@@ -81,7 +81,7 @@ def run_validation(
         Keyword options of the method functions, e.g. ``{"fine_tune": {"epochs": 3}}``
         (see :func:`retrain_head_many`, :func:`fine_tune`, :func:`meta_transfer`).
     executor : "local", "ray" or an executor object
-        See :func:`planner.executors.get_executor`.
+        See :func:`transfergraph.planner.executors.get_executor`.
     cache : str or Path, optional
         Directory; rows are appended (fsync) as they finish under ``CACHE/validation/`` and read
         back on the next call with identical model, data, method, options and seed.

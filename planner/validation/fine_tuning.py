@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..arguments import check_bool, check_scalar
-from ..exceptions import InputError
-from ..seeds import derive_seed
-from ..task import Source, Task
-from ._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
+from transfergraph.planner.common.arguments import check_bool, check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.validation._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
 
 __all__ = ["FINE_TUNE_DEFAULTS", "effective_epochs", "replace_head", "reinitialize", "train_epochs", "fine_tune",
            "fine_tune_curve"]

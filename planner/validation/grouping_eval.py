@@ -1,7 +1,7 @@
 """Judge grouping decisions against the all-subsets table (rows of ``grouping_validation.csv``).
 
 The realized value of a partition P on split X is V_X(P) = (1/n) sum_t acc_X(t | the group of t in P),
-read from :func:`~planner.validation.multitask.subset_table` (equal per-task budget: every partition
+read from :func:`~transfergraph.planner.validation.multitask.subset_table` (equal per-task budget: every partition
 costs the same training). Arms, for a group budget k (partitions with at most k groups):
 
 - each planner arm: a partition and its affinity matrix A (objective = ``partition_value(A, P)``);
@@ -27,10 +27,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..decisions._grouping_exact import partition_value
-from ..decisions.grouping import affinity_matrix, solve_grouping
-from .decision_stats import best_of_m, normalized_regret, percentile, set_partitions, spearman
-from .multitask import subset_name
+from transfergraph.planner.decisions._grouping_exact import partition_value
+from transfergraph.planner.decisions.grouping import affinity_matrix, solve_grouping
+from transfergraph.planner.validation.decision_stats import best_of_m, normalized_regret, percentile, set_partitions, spearman
+from transfergraph.planner.validation.multitask import subset_name
 
 __all__ = ["partition_table", "hoa_graph", "hoa_grouping", "budget_pairs", "grouping_rows", "GROUPING_COLUMNS"]
 

@@ -3,7 +3,7 @@
 The LEEP paper's first transfer method (Nguyen et al., ICML 2020, §5): keep the source network
 fixed, replace its last layer by a softmax classifier over the target classes, train only that.
 Features are the input of the source's last ``nn.Linear`` (or ``Source.feature_layer``), exactly as
-scoring uses them (:func:`planner.forward.forward`).
+scoring uses them (:func:`transfergraph.planner.runtime.forward.forward`).
 
 Batched for validation at scale: :func:`retrain_head_many` forwards the union of the distinct
 samples of many tasks through the source once and fits one small head per task.
@@ -15,14 +15,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..exceptions import InputError
-from ..forward import forward
-from ..scoring.jobs import error_text
-from ..task import Source, Task
-from ..arguments import check_bool, check_scalar
-from ..threads import blas_threads
-from ._common import encode, evaluate_codes, require_test_split, torch_threads
-from ._pool import build_pool
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.runtime.forward import forward
+from transfergraph.planner.scoring.jobs import error_text
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.common.arguments import check_bool, check_scalar
+from transfergraph.planner.runtime.threads import blas_threads
+from transfergraph.planner.validation._common import encode, evaluate_codes, require_test_split, torch_threads
+from transfergraph.planner.validation._pool import build_pool
 
 __all__ = ["fit_logistic_head", "retrain_head", "retrain_head_many", "HEAD_DEFAULTS"]
 

@@ -1,7 +1,7 @@
 """The unit of validation work and the plain function that runs it (no Ray here).
 
 - ``retrain_head``: one job per source carrying all its targets, so the source forwards the union
-  of their distinct samples once (:func:`~planner.validation.head_retraining.retrain_head_many`).
+  of their distinct samples once (:func:`~transfergraph.planner.validation.head_retraining.retrain_head_many`).
   The job always pools *all* the source's targets of the run, also those already cached, so the
   forward pass (hence every number) is the same whether a run is fresh or resumed.
 - ``fine_tune`` and ``meta_transfer``: one job per (source, target) pair.
@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import InputError
-from ..scoring.jobs import error_text
-from ..task import Source
-from .fine_tuning import fine_tune
-from .meta_adaptation import meta_transfer
-from .head_retraining import retrain_head_many
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.scoring.jobs import error_text
+from transfergraph.planner.inputs.task import Source
+from transfergraph.planner.validation.fine_tuning import fine_tune
+from transfergraph.planner.validation.meta_adaptation import meta_transfer
+from transfergraph.planner.validation.head_retraining import retrain_head_many
 
 __all__ = ["ValidationJob", "run_job", "METHODS"]
 
@@ -74,7 +74,7 @@ def failed_rows(job: ValidationJob, error: str) -> list[dict[str, Any]]:
 
 
 def run_job(job: ValidationJob, payload: Any, *rest: Any) -> list[dict[str, Any]]:
-    """Run one job; ``payload`` is the source's :class:`~planner.scoring.payload.ModelPayload`,
+    """Run one job; ``payload`` is the source's :class:`~transfergraph.planner.scoring.payload.ModelPayload`,
     ``rest`` the tasks named by ``job.task_keys`` (then the meta-model). Never raises for one pair."""
     meta_model = rest[-1] if job.meta_key else None
     tasks = rest[:-1] if job.meta_key else rest

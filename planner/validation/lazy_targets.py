@@ -1,6 +1,6 @@
 """Validation reads lazy targets into memory: say so, with the size, and refuse what cannot fit.
 
-Scoring streams lazy tasks (:mod:`planner.lazy`) batch by batch, but the validation methods train on
+Scoring streams lazy tasks (:mod:`transfergraph.planner.inputs.lazy`) batch by batch, but the validation methods train on
 a target's whole training split and evaluate on its whole test split as in-memory arrays: each job
 that trains on a lazy target reads both splits (in their stored dtype), and with a cache the driver
 reads them once more to fingerprint them. :func:`check_lazy_targets` warns once per call with each
@@ -13,7 +13,7 @@ import os
 import warnings
 from typing import Any, Iterable
 
-from ..exceptions import InputError
+from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["LazyValidationWarning", "available_memory", "check_lazy_targets", "materialized_bytes"]
 

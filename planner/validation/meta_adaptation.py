@@ -5,7 +5,7 @@ whose logits are over the context's distinct labels in sorted order. The task's 
 the context set, its test split the queries (the LEEP paper's §5.4 protocol with CNAPs).
 In the paper the score that predicts this accuracy is LEEP of the *source classifier of the
 meta-model's frozen backbone* on the context set; pair the rows with that source (see
-:func:`planner.validation.run_validation`, ``meta_model``).
+:func:`transfergraph.planner.validation.run_validation`, ``meta_model``).
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
-from ..tensors import to_numpy
-from ..task import Source, Task
-from ._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.tensors import to_numpy
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.validation._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
 
 __all__ = ["meta_transfer", "check_meta_model"]
 
@@ -28,7 +28,7 @@ def check_meta_model(meta_model: Any, argument: str = "meta_model") -> None:
     if not callable(getattr(meta_model, "adapt", None)):
         raise InputError(
             f"{argument} must be a CNAPs-style model with adapt(context_inputs, context_labels) -> nn.Module "
-            f"(e.g. from adapters.meta); got {type(meta_model).__name__}."
+            f"(e.g. from transfergraph.adapters.meta); got {type(meta_model).__name__}."
         )
 
 

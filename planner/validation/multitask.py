@@ -21,10 +21,10 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ..exceptions import InputError
-from ..io import atomic_write_text
-from ._common import seeded_torch, torch_threads
-from ._training_core import TaskArrays, TrainBudget, accuracy_and_loss, arrays_key, batch_stream, make_trunk, new_head
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.io import atomic_write_text
+from transfergraph.planner.validation._common import seeded_torch, torch_threads
+from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget, accuracy_and_loss, arrays_key, batch_stream, make_trunk, new_head
 
 __all__ = ["train_group", "subset_table", "SUBSET_COLUMNS", "subset_name"]
 

@@ -1,7 +1,7 @@
 """Write what ``transfergraph validate`` promises: validation.csv, correlations.csv, report section.
 
 One call for the CLI: :func:`write_validation_outputs` takes the :func:`run_validation` table and
-the :func:`planner.score` table, and writes every file atomically into ``out_dir``.
+the :func:`transfergraph.planner.score` table, and writes every file atomically into ``out_dir``.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import atomic_write_text, atomic_write_with
-from .correlations import correlations, selection_regret
+from transfergraph.planner.common.io import atomic_write_text, atomic_write_with
+from transfergraph.planner.validation.correlations import correlations, selection_regret
 
 __all__ = ["write_validation_outputs"]
 
@@ -34,7 +34,7 @@ def write_validation_outputs(
     Parameters
     ----------
     validation_df : the :func:`run_validation` table (written as is: its documented columns first)
-    scores_df : the :func:`planner.score` table of the same sources and targets
+    scores_df : the :func:`transfergraph.planner.score` table of the same sources and targets
     out_dir : folder (created if missing)
     metric : metric whose verdict and transferability levels the report shows
     score_column : ``"score"`` (raw, as in the LEEP paper) or ``"normalized"``
@@ -54,7 +54,7 @@ def write_validation_outputs(
         "correlations.csv": _csv(corr, out / "correlations.csv"),
         "regret.csv": _csv(regret, out / "regret.csv"),
     }
-    from ..report.validation import validation_report
+    from transfergraph.planner.report.validation import validation_report
 
     markdown = validation_report(validation_df, corr, scores_df, out, metric=metric, regret_df=regret)
     for png in sorted(out.glob("validation_*.png")):

@@ -1,6 +1,6 @@
-"""Checks of :func:`planner.validation.run_validation`'s arguments: the pairs to validate, the
+"""Checks of :func:`transfergraph.planner.validation.run_validation`'s arguments: the pairs to validate, the
 methods, the meta-model(s) and the methods' options. Every failure is an
-:class:`~planner.exceptions.InputError` naming the argument.
+:class:`~transfergraph.planner.common.exceptions.InputError` naming the argument.
 """
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..arguments import check_scalar
-from ..exceptions import InputError
-from ..task import Source, Task
-from .jobs import METHODS
-from .meta_adaptation import check_meta_model
+from transfergraph.planner.common.arguments import check_scalar
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.validation.jobs import METHODS
+from transfergraph.planner.validation.meta_adaptation import check_meta_model
 
 __all__ = ["candidate_pairs", "select_pairs", "check_methods", "check_meta", "check_options"]
 
@@ -118,9 +118,9 @@ def check_options(method_options: Any, methods: list[str]) -> dict[str, dict[str
 def _option_names(method: str) -> set[str]:
     import inspect
 
-    from .fine_tuning import fine_tune
-    from .head_retraining import retrain_head_many
-    from .meta_adaptation import meta_transfer
+    from transfergraph.planner.validation.fine_tuning import fine_tune
+    from transfergraph.planner.validation.head_retraining import retrain_head_many
+    from transfergraph.planner.validation.meta_adaptation import meta_transfer
 
     fn = {"retrain_head": retrain_head_many, "fine_tune": fine_tune, "meta_transfer": meta_transfer}[method]
     reserved = {"source", "task", "tasks", "seed", "meta_model", "fit", "raise_errors"}

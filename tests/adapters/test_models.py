@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.models import SmallCNN, load_model, predict_logits, save_model, train_classifier
-from planner.exceptions import CheckpointError
+from transfergraph.adapters.models import SmallCNN, load_model, predict_logits, save_model, train_classifier
+from transfergraph.planner.common.exceptions import CheckpointError
 
 
 def _data(n=40):

@@ -4,11 +4,11 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
-import adapters.plugins as plugins
-from adapters.datasets.registry import DATASETS, DatasetSplit
-from transfergraph.suite import build_tasks
+import transfergraph.adapters.plugins as plugins
+from transfergraph.adapters.datasets.registry import DATASETS, DatasetSplit
+from transfergraph.jobs.suite import build_tasks
 from transfergraph.config import parse_config
-from planner.exceptions import ConfigError
+from transfergraph.planner.common.exceptions import ConfigError
 
 
 def register():

@@ -2,7 +2,7 @@
 import pytest
 
 from transfergraph.config import load_config, parse_config
-from planner.exceptions import ConfigError
+from transfergraph.planner.common.exceptions import ConfigError
 
 MINIMAL = {"tasks": [{"name": "a", "classes": [0, 1]}, {"name": "b", "classes": [2, 3]}]}
 

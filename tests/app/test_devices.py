@@ -4,9 +4,9 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
-from planner.exceptions import ConfigError
+from transfergraph.planner.common.exceptions import ConfigError
 from transfergraph.cli import app
-from transfergraph.devices import check_device, device_spelling_problem
+from transfergraph.config.devices import check_device, device_spelling_problem
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:0", "cuda:12"])

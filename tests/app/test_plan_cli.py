@@ -6,10 +6,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from planner.decisions import Plan, PlanOptions, Status
+from transfergraph.planner.decisions import Plan, PlanOptions, Status
 from transfergraph.cli import app
 from transfergraph.config import parse_config
-from transfergraph.planning import plan_options
+from transfergraph.jobs.planning import plan_options
 
 runner = CliRunner()
 PLAN_SECTION = {"metric": "leep", "top_k": 2, "budget": 2, "n_groups": 3, "max_group_size": 4, "centered": False,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from planner.report import render_report, score_matrix
+from transfergraph.planner.report import render_report, score_matrix
 from transfergraph.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def test_validation_section_is_added_by_re_rendering(scores_csv, tmp_path):
 def test_verdict_names_the_metric_that_ranks_sources_best_within_targets():
     import pandas as pd
 
-    from planner.report.validation import verdict_lines
+    from transfergraph.planner.report.validation import verdict_lines
 
     corr = pd.DataFrame([
         {"metric": "leep", "method": "retrain_head", "pearson": 0.8, "kendall_tau": 0.6, "n_pairs": 16,

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from transfergraph.suite import build_sources, build_tasks
+from transfergraph.jobs.suite import build_sources, build_tasks
 from transfergraph.config import parse_config
-from planner.exceptions import ConfigError
+from transfergraph.planner.common.exceptions import ConfigError
 
 BASE = {
     "seed": 3,

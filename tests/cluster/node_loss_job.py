@@ -17,9 +17,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scoring"))
 
 from node_loss_sources import sources_and_tasks  # noqa: E402
-from planner.executors import RayExecutor  # noqa: E402
-from planner.executors.retry import RetryPolicy  # noqa: E402
-from planner.scoring import score  # noqa: E402
+from transfergraph.planner.executors import RayExecutor  # noqa: E402
+from transfergraph.planner.executors.retry import RetryPolicy  # noqa: E402
+from transfergraph.planner.scoring import score  # noqa: E402
 
 address, raylet_pid, out_csv, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 killed: dict = {}

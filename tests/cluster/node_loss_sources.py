@@ -8,7 +8,7 @@ import time
 
 from scoring_support import Boom, tiny_model, tiny_tasks
 
-from planner import Source
+from transfergraph.planner import Source
 
 
 def _marking_sleep(seconds: float, mark_dir: str | None):

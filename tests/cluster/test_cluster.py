@@ -195,7 +195,7 @@ def test_ctrl_c_while_scoring_stops_within_2s(cluster, tmp_path):
 
 
 def test_sigkilled_worker_node_mid_run_every_pair_ok_and_table_equals_local(cluster, tmp_path):
-    from planner.scoring import score
+    from transfergraph.planner.scoring import score
 
     sys.path.insert(0, str(HERE.parent / "scoring"))
     from node_loss_sources import sources_and_tasks

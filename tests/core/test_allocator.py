@@ -1,4 +1,4 @@
-"""planner.allocator: our own processes keep activation buffers in the heap instead of page-faulting
+"""transfergraph.planner.runtime.allocator: our own processes keep activation buffers in the heap instead of page-faulting
 them in on every layer of every batch. Each case runs in a fresh interpreter: the setting is per process."""
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ _PROBE = """
 import json, resource, sys
 import numpy as np, torch
 from torch import nn
-from planner.allocator import keep_large_buffers
-from planner.forward import forward
+from transfergraph.planner.runtime.allocator import keep_large_buffers
+from transfergraph.planner.runtime.forward import forward
 applied = keep_large_buffers()
 torch.set_num_threads(1); torch.manual_seed(0)
 model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
@@ -64,7 +64,7 @@ def test_the_users_own_malloc_settings_win():
 
 def test_importing_planner_does_not_touch_the_allocator():
     done = subprocess.run(
-        [sys.executable, "-c", "import planner, planner.scoring, planner.allocator as a; print(a._STATE['applied'])"],
+        [sys.executable, "-c", "import transfergraph.planner, transfergraph.planner.scoring, transfergraph.planner.runtime.allocator as a; print(a._STATE['applied'])"],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
@@ -73,10 +73,10 @@ def test_importing_planner_does_not_touch_the_allocator():
 
 @glibc
 def test_ray_workers_run_jobs_with_the_setting(ray_session):
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     def state(job):
-        from planner.allocator import _STATE
+        from transfergraph.planner.runtime.allocator import _STATE
 
         return _STATE["applied"]
 

@@ -1,14 +1,14 @@
-"""planner.arguments: one scalar check for every public option, bools never taken for ints."""
+"""transfergraph.planner.common.arguments: one scalar check for every public option, bools never taken for ints."""
 import math
 
 import networkx as nx
 import numpy as np
 import pytest
 
-from planner import metrics
-from planner.arguments import check_bool, check_choice, check_int_sequence, check_scalar
-from planner.decisions import group_tasks, order_curriculum, select_source_set, select_sources
-from planner.exceptions import GraphError, InputError
+from transfergraph.planner import metrics
+from transfergraph.planner.common.arguments import check_bool, check_choice, check_int_sequence, check_scalar
+from transfergraph.planner.decisions import group_tasks, order_curriculum, select_source_set, select_sources
+from transfergraph.planner.common.exceptions import GraphError, InputError
 
 
 def test_check_scalar_messages_name_argument_caller_expected_and_given():
@@ -88,7 +88,7 @@ def test_decision_options_are_checked(call, pattern):
 def _tiny_source_task():
     import torch
 
-    from planner import Source, Task
+    from transfergraph.planner import Source, Task
 
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((12, 4)).astype(np.float32), np.arange(12) % 3
@@ -97,15 +97,15 @@ def _tiny_source_task():
 
 def _bool_calls():
     """(call, argument name, caller) of public functions given True for an int argument."""
-    from adapters.datasets.digits import load_digits_images
-    from adapters.datasets.shifts import apply_shifts
-    from adapters.meta.model import CNAPsModel
-    from adapters.models.small_cnn import SmallCNN
-    from adapters.models.training import train_classifier
-    from planner.executors import RayExecutor, get_executor
-    from planner.forward import forward
-    from planner.validation import fine_tune, fine_tune_curve, retrain_head, run_validation
-    from planner.validation._training_core import TrainBudget
+    from transfergraph.adapters.datasets.digits import load_digits_images
+    from transfergraph.adapters.datasets.shifts import apply_shifts
+    from transfergraph.adapters.meta.model import CNAPsModel
+    from transfergraph.adapters.models.small_cnn import SmallCNN
+    from transfergraph.adapters.models.training import train_classifier
+    from transfergraph.planner.executors import RayExecutor, get_executor
+    from transfergraph.planner.runtime.forward import forward
+    from transfergraph.planner.validation import fine_tune, fine_tune_curve, retrain_head, run_validation
+    from transfergraph.planner.validation._training_core import TrainBudget
 
     x = np.zeros((4, 1, 8, 8), np.float32)
     return [

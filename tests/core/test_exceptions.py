@@ -1,12 +1,12 @@
-"""Every error raised on purpose is in planner/exceptions.py's hierarchy (and input errors stay ValueErrors)."""
+"""Every error raised on purpose is in planner/common/exceptions.py's hierarchy (and input errors stay ValueErrors)."""
 import ast
 from pathlib import Path
 
-import planner.exceptions as exc
+import transfergraph.planner.common.exceptions as exc
 
 ROOT = Path(__file__).resolve().parents[2]
 # pydantic validators must raise ValueError; pydantic turns it into the ConfigError the user sees
-PYDANTIC_VALIDATORS = {ROOT / "transfergraph" / name for name in ("config.py", "config_data.py", "config_models.py")}
+PYDANTIC_VALIDATORS = {ROOT / "transfergraph" / "config" / name for name in ("__init__.py", "data.py", "models.py")}
 
 
 def test_every_exception_derives_from_the_base_and_feature_errors_are_score_errors():

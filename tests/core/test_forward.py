@@ -1,4 +1,4 @@
-"""planner.forward: the one batched forward pass behind scoring and head retraining."""
+"""transfergraph.planner.runtime.forward: the one batched forward pass behind scoring and head retraining."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from planner.forward import forward, prefers_channels_last
+from transfergraph.planner.runtime.forward import forward, prefers_channels_last
 
 
 class StrideProbe(nn.Module):

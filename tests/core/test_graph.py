@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.exceptions import InputError
-from planner.graph import build_graph
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.graph import build_graph
 
 
 def _table():

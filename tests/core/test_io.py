@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from planner.io import atomic_write_text, atomic_write_with
+from transfergraph.planner.common.io import atomic_write_text, atomic_write_with
 
 
 def test_atomic_write_gives_plain_file_permissions(tmp_path):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from planner.checks import encode_labels
-from planner.labels import sorted_labels
-from planner.task import Task, distinct_labels
+from transfergraph.planner.common.checks import encode_labels
+from transfergraph.planner.common.labels import sorted_labels
+from transfergraph.planner.inputs.task import Task, distinct_labels
 
 MIXED = [10, 2, "a", 2, "a", 10]
 ORDER = [2, 10, "a"]
@@ -27,7 +27,7 @@ def test_every_encoder_orders_mixed_labels_the_same():
 
 def test_cnaps_context_classes_follow_the_same_order():
     torch = pytest.importorskip("torch")
-    from adapters.meta.pools import ClassPool
+    from transfergraph.adapters.meta.pools import ClassPool
 
     pool = ClassPool(torch.zeros(6, 1, 4, 4), MIXED)
     assert list(pool.base_classes) == ORDER
@@ -37,8 +37,8 @@ def test_task_keeps_mixed_labels_distinct_and_refuses_nan():
     import numpy as np
     import pytest
 
-    from planner.exceptions import InputError
-    from planner.task import Task
+    from transfergraph.planner.common.exceptions import InputError
+    from transfergraph.planner.inputs.task import Task
 
     t = Task("mixed", np.zeros((4, 2), np.float32), [1, "1", 2, 2])
     assert t.classes.tolist() == [1, 2, "1"]  # NumPy alone would make 1 and "1" one class

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from planner.report.tta_terms import tta_section
+from transfergraph.planner.report.tta_terms import tta_section
 
 
 def _scores():

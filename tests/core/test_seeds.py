@@ -1,4 +1,4 @@
-"""planner.seeds.derive_seed: one function for every child seed, each scheme equal to the formula
+"""transfergraph.planner.common.seeds.derive_seed: one function for every child seed, each scheme equal to the formula
 its numbers were published with (a change here would change cached scores and validation tables).
 The pinned values were computed by the code that derived these seeds before the helper existed."""
 import zlib
@@ -6,11 +6,11 @@ import zlib
 import numpy as np
 import pytest
 
-from planner.exceptions import InputError
-from planner.scoring import derive_seed as scoring_seed
-from planner.seeds import derive_seed
-from planner.validation._common import pair_seed
-from transfergraph.suite import stable_seed
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.scoring import derive_seed as scoring_seed
+from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.validation._common import pair_seed
+from transfergraph.jobs.suite import stable_seed
 
 
 @pytest.mark.parametrize("parts, expected", [

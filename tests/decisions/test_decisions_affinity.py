@@ -4,9 +4,9 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from planner.decisions import solve_grouping
-from planner.decisions.affinity import affinity_graph
-from planner.exceptions import InputError
+from transfergraph.planner.decisions import solve_grouping
+from transfergraph.planner.decisions.affinity import affinity_graph
+from transfergraph.planner.common.exceptions import InputError
 
 
 def _g():

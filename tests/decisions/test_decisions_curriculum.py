@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from decisions_helpers import brute_order, order_value, random_graph, tasks_of
-from planner.decisions import order_curriculum, solve_curriculum
-from planner.decisions._arborescence import max_spanning_arborescence
-from planner.decisions._chain import assignment_patch, chain_value, held_karp
-from planner.decisions._linear_ordering import lop_bound, lop_heuristic, lop_milp, lop_value
-from planner.decisions.curriculum import _arrays
-from planner.exceptions import GraphError, InputError
+from transfergraph.planner.decisions import order_curriculum, solve_curriculum
+from transfergraph.planner.decisions._arborescence import max_spanning_arborescence
+from transfergraph.planner.decisions._chain import assignment_patch, chain_value, held_karp
+from transfergraph.planner.decisions._linear_ordering import lop_bound, lop_heuristic, lop_milp, lop_value
+from transfergraph.planner.decisions.curriculum import _arrays
+from transfergraph.planner.common.exceptions import GraphError, InputError
 
 #: documented worst gaps of the heuristics on small random instances (benchmarks/RESULTS.md, section 3)
 CHAIN_MAX_GAP = 0.10

@@ -3,8 +3,8 @@ import networkx as nx
 import pytest
 
 from decisions_helpers import brute_grouping, random_graph, tasks_of
-from planner.decisions import affinity_matrix, group_tasks, solve_grouping
-from planner.exceptions import InfeasiblePlanError, InputError
+from transfergraph.planner.decisions import affinity_matrix, group_tasks, solve_grouping
+from transfergraph.planner.common.exceptions import InfeasiblePlanError, InputError
 
 #: documented worst gap of the ILS on small random graphs (DECISIONS.md §4 measured <= 1.1% mean)
 ILS_MAX_GAP = 0.05
@@ -119,8 +119,8 @@ def test_ties_deterministic_and_sorted():
 def test_group_tasks_names_an_unknown_option_and_plan_options_are_keyword_only():
     import networkx as nx
 
-    from planner.decisions import PlanOptions, group_tasks
-    from planner.exceptions import InputError
+    from transfergraph.planner.decisions import PlanOptions, group_tasks
+    from transfergraph.planner.common.exceptions import InputError
 
     g = nx.DiGraph()
     g.add_nodes_from(["a", "b"], kind="task")

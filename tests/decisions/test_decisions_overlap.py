@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch.nn as nn
 
-from planner import Source, Task
-from planner.decisions.trust import data_warnings, sample_overlap
-from planner.exceptions import InputError
-from planner.provenance import Provenance
+from transfergraph.planner import Source, Task
+from transfergraph.planner.decisions.trust import data_warnings, sample_overlap
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.provenance import Provenance
 from transfergraph.config import load_config
-from transfergraph.suite import _dataset, build_tasks
-from transfergraph.suite_provenance import model_provenances
+from transfergraph.jobs.suite import _dataset, build_tasks
+from transfergraph.jobs.suite_provenance import model_provenances
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ import networkx as nx
 import pytest
 
 from decisions_helpers import random_graph, tasks_of
-import planner.decisions as decisions
-from planner.decisions import PLAN_KEYS, make_plan
-from planner.report import explain_plan, plot_curriculum, plot_groups
-from planner.exceptions import GraphError, InputError
+import transfergraph.planner.decisions as decisions
+from transfergraph.planner.decisions import PLAN_KEYS, make_plan
+from transfergraph.planner.report import explain_plan, plot_curriculum, plot_groups
+from transfergraph.planner.common.exceptions import GraphError, InputError
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +173,8 @@ def test_plan_names_the_model_behind_each_task_edge():
 def test_make_plan_takes_the_graphs_metric_and_refuses_another():
     import networkx as nx
 
-    from planner.decisions import make_plan
-    from planner.exceptions import InputError
+    from transfergraph.planner.decisions import make_plan
+    from transfergraph.planner.common.exceptions import InputError
 
     g = nx.DiGraph()
     g.graph["metric"] = "nce"

@@ -5,8 +5,8 @@ import networkx as nx
 import pytest
 
 from decisions_helpers import brute_source_set, random_graph, tasks_of
-from planner.decisions import select_source_set, select_sources, solve_source_set
-from planner.exceptions import GraphError, InputError
+from transfergraph.planner.decisions import select_source_set, select_sources, solve_source_set
+from transfergraph.planner.common.exceptions import GraphError, InputError
 
 SEEDS = range(40)
 
@@ -141,7 +141,7 @@ def test_lagrangian_bound_and_fixing_are_valid(seed):
 
     import numpy as np
 
-    from planner.decisions._facility import facility_value, fix_sources, greedy_swap, lagrangian
+    from transfergraph.planner.decisions._facility import facility_value, fix_sources, greedy_swap, lagrangian
 
     rng = np.random.default_rng(seed)
     S, T, b = 9, 12, 1 + seed % 4

@@ -7,11 +7,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from planner import Task
-from planner.decisions import make_plan
-from planner.decisions.trust import data_warnings, graph_trust, sample_overlap
+from transfergraph.planner import Task
+from transfergraph.planner.decisions import make_plan
+from transfergraph.planner.decisions.trust import data_warnings, graph_trust, sample_overlap
 from transfergraph.config import load_config
-from transfergraph.suite import build_tasks
+from transfergraph.jobs.suite import build_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 

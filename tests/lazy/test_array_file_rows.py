@@ -7,10 +7,10 @@ import pickle
 import numpy as np
 import pytest
 
-from planner import Source, Task
-from planner.exceptions import InputError
-from planner.readers import ArrayFileReader
-from planner.scoring import score
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.readers import ArrayFileReader
+from transfergraph.planner.scoring import score
 
 from lazy_support import conv_model
 

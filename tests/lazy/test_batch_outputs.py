@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.nn as nn
 
-from planner import Source, Task
-from planner.forward import forward, forward_batches
-from planner.output_store import ForwardStore
-from planner.scoring import score
-from planner.scoring.outputs import forward_to_store, job_outputs
+from transfergraph.planner import Source, Task
+from transfergraph.planner.runtime.forward import forward, forward_batches
+from transfergraph.planner.storage.output_store import ForwardStore
+from transfergraph.planner.scoring import score
+from transfergraph.planner.scoring.outputs import forward_to_store, job_outputs
 
 WIDTH = 256  # feature width: what holding the features of n samples would cost is n * WIDTH * 4 bytes
 OPTIONS = dict(transform=None, feature_layer=None, pooling=None, want_features=True, batch_size=64,

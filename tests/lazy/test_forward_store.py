@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from planner import Source, Task
-from planner.lazy import ArrayFileReader, LazyInputs
-from planner.scoring import score
+from transfergraph.planner import Source, Task
+from transfergraph.planner.inputs.lazy import ArrayFileReader, LazyInputs
+from transfergraph.planner.scoring import score
 
 from lazy_support import conv_model
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from planner import Source, Task
-from planner.exceptions import InputError
-from planner.lazy import ArrayFileReader, ImageFolderReader, LazyInputs
-from planner.scoring import score
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.lazy import ArrayFileReader, ImageFolderReader, LazyInputs
+from transfergraph.planner.scoring import score
 
 from lazy_support import conv_model, image_folder
 
@@ -113,7 +113,7 @@ def test_lazy_input_errors_name_the_argument(tmp_path):
 
 @pytest.mark.ray
 def test_lazy_tasks_on_ray_equal_local(tmp_path, ray_session):
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     root = image_folder(tmp_path / "imgs", per_class=10)
     x, y = _in_memory_folder(root)

@@ -6,12 +6,12 @@ import warnings
 import numpy as np
 import pytest
 
-from planner import Source, Task
-from planner.exceptions import InputError
-from planner.lazy import ArrayFileReader, LazyInputs
-from planner.validation import lazy_targets
-from planner.validation.engine import run_validation
-from planner.validation.lazy_targets import LazyValidationWarning
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.inputs.lazy import ArrayFileReader, LazyInputs
+from transfergraph.planner.validation import lazy_targets
+from transfergraph.planner.validation.engine import run_validation
+from transfergraph.planner.validation.lazy_targets import LazyValidationWarning
 
 from lazy_support import conv_model
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from planner import Source, Task
-from planner.exceptions import InputError
-from planner.scoring import score
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.scoring import score
 
 from lazy_support import DictOut, HFStyle, TokenModel, conv_model
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchvision
 
-from adapters.models.preprocess import Preprocess
-from adapters.models.zoo import arch_preprocess_defaults, build_architecture, load_zoo_model, num_classes_of
-from planner.exceptions import CheckpointError, InputError
+from transfergraph.adapters.models.preprocess import Preprocess
+from transfergraph.adapters.models.zoo import arch_preprocess_defaults, build_architecture, load_zoo_model, num_classes_of
+from transfergraph.planner.common.exceptions import CheckpointError, InputError
 
 
 def test_torchvision_state_dict_round_trip_infers_the_class_count(tmp_path):

@@ -1,4 +1,4 @@
-"""Synthetic image sets and tiny model sizes for the adapters.meta tests."""
+"""Synthetic image sets and tiny model sizes for the transfergraph.adapters.meta tests."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,10 +1,10 @@
-"""Fixtures for the adapters.meta tests: a tiny CNAPsModel factory."""
+"""Fixtures for the transfergraph.adapters.meta tests: a tiny CNAPsModel factory."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from adapters.meta import CNAPsModel
+from transfergraph.adapters.meta import CNAPsModel
 
 from ._data import TINY
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.meta import HEADS, AdaptedClassifier
-from planner import Source
-from planner.exceptions import InputError
+from transfergraph.adapters.meta import HEADS, AdaptedClassifier
+from transfergraph.planner import Source
+from transfergraph.planner.common.exceptions import InputError
 
 from ._data import SIZE, images
 
@@ -126,8 +126,8 @@ def test_residual_ensemble_with_identity_film_doubles_the_frozen_logits(tiny_mod
 
 def test_train_demo_meta_model_is_deterministic_on_a_tiny_budget():
     pytest.importorskip("learn2learn")
-    from adapters.datasets import load_digits_images
-    from adapters.meta import train_demo_meta_model
+    from transfergraph.adapters.datasets import load_digits_images
+    from transfergraph.adapters.meta import train_demo_meta_model
 
     x, y = load_digits_images(size=8)
     runs = [train_demo_meta_model(x[:300], y[:300], pretrain_steps=3, meta_steps=2, seed=3, widths=(8, 16),

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from adapters.meta import CNAPsModel, load_checkpoint, save_checkpoint
-from planner.exceptions import CheckpointError
+from transfergraph.adapters.meta import CNAPsModel, load_checkpoint, save_checkpoint
+from transfergraph.planner.common.exceptions import CheckpointError
 
 from ._data import SIZE, images
 

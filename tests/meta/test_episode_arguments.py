@@ -5,9 +5,9 @@ import torch
 
 pytest.importorskip("learn2learn", reason="learn2learn not installed: pip install 'transfergraph[meta]'")
 
-from adapters.meta import ClassPool, EpisodeSampler, make_taskset, meta_train, pretrain_backbone
-from adapters.meta.training import NonFiniteStepError
-from planner.exceptions import InputError
+from transfergraph.adapters.meta import ClassPool, EpisodeSampler, make_taskset, meta_train, pretrain_backbone
+from transfergraph.adapters.meta.training import NonFiniteStepError
+from transfergraph.planner.common.exceptions import InputError
 
 from ._data import labeled_pool
 
@@ -21,7 +21,7 @@ from ._data import labeled_pool
     (dict(ways=3, samples_per_class=True), r"samples_per_class of make_taskset\(\).*got True \(bool\)"),
 ])
 def test_make_taskset_rejects_bad_counts_before_learn2learn(kwargs, message, monkeypatch):
-    import adapters.meta.episodes as episodes
+    import transfergraph.adapters.meta.episodes as episodes
 
     def no_l2l():  # the check must come first: learn2learn is never reached
         raise AssertionError("learn2learn was touched before the arguments were checked")

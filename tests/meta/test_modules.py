@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.meta import FiLMBackbone, FilmGenerator, SetEncoder
-from adapters.meta.heads import (ClassifierGenerator, class_means, mahalanobis_as_linear, mahalanobis_head,
+from transfergraph.adapters.meta import FiLMBackbone, FilmGenerator, SetEncoder
+from transfergraph.adapters.meta.heads import (ClassifierGenerator, class_means, mahalanobis_as_linear, mahalanobis_head,
                                  mahalanobis_logits, prototype_head)
 
 from ._data import images

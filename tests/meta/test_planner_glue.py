@@ -7,9 +7,9 @@ import torch
 
 pytest.importorskip("learn2learn", reason="learn2learn not installed: pip install 'transfergraph[meta]'")
 
-from adapters.meta import AdaptedClassifier, ClassPool, SourceClassifier, build_meta_sources, make_taskset, tasks_from_taskset
-from planner import Source, Task
-from planner.exceptions import InputError
+from transfergraph.adapters.meta import AdaptedClassifier, ClassPool, SourceClassifier, build_meta_sources, make_taskset, tasks_from_taskset
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
 
 from ._data import SIZE, labeled_pool
 

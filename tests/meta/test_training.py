@@ -7,8 +7,8 @@ import torch
 
 pytest.importorskip("learn2learn", reason="learn2learn not installed: pip install 'transfergraph[meta]'")
 
-from adapters.meta import ROTATIONS, ROTATIONS_LOWRES, ClassPool, make_taskset, meta_train, pretrain_backbone, split_episode
-from planner.exceptions import InputError
+from transfergraph.adapters.meta import ROTATIONS, ROTATIONS_LOWRES, ClassPool, make_taskset, meta_train, pretrain_backbone, split_episode
+from transfergraph.planner.common.exceptions import InputError
 
 from ._data import labeled_pool
 

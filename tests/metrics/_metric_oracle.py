@@ -1,5 +1,5 @@
 """Deliberately plain float64 oracles for the metric tests: Python loops over samples and classes,
-written straight from the formulas in METRICS.md, sharing no code with ``planner.metrics``.
+written straight from the formulas in METRICS.md, sharing no code with ``transfergraph.planner.metrics``.
 """
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ regression targets under regression=True, as in the LogME paper."""
 import numpy as np
 import pytest
 
-from planner.exceptions import InputError
-from planner.metrics import REGISTRY, logme
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.metrics import REGISTRY, logme
 
 RNG = np.random.default_rng(0)
 F = RNG.standard_normal((120, 6))

@@ -1,4 +1,4 @@
-"""Registry-driven contract tests: every metric in ``planner.metrics.REGISTRY`` (like scikit-learn's
+"""Registry-driven contract tests: every metric in ``transfergraph.planner.metrics.REGISTRY`` (like scikit-learn's
 ``metrics/tests/test_common.py``): a finite float, invariances, documented bounds, determinism, no
 mutation, torch parity, and a clear ``InputError`` for every bad input listed in SPEC §1.
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from planner.exceptions import InputError
-from planner.metrics import REGISTRY, Reference, label_entropy
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.metrics import REGISTRY, Reference, label_entropy
 
 NAMES = sorted(REGISTRY)
 N, Z, D, K = 90, 7, 6, 3

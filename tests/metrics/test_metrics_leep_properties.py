@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from planner.metrics import REGISTRY, label_entropy, leep, nce
+from transfergraph.planner.metrics import REGISTRY, label_entropy, leep, nce
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
 TOL = 1e-10

@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from planner import Source, Task, score
-from planner.checks import check_probabilities, probability_argmax
-from planner.exceptions import InputError
-from planner.metrics import gbc, get_blas_threads, logme, nce, set_blas_threads
-from planner.metrics._threads import bounded_threads
-from planner.metrics.logme import LogMEConvergenceWarning
+from transfergraph.planner import Source, Task, score
+from transfergraph.planner.common.checks import check_probabilities, probability_argmax
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.metrics import gbc, get_blas_threads, logme, nce, set_blas_threads
+from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics.logme import LogMEConvergenceWarning
 
 # ---- item 4: LogME fixed point with n < D ----
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.nn as nn
 
-from planner import Source, Task, build_graph, score
-from planner.decisions import make_plan, select_sources
-from planner.metrics import REGISTRY, label_entropy
-from planner.metrics._registry import TIE_RTOL, tie_scores
-from planner.report.flagged import flagged_section
+from transfergraph.planner import Source, Task, build_graph, score
+from transfergraph.planner.decisions import make_plan, select_sources
+from transfergraph.planner.metrics import REGISTRY, label_entropy
+from transfergraph.planner.metrics._registry import TIE_RTOL, tie_scores
+from transfergraph.planner.report.flagged import flagged_section
 
 NAMES = sorted(REGISTRY)
 FEATURE_NAMES = [n for n in NAMES if REGISTRY[n].input.startswith("features")]  # tta: "features+reference"

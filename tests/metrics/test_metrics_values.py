@@ -22,9 +22,9 @@ from _metric_oracle import (
     oracle_reg_h_score,
     oracle_transrate,
 )
-from planner.exceptions import InputError
-from planner.metrics import gbc, h_score, label_entropy, leep, logme, nce, nleep, reg_h_score, transrate
-from planner.metrics.logme import LogMEConvergenceWarning
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.metrics import gbc, h_score, label_entropy, leep, logme, nce, nleep, reg_h_score, transrate
+from transfergraph.planner.metrics.logme import LogMEConvergenceWarning
 
 REL = 1e-9
 
@@ -274,7 +274,7 @@ def test_nleep_seeded_deterministic_and_leep_of_gmm_posteriors():
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
 
-    from planner.metrics.nleep import canonical_order
+    from transfergraph.planner.metrics.nleep import canonical_order
 
     f, labels = _features(n=60, d=5, gap=True)
     value = nleep(f, labels, seed=3)

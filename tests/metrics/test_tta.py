@@ -8,10 +8,10 @@ import pytest
 from scipy.optimize import linprog, minimize
 from scipy.special import log_softmax
 
-from planner.exceptions import InputError
-from planner.metrics import Reference, tta
-from planner.metrics import _ot, tta_fast
-from planner.metrics.tta_reference import prepare_reference
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.metrics import Reference, tta
+from transfergraph.planner.metrics import _ot, tta_fast
+from transfergraph.planner.metrics.tta_reference import prepare_reference
 
 
 def _problem(seed, n=200, d=8, k=4, scale=1.0):
@@ -222,7 +222,7 @@ def test_deterministic_and_sample_order_invariant_with_capping():
 # ---- bad inputs ----
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    ({"reference": "pseudo"}, r"reference of tta\(\) must be a planner.metrics.Reference"),
+    ({"reference": "pseudo"}, r"reference of tta\(\) must be a transfergraph.planner.metrics.Reference"),
     ({"mode": "slow"}, r"mode of tta\(\) must be one of 'fast', 'paper'; got 'slow'"),
     ({"lipschitz": -1.0}, r"lipschitz of tta\(\) must be a float > 0.0; got -1.0"),
     ({"lipschitz": "max"}, r"lipschitz of tta\(\) must be one of 'auto', 'head'"),

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from planner import Source, Task
+from transfergraph.planner import Source, Task
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 try:  # Ray vendors its own cloudpickle, with its own by-value registry

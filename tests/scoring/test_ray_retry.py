@@ -9,9 +9,9 @@ import uuid
 import cloudpickle
 import pytest
 
-from planner.exceptions import ExecutorError, InputError
-from planner.executors.preflight import split_address
-from planner.executors.retry import RetryPolicy, failed_node_id, is_system_failure
+from transfergraph.planner.common.exceptions import ExecutorError, InputError
+from transfergraph.planner.executors.preflight import split_address
+from transfergraph.planner.executors.retry import RetryPolicy, failed_node_id, is_system_failure
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray workers cannot import test modules
 try:  # Ray vendors its own cloudpickle, with its own by-value registry
@@ -75,7 +75,7 @@ def _crash_once(job, flag_dir):
 
 @pytest.mark.ray
 def test_a_crashed_worker_is_resubmitted_and_a_user_error_is_not(ray_session, tmp_path):
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     class Job(str):
         shared_keys = ("flags",)

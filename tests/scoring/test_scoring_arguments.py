@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from planner import Source
-from planner.exceptions import InputError
-from planner.executors import LocalExecutor, get_executor
-from planner.scoring import score
+from transfergraph.planner import Source
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.executors import LocalExecutor, get_executor
+from transfergraph.planner.scoring import score
 
 from scoring_support import tiny_model, tiny_sources, tiny_tasks
 
@@ -56,7 +56,7 @@ def test_get_executor():
         get_executor("local", address="1.2.3.4:6379")
     with pytest.raises(InputError, match="pass them to the executor object itself"):
         get_executor(custom, workers=2)
-    from planner.executors import RayExecutor  # importable without starting Ray
+    from transfergraph.planner.executors import RayExecutor  # importable without starting Ray
 
     ex = get_executor("ray", address="10.0.0.1:6379", workers=3)
     assert isinstance(ex, RayExecutor) and ex.address == "10.0.0.1:6379" and ex.workers == 3
@@ -79,7 +79,7 @@ def test_local_executor_reports_exceptions_per_job():
 
 
 def test_ray_address_from_environment(monkeypatch):
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     monkeypatch.setenv("RAY_ADDRESS", "10.9.8.7:6390")
     assert RayExecutor()._target_address() == "10.9.8.7:6390"
@@ -94,8 +94,8 @@ def test_a_source_naming_an_unknown_task_warns_with_the_close_names():
     import numpy as np
     import torch
 
-    from planner import Source, Task, score
-    from planner.scoring.validate import SourceTaskWarning
+    from transfergraph.planner import Source, Task, score
+    from transfergraph.planner.scoring.validate import SourceTaskWarning
 
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
     rng = np.random.default_rng(0)

@@ -21,10 +21,10 @@ COLS = ["source", "source_task", "target", "metric", "score", "normalized", "n_s
 @pytest.mark.slow
 def test_local_and_ray_tables_are_bitwise_equal_on_a_demo_sized_run(ray_session, tmp_path):
     pytest.importorskip("learn2learn")
-    from planner.executors import RayExecutor
-    from planner.scoring import score
+    from transfergraph.planner.executors import RayExecutor
+    from transfergraph.planner.scoring import score
     from transfergraph.config import parse_config
-    from transfergraph.suite import build_meta_model, build_sources, build_tasks
+    from transfergraph.jobs.suite import build_meta_model, build_sources, build_tasks
 
     raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
     raw["data"]["image_size"] = 8

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import Source
-from planner.cache import FORMAT_VERSION, CacheWarning, ScoreCache
-from planner.exceptions import CacheError
-from planner.metrics import REGISTRY
-from planner.scoring import score
+from transfergraph.planner import Source
+from transfergraph.planner.storage.cache import FORMAT_VERSION, CacheWarning, ScoreCache
+from transfergraph.planner.common.exceptions import CacheError
+from transfergraph.planner.metrics import REGISTRY
+from transfergraph.planner.scoring import score
 
 from scoring_support import COLS, Boom, tiny_sources, tiny_tasks
 
@@ -57,8 +57,8 @@ _KILLER = textwrap.dedent("""
     import os, signal, sys
     sys.path.insert(0, {here!r})
     from scoring_support import tiny_sources, tiny_tasks
-    from planner.cache import ScoreCache
-    from planner.scoring import score
+    from transfergraph.planner.storage.cache import ScoreCache
+    from transfergraph.planner.scoring import score
 
     calls = {{"n": 0}}
     original = ScoreCache.append
@@ -68,7 +68,7 @@ _KILLER = textwrap.dedent("""
         calls["n"] += 1
         if calls["n"] > {after}:
             if {partial}:  # die in the middle of writing a line
-                from planner.cache import _encode
+                from transfergraph.planner.storage.cache import _encode
                 blob = b"".join(_encode(r) for r in records)
                 with open(self.path, "ab") as fh:
                     fh.write(blob[: len(blob) // 2 + 7]); fh.flush(); os.fsync(fh.fileno())

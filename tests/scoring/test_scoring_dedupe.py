@@ -6,9 +6,9 @@ from collections import Counter
 
 import numpy as np
 
-from planner import Source, Task
-from planner.scoring import score
-from planner.scoring.pools import build_pools
+from transfergraph.planner import Source, Task
+from transfergraph.planner.scoring import score
+from transfergraph.planner.scoring.pools import build_pools
 
 from scoring_support import Recorder, base_data, tiny_model, tiny_tasks
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from planner.fingerprint import array_digest, labels_digest, model_fingerprint, row_digests
+from transfergraph.planner.common.fingerprint import array_digest, labels_digest, model_fingerprint, row_digests
 
 from scoring_support import sleepy, tiny_model
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.scoring import score
+from transfergraph.planner.scoring import score
 
 from scoring_support import COLS, sleepy, tiny_model, tiny_sources, tiny_tasks
 
@@ -26,8 +26,8 @@ def same(a, b):
 
 @pytest.mark.ray
 def test_worker_counts_and_input_order_do_not_change_the_table(ray_session):
-    from planner import Source
-    from planner.executors import RayExecutor
+    from transfergraph.planner import Source
+    from transfergraph.planner.executors import RayExecutor
 
     # more jobs than workers: several sources, each job slowed a little so they overlap
     sources = tiny_sources() + [Source("slow", tiny_model(7), transform=sleepy(0.2))]
@@ -48,8 +48,8 @@ def _clean_env(home: Path) -> dict:
 
 _CONNECT = textwrap.dedent("""
     import os, time
-    from planner.exceptions import ExecutorError
-    from planner.executors import get_executor
+    from transfergraph.planner.common.exceptions import ExecutorError
+    from transfergraph.planner.executors import get_executor
     t = time.time()
     try:
         get_executor("ray", address="127.0.0.1:6390").connect()
@@ -76,7 +76,7 @@ def test_connecting_without_a_token_fails_fast_with_instructions(tmp_path):
 def test_token_file_switches_token_mode_on(tmp_path):
     (tmp_path / ".ray").mkdir()
     (tmp_path / ".ray" / "auth_token").write_text("0123456789abcdef0123456789abcdef")
-    code = ("import os; from planner.executors.ray_executor import ensure_token_auth; "
+    code = ("import os; from transfergraph.planner.executors.ray_executor import ensure_token_auth; "
             "ensure_token_auth('10.1.2.3:6379'); print(os.environ.get('RAY_AUTH_MODE'))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env=_clean_env(tmp_path))

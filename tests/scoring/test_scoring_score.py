@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from planner import Source, Task
-from planner.metrics import REGISTRY, label_entropy
-from planner.scoring import score
+from transfergraph.planner import Source, Task
+from transfergraph.planner.metrics import REGISTRY, label_entropy
+from transfergraph.planner.scoring import score
 
 from scoring_support import COLS, BlasThreadsProbe, Boom, FailingMetric, tiny_model, tiny_sources, tiny_tasks
 
@@ -20,7 +20,7 @@ def executor(request):
     if request.param == "local":
         return "local"
     request.getfixturevalue("ray_session")
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     return RayExecutor()
 
@@ -180,7 +180,7 @@ def test_local_jobs_forward_with_one_torch_thread_and_restore_the_callers_settin
     """A model's matrix products split their sums by thread count, so the local executor (in the caller's
     process, 2 threads here) must forward with one thread, as each Ray task does, for identical tables;
     and it must hand the caller's setting back."""
-    from planner.forward import torch_threads
+    from transfergraph.planner.runtime.forward import torch_threads
 
     probe = _ThreadsProbe()
     with torch_threads(2):

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import Source, Task
-from planner.exceptions import InputError
-from planner.forward import forward
-from planner.metrics import Reference, normalize_rank, tta
-from planner.metrics._registry import tie_scores
-from planner.scoring import score
-from planner.scoring.engine import derive_seed
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.runtime.forward import forward
+from transfergraph.planner.metrics import Reference, normalize_rank, tta
+from transfergraph.planner.metrics._registry import tie_scores
+from transfergraph.planner.scoring import score
+from transfergraph.planner.scoring.engine import derive_seed
 
 from scoring_support import Recorder, base_data, tiny_model, tiny_sources, tiny_tasks
 
@@ -78,7 +78,7 @@ def test_engine_value_equals_tta_on_forwarded_features(table):
 
 
 def test_source_task_not_scored_fails_with_reason():
-    from planner.scoring.validate import SourceTaskWarning
+    from transfergraph.planner.scoring.validate import SourceTaskWarning
 
     with pytest.warns(SourceTaskWarning, match="'Z', which is not one of the scored tasks"):
         df = score([Source("m1", tiny_model(1), task="Z")], tiny_tasks()[:2], metrics="tta", progress=False)
@@ -116,7 +116,7 @@ def test_source_reference_argument_is_validated():
 
 @pytest.mark.ray
 def test_ray_table_equals_local(ray_session, table):
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     ray_df = score(_sources(), tiny_tasks(), metrics=("leep", "tta"), executor=RayExecutor(workers=2), progress=False)
     cols = ["source", "target", "metric", "score", "normalized", "status", "error"] + TERMS

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from adapters.datasets import load_digits_images
-from adapters.models import SmallCNN, train_classifier
-from planner import Source, Task
+from transfergraph.adapters.datasets import load_digits_images
+from transfergraph.adapters.models import SmallCNN, train_classifier
+from transfergraph.planner import Source, Task
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 try:  # Ray vendors its own cloudpickle, with its own by-value registry

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from planner.exceptions import InputError
-from planner.validation import finetune_convergence, plot_convergence
-from planner.validation.convergence import leep_of
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.validation import finetune_convergence, plot_convergence
+from transfergraph.planner.validation.convergence import leep_of
 
 
 def test_curves_table_levels_and_plot(tmp_path, sources, tasks):

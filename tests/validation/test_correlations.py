@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from planner.exceptions import InputError
-from planner.report import level_table, validation_report
-from planner.validation import correlations, selection_regret
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.report import level_table, validation_report
+from transfergraph.planner.validation import correlations, selection_regret
 
 
 def _tables(seed=0, n_sources=4, n_targets=6):

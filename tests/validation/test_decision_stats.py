@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.validation.continual import SEP
-from planner.validation.curriculum_eval import order_measures
-from planner.validation.decision_stats import (all_orders, best_of_m, noise_ceiling, normalized_regret, order_metrics,
+from transfergraph.planner.validation.continual import SEP
+from transfergraph.planner.validation.curriculum_eval import order_measures
+from transfergraph.planner.validation.decision_stats import (all_orders, best_of_m, noise_ceiling, normalized_regret, order_metrics,
                                                percentile, set_partitions)
-from planner.validation.grouping_eval import partition_table
+from transfergraph.planner.validation.grouping_eval import partition_table
 
 
 def test_set_partitions_are_the_bell_and_stirling_counts():
@@ -120,7 +120,7 @@ def _pair_table(gains: dict, seeds=(0, 1, 2)) -> pd.DataFrame:
 def test_pair_signal_is_one_for_a_graph_ordered_like_the_pair_gains_and_minus_one_reversed():
     import networkx as nx
 
-    from planner.validation.decision_run import pair_signal
+    from transfergraph.planner.validation.decision_run import pair_signal
 
     tasks = ["a", "b", "c"]
     gains = {(u, t): 0.01 * (i + 1) for i, (u, t) in enumerate(itertools.permutations(tasks, 2))}
@@ -141,7 +141,7 @@ def test_pair_signal_is_one_for_a_graph_ordered_like_the_pair_gains_and_minus_on
 
 
 def test_verdict_of_hoa_uses_its_own_seed_percentile_and_the_bar_of_the_protocol():
-    from planner.validation.decision_outputs import summarize
+    from transfergraph.planner.validation.decision_outputs import summarize
 
     rows, corr = [], []
     for seed, gain in enumerate([0.02, 0.03, 0.025, 0.02, 0.03]):
@@ -164,7 +164,7 @@ def test_verdict_of_hoa_uses_its_own_seed_percentile_and_the_bar_of_the_protocol
 
 
 def test_budget_pairs_take_the_most_affine_pairs_both_directions_summed():
-    from planner.validation.grouping_eval import budget_pairs
+    from transfergraph.planner.validation.grouping_eval import budget_pairs
 
     A = np.array([[0.0, 0.9, 0.1, 0.0],
                   [0.0, 0.0, 0.2, 0.0],
@@ -176,7 +176,7 @@ def test_budget_pairs_take_the_most_affine_pairs_both_directions_summed():
 
 
 def test_hoa_budget_with_every_pair_measured_is_hoa():
-    from planner.validation.grouping_eval import _hoa_arm, hoa_graph
+    from transfergraph.planner.validation.grouping_eval import _hoa_arm, hoa_graph
 
     tasks = ["a", "b", "c", "d"]
     gains = {(u, t): 0.01 * ((3 * i) % 7 - 3) for i, (u, t) in enumerate(itertools.permutations(tasks, 2))}

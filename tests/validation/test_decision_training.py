@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adapters.models import SmallCNN
-from transfergraph.suite import build_tasks
+from transfergraph.adapters.models import SmallCNN
+from transfergraph.jobs.suite import build_tasks
 from transfergraph.config import parse_config
-from planner.validation import multitask
-from planner.validation._training_core import TrainBudget, batch_stream, prepare_tasks
-from planner.validation.continual import orders_table, train_order
-from planner.validation.decision_run import validate_decisions
+from transfergraph.planner.validation import multitask
+from transfergraph.planner.validation._training_core import TrainBudget, batch_stream, prepare_tasks
+from transfergraph.planner.validation.continual import orders_table, train_order
+from transfergraph.planner.validation.decision_run import validate_decisions
 
 BUDGET = TrainBudget(steps=6, batch=8, n_evals=2, replay=4)
 SPEC = [{"name": "a0to4", "classes": [0, 1, 2, 3, 4]}, {"name": "b5to9", "classes": [5, 6, 7, 8, 9]},

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 import _val_support as S
-from planner import Source
-from planner.exceptions import InputError
-from planner.executors import LocalExecutor
-from planner.validation import COLUMNS, candidate_pairs, run_validation
+from transfergraph.planner import Source
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.executors import LocalExecutor
+from transfergraph.planner.validation import COLUMNS, candidate_pairs, run_validation
 
 OPTS = {"fine_tune": {"epochs": 1, "min_steps": 0}}
 VALUES = ["source", "source_task", "target", "method", "accuracy", "f1", "n_train", "n_test", "n_classes",
@@ -21,7 +21,7 @@ def executor(request):
     if request.param == "local":
         return "local"
     request.getfixturevalue("ray_session")
-    from planner.executors import RayExecutor
+    from transfergraph.planner.executors import RayExecutor
 
     return RayExecutor()
 
@@ -81,7 +81,7 @@ def test_bad_arguments_are_named(kwargs, match, sources, tasks):
 
 def test_targets_without_test_split_are_rejected_up_front(sources):
     x, y = S.digits()
-    from planner import Task
+    from transfergraph.planner import Task
 
     with pytest.raises(InputError, match=r"tasks \['bare'\] have no test split"):
         run_validation(sources, [Task("bare", x[:30], y[:30] % 3)], progress=False)
@@ -90,7 +90,7 @@ def test_targets_without_test_split_are_rejected_up_front(sources):
 def test_failed_pair_is_recorded_and_the_run_completes(sources, tasks):
     picky = Source("picky", sources[2].model, transform=S.OnlySide(8))
     x, y = S.digits()
-    from planner import Task
+    from transfergraph.planner import Task
 
     big = Task("big", np.repeat(np.repeat(x[:40], 2, axis=2), 2, axis=3), y[:40] % 2,
                test_inputs=np.repeat(np.repeat(x[40:80], 2, axis=2), 2, axis=3), test_labels=y[40:80] % 2)
@@ -155,8 +155,8 @@ def test_cache_key_includes_options(tmp_path, sources, tasks):
 
 
 def test_end_to_end_with_scores_writes_the_spec_files(tmp_path, reference, sources, tasks):
-    from planner.scoring import score
-    from planner.validation import write_validation_outputs
+    from transfergraph.planner.scoring import score
+    from transfergraph.planner.validation import write_validation_outputs
 
     scores = score(sources, tasks, metrics=("leep", "nce", "h_score"), progress=False)
     res = write_validation_outputs(reference, scores, tmp_path)

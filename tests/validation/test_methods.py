@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import _val_support as S
-from planner import Source, Task
-from planner.exceptions import InputError
-from planner.validation import fine_tune, fine_tune_curve, meta_transfer, retrain_head, retrain_head_many
-from planner.validation._common import encode, evaluate_codes
+from transfergraph.planner import Source, Task
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.validation import fine_tune, fine_tune_curve, meta_transfer, retrain_head, retrain_head_many
+from transfergraph.planner.validation._common import encode, evaluate_codes
 
 KEYS = {"accuracy", "f1", "seconds", "n_train", "n_test", "n_classes", "status", "error"}
 
@@ -29,7 +29,7 @@ def test_retrain_head_learns_an_easy_target(sources, tasks):
 
 
 def test_retrain_head_many_matches_single_calls_and_forwards_once(sources, tasks, monkeypatch):
-    import planner.validation.head_retraining as rh
+    import transfergraph.planner.validation.head_retraining as rh
 
     calls = []
     real = rh.forward
@@ -131,7 +131,7 @@ def test_evaluate_codes_and_encode():
 
 
 def test_small_targets_get_at_least_min_steps():
-    from planner.validation.fine_tuning import effective_epochs
+    from transfergraph.planner.validation.fine_tuning import effective_epochs
 
     assert effective_epochs(40, 3, 0, 64) == 3
     assert effective_epochs(40, 3, 50, 64) == 50  # one batch per epoch
@@ -155,7 +155,7 @@ def test_fine_tune_rejects_bad_budget(sources, tasks):
 
 
 def test_new_head_gets_its_own_learning_rate(sources, tasks):
-    from planner.validation.fine_tuning import replace_head, train_epochs
+    from transfergraph.planner.validation.fine_tuning import replace_head, train_epochs
 
     seen = {}
 
@@ -208,7 +208,7 @@ def test_source_transform_is_applied(method, sources, tasks):
 def test_logistic_head_agrees_with_scikit_learn():
     from sklearn.linear_model import LogisticRegression
 
-    from planner.validation import fit_logistic_head
+    from transfergraph.planner.validation import fit_logistic_head
 
     rng = np.random.default_rng(0)
     centers = rng.normal(scale=1.5, size=(4, 6))
@@ -224,7 +224,7 @@ def test_logistic_head_agrees_with_scikit_learn():
 
 
 def test_meta_transfer_with_the_real_cnaps_model(tasks):
-    from adapters.meta import CNAPsModel
+    from transfergraph.adapters.meta import CNAPsModel
 
     torch.manual_seed(0)
     model = CNAPsModel(3, widths=(8, 8), encoder_width=8, encoder_layers=2)

@@ -1,0 +1,279 @@
+"""The ``transfergraph`` command line (typer): run, plan, validate.
+
+Exit codes: 0 every pair succeeded; 1 some pairs failed (all outputs still written); 2 bad config,
+option or input (the message names the key, option or file; no traceback unless ``--debug``);
+130 interrupted (finished pairs are kept in the cache; re-run the same command to resume).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transfergraph.planner import __version__
+
+from transfergraph.cli.guard import STATE as _STATE, echo as _echo, guard as _guard
+
+EXAMPLES = """
+Examples:
+
+  transfergraph run configs/demo.yaml --out runs/demo
+
+  transfergraph run configs/demo.yaml --executor local --no-cache
+
+  transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3
+
+  transfergraph validate configs/demo.yaml --out runs/demo
+"""
+
+app = typer.Typer(
+    name="transfergraph",
+    help="Plan transfer, meta-transfer and multitask learning from measured transferability (LEEP)."
+    + EXAMPLES,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+# options shared by `run` and `validate`
+_Out = Annotated[Path, typer.Option("--out", help="Output folder.")]
+_Executor = Annotated[Optional[str], typer.Option("--executor", help="local | ray (default: the config's).")]
+_Address = Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (needs --executor ray).")]
+_Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray worker CPUs / tasks in flight.")]
+_NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write caches.")]
+_Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines (errors and failed "
+                                                      "pairs are still reported).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"transfergraph {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    _STATE["debug"] = debug
+    from transfergraph.planner.runtime.allocator import keep_large_buffers
+
+    keep_large_buffers()  # this process is ours (see planner/runtime/allocator.py)
+
+
+def _logger(quiet: bool):
+    """The log function of a command: silent with ``--quiet``, else ``[transfergraph] ...`` on stderr."""
+    return (lambda m: None) if quiet else (lambda m: _echo(f"[transfergraph] {m}"))
+
+
+def _load(config: Path):
+    from transfergraph.config import load_config
+
+    return load_config(config)
+
+
+@app.command(epilog="Example: transfergraph run configs/demo.yaml --out runs/demo --workers 2")
+def run(
+    config: Path = typer.Argument(..., help="YAML job config (see configs/demo.yaml)."),
+    out: _Out = Path("runs/latest"),
+    executor: _Executor = None,
+    address: _Address = None,
+    workers: _Workers = None,
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder (default: OUT/cache)."),
+    no_cache: _NoCache = False,
+    quiet: _Quiet = False,
+    verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Samples per forward batch."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | cuda:N (default: the config's)."),
+    gpus_per_task: Optional[float] = typer.Option(None, "--gpus-per-task", min=0.0,
+                                                  help="Ray executor: GPUs reserved per task."),
+) -> None:
+    """Score every (source, target) pair, build the graph, plan, and write the report."""
+    _check_job_options(executor, address, workers, cache, no_cache)
+    _check_device_option(device)
+
+    def body():
+        from transfergraph.jobs.run import run_job
+
+        cfg, log = _load(config), _logger(quiet)
+        result = run_job(cfg, out, executor=executor, address=address, workers=workers,
+                         cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log,
+                         verbose=verbose,
+                         batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
+        n_pairs = result.scores[["source", "target"]].drop_duplicates().shape[0]
+        if not quiet:
+            _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
+                  f"in {result.seconds:.1f} s")
+        if result.n_failed:  # a problem report, so --quiet does not hide it
+            _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
+            raise typer.Exit(1)
+
+    _guard(body, resume_hint="run the same command again to resume.")
+
+
+@app.command(epilog="Example: transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3")
+def plan(
+    source: Path = typer.Argument(..., metavar="SCORES_CSV|GRAPH_GRAPHML",
+                                  help="scores.csv or graph.graphml written by `transfergraph run`."),
+    out: Path = typer.Option(Path("runs/plan"), "--out", help="Output folder."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Take the plan options of this YAML config "
+                                                                 "(its `plan` section and `seed`); flags override them."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric weighting the graph (default: the config's, "
+                                         "else leep if scored, else the first scored)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Sources listed per target (default 3)."),
+    budget: Optional[int] = typer.Option(None, "--budget", min=1, help="Size of the source set."),
+    groups: Optional[int] = typer.Option(None, "--groups", min=1, help="Number of multitask groups."),
+    max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1, help="Most tasks per group."),
+    start: Optional[str] = typer.Option(None, "--start", help="Task the curriculum must start with."),
+    curriculum_objective: Optional[str] = typer.Option(None, "--curriculum-objective",
+                                                       help="tree | chain | cumulative (default tree)."),
+    centered: Optional[bool] = typer.Option(None, "--centered/--no-centered",
+                                            help="Grouping affinity w - median (default) or raw w."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the grouping heuristic (default 0)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per exact solver (default 60)."),
+) -> None:
+    """Re-plan from an existing score table or transfer graph without computing any score."""
+    flags = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size,
+             "start": start, "curriculum_objective": curriculum_objective, "centered": centered, "seed": seed,
+             "time_limit": time_limit}
+
+    def body():
+        from transfergraph.planner.common.io import prepare_out_dir
+
+        from transfergraph.jobs.run import plan_outputs
+        from transfergraph.jobs.planning import plan_options, read_plan_input
+
+        t0 = time.perf_counter()
+        scores, graph = read_plan_input(source)
+        previous = source.parent / "plan.json"  # the run's own options, unless --config gives others
+        options = _with_flag_names(lambda: plan_options(_load(config) if config else None, previous=previous, **flags))
+        inherited = config is not None or previous.is_file()
+        chosen = _plan_metric(scores, graph, metric, options.metric if inherited else None, source)
+        options = options.replace(metric=chosen)
+        target = prepare_out_dir(out)
+        nodes = graph.nodes(data="kind") if graph is not None else None
+        origin = str(config) if config else (str(previous) if previous.is_file() else "defaults")
+        summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "executor": "none (plan only)",
+                   "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
+                   "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
+        plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
+                     seconds=time.perf_counter() - t0)
+        _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
+
+    _guard(body, resume_hint="nothing was computed; run it again.")
+
+
+def _plan_metric(scores, graph, flag: Optional[str], configured: Optional[str], source: Path) -> str:
+    """The metric to plan with: --metric, else the config's, else leep if scored, else the first scored."""
+    from transfergraph.planner.common.exceptions import InputError
+
+    if graph is not None:
+        weighted = str(graph.graph.get("metric", flag or configured or "leep"))
+        if (flag or configured) not in (None, weighted):
+            raise InputError(f"--metric {flag or configured!r} differs from the metric {weighted!r} that weights "
+                             f"{source}; re-plan from scores.csv to weight the graph by another metric.")
+        return weighted
+    metrics = sorted(scores["metric"].unique())
+    chosen = flag or configured or ("leep" if "leep" in metrics else metrics[0])
+    if chosen not in metrics:
+        raise InputError(f"--metric must be one of the metrics in {source}: {metrics}; got {chosen!r}.")
+    return chosen
+
+
+def _with_flag_names(build):
+    """Run ``build``; a library error naming a plan option is re-raised naming its command-line flag."""
+    from transfergraph.planner.common.exceptions import InputError
+
+    from transfergraph.jobs.planning import FLAGS
+
+    try:
+        return build()
+    except InputError as exc:
+        text = str(exc)
+        for name, flag in FLAGS.items():
+            text = text.replace(f"{name} of PlanOptions()", flag)
+        raise InputError(text) from None
+
+
+@app.command(epilog="Example: transfergraph validate configs/demo.yaml --out runs/demo")
+def validate(
+    config: Path = typer.Argument(..., help="YAML job config (its `validate` section picks methods and pairs)."),
+    out: _Out = Path("runs/latest"),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder to read back (default: OUT/cache; "
+                                                               "the --cache given to `run`)."),
+    executor: _Executor = None,
+    address: _Address = None,
+    workers: _Workers = None,
+    no_cache: _NoCache = False,
+    quiet: _Quiet = False,
+    decisions: bool = typer.Option(False, "--decisions", help="Train the groupings and curricula for real "
+                                   "instead (settings: the config's validate.decisions block)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
+) -> None:
+    """Really transfer on the configured pairs and measure how well each metric predicted it."""
+    _check_job_options(executor, address, workers, cache, no_cache)
+
+    def body():
+        from transfergraph.jobs.validate import validate_job
+
+        cfg, log = _load(config), _logger(quiet)
+        if decisions:
+            from transfergraph.jobs.decisions import validate_decisions_job
+
+            validate_decisions_job(cfg, out, use_cache=not no_cache, log=log)
+            if not quiet:
+                _echo(f"[transfergraph] wrote {out}/grouping_validation.csv, {out}/curriculum_validation.csv and "
+                      f"{out}/decisions.md")
+            return
+        n_failed = validate_job(cfg, out, executor=executor, address=address, workers=workers,
+                                use_cache=not no_cache, score_cache=str(cache) if cache else None,
+                                progress=not quiet, log=log, verbose=verbose)
+        if not quiet:
+            _echo(f"[transfergraph] wrote {out}/validation.csv, {out}/correlations.csv and {out}/validation.md")
+        if n_failed:
+            raise typer.Exit(1)
+
+    _guard(body, resume_hint="run the same command again to resume.")
+
+
+def _check_device_option(device: Optional[str]) -> None:
+    """``--device`` spelled as cpu | cuda | cuda:N (exit 2); CUDA's presence is checked by the job, before training."""
+    from transfergraph.config.devices import device_spelling_problem
+
+    if device is not None and device_spelling_problem(device):
+        _echo(f"transfergraph: error: --device: {device_spelling_problem(device)}.")
+        raise typer.Exit(2)
+
+
+def _check_job_options(executor: Optional[str], address: Optional[str], workers: Optional[int],
+                       cache: Optional[Path], no_cache: bool) -> None:
+    """Usage errors of ``run`` and ``validate`` (exit 2). ``--address`` and ``--workers`` size Ray: with
+    ``--executor local`` they would be silently ignored, so they are errors."""
+    problems = []
+    if executor is not None and executor not in ("local", "ray"):
+        problems.append(f"--executor must be 'local' or 'ray'; got {executor!r}.")
+    if cache is not None and no_cache:
+        problems.append("--cache and --no-cache conflict; give one of them.")
+    if address and executor == "local":
+        problems.append("--address needs the ray executor; drop --address or use --executor ray.")
+    if workers is not None and executor == "local":
+        problems.append("--workers needs the ray executor (the local executor runs one job at a time); drop "
+                        "--workers or use --executor ray.")
+    if problems:
+        _echo(f"transfergraph: error: {problems[0]}")
+        raise typer.Exit(2)
+
+
+def main() -> None:
+    """Console-script entry point (an interruption ends the process at once, see :mod:`transfergraph.cli.guard`)."""
+    _STATE["exit_at_once"] = True
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,73 @@
+"""Plan options and plan inputs for the command line and the job: built here and nowhere else.
+
+:func:`plan_options` turns a job config's ``plan`` section (plus its top-level ``seed``) and/or
+command-line flags into one :class:`transfergraph.planner.decisions.PlanOptions`; :func:`read_plan_input` reads
+what ``transfergraph plan`` re-plans from: a ``scores.csv`` or a ``graph.graphml``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from transfergraph.planner.decisions.options import PlanOptions
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.report.artifacts import read_scores
+
+from transfergraph.config import JobConfig
+
+__all__ = ["plan_options", "read_plan_input", "read_scores", "FLAGS"]
+
+#: command-line flag of each PlanOptions field (library errors name the field; the CLI names the flag)
+FLAGS = {"metric": "--metric", "top_k": "--top-k", "budget": "--budget", "n_groups": "--groups",
+         "max_group_size": "--max-group-size", "start": "--start", "centered": "--centered/--no-centered",
+         "curriculum_objective": "--curriculum-objective", "time_limit": "--time-limit", "seed": "--seed"}
+
+
+def plan_options(config: JobConfig | None = None, *, previous: Path | None = None, **overrides: Any) -> PlanOptions:
+    """The plan options of ``config`` (else of the ``previous`` plan.json when it exists and reads back,
+    else the defaults), with every non-None override applied.
+
+    ``overrides`` use the :class:`PlanOptions` field names (``n_groups`` for ``--groups``). Re-planning
+    with one flag changed keeps the other options of the run it came from.
+    """
+    base = PlanOptions()
+    if config is None and previous is not None and Path(previous).is_file():
+        import json
+
+        from transfergraph.planner.decisions import Plan
+
+        try:
+            base = Plan.from_json(json.loads(Path(previous).read_text())).options
+        except (InputError, ValueError, OSError, TypeError):
+            base = PlanOptions()
+    if config is not None:
+        p = config.plan
+        base = PlanOptions(metric=config.plan_metric, top_k=p.top_k, budget=p.budget, n_groups=p.n_groups,
+                           max_group_size=p.max_group_size, start=p.curriculum_start, centered=p.centered,
+                           curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed)
+    return base.replace(**overrides)
+
+
+def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph | None]:
+    """``(scores, None)`` for a ``.csv`` file, ``(None, graph)`` for a ``.graphml`` file.
+
+    Raises
+    ------
+    transfergraph.planner.common.exceptions.InputError
+        The file is missing, unreadable, or neither a score table nor a transfer graph.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; pass the scores.csv or graph.graphml written by `transfergraph run`.")
+    if path.suffix.lower() != ".graphml":
+        return read_scores(path), None
+    try:
+        graph = nx.read_graphml(path)
+    except Exception as exc:  # ElementTree and networkx raise several types
+        raise InputError(f"{path} is not a readable GraphML file: {str(exc).splitlines()[0]}.") from None
+    if not isinstance(graph, nx.DiGraph) or not all(k in ("task", "model") for _, k in graph.nodes(data="kind")):
+        raise InputError(f"{path} is not a transfer graph (a directed graph whose nodes have kind task/model).")
+    return None, graph

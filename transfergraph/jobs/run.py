@@ -1,0 +1,160 @@
+"""The main job: config -> tasks and sources -> scores -> graph -> decisions -> report.
+
+Only wiring lives here; each step is a library function (``transfergraph.jobs.suite``, ``transfergraph.planner.score``,
+``transfergraph.planner.build_graph``, ``transfergraph.planner.decisions.make_plan``, ``transfergraph.planner.report``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import networkx as nx
+import pandas as pd
+
+from transfergraph.planner.decisions.options import PlanOptions
+from transfergraph.planner.decisions.plan_types import Plan
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.graph import build_graph
+from transfergraph.planner.common.io import atomic_write_json, atomic_write_with, prepare_out_dir
+
+from transfergraph.config import JobConfig
+from transfergraph.config.devices import check_device
+from transfergraph.jobs.planning import plan_options, read_scores
+
+__all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor", "connect_executor"]
+
+
+@dataclass
+class RunResult:
+    out: Path
+    scores: pd.DataFrame
+    graph: nx.DiGraph
+    plan: Plan
+    seconds: float
+
+    @property
+    def n_failed(self) -> int:
+        return int((self.scores["status"] != "ok").sum())
+
+
+def resolve_cache(setting, out: Path, name: str, override: str | None | bool = None) -> Path | None:
+    """Cache folder from the CLI override (path, or False for none) or the config (true = OUT/name)."""
+    value = setting if override is None else override
+    if value is False or value is None:
+        return None
+    if value is True:
+        return out / name
+    return Path(value)
+
+
+def make_executor(config: JobConfig, *, executor: str | None = None, address: str | None = None,
+                  workers: int | None = None, log_file: Path | None = None, verbose: bool = False,
+                  gpus_per_task: float | None = None):
+    """The executor to score with: CLI options override the config's ``scoring`` section.
+
+    A Ray executor sends Ray's own console output to ``log_file`` unless ``verbose``."""
+    name = executor or config.scoring.executor
+    address = address or config.scoring.address
+    workers = workers or config.scoring.workers
+    gpus = config.scoring.gpus_per_task if gpus_per_task is None else gpus_per_task
+    if name == "local":
+        if address:
+            raise InputError("--address needs the ray executor; drop --address or use --executor ray.")
+        return "local"
+    from transfergraph.planner.executors import RayExecutor
+
+    return RayExecutor(address=address, workers=workers, log_file=log_file, verbose=verbose,
+                       gpus_per_task=gpus or None)
+
+
+def connect_executor(runner, log: Callable[[str], None]) -> None:
+    """Connect a Ray executor now, before any task is built or model trained, so that a bad address,
+    token or version fails in seconds (:mod:`transfergraph.planner.executors.preflight`)."""
+    if isinstance(runner, str):
+        return
+    runner.connect()
+    if runner.logs.log_file is not None and not runner.logs.verbose:
+        log(f"Ray's own log lines go to {runner.logs.log_file} (--verbose shows them)")
+
+
+def runs_on_this_machine(runner) -> bool:
+    """True for the local executor and an embedded Ray; False for a connected Ray cluster."""
+    if isinstance(runner, str):
+        return True
+    from transfergraph.planner.executors.ray_connect import owns_embedded_ray
+
+    return owns_embedded_ray()
+
+
+def plan_outputs(scores: pd.DataFrame | None, out: Path, *, options: PlanOptions, config_summary: dict,
+                 seconds: float, graph: nx.DiGraph | None = None, tasks=None,
+                 sources=None) -> tuple[nx.DiGraph, Plan]:
+    """Graph, plan, figures and report from a score table or a graph (shared by ``run`` and ``plan``).
+
+    With ``tasks`` (and the ``sources`` scored on them) the plan also warns about sample overlap
+    between the recommended sources' training data and their targets; without, it says that check
+    did not run.
+    Writes ``graph.graphml``, ``plan.json`` (and ``scores.csv`` when given scores and it is not
+    there yet), then the report from those files. With only ``graph`` (re-planning from
+    ``graph.graphml``) the heatmap and failed-pair notes are left out.
+    """
+    from transfergraph.planner.decisions import build_plan
+    from transfergraph.planner.decisions.trust import data_warnings
+    from transfergraph.planner.report import write_report
+
+    if graph is None:
+        graph = build_graph(scores, metric=options.metric)
+    atomic_write_with(out / "graph.graphml", lambda tmp: nx.write_graphml(graph, tmp))
+    if scores is not None and not (out / "scores.csv").is_file():
+        atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
+    plan = build_plan(graph, options)
+    plan.warnings += data_warnings(plan.to_json(), scores=scores, tasks=tasks, sources=sources,
+                                   metric=options.metric)
+    failed = scores[scores["status"] != "ok"][["source", "target"]].drop_duplicates() if scores is not None else []
+    if len(failed):
+        plan.warnings.append(
+            f"{len(failed)} (source, target) pairs failed to score and are missing from the graph; see report.md.")
+    plan_json = plan.to_json()
+    atomic_write_json(out / "plan.json", plan_json)
+    write_report(out, graph=graph, plan=plan_json, scores=scores, summary=config_summary, seconds=seconds)
+    return graph, plan
+
+
+def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
+            workers: int | None = None, cache: str | None | bool = None, progress: bool = True,
+            log: Callable[[str], None] | None = None, verbose: bool = False, batch_size: int | None = None,
+            device: str | None = None, gpus_per_task: float | None = None) -> RunResult:
+    """Run the whole job and write ``scores.csv``, ``graph.graphml``, ``plan.json``, ``report.md`` and figures."""
+    from transfergraph.jobs.suite import build_sources, build_tasks
+
+    from transfergraph.planner.scoring import score
+
+    log = log or (lambda _m: None)
+    start = time.perf_counter()
+    out = prepare_out_dir(out)
+    cache_dir = resolve_cache(config.scoring.cache, out, "cache", cache)
+    model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"
+    runner = make_executor(config, executor=executor, address=address, workers=workers,
+                           log_file=out / "ray.log", verbose=verbose,
+                           gpus_per_task=gpus_per_task)
+    connect_executor(runner, log)
+    check_device(device or config.scoring.device, "--device" if device else "scoring.device",
+                 on_this_machine=runs_on_this_machine(runner))
+    log(f"building {len(config.tasks)} tasks")
+    tasks = build_tasks(config)
+    sources = build_sources(config, tasks, model_dir=model_dir, log=log)
+    log(f"scoring {len(sources)} sources x {len(tasks)} targets x {len(config.scoring.metrics)} metrics "
+        f"({runner if isinstance(runner, str) else type(runner).__name__})")
+    sc = config.scoring
+    scores = score(sources, tasks, metrics=tuple(sc.metrics), executor=runner, cache=cache_dir,
+                   progress=progress, seed=config.seed, batch_size=batch_size or sc.batch_size,
+                   device=device or sc.device, num_workers=sc.num_workers)
+    atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
+    seconds = time.perf_counter() - start
+    summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
+               "executor": runner if isinstance(runner, str) else runner.describe()}
+    graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds,
+                               tasks=tasks, sources=sources)
+    return RunResult(out, scores, graph, plan, time.perf_counter() - start)

@@ -1,0 +1,78 @@
+"""Provenance of the suite's tasks and of the models it trains: which base rows each was built from.
+
+Every task cut by :mod:`transfergraph.jobs.suite` is rows of one dataset's training split, possibly
+shifted; every model the suite trains saw rows of such a split: a per-task model its task's rows,
+an external model the rows of its classes (shifted by its own shift), the CNAPs-style backbone the
+whole training split of ``data.dataset``, and each adapted ``cnaps@<task>`` model the backbone's
+rows plus its adaptation set. The leakage check (:mod:`transfergraph.planner.decisions.overlap`) intersects them.
+Models loaded from checkpoints get none: their training data is unknown.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from transfergraph.planner.inputs.provenance import Provenance
+from transfergraph.planner.inputs.task import Task
+
+from transfergraph.config import JobConfig
+
+__all__ = ["pool_key", "shift_text", "task_provenance", "model_provenances"]
+
+
+def pool_key(config: JobConfig, dataset: str | None) -> str:
+    """Identity of a dataset's training split within one job (all loads share the config's data settings)."""
+    return f"{dataset or config.data.source}:train"
+
+
+def shift_text(shift: Mapping[str, Any] | None) -> str:
+    """Canonical text of a shift spec, e.g. ``"blur=1.2"``; ``""`` for none."""
+    return ",".join(f"{k}={shift[k]}" for k in sorted(shift or {}))
+
+
+def task_provenance(config: JobConfig, dataset: str | None, rows: np.ndarray, shift) -> Provenance:
+    """Provenance of a task made of training rows ``rows`` of ``dataset`` with ``shift``."""
+    return Provenance(pool_key(config, dataset), np.asarray(rows, dtype=np.int64), shift_text(shift))
+
+
+def _external(config: JobConfig, spec, load) -> Provenance:
+    ds = load(spec.dataset, f"models.external ({spec.name}).dataset")
+    classes = list(spec.classes) if spec.classes is not None else ds.classes
+    return Provenance(pool_key(config, spec.dataset), np.flatnonzero(np.isin(ds.train_y, classes)),
+                      shift_text(spec.shift))
+
+
+def _meta(config: JobConfig, tasks: Sequence[Task], load) -> dict[str, tuple[Provenance, ...]]:
+    from transfergraph.adapters.meta.sources import BACKBONE_SOURCE, subsample_per_class
+
+    from transfergraph.jobs.suite import stable_seed
+
+    ds = load(None, "data")
+    rows = np.arange(len(ds.train_y))
+    out = {BACKBONE_SOURCE: (Provenance(pool_key(config, None), rows),)}
+    backbone = Provenance(pool_key(config, None), rows, via=f"its meta-trained backbone {BACKBONE_SOURCE!r}")
+    shots, seed = config.models.meta.context_shots, stable_seed(config.seed, "adapt")
+    for t in tasks:
+        parts = [backbone]
+        if t.provenance is not None:
+            keep = np.arange(len(t.labels)) if shots is None else subsample_per_class(t.labels, shots, seed, t.name)
+            parts.append(t.provenance.take(keep, via="adaptation set"))
+        out[f"cnaps@{t.name}"] = tuple(parts)
+    return out
+
+
+def model_provenances(config: JobConfig, tasks: Sequence[Task], load) -> dict[str, tuple[Provenance, ...]]:
+    """{source name: provenance parts} for every model the suite trains (none for checkpoints).
+
+    ``load(dataset, key)`` returns the dataset split the suite trains on (``transfergraph.jobs.suite._dataset``).
+    """
+    out: dict[str, tuple[Provenance, ...]] = {}
+    if config.models.per_task:
+        out.update({f"{t.name}.cnn": (t.provenance,) for t in tasks if t.provenance is not None})
+    for spec in config.models.external:
+        if not spec.checkpoint:
+            out[spec.name] = (_external(config, spec, load),)
+    if config.models.meta.enabled and not config.models.meta.checkpoint:
+        out.update(_meta(config, tasks, load))
+    return out
