@@ -46,8 +46,8 @@ if ! $PY -c "import learn2learn" 2>/dev/null; then
   $PIP install --no-deps "$wheel"
 fi
 
-echo "[install] transfergraph (editable) with test extras, the tta metric's POT and the model-zoo/dataset extras"
-$PIP install -e ".[dev,tta,timm,datasets,transformers]"
+echo "[install] transfergraph (editable) with test extras, the tta metric's POT, the model-zoo/dataset extras and ray[default] (ray job submit)"
+$PIP install -e ".[dev,tta,timm,datasets,transformers,cluster]"
 $PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, transfergraph.planner, transfergraph.adapters" 2>/dev/null \
   || { echo "[install] import check failed" >&2; $PY -c "import torch, torchvision, learn2learn, ray, networkx, pandas, transfergraph.planner, transfergraph.adapters"; exit 1; }
 echo "[install] done"

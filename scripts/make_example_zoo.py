@@ -1,7 +1,8 @@
 """Generate the data and checkpoints of configs/image_folder.yaml (offline, seeded, ~10 s).
 
 Writes ``runs/example_zoo/images/class_XX/*.png`` (an image folder: 6 classes x 40 RGB images, 48 x 48)
-and two torchvision ``state_dict`` checkpoints with random weights (``resnet18.pt``,
+and two torchvision ``state_dict`` checkpoints with random weights and BatchNorm statistics of random
+images (``resnet18.pt``,
 ``mobilenet_v3_small.pt``; transfergraph never downloads weights, so bring your own trained ones in
 practice). Usage: ``python scripts/make_example_zoo.py [OUT_DIR]``.
 """
@@ -25,7 +26,13 @@ def main(out: str = "runs/example_zoo") -> None:
         path = out_dir / f"{arch}.pt"
         if not path.exists():
             torch.manual_seed(i)
-            torch.save(torchvision.models.get_model(arch, weights=None, num_classes=classes).state_dict(), path)
+            model = torchvision.models.get_model(arch, weights=None, num_classes=classes)
+            for m in model.modules():  # BatchNorm statistics of normalized images: random weights alone
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):  # give near-constant logits
+                    m.momentum = None
+            with torch.no_grad():
+                model.train()(torch.randn(32, 3, 56, 56))
+            torch.save(model.state_dict(), path)
     print(f"wrote {out_dir}/images and checkpoints; now: transfergraph run configs/image_folder.yaml --out runs/zoo")
 
 

@@ -129,6 +129,13 @@ CASES = [
          lambda t: _run(t, lambda c: c["tasks"][0].update(shift={"rotate": "lots"}))),
     Case("empty image folder", 2, "data.root: image folder root",
          lambda t: _run(t, lambda c: c.update(data={"kind": "image_folder", "root": str(_mkdir(t / "empty"))}))),
+    Case("image folder with an unreadable image file", 2, "file(s) cannot be read as images",
+         lambda t: _run(t, lambda c: c.update(data={"kind": "image_folder", "root": str(_images(t, bad="b/1.png"))}))),
+    Case("image folder class name that is no folder", 2, "(name -> position): {'a': 0, 'b': 1, 'c': 2}",
+         lambda t: _run(t, lambda c: (c.update(data={"kind": "image_folder", "root": str(_images(t))}),
+                                      c.update(tasks=[{"name": "first", "classes": ["a", "jacket"]}, {"name": "all"}])))),
+    Case("image folder of mixed sizes without image_size", 2, "data.image_size: image folder",
+         lambda t: _run(t, lambda c: c.update(data={"kind": "image_folder", "root": str(_images(t, big="c/9.png"))}))),
     Case("unreadable checkpoint", 2, "cannot be read safely", lambda t: _run(t, _external("garbage")(t))),
     Case("truncated checkpoint", 2, "cannot be read safely", lambda t: _run(t, _external("truncated")(t))),
     Case("checkpoint for a different architecture", 2, "holds architecture 'small_cnn'",
@@ -182,6 +189,24 @@ def _other_run(out: Path) -> Path:
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def _images(tmp: Path, bad: str | None = None, big: str | None = None) -> Path:
+    """An image folder tmp/images/{a,b,c}/{0..3}.png (8 x 8 gray), with a garbage file ``bad`` or a
+    larger image ``big`` when given."""
+    import numpy as np
+    from PIL import Image
+
+    root = tmp / "images"
+    for k, name in enumerate("abc"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(4):
+            Image.fromarray(np.full((8, 8), 60 * k + i, np.uint8)).save(root / name / f"{i}.png")
+    if bad:
+        (root / bad).write_bytes(b"not an image")
+    if big:
+        Image.fromarray(np.zeros((12, 12), np.uint8)).save(root / big)
+    return root
 
 
 def _touch(path: Path) -> Path:

@@ -94,5 +94,5 @@ def load_dataset(name: str, *, root: str | None = None, image_size: int = 16, te
                  max_per_class: int | None = None, seed: int = 0) -> DatasetSplit:
     """Build dataset ``name`` (cached per arguments)."""
     if name not in DATASETS:
-        raise InputError(f"dataset must be one of {sorted(DATASETS)}; got {name!r}.")
+        raise InputError(f"dataset must be one of {sorted(DATASETS)}; got {name!r}.", key="data.dataset")
     return _load_cached(name, root, image_size, test_fraction, max_per_class, seed)

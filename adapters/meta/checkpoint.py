@@ -9,6 +9,7 @@ import torch
 
 from transfergraph.planner.common.exceptions import CheckpointError
 from transfergraph.planner.common.io import atomic_write_with
+from transfergraph.planner.runtime.checkpoints import load_weights
 
 from transfergraph.adapters.meta.model import CNAPsModel
 
@@ -45,12 +46,8 @@ def load_checkpoint(path: str | os.PathLike, *, return_extra: bool = False) -> C
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"CNAPs checkpoint {path} does not exist; check the path or re-run meta-training.")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated archive, pickled code, garbage bytes
-        first = (str(exc).splitlines() or [""])[0][:200]
-        raise CheckpointError(f"CNAPs checkpoint {path} cannot be read safely ({type(exc).__name__}: {first}); "
-                              "it may be truncated or not a checkpoint; re-save it with transfergraph.adapters.meta.save_checkpoint.") from None
+    payload = load_weights(path, what="CNAPs checkpoint", advice="; it may be truncated or not a checkpoint; re-save it "
+                                                                 "with transfergraph.adapters.meta.save_checkpoint.")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (found format {found!r}); "
@@ -62,10 +59,13 @@ def load_checkpoint(path: str | os.PathLike, *, return_extra: bool = False) -> C
         model = CNAPsModel(**hparams)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"CNAPs checkpoint {path} has hyper-parameters this version cannot build: {exc}") from None
+    from transfergraph.adapters.models.state_dict_fit import fit_state_dict
+
     try:
-        model.load_state_dict(payload.get("state_dict", {}))
-    except (RuntimeError, TypeError, KeyError) as exc:
-        first = (str(exc).splitlines() or [""])[0][:300]
-        raise CheckpointError(f"CNAPs checkpoint {path}: weights do not fit the architecture {hparams} ({first}).") from None
+        weights, _ = fit_state_dict(payload.get("state_dict") or {}, model, path=path, arch=f"CNAPs {hparams}")
+        model.load_state_dict(weights)
+    except (CheckpointError, RuntimeError, TypeError, KeyError) as exc:  # the keys and shapes, in full
+        raise CheckpointError(f"CNAPs checkpoint {path}: weights do not fit the architecture {hparams}: "
+                              f"{' '.join(str(exc).split())}") from None
     model.eval()
     return (model, dict(payload.get("extra") or {})) if return_extra else model

@@ -9,36 +9,31 @@
 - ``feature_layer`` and ``pooling``;
 - a fit check: one sample of every distinct input shape among the tasks goes through the transform
   and the model, so a preprocessing that does not fit the data is reported before scoring, naming
-  the entry.
+  the entry;
+- an output check: one stratified batch of the first task; degenerate outputs (constant logits,
+  label-prior LEEP) are a warning naming the entry (:mod:`transfergraph.adapters.models.output_check`).
 
 Every problem is a :class:`~transfergraph.planner.common.exceptions.ConfigError` whose message starts with the entry's key.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from transfergraph.planner.common.exceptions import CheckpointError, ConfigError, InputError
 from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.runtime.checkpoints import load_weights
 
+from transfergraph.adapters.models.output_check import degenerate_output_warning
 from transfergraph.adapters.models.preprocess import Preprocess
-from transfergraph.adapters.models.zoo import arch_preprocess_defaults, load_state_dict, load_zoo_model
+from transfergraph.adapters.models.zoo import arch_preprocess_defaults, load_zoo_model
 
 __all__ = ["external_source", "preprocess_for"]
 
 
-def _is_save_model_file(path: str) -> bool:
-    import torch
-
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - the zoo loader reports unreadable files
-        return False
-    return isinstance(payload, dict) and isinstance(payload.get("format"), str)
-
-
-def preprocess_for(spec: Any, model: Any) -> Preprocess | None:
-    """The entry's preprocessing merged with the architecture's defaults (None when there is none)."""
-    defaults = arch_preprocess_defaults(spec.arch or "", model)
+def preprocess_for(spec: Any, model: Any, arch: str | None = None) -> Preprocess | None:
+    """The entry's preprocessing merged with the defaults of ``arch`` (default: the entry's; None when
+    there is none)."""
+    defaults = arch_preprocess_defaults(arch or spec.arch or "", model)
     if spec.preprocess is None:
         params = defaults
     else:
@@ -50,17 +45,40 @@ def preprocess_for(spec: Any, model: Any) -> Preprocess | None:
     return Preprocess(**params)
 
 
-def _load(spec: Any, key: str, default_arch: str) -> tuple[Any, bool]:
+def _saved_arch(path: str) -> str | None:
+    """The architecture a ``save_model`` file names (None: not such a file)."""
+    try:
+        payload = load_weights(path)
+    except CheckpointError:  # the zoo loader reports unreadable files
+        return None
+    if isinstance(payload, dict) and isinstance(payload.get("format"), str) and isinstance(payload.get("arch"), str):
+        return payload["arch"]
+    return None
+
+
+def _load(spec: Any, key: str, default_arch: str, notes: list[str]) -> tuple[Any, str | None]:
+    """The entry's model, and its zoo architecture (``torchvision:``/``timm:``/registered; None for a
+    ``save_model`` file of a registered architecture, which has no preprocessing defaults)."""
     from transfergraph.adapters.models.checkpoint import load_model
 
-    arch = spec.arch or default_arch
     try:
-        if ":" not in arch and _is_save_model_file(spec.checkpoint):
-            model, _ = load_model(spec.checkpoint, expect_arch=arch)
-            return model, False
-        return load_zoo_model(arch, spec.checkpoint, num_classes=spec.num_classes, kwargs=spec.arch_kwargs), True
+        saved = _saved_arch(spec.checkpoint)
+        if saved is not None:  # the file names its architecture and hyper-parameters
+            given = [k for k in ("arch_kwargs", "from_pretrained", "num_classes")
+                     if getattr(spec, k, None) not in (None, {})]
+            if given:
+                raise ConfigError(f"{key}.{given[0]}: {spec.checkpoint} is a save_model file, which records how to "
+                                  f"rebuild its model ({saved!r} with its hyper-parameters); drop {given}.")
+            model, _ = load_model(spec.checkpoint, expect_arch=spec.arch, notes=notes)
+            return model, (saved if ":" in saved else None)
+        arch = spec.arch or default_arch
+        return load_zoo_model(arch, spec.checkpoint, num_classes=spec.num_classes, kwargs=spec.arch_kwargs,
+                              from_pretrained=getattr(spec, "from_pretrained", None), notes=notes), arch
     except InputError as exc:
-        raise ConfigError(f"{key}.arch: {exc}") from None
+        text = str(exc)
+        if text.startswith("arch_kwargs."):
+            raise ConfigError(f"{key}.{text}") from None
+        raise ConfigError(f"{key}.{'arch_kwargs' if 'arch_kwargs' in text else 'arch'}: {text}") from None
     except CheckpointError as exc:
         raise ConfigError(f"{key}.checkpoint: {exc}") from None
 
@@ -92,12 +110,23 @@ def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
             ) from None
 
 
-def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: str) -> Source:
-    """The :class:`~transfergraph.planner.Source` of loaded-model entry ``i`` (see the module docstring)."""
+def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: str,
+                    log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None) -> Source:
+    """The :class:`~transfergraph.planner.Source` of loaded-model entry ``i`` (see the module docstring).
+
+    ``log`` receives what was adapted to load the checkpoint (nesting unwrapped, prefixes stripped,
+    constructor flags set); ``warn`` (default: ``log``) a warning when the model's outputs on a batch
+    of the first task are degenerate (:func:`transfergraph.adapters.models.output_check.degenerate_output_warning`).
+    """
+    log = log or (lambda _m: None)
+    warn = warn or log
     key = f"models.external[{i}] ({spec.name})"
-    model, zoo = _load(spec, key, default_arch)
+    notes: list[str] = []
+    model, zoo = _load(spec, key, default_arch, notes)
+    for line in notes:
+        log(f"{key}: {line}")
     try:
-        transform = preprocess_for(spec, model) if zoo or spec.preprocess is not None else None
+        transform = preprocess_for(spec, model, zoo) if zoo or spec.preprocess is not None else None
     except ValueError as exc:
         raise ConfigError(f"{key}.preprocess: {exc}") from None
     try:
@@ -105,4 +134,14 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
     except InputError as exc:
         raise ConfigError(f"{key}: {exc}") from None
     _check_fits(source, tasks, key)
+    if tasks:
+        try:
+            problem = degenerate_output_warning(source, tasks[0])
+        except Exception as exc:  # noqa: BLE001 - a batch the model cannot take fails its pairs at scoring
+            problem = None
+            log(f"{key}: output check skipped ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})")
+        if problem:
+            warn(f"{key}: the model loaded from {spec.checkpoint} {problem}. Its scores are meaningless: check that "
+                 "the entry rebuilds the model the checkpoint came from (arch, arch_kwargs, from_pretrained) and "
+                 "its preprocess (resize, mean, std).")
     return source

@@ -7,6 +7,7 @@ from torch import nn
 
 from transfergraph.planner.common.arguments import check_scalar
 from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.runtime.epochs import run_epochs
 from transfergraph.planner.runtime.threads import torch_threads
 
 __all__ = ["train_classifier", "predict_logits"]
@@ -50,22 +51,8 @@ def train_classifier(
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         loss_fn = nn.CrossEntropyLoss()
-        history = []
-        model.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=gen)
-            total, count = 0.0, 0
-            for start in range(0, len(x), batch_size):
-                idx = order[start:start + batch_size]
-                if len(idx) < 2:  # BatchNorm needs 2 samples
-                    continue
-                opt.zero_grad()
-                loss = loss_fn(model(x[idx]), y[idx])
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-                count += len(idx)
-            history.append(total / max(count, 1))
+        history = run_epochs(model, x, y, optimizer=opt, loss_fn=loss_fn, generator=gen, epochs=epochs,
+                             batch_size=batch_size)
         model.eval()
         return history
 

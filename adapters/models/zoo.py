@@ -5,13 +5,18 @@
 or a name registered in :data:`transfergraph.adapters.models.ARCHITECTURES` (built-ins and plugins). The model is
 built with random weights (nothing is ever downloaded) and then loads a local ``state_dict`` with
 ``torch.load(weights_only=True)``. The number of output classes is read from the checkpoint (the
-first dimension of its last weight), unless given.
+first dimension of its last weight), unless given. :func:`load_zoo_model` rebuilds the model the
+checkpoint came from (:mod:`transfergraph.adapters.models.builder_flags`: flags torchvision sets for
+pretrained weights, flags read from the checkpoint, the entry's ``arch_kwargs`` checked against the
+constructor) and fits the checkpoint's keys to it (:mod:`transfergraph.adapters.models.state_dict_fit`:
+nesting and wrapper prefixes).
 
 :func:`arch_preprocess_defaults` gives the architecture's own input preprocessing (torchvision's
 weights metadata or timm's pretrained config; read locally, no download).
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,8 +25,13 @@ import torch
 from torch import nn
 
 from transfergraph.planner.common.exceptions import CheckpointError, InputError
+from transfergraph.planner.runtime.checkpoints import load_weights
 
-from transfergraph.adapters.models.checkpoint import ARCHITECTURES
+from transfergraph.adapters.models.builder_flags import rebuild_kwargs
+from transfergraph.adapters.models.architectures import ARCHITECTURES
+from transfergraph.adapters.models.state_dict_fit import check_shapes, find_state_dict, fit_state_dict
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = ["build_architecture", "load_state_dict", "load_zoo_model", "arch_preprocess_defaults", "num_classes_of"]
 
@@ -69,30 +79,30 @@ def build_architecture(arch: str, *, num_classes: int | None = None, kwargs: dic
     return ARCHITECTURES[name](**kwargs)
 
 
+def _read(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[str]]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; transfergraph never downloads weights: "
+                              "save the model's state_dict there (torch.save(model.state_dict(), path)).")
+    payload = load_weights(path, advice=(
+        ". It may be truncated, or hold pickled objects besides the weights (e.g. a Lightning checkpoint's "
+        "hyper-parameters, a whole pickled model): if you trust the file, save its weights alone: "
+        "torch.save(torch.load(path, weights_only=False)['state_dict'], 'weights.pt') (a whole model: "
+        "torch.load(path, weights_only=False).state_dict()) and point `checkpoint` there."))
+    return find_state_dict(payload, path)
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """A ``state_dict`` read with ``torch.load(weights_only=True)`` (also unwraps ``{"state_dict": ...}``
-    and ``{"model": ...}``).
+    """A ``state_dict`` read with ``torch.load(weights_only=True)``, found inside the usual nestings
+    (``{"state_dict": ...}``, ``{"model": ...}``, ``{"ema": ...}``, ...:
+    :func:`transfergraph.adapters.models.state_dict_fit.find_state_dict`).
 
     Raises
     ------
     CheckpointError
         When the file is missing, unreadable, or holds no tensors.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; transfergraph never downloads weights: "
-                              "save the model's state_dict there (torch.save(model.state_dict(), path)).")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, pickled code, garbage
-        raise CheckpointError(f"checkpoint {path} cannot be read safely with weights_only=True "
-                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).") from None
-    for key in ("state_dict", "model"):
-        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-            sd = sd[key]
-    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise CheckpointError(f"checkpoint {path} is not a state_dict (a mapping of parameter names to tensors).")
-    return sd
+    return _read(path)[0]
 
 
 def num_classes_of(state_dict: dict[str, torch.Tensor]) -> int:
@@ -103,28 +113,120 @@ def num_classes_of(state_dict: dict[str, torch.Tensor]) -> int:
     return int(weights[-1].shape[0])
 
 
+def _constructor_params(arch: str) -> list[str]:
+    """Keyword arguments the architecture's constructor takes (empty when unknown)."""
+    import inspect
+    import typing
+
+    kind, _, name = arch.partition(":")
+    try:
+        if kind == "torchvision":
+            import torchvision
+
+            cls = typing.get_type_hints(torchvision.models.get_model_builder(name)).get("return")
+            fn = cls.__init__ if isinstance(cls, type) else None
+        elif kind == "timm":
+            return []
+        else:
+            fn = ARCHITECTURES.get(arch)
+        if fn is None:
+            return []
+        return [p for p in inspect.signature(fn).parameters if p not in ("self", "args", "kwargs")]
+    except Exception:  # noqa: BLE001 - only used to improve a message
+        return []
+
+
+#: a constructor default's type -> the value types accepted for it
+_PLAIN = {bool: bool, int: int, float: (int, float), str: str}
+
+
+def _check_kwargs(arch: str, kwargs: dict) -> None:
+    """``kwargs`` against the torchvision constructor's signature: known names, and for a parameter whose
+    default is a bool/int/float, a value of that type (a bool is not a number here)."""
+    import inspect
+    import typing
+
+    kind, _, name = arch.partition(":")
+    if kind != "torchvision" or not kwargs:
+        return
+    try:
+        import torchvision
+
+        cls = typing.get_type_hints(torchvision.models.get_model_builder(name)).get("return")
+        params = inspect.signature(cls.__init__).parameters if isinstance(cls, type) else {}
+    except Exception:  # noqa: BLE001 - no signature to check against: the constructor checks
+        return
+    for k, v in kwargs.items():
+        p = params.get(k)
+        if p is None or p.default is inspect.Parameter.empty or p.default is None:
+            continue
+        want = type(p.default)
+        if want not in _PLAIN:
+            continue
+        if isinstance(v, bool) != (want is bool) or not isinstance(v, _PLAIN[want]):
+            raise InputError(f"arch_kwargs.{k}: {arch} expects {want.__name__} (default {p.default!r}); got {v!r}.")
+
+
+def _build(arch: str, classes: int, kwargs: dict) -> nn.Module:
+    _check_kwargs(arch, kwargs)
+    try:
+        return build_architecture(arch, num_classes=classes, kwargs=kwargs)
+    except (TypeError, ValueError, AssertionError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        text = " ".join(str(exc).split())
+        bad = [k for k in kwargs if repr(k) in text or f"'{k}'" in text]
+        known = _constructor_params(arch)
+        if bad and "unexpected keyword" in text:
+            raise InputError(f"arch_kwargs.{bad[0]}: {arch} takes no argument {bad[0]!r}"
+                             f"{f'; it takes {known}' if known else ''}.") from None
+        raise InputError(f"architecture {arch!r} cannot be built with num_classes={classes} and arguments {kwargs}: "
+                         f"{type(exc).__name__}: {text}. Check arch_kwargs"
+                         f"{f' (the constructor takes {known})' if known else ''}.") from None
+
+
 def load_zoo_model(arch: str, checkpoint: str | os.PathLike, *, num_classes: int | None = None,
-                   kwargs: dict | None = None) -> nn.Module:
-    """Build ``arch`` and load ``checkpoint`` into it (strict); returns the model in eval mode.
+                   kwargs: dict | None = None, from_pretrained: bool | None = None,
+                   notes: list[str] | None = None) -> nn.Module:
+    """Build ``arch`` the way the checkpoint's model was built and load ``checkpoint`` into it (strict).
+
+    The constructor arguments come from
+    :func:`transfergraph.adapters.models.builder_flags.rebuild_kwargs` (flags torchvision sets for
+    pretrained weights unless ``from_pretrained`` is False, flags read from the checkpoint, then
+    ``kwargs``); the checkpoint's keys are fitted with
+    :func:`transfergraph.adapters.models.state_dict_fit.fit_state_dict` (wrapper prefixes such as
+    ``module.``/``_orig_mod.``/``model.`` stripped only when the result is exactly the model's keys).
+    What was adapted is appended to ``notes``, or logged (``logging``, INFO) when ``notes`` is None.
+    Returns the model in eval mode.
 
     Raises
     ------
     InputError
-        Unknown architecture or missing extra.
+        Unknown architecture, missing extra, or constructor arguments it does not take.
     CheckpointError
         Missing/unreadable checkpoint, or weights that do not fit the architecture.
     """
-    sd = load_state_dict(checkpoint)
+    sd, found = _read(checkpoint)
     classes = num_classes if num_classes is not None else num_classes_of(sd)
+    build_kwargs, flag_notes = rebuild_kwargs(arch, sd, kwargs, from_pretrained)
+    model = _build(arch, classes, build_kwargs)
+    fitted, fit_notes = fit_state_dict(sd, model, path=checkpoint, arch=arch, shapes=False)
+    if num_classes is None:  # read again from the model's own keys (a wrapper may hold other layers)
+        own = num_classes_of({k: fitted[k] for k in model.state_dict() if k in fitted})
+        if own != classes:
+            model = _build(arch, own, build_kwargs)
+    check_shapes(fitted, model.state_dict(), path=checkpoint, arch=arch)
     try:
-        model = build_architecture(arch, num_classes=classes, kwargs=kwargs)
-    except TypeError as exc:  # a plugin builder without num_classes
-        raise InputError(f"architecture {arch!r} cannot be built with num_classes={classes}: {exc}") from None
-    try:
-        model.load_state_dict(sd)
+        model.load_state_dict(fitted)
     except RuntimeError as exc:
         raise CheckpointError(f"checkpoint {checkpoint} does not fit architecture {arch!r}: "
-                              f"{' '.join(str(exc).split())[:300]}") from None
+                              f"{' '.join(str(exc).split())}") from None
+    said = found + flag_notes + fit_notes
+    if notes is None:
+        for line in said:
+            _LOG.info(line)
+    else:
+        notes.extend(said)
     return model.eval()
 
 

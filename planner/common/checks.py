@@ -17,6 +17,7 @@ import numpy as np
 from transfergraph.planner.common.exceptions import InputError
 
 from transfergraph.planner.common.labels import check_labels, encode_labels  # re-exported: the label checks live with the label order
+from transfergraph.planner.common.tensors import is_tensor  # re-exported: the torch edge lives in tensors
 
 __all__ = [
     "is_tensor",
@@ -32,11 +33,6 @@ __all__ = [
 #: Row-sum tolerance for probabilities, by the precision of the array the caller gave.
 SUM_TOL_DOUBLE = 1e-5
 SUM_TOL_SINGLE = 1e-3
-
-
-def is_tensor(x: Any) -> bool:
-    """True for a ``torch.Tensor`` (checked without importing torch)."""
-    return type(x).__module__.startswith("torch") and hasattr(x, "detach") and hasattr(x, "device")
 
 
 def _describe(x: Any) -> str:

@@ -21,7 +21,19 @@ __all__ = [
 
 
 class TransfergraphError(Exception):
-    """Base class of every error raised on purpose by transfergraph."""
+    """Base class of every error raised on purpose by transfergraph.
+
+    ``key`` (keyword only, default None) names the configuration key the error is about when the
+    code that raises it knows it (e.g. ``"data.labels"``), so the caller that reports it against a
+    config file does not have to guess from the message. It survives pickling (Ray workers).
+    """
+
+    key: str | None = None
+
+    def __init__(self, *args: object, key: str | None = None) -> None:
+        super().__init__(*args)
+        if key is not None:
+            self.key = key
 
 
 class InputError(TransfergraphError, ValueError):

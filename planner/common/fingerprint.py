@@ -9,8 +9,13 @@ cache keyed by fingerprints is never stale and survives renaming a source or a t
 - :func:`model_fingerprint` hashes a model's class and source code, its module structure, every
   parameter and buffer, the ``transform`` and the ``feature_layer``.
 
+- :func:`arrays_key` is the short (64-bit) key of trained-model caches: byte strings and arrays fed
+  in order to one SHA-256.
+
+Every content hash of the project is one of these (child seeds: :mod:`transfergraph.planner.common.seeds`).
 Digests are BLAKE2b (per-sample digests: SHA-256, faster with CPU SHA extensions), truncated to
-128 bits; equal content gives equal digests in every process.
+128 bits; equal content gives equal digests in every process. The formulas are part of the cache
+formats: changing one invalidates every cache written before.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ __all__ = [
     "combine",
     "model_fingerprint",
     "callable_identity",
+    "arrays_key",
 ]
 
 _DIGEST_SIZE = 16  # 128-bit: collisions are negligible for any realistic number of samples
@@ -62,11 +68,33 @@ def row_digests(x: np.ndarray) -> list[bytes]:
     Two samples get the same digest exactly when their bytes are equal (up to a 2^-128 collision
     chance). The caller groups samples by dtype and per-sample shape first, so bytes are comparable.
     """
+    if len(x) == 0:
+        return []
     flat = np.ascontiguousarray(x).reshape(len(x), -1)
     row_bytes = flat.itemsize * flat.shape[1] if flat.ndim == 2 else 0
     view = memoryview(flat).cast("B")
     sha = hashlib.sha256  # hardware-accelerated (SHA-NI) on current x86: ~2x faster than BLAKE2b here
     return [sha(view[i * row_bytes:(i + 1) * row_bytes]).digest()[:_DIGEST_SIZE] for i in range(len(x))]
+
+
+def arrays_key(*items: bytes | str | np.ndarray) -> str:
+    """Short cache key: the first 16 hex digits of one SHA-256 over ``items`` in order.
+
+    A ``bytes`` item is fed as is, a ``str`` as UTF-8, an array as ``str((dtype.str, shape))`` followed
+    by its bytes in C order. Used for the caches of trained models (the job's per-task models, the
+    decision-validation trunks), whose keys on disk it must keep.
+    """
+    h = hashlib.sha256()
+    for item in items:
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            h.update(item)
+        elif isinstance(item, str):
+            h.update(item.encode())
+        else:
+            a = np.ascontiguousarray(item)
+            h.update(str((a.dtype.str, a.shape)).encode())
+            h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 
 def labels_digest(labels: np.ndarray) -> str:

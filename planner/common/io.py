@@ -1,6 +1,9 @@
 """Atomic file output: write to a temporary file in the same folder, fsync, then rename.
 
-A crash or Ctrl-C therefore never leaves a half-written ``scores.csv``, ``plan.json`` or model.
+A crash or Ctrl-C therefore never leaves a half-written ``scores.csv``, ``plan.json``, model, cache or
+forward-output shard. Every such write in the project goes through :func:`atomic_write_with` (or its
+text/JSON forms); a file that is streamed over many calls before it is complete is finished with
+:func:`commit_file`.
 """
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 from transfergraph.planner.common.exceptions import InputError
 
-__all__ = ["atomic_write_text", "atomic_write_with", "atomic_write_json", "prepare_out_dir"]
+__all__ = ["atomic_write_text", "atomic_write_with", "atomic_write_json", "atomic_write_bytes", "commit_file",
+           "prepare_out_dir"]
 
 
 def _file_mode_from_umask() -> int:
@@ -22,12 +26,38 @@ def _file_mode_from_umask() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) -> Path:
+def commit_file(tmp: str | os.PathLike, path: str | os.PathLike, *, fh: IO[Any] | None = None,
+                sync_dir: bool = False) -> Path:
+    """Make the finished temporary file ``tmp`` durable and move it to ``path`` in one step.
+
+    ``fh``, the still open handle of ``tmp``, is flushed, fsynced and closed; without it ``tmp`` is
+    reopened to fsync it. Then ``os.replace(tmp, path)`` (atomic when both are in one folder) and, with
+    ``sync_dir``, an fsync of the folder so that the rename itself survives a power cut.
+    """
+    if fh is not None:
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
+    else:
+        with open(tmp, "rb") as done:
+            os.fsync(done.fileno())
+    os.replace(tmp, path)
+    if sync_dir:
+        dir_fd = os.open(Path(path).parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return Path(path)
+
+
+def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None], *, sync_dir: bool = False) -> Path:
     """Call ``writer(tmp_path)`` to produce the file, then atomically move it to ``path``.
 
-    The temporary file lives in the same folder (so the rename is atomic), is fsynced before the rename,
-    and gets the permissions a plainly created file would have (``mkstemp``'s 0o600 would hide outputs
-    from the user's group on shared machines).
+    The temporary file lives in the same folder (so the rename is atomic), is fsynced before the rename
+    (:func:`commit_file`; ``sync_dir`` also fsyncs the folder after it), and gets the permissions a
+    plainly created file would have (``mkstemp``'s 0o600 would hide outputs from the user's group on
+    shared machines). On any error the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -35,13 +65,16 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) ->
     try:
         writer(tmp)
         os.chmod(tmp, _file_mode_from_umask())
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        commit_file(tmp, path, sync_dir=sync_dir)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return atomic_write_with(path, lambda tmp: Path(tmp).write_bytes(data), sync_dir=sync_dir)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from transfergraph.planner.common.exceptions import InputError
-from transfergraph.planner.common.tensors import to_numpy
+from transfergraph.planner.common.tensors import is_tensor, to_numpy
 
 __all__ = ["label_key", "sorted_labels", "encode_labels", "check_labels"]
 
@@ -51,8 +51,6 @@ def encode_labels(labels: Any, *, func: str, arg: str = "labels") -> tuple[np.nd
     Classes are in the order of :func:`transfergraph.planner.common.labels.sorted_labels` (numbers by value, then other
     types by type name and value), so the codes do not depend on the sample order. Returns ``(codes int64 (n,), classes (K,))``.
     """
-    from transfergraph.planner.common.checks import is_tensor  # checks imports this module
-
     if is_tensor(labels):
         arr = to_numpy(labels)
     elif isinstance(labels, (list, tuple)):

@@ -5,7 +5,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_numpy"]
+__all__ = ["is_tensor", "to_numpy"]
+
+
+def is_tensor(x: Any) -> bool:
+    """True for a ``torch.Tensor`` (checked without importing torch)."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach") and hasattr(x, "device")
 
 
 def to_numpy(x: Any, *, widen_half: bool = False) -> np.ndarray:

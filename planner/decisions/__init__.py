@@ -1,8 +1,9 @@
 """Decisions on a transferability graph: sources, source sets, task groups, curricula.
 
 Each public decision function is a thin wrapper over a ``solve_*`` function that returns a :class:`Decision`
-(solution, objective value, proof of optimality or bound and gap, method, seconds). ``make_plan``
-runs them all and returns the ``plan.json`` dict; ``explain_plan`` and ``plot_*`` render it.
+(solution, objective value, proof of optimality or bound and gap, method, seconds). :func:`build_plan`
+runs them all and returns a typed :class:`Plan` (``Plan.to_json()`` is ``plan.json``); ``explain_plan``
+and ``plot_*`` render it. ``make_plan`` is its deprecated dict-returning predecessor (not in ``__all__``).
 Formulations and solvers: each module's docstring; measured limits: ``benchmarks/RESULTS.md`` (section 3).
 """
 from transfergraph.planner.decisions._result import Decision, Status
@@ -27,7 +28,6 @@ __all__ = [
     "default_budget",
     "default_n_groups",
     "CURRICULUM_OBJECTIVES",
-    "make_plan",
     "build_plan",
     "Plan",
     "PlanOptions",

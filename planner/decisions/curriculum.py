@@ -13,6 +13,21 @@ an external model node (0 if none):
   edge: 0); Held–Karp exact for n <= 16, assignment relaxation + patching + relocation beyond.
 - ``"cumulative"``: sum_{j<k} w(pi_j->pi_k) (missing edge: 0); exact MILP for n <= 40, net-flow
   order + insertion search beyond.
+
+These three model forward transfer only. ``tree`` answers "which model to start each task from"
+(each task fine-tuned from a copy of an earlier task's model), not "in which order should one model
+learn the tasks". For that continual-learning use (one model trained task after task, one head per
+task, where forgetting dominates final accuracy) three objectives model forgetting, from the
+similarity rho of :mod:`transfergraph.planner.decisions.similarity` (normalized LEEP both ways) and
+the directed weights; formulas, solvers and bounds in :mod:`transfergraph.planner.decisions._forgetting`:
+
+- ``"periphery_core"``: most atypical task first, most central last (Li & Hiratani, ICML 2025);
+  exact at every size (a sort).
+- ``"max_dissimilar_path"``: consecutive tasks as dissimilar as possible (Li & Hiratani); Held–Karp
+  exact for n <= 16, assignment bound + patching beyond.
+- ``"final_serves_all"``: the last tasks are those whose models serve the earlier tasks best
+  (recency weight 1/2); exact subset DP for n <= 10, greedy + insertion search with an assignment
+  bound beyond.
 """
 from __future__ import annotations
 
@@ -30,15 +45,46 @@ from transfergraph.planner.decisions._chain import HELD_KARP_MAX, assignment_pat
 from transfergraph.planner.decisions._graph import check_graph, check_task, external_weights, task_nodes, weight_matrix
 from transfergraph.planner.decisions._linear_ordering import LOP_EXACT_MAX, lop_bound, lop_heuristic, lop_milp, lop_value
 from transfergraph.planner.decisions._exact import Exact, proven, settle
+from transfergraph.planner.decisions._forgetting import (
+    FORGETTING_EXACT_MAX, path_order, path_value, periphery_order, periphery_value, serves_bound, serves_dp,
+    serves_heuristic, serves_value,
+)
+from transfergraph.planner.decisions.similarity import forgetting_similarity
 from transfergraph.planner.decisions._result import Decision, Status, relative_gap
 
-__all__ = ["order_curriculum", "solve_curriculum", "curriculum_value", "CURRICULUM_OBJECTIVES"]
+__all__ = ["order_curriculum", "solve_curriculum", "curriculum_value", "CURRICULUM_OBJECTIVES", "CURRICULUM_USES",
+           "FORGETTING_OBJECTIVES"]
 
 CURRICULUM_OBJECTIVES = {
     "tree": "sum_k max(w_ext(pi_k), max_{j<k} w(pi_j->pi_k)): each task starts from the best model "
             "already available (maximum spanning arborescence from the external models)",
     "chain": "w_ext(pi_1) + sum_k w(pi_{k-1}->pi_k): one model fine-tuned task after task (missing edge: 0)",
     "cumulative": "sum_{j<k} w(pi_j->pi_k): every earlier task counts for every later one (missing edge: 0)",
+    "periphery_core": "sum_k (k-1) c(pi_k), c(t) = sum_j rho(t, j) with rho the similarity from normalized LEEP "
+                      "both ways: most atypical task first, most central last (Li & Hiratani 2025)",
+    "max_dissimilar_path": "sum_k (1 - rho(pi_{k-1}, pi_k)): consecutive tasks as dissimilar as possible "
+                           "(Li & Hiratani 2025)",
+    "final_serves_all": "sum_k 0.5^(n-k) sum_{j<k} w(pi_k->pi_j): the last tasks are those whose models serve "
+                        "the earlier tasks best (missing edge: 0)",
+}
+
+#: objectives that model forgetting (one model trained task after task)
+FORGETTING_OBJECTIVES = ("periphery_core", "max_dissimilar_path", "final_serves_all")
+
+#: what each objective's order is for, in the words of the report
+CURRICULUM_USES = {
+    "tree": "which model to start each task from: each task is fine-tuned from a copy of the best model "
+            "already trained (forward transfer; not an order for one model learning every task)",
+    "chain": "one model fine-tuned task after task, scored by forward transfer between neighbours only "
+             "(forgetting not modelled)",
+    "cumulative": "one model fine-tuned task after task, scored by forward transfer from every earlier task "
+                  "(forgetting not modelled)",
+    "periphery_core": "one model trained task after task (continual learning): the order that models forgetting "
+                      "by putting the most atypical tasks first and the most central last",
+    "max_dissimilar_path": "one model trained task after task (continual learning): the order that models "
+                           "forgetting by keeping consecutive tasks dissimilar",
+    "final_serves_all": "one model trained task after task (continual learning): the order that models "
+                        "forgetting by ending with the tasks whose models serve all earlier tasks best",
 }
 
 
@@ -70,6 +116,12 @@ def curriculum_value(graph: nx.DiGraph, order: Sequence[Hashable], *, objective:
         return chain_value(W, w_ext, idx)
     if objective == "cumulative":
         return lop_value(W, idx)
+    if objective == "periphery_core":
+        return periphery_value(forgetting_similarity(W, E), idx)
+    if objective == "max_dissimilar_path":
+        return path_value(1.0 - forgetting_similarity(W, E), idx)
+    if objective == "final_serves_all":
+        return serves_value(W, idx)
     raise InputError(f"objective must be one of {sorted(CURRICULUM_OBJECTIVES)}; got {objective!r}.")
 
 
@@ -123,6 +175,34 @@ def _predecessor_parents(tasks, order, W, E, w_ext, ext_model):
     return parents
 
 
+def _solve_forgetting(objective, W, E, s, time_limit):
+    """(order, value, bound, status, method, details) of a forgetting objective (see ``_forgetting``)."""
+    if objective == "periphery_core":
+        S = forgetting_similarity(W, E)
+        order = periphery_order(S, s)
+        value = periphery_value(S, order)
+        return order, value, value, Status.OPTIMAL, "sort by centrality (rearrangement inequality)", {}
+    if objective == "max_dissimilar_path":
+        D = 1.0 - forgetting_similarity(W, E)
+        order, bound, exact = path_order(D, s)
+        value = path_value(D, order)
+        if exact or proven(value, bound):
+            return order, value, value, Status.OPTIMAL, "held-karp" if exact else "assignment+patch+relocate", {}
+        return order, value, bound, Status.HEURISTIC, "assignment+patch+relocate", {}
+    Wt = np.where(E, W, 0.0)
+    order = serves_heuristic(Wt, s, time_limit=time_limit)
+    value = serves_value(Wt, order)
+    bound = max(serves_bound(Wt, s), value)
+
+    def exact() -> Exact:
+        best = serves_dp(Wt, s)
+        return Exact(best, True, serves_value(Wt, best))
+
+    done = settle(order, value, bound, method="greedy+insertion", value_of=lambda o: serves_value(Wt, o),
+                  exact=exact if len(W) <= FORGETTING_EXACT_MAX else None, exact_name="subset-dp")
+    return done.solution, done.value, done.bound, done.status, done.method, {"heuristic_value": value}
+
+
 def solve_curriculum(
     graph: nx.DiGraph, *, start: Hashable | None = None, objective: str = "tree", time_limit: float = 60.0
 ) -> Decision:
@@ -162,6 +242,10 @@ def solve_curriculum(
             status = Status.OPTIMAL if proven(value, bound) else Status.HEURISTIC
             method = "assignment+patch+relocate"
         parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)
+    elif objective in FORGETTING_OBJECTIVES:
+        order, value, bound, status, method, extra = _solve_forgetting(objective, W, E, s, time_limit)
+        details.update(extra)
+        parents = _predecessor_parents(tasks, order, W, E, w_ext, ext_model)
     else:
         order = lop_heuristic(W, start=s)
         value = lop_value(W, order)
@@ -197,7 +281,9 @@ def order_curriculum(
     graph : nx.DiGraph
     start : str, optional
         A task that must come first (exact under that constraint).
-    objective : {"tree", "chain", "cumulative"}
+    objective : {"tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path", "final_serves_all"}
+        See :data:`CURRICULUM_OBJECTIVES` and :data:`CURRICULUM_USES` (``tree`` is for "which model to
+        start each task from"; the last three model forgetting of one model trained task after task).
 
     Raises
     ------

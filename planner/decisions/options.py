@@ -1,4 +1,4 @@
-"""``PlanOptions``: every option of :func:`transfergraph.planner.decisions.make_plan`, checked in one place.
+"""``PlanOptions``: every option of :func:`transfergraph.planner.decisions.build_plan`, checked in one place.
 
 The command line (``transfergraph plan``), the job config (``plan:`` section plus the top-level
 ``seed``) and library callers all build a :class:`PlanOptions`; ``plan.json["settings"]`` records it
@@ -13,16 +13,18 @@ from typing import Any, Hashable, Mapping
 
 from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
 from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES
+from transfergraph.planner.decisions.source_scope import check_sources_from
 
 __all__ = ["PlanOptions", "CURRICULUM_KINDS"]
 
 #: curriculum objectives ``order_curriculum`` knows (see :data:`transfergraph.planner.decisions.CURRICULUM_OBJECTIVES`)
-CURRICULUM_KINDS = ("tree", "chain", "cumulative")
+CURRICULUM_KINDS = tuple(CURRICULUM_OBJECTIVES)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlanOptions:
-    """Options of a plan (keyword-only; every field has the default ``make_plan`` uses).
+    """Options of a plan (keyword-only; every field has the default ``build_plan`` uses).
 
     Attributes
     ----------
@@ -41,11 +43,17 @@ class PlanOptions:
     centered : bool
         Grouping affinity ``w - median`` (True) or raw ``w`` (False).
     curriculum_objective : str
-        ``"tree"``, ``"chain"`` or ``"cumulative"``.
+        One of :data:`CURRICULUM_KINDS`: ``"tree"`` (which model to start each task from), ``"chain"``,
+        ``"cumulative"`` (forward transfer), ``"periphery_core"``, ``"max_dissimilar_path"``,
+        ``"final_serves_all"`` (one model trained task after task; model forgetting).
     time_limit : float
         Seconds each exact solver may run, > 0.
     seed : int
         Seed of the grouping heuristic, >= 0.
+    sources_from : str or tuple of str
+        Which nodes may be recommended as sources (ranked sources and source set only; groups and
+        curriculum still use every task->task edge): ``"all"``, ``"external"`` (model nodes),
+        ``"tasks"`` (task nodes) or node names (:mod:`transfergraph.planner.decisions.source_scope`).
 
     Raises
     ------
@@ -63,6 +71,7 @@ class PlanOptions:
     curriculum_objective: str = "tree"
     time_limit: float = 60.0
     seed: int = 0
+    sources_from: str | tuple[str, ...] = "all"
 
     def __post_init__(self) -> None:
         caller = "PlanOptions"
@@ -78,6 +87,7 @@ class PlanOptions:
         t = check_scalar(self.time_limit, "time_limit", float, caller=caller, min_val=0.0,
                          include_boundaries="neither")
         object.__setattr__(self, "time_limit", float(t))
+        object.__setattr__(self, "sources_from", check_sources_from(self.sources_from, caller=caller))
 
     def replace(self, **overrides: Any) -> "PlanOptions":
         """A copy with the given fields replaced; a None override keeps the current value.

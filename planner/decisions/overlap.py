@@ -14,11 +14,12 @@ is unknown, such as one loaded from a checkpoint) a "not checked" warning names 
 """
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from typing import Any, Sequence
 
 import numpy as np
+
+from transfergraph.planner.common.fingerprint import row_digests
 
 __all__ = ["OVERLAP_MIN", "SAME", "SHIFTED", "task_share", "recommended_pairs", "leakage_warnings"]
 
@@ -34,8 +35,7 @@ def _row_digests(x: Any) -> set[bytes] | None:
         return None  # a lazy dataset: not read into memory for this check
     if a.ndim == 0 or len(a) == 0:
         return None
-    flat = a.reshape(len(a), -1)
-    return {hashlib.blake2b(r.tobytes(), digest_size=16).digest() for r in flat}
+    return set(row_digests(a))
 
 
 class _Digests:

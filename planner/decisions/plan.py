@@ -8,6 +8,7 @@ Defaults when an option is None (recorded in ``plan["settings"]``):
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 from typing import Any, Hashable
 
@@ -22,9 +23,11 @@ from transfergraph.planner.decisions.flags import flag_warnings
 from transfergraph.planner.decisions.options import PlanOptions
 from transfergraph.planner.decisions.plan_types import PLAN_KEYS, Plan
 from transfergraph.planner.decisions.trust import graph_trust
+from transfergraph.planner.graph.predicted import measured_graph, predicted_edges
 from transfergraph.planner.decisions.sources import default_budget, select_sources, solve_source_set
+from transfergraph.planner.decisions.source_scope import describe, restrict_sources
 
-__all__ = ["make_plan", "build_plan", "PLAN_KEYS"]
+__all__ = ["build_plan", "make_plan", "PLAN_KEYS"]
 
 
 def _source_models(graph: nx.DiGraph, edges: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
@@ -60,9 +63,11 @@ def _warnings_for_sources(sources: dict[str, list], tasks: list, metric: str) ->
             )
         elif top[0][1] is not None and top[0][1] <= 0:
             out.append(
-                f"negative-transfer risk for target {str(t)!r}: its best source {top[0][0]!r} has normalized "
-                f"weight {top[0][1]:.3g} <= 0 ({meaning}); train it from "
-                f"scratch or add sources closer to it."
+                f"no head-transfer signal for target {str(t)!r}: its best source {top[0][0]!r} has normalized "
+                f"weight {top[0][1]:.3g} <= 0 ({meaning}). The {metric} score speaks of a new classifier head "
+                f"trained on the source's frozen features, not of full fine-tuning, which can still transfer well "
+                f"from it; to choose, fine-tune from this source and from scratch (`transfergraph validate` with "
+                f"fine_tune), or add sources closer to the target."
             )
     return out
 
@@ -103,7 +108,9 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     Parameters
     ----------
     graph : nx.DiGraph
-        From :func:`transfergraph.planner.build_graph` (or read back from ``graph.graphml``).
+        From :func:`transfergraph.planner.build_graph` (or read back from ``graph.graphml``). Edges
+        marked ``predicted=True`` (pairs that were predicted, not scored) are dropped first: no
+        decision ever uses or recommends them (a warning counts them).
     options : PlanOptions, optional
         Default: ``PlanOptions()``.
     **overrides
@@ -119,26 +126,37 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     """
     explicit = options is not None or overrides.get("metric") is not None
     options = (options or PlanOptions()).replace(**overrides)
-    check_graph(graph, caller="make_plan")
+    check_graph(graph, caller="build_plan")
     weighted_by = graph.graph.get("metric")
     if weighted_by and weighted_by != options.metric:
         if explicit:
-            raise InputError(f"metric of make_plan() must be the metric the graph is weighted by, {weighted_by!r} "
+            raise InputError(f"metric of build_plan() must be the metric the graph is weighted by, {weighted_by!r} "
                              f"(graph.graph['metric']); got {options.metric!r}. Build the graph with "
                              f"build_graph(scores, metric={options.metric!r}) to plan by it.")
         options = options.replace(metric=weighted_by)  # default metric: take the graph's
     o = options
+    n_predicted = len(predicted_edges(graph))
+    graph = measured_graph(graph)  # predicted (unscored) edges never enter a decision
     tasks = task_nodes(graph)
+    full_graph, graph = graph, restrict_sources(graph, o.sources_from)  # the source decisions' view
     n_candidates = len(source_nodes(graph, tasks))
     warnings: list[str] = []
+    if o.sources_from != "all":
+        warnings.append(f"recommended sources restricted to {describe(o.sources_from)} (sources_from); groups and "
+                        "curriculum still use every task->task edge.")
+    if n_predicted:
+        warnings.append(f"{n_predicted} edges of the graph are predicted, not scored (pairs_fraction run); "
+                        "they are left out of every decision: sources, source set, groups and curriculum "
+                        "use measured scores only.")
     sources = {str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=o.top_k)] for t in tasks}
     warnings += _warnings_for_sources(sources, tasks, o.metric)
     warnings += flag_warnings(graph, sources, o.metric)
-    evidence, trust_warnings = graph_trust(graph, sources, o.metric)  # evidence levels, weak-signal warnings
+    evidence, trust_warnings = graph_trust(full_graph, sources, o.metric)  # evidence levels, weak-signal warnings
     warnings += trust_warnings
     budget = _budget(o, n_candidates, warnings)
     n_groups = _n_groups(o, len(tasks))
     src_set = solve_source_set(graph, budget=budget, time_limit=o.time_limit)
+    graph = full_graph  # groups and curriculum: every task->task edge
     grouping = solve_grouping(graph, n_groups=n_groups, max_group_size=o.max_group_size, centered=o.centered,
                               time_limit=o.time_limit, seed=o.seed)
     curriculum = solve_curriculum(graph, start=o.start, objective=o.curriculum_objective, time_limit=o.time_limit)
@@ -165,12 +183,11 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
 
 
 def make_plan(graph: nx.DiGraph, *, options: PlanOptions | None = None, **overrides: Any) -> dict[str, Any]:
-    """Run every decision and return the ``plan.json`` dict: ``build_plan(graph, options, **overrides).to_json()``.
+    """Deprecated: use ``build_plan(graph, options, **overrides).to_json()`` (this is exactly that).
 
-    Keyword arguments are the fields of :class:`PlanOptions` (``metric``, ``top_k``, ``budget``,
-    ``n_groups``, ``max_group_size``, ``start``, ``centered``, ``curriculum_objective``, ``time_limit``,
-    ``seed``). The dict has the keys :data:`PLAN_KEYS`; ``source_models`` names, for every edge the
-    plan recommends whose source node is a task, the model that earned it (``{target: {node: model}}``);
-    names are strings, numbers plain floats, unknowns None (no NaN).
+    Kept so that code written against earlier versions runs; warns with a ``DeprecationWarning``.
     """
+    warnings.warn("make_plan() is deprecated: use build_plan(graph, ...), which returns a typed Plan; "
+                  "build_plan(graph, ...).to_json() is the plan.json dict make_plan returned.",
+                  DeprecationWarning, stacklevel=2)
     return build_plan(graph, options, **overrides).to_json()

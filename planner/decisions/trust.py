@@ -2,7 +2,7 @@
 
 Two entry points, each called with a few lines by the plan's producers:
 
-- :func:`graph_trust` (from ``make_plan``): per-decision evidence ("proxy only" until a validation
+- :func:`graph_trust` (from ``build_plan``): per-decision evidence ("proxy only" until a validation
   run on this data says otherwise), warnings when a target's best in-edge is near the label prior
   (normalized weight below :data:`NEAR_PRIOR`, not only <= 0) and when the graph has no task->task
   edge (groups and curricula then carry no information: every task looks alike).
@@ -54,7 +54,9 @@ def graph_trust(graph: nx.DiGraph, sources: dict[str, list], metric: str) -> tup
         if top and top[0][1] is not None and 0 < top[0][1] < NEAR_PRIOR:
             warnings.append(
                 f"weak transfer to target {target!r}: its best source {top[0][0]!r} has normalized {metric} "
-                f"{top[0][1]:.3g} < {NEAR_PRIOR} (near the label prior); expect little gain over training from scratch.")
+                f"{top[0][1]:.3g} < {NEAR_PRIOR} (near the label prior); a classifier head retrained on its frozen "
+                f"features should gain little over training from scratch (the score does not speak of full "
+                f"fine-tuning, which can still transfer).")
     tasks = set(task_nodes(graph))
     if len(tasks) >= 2 and not any(u in tasks and v in tasks for u, v in graph.edges):
         warnings.append(

@@ -10,8 +10,9 @@ An executor has
   holds one CPU; None = leave the process setting alone).
 - ``run(fn, jobs, shared) -> Iterator[tuple[job, result | BaseException]]`` -- calls
   ``fn(job, *[shared[k] for k in job.shared_keys])`` once per job (``shared_keys`` defaults to
-  ``()``) and yields ``(job, result)`` as jobs finish (local: in order; Ray: completion order, so
-  sort your results). Every shared object is sent to the workers once (``ray.put``) and reaches
+  ``()``; keys are any hashable values, e.g. scoring's typed ``SourceKey``/``PoolKey``) and
+  yields ``(job, result)`` as jobs finish (local: in order; Ray: completion order, so sort your
+  results). Every shared object is sent to the workers once (``ray.put``) and reaches
   ``fn`` as a top-level argument (zero-copy, read-only NumPy arrays on Ray). When a job cannot be
   completed -- ``fn`` raised, or its worker or node died more often than the retries allow -- the
   exception is yielded in place of the result: ``run`` never raises for one job's failure.
@@ -20,11 +21,12 @@ An executor has
 
 ``fn``, jobs and shared objects must be picklable (cloudpickle) for remote executors, and ``fn``
 must be deterministic: results may not depend on which worker ran a job or in which order.
-Use :func:`get_executor` to build one from a user-facing spec.
+Use :func:`get_executor` to build one from a user-facing spec: it always returns an executor
+object (:class:`LocalExecutor` for ``"local"``), never the spec string.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 from transfergraph.planner.common.arguments import check_scalar
 from transfergraph.planner.common.exceptions import InputError
@@ -44,7 +46,7 @@ class Executor(Protocol):
     threads_per_task: int | None
 
     def run(
-        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[str, Any]
+        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[Hashable, Any]
     ) -> Iterator[tuple[Any, Any]]: ...
 
     def close(self) -> None: ...
@@ -58,7 +60,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def get_executor(spec: Any = "local", *, address: str | None = None, workers: int | None = None) -> Executor:
+def get_executor(spec: str | Executor = "local", *, address: str | None = None,
+                 workers: int | None = None) -> Executor:
     """Build an executor from a spec.
 
     Parameters

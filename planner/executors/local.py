@@ -5,7 +5,7 @@ and the one to debug with (pdb works inside ``fn``).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping
 
 __all__ = ["LocalExecutor"]
 
@@ -18,7 +18,7 @@ class LocalExecutor:
     threads_per_task: int | None = None
 
     def run(
-        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[str, Any]
+        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[Hashable, Any]
     ) -> Iterator[tuple[Any, Any]]:
         """Yield ``(job, result)``, or ``(job, exception)`` when ``fn`` raised."""
         for job in jobs:
@@ -31,6 +31,10 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def describe(self) -> str:
+        """One line for reports: ``"local"``."""
+        return self.name
 
     def __repr__(self) -> str:
         return "LocalExecutor()"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from transfergraph.planner.common.exceptions import ExecutorError
+from transfergraph.planner.executors.job_cwd import current_dir, settle_job_cwd
 from transfergraph.planner.executors.preflight import check_cluster, ensure_token_auth
 
 __all__ = ["RayConnection", "owns_embedded_ray"]
@@ -44,19 +45,17 @@ def _project_packages() -> list[str]:
 
 
 def _staged_package(package: Path, parts: dict[str, Path]) -> Path:
-    import hashlib
     import shutil
+
+    from transfergraph.planner.common.fingerprint import combine
 
     def files(root: Path):
         return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
-    digest = hashlib.sha256()
-    for name, root in [("", package), *parts.items()]:
-        for path in files(root):
-            stat = path.stat()
-            digest.update(f"{name}/{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    stamps = [f"{name}/{path.relative_to(root)}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+              for name, root in [("", package), *parts.items()] for path in files(root)]
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transfergraph" / "ship"
-    target = cache / digest.hexdigest()[:16] / "transfergraph"
+    target = cache / combine("ship", *stamps)[:16] / "transfergraph"
     if not target.is_dir():
         staging = target.parent.with_name(target.parent.name + f".tmp{os.getpid()}")
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -130,8 +129,10 @@ class RayConnection:
         kwargs = {**self.logs.init_kwargs(), **self.init_kwargs}
         with self.logs.capture():
             self.cluster = check_cluster(address, timeout=self.connect_timeout)
+            cwd, inode = current_dir()
             try:
                 ray.init(address=address, runtime_env=env or None, **kwargs)
+                settle_job_cwd(cwd, inode)  # a `ray job submit` driver's folder is re-created (job_cwd.py)
             except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, ...
                 raise ExecutorError(
                     f"Cannot connect to the Ray cluster at {address!r}: {type(exc).__name__}: "

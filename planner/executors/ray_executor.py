@@ -25,7 +25,7 @@ process or node died, its result was lost) is resubmitted by the :class:`~.retry
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping
 
 from transfergraph.planner.common.arguments import check_bool, check_scalar
 from transfergraph.planner.common.exceptions import InputError
@@ -160,12 +160,12 @@ class RayExecutor(RayConnection):
         return self._remote[key]
 
     def run(
-        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[str, Any]
+        self, fn: Callable[..., Any], jobs: Iterable[Any], shared: Mapping[Hashable, Any]
     ) -> Iterator[tuple[Any, Any]]:
         """Yield ``(job, result | exception)`` in completion order (see the package docstring)."""
         ray = self.connect()
         remote = self._remote_call(ray)
-        refs: dict[str, Any] = {}
+        refs: dict[Hashable, Any] = {}
         cap = self.max_in_flight or 2 * (self._slots or 1)
         if self.workers and _OWNED["num_cpus"] is None:
             cap = min(cap, self.workers)  # a cluster or reused Ray: cap running tasks at `workers`

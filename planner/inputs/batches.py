@@ -13,6 +13,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from transfergraph.planner.common.exceptions import InputError
+
 __all__ = ["iter_batches", "input_dtype"]
 
 
@@ -30,10 +32,14 @@ def input_dtype(dtype: Any) -> str:
 
 
 class _Rows:
-    """A map-style dataset over chosen rows of a lazy pool; item ``j`` is row ``rows[j]`` as a tensor."""
+    """A map-style dataset over chosen rows of a lazy pool; item ``j`` is row ``rows[j]`` as a tensor.
 
-    def __init__(self, reader: Any, rows: np.ndarray) -> None:
-        self.reader, self.rows = reader, rows
+    With ``shape`` (the pool's sample shape), a sample of another shape is an ``InputError`` naming its
+    row (:func:`transfergraph.planner.inputs.lazy.check_sample_shape`) rather than the collate step's
+    "stack expects each tensor to be equal size" about a position in a batch."""
+
+    def __init__(self, reader: Any, rows: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
+        self.reader, self.rows, self.shape = reader, rows, shape
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -41,7 +47,13 @@ class _Rows:
     def __getitem__(self, j: int) -> Any:
         import torch
 
-        return torch.from_numpy(np.ascontiguousarray(self.reader.read(int(self.rows[j]))))
+        row = int(self.rows[j])
+        x = self.reader.read(row)
+        if self.shape is not None:
+            from transfergraph.planner.inputs.lazy import check_sample_shape
+
+            check_sample_shape(self.reader, row, x, self.shape)
+        return torch.from_numpy(np.ascontiguousarray(x))
 
 
 def iter_batches(pool: Any, index: np.ndarray, batch_size: int, *, num_workers: int = 0,
@@ -72,9 +84,26 @@ def iter_batches(pool: Any, index: np.ndarray, batch_size: int, *, num_workers: 
         return
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_Rows(reader, index), batch_size=batch_size, shuffle=False, num_workers=num_workers,
+    shape = getattr(pool, "sample_shape", None)
+    loader = DataLoader(_Rows(reader, index, shape), batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         pin_memory=pin_memory, persistent_workers=False)
     lo = 0
-    for batch in loader:
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except InputError as exc:  # from a reader process: keep the reader's message, not the wrapper's
+            raise InputError(_worker_message(str(exc))) from None
         yield lo, batch
         lo += len(batch)
+
+
+def _worker_message(text: str) -> str:
+    """The original message of an error re-raised by a ``DataLoader`` worker ("Caught InputError in
+    DataLoader worker process 0. Original Traceback ... InputError: <message>"); ``text`` otherwise."""
+    if "Original Traceback" not in text:
+        return text
+    tail = text.rstrip().rsplit("InputError: ", 1)
+    return tail[1] if len(tail) == 2 else text

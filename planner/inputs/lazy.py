@@ -20,7 +20,7 @@ from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.inputs.readers import IMAGE_EXTENSIONS, ArrayFileReader, DatasetReader, ImageFolderReader, Reader
 
 __all__ = ["Reader", "ArrayFileReader", "ImageFolderReader", "DatasetReader", "LazyInputs", "as_lazy",
-           "IMAGE_EXTENSIONS"]
+           "check_sample_shape", "IMAGE_EXTENSIONS"]
 
 
 class LazyInputs:
@@ -73,12 +73,13 @@ class LazyInputs:
             return self.reader.read_rows(dataset_rows)
         out = np.empty((len(dataset_rows),) + self.sample_shape, dtype=self.dtype)
         for j, r in enumerate(dataset_rows):
-            out[j] = self.reader.read(int(r))
+            out[j] = check_sample_shape(self.reader, int(r), self.reader.read(int(r)), self.sample_shape)
         return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
-            return self.reader.read(int(self.rows[key]))
+            row = int(self.rows[key])
+            return check_sample_shape(self.reader, row, self.reader.read(row), self.sample_shape)
         return self.read_rows(self.rows[key])
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -89,25 +90,61 @@ class LazyInputs:
         return f"LazyInputs({type(self.reader).__name__}, n={len(self)}, sample_shape={self.sample_shape})"
 
 
-def as_lazy(inputs: Any, *, argument: str = "inputs") -> LazyInputs | None:
+def check_sample_shape(reader: Reader, row: int, x: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
+    """``x`` (sample ``row`` of ``reader``) when its shape is ``expected``, else an :class:`InputError`
+    naming the row (``reader.describe``), both shapes and the remedy (``reader.remedy``)."""
+    if tuple(x.shape) != tuple(expected):
+        describe = getattr(reader, "describe", lambda i: f"row {i}")
+        remedy = getattr(reader, "remedy", lambda: "give every sample the same shape.")
+        raise InputError(f"{describe(row)} has shape {tuple(x.shape)}, unlike the dataset's first sample "
+                         f"{tuple(expected)}: samples of one task must share a shape; {remedy()}")
+    return x
+
+
+def as_lazy(inputs: Any, *, argument: str = "inputs", input_column: str | None = None,
+            label_column: str | None = None, image_mode: str | None = None,
+            image_size: int | None = None) -> LazyInputs | None:
     """``inputs`` as :class:`LazyInputs` when it is a lazy kind, else None (an in-memory array).
 
     Lazy kinds: LazyInputs, a Reader, an ``np.memmap``, a directory path (an image folder root), a
-    Hugging Face ``datasets.Dataset`` and any map-style ``torch.utils.data.Dataset``.
+    Hugging Face ``datasets.Dataset`` and any map-style ``torch.utils.data.Dataset``. The reading
+    options go to the reader this builds: ``input_column``/``label_column`` to a dataset's
+    :class:`DatasetReader`, ``image_mode`` ("RGB" by default)/``image_size`` to it and to an image
+    folder's :class:`ImageFolderReader`; an option that does not apply to ``inputs`` (an array, an
+    already built reader; columns for an image folder) is an :class:`InputError`.
     """
+    options = {"input_column": input_column, "label_column": label_column, "image_mode": image_mode,
+               "image_size": image_size}
+    given = [k for k, v in options.items() if v is not None]
+    if inputs is None:
+        return None
+
+    def refuse(names: list[str], what: str) -> None:
+        if names:
+            raise InputError(f"{', '.join(names)} of {argument.split(' of ', 1)[-1]} only apply when inputs are "
+                             f"read by transfergraph (an image-folder path, a Hugging Face or torch Dataset); "
+                             f"inputs are {what}. Set them on the reader instead, or leave them out.")
+
     if isinstance(inputs, LazyInputs):
+        refuse(given, "LazyInputs (an already built reader)")
         return inputs
     if isinstance(inputs, Reader):
+        refuse(given, f"a {type(inputs).__name__} (an already built reader)")
         return LazyInputs(inputs)
     if isinstance(inputs, np.memmap) and inputs.filename:
+        refuse(given, "a memory-mapped array")
         return LazyInputs(ArrayFileReader(inputs))
     if isinstance(inputs, (str, os.PathLike)):
         if not Path(inputs).is_dir():
             raise InputError(f"{argument} given as a path must be an image folder root (a directory); "
                              f"got {str(inputs)!r}.")
-        return LazyInputs(ImageFolderReader(inputs))
+        if input_column is not None or label_column is not None:
+            raise InputError(f"input_column/label_column of {argument.split(' of ', 1)[-1]} apply to datasets with "
+                             "columns; an image folder's labels are its class sub-folders.")
+        return LazyInputs(ImageFolderReader(inputs, mode=image_mode or "RGB", size=image_size))
+    dataset_options = {k: v for k, v in options.items() if v is not None}
     if type(inputs).__module__.startswith("datasets.") and hasattr(inputs, "column_names"):
-        return LazyInputs(DatasetReader(inputs))
+        return LazyInputs(DatasetReader(inputs, **dataset_options))
     try:
         from torch.utils.data import Dataset
     except ImportError:  # pragma: no cover - torch is a hard dependency
@@ -115,5 +152,6 @@ def as_lazy(inputs: Any, *, argument: str = "inputs") -> LazyInputs | None:
     if isinstance(inputs, Dataset) and not hasattr(inputs, "shape"):
         if not hasattr(inputs, "__len__"):
             raise InputError(f"{argument} is a Dataset without __len__; a map-style Dataset is required.")
-        return LazyInputs(DatasetReader(inputs))
+        return LazyInputs(DatasetReader(inputs, **dataset_options))
+    refuse(given, "an in-memory array")
     return None

@@ -7,8 +7,9 @@ A :class:`Reader` knows how to open its dataset in whatever process needs it and
 - :class:`ArrayFileReader` -- an on-disk array, memory-mapped read-only (``np.load(mmap_mode="r")``
   or ``np.memmap``).
 - :class:`ImageFolderReader` -- a ``torchvision.datasets.ImageFolder``-style root
-  (``ROOT/<class>/<image>``); images decode to float32 (C, H, W) in [0, 1] exactly as
-  ``torchvision.transforms.functional.to_tensor`` does.
+  (``ROOT/<class>/<image>``; hidden and system folders and files skipped); images decode to float32
+  (C, H, W) in [0, 1] (:mod:`transfergraph.planner.inputs.pixels`: 8-bit exactly as
+  ``torchvision.transforms.functional.to_tensor`` does, 16-bit divided by 65535).
 - :class:`DatasetReader` -- any map-style ``torch.utils.data.Dataset`` yielding ``(x, y)`` (also a
   Hugging Face ``datasets.Dataset`` loaded with ``load_from_disk``: its Arrow files are
   memory-mapped and it pickles by file path).
@@ -27,10 +28,12 @@ import numpy as np
 
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.fingerprint import combine
+from transfergraph.planner.inputs.pixels import IMAGE_MODES, image_array, pixel_kind
 from transfergraph.planner.storage.row_reads import read_rows_into
 from transfergraph.planner.common.tensors import to_numpy
 
-__all__ = ["Reader", "ArrayFileReader", "ImageFolderReader", "DatasetReader", "IMAGE_EXTENSIONS"]
+__all__ = ["Reader", "ArrayFileReader", "ImageFolderReader", "DatasetReader", "IMAGE_EXTENSIONS", "SYSTEM_FOLDERS",
+           "is_hidden", "INPUT_COLUMNS", "LABEL_COLUMNS"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -49,6 +52,14 @@ class Reader:
     def labels(self) -> np.ndarray | None:
         """Every sample's label without decoding the samples, or None when unknown."""
         return None
+
+    def describe(self, i: int) -> str:
+        """Sample ``i`` in words, for error messages (a file, a row and column)."""
+        return f"row {i}"
+
+    def remedy(self) -> str:
+        """What to do when samples have different shapes (appended to that error)."""
+        return "give every sample the same shape."
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -133,41 +144,83 @@ def _file_offset(array: np.memmap) -> int:
 class ImageFolderReader(Reader):
     """Images under ``root/<class>/...`` (torchvision ``ImageFolder`` layout), decoded on demand.
 
+    Classes and samples follow ``torchvision.datasets.ImageFolder``'s rules, plus the folders and files
+    that operating systems and tools leave behind:
+
+    - a class is a sub-folder of ``root`` holding at least one image file (extensions
+      :data:`IMAGE_EXTENSIONS`, case-insensitive, searched recursively); classes are sorted by name and
+      a label is its class's position in that order (``reader.class_to_idx``);
+    - hidden and system folders are never classes nor searched (a name starting with ``.``, e.g.
+      ``.ipynb_checkpoints``, ``.git``; and :data:`SYSTEM_FOLDERS`, e.g. ``__MACOSX``, ``@eaDir``);
+    - hidden files are never samples (a name starting with ``.``: AppleDouble ``._x.png``, ``.DS_Store``);
+    - sub-folders without image files are not classes; they are listed in ``reader.skipped``.
+
+    Every image's header is read once here (and PIL's ``verify`` run on it): a file that is not a
+    readable image is an :class:`InputError` naming it, before any work; so is a folder whose images
+    have different sizes while ``size`` is None. Pixels: :func:`transfergraph.planner.inputs.pixels.image_array`
+    (8-bit images ``v / 255``, 16-bit ``v / 65535``, floats in [0, 1] as they are; never clipped to 8 bits).
+
     Parameters
     ----------
     root : str or os.PathLike
-        Folder with one sub-folder per class; classes are the sub-folder names in sorted order
-        and labels their positions (as ``torchvision.datasets.ImageFolder``).
+        Folder with one sub-folder per class.
     mode : "RGB" or "L"
-        PIL mode every image is converted to (3 or 1 channel).
+        Channels every image is converted to (3 or 1).
     size : int, optional
         Resize every image to ``size x size`` (bilinear, PIL) before conversion to an array.
+
+    Attributes
+    ----------
+    classes : list of str
+        Class (folder) names; label ``k`` is ``classes[k]``.
+    class_to_idx : dict of str to int
+        Name -> position (label), as ``torchvision.datasets.ImageFolder.class_to_idx``.
+    skipped : dict of str to str
+        Sub-folders of ``root`` that are not classes, and why.
     """
 
     def __init__(self, root: str | os.PathLike, *, mode: str = "RGB", size: int | None = None) -> None:
         root = Path(root)
         if not root.is_dir():
             raise InputError(f"image folder root {str(root)!r} is not a directory.")
-        if mode not in ("RGB", "L"):
+        if mode not in IMAGE_MODES:
             raise InputError(f"mode of ImageFolderReader must be 'RGB' or 'L'; got {mode!r}.")
-        self.classes = sorted(d.name for d in os.scandir(root) if d.is_dir())
-        files, labels, stats = [], [], []
-        for k, name in enumerate(self.classes):
-            for dirpath, _, names in sorted(os.walk(root / name)):
-                for f in sorted(names):
-                    if f.lower().endswith(IMAGE_EXTENSIONS):
-                        path = os.path.join(dirpath, f)
-                        st = os.stat(path)
-                        files.append(os.path.relpath(path, root))
-                        labels.append(k)
-                        stats.append(f"{files[-1]}|{st.st_size}|{st.st_mtime_ns}")
-        if len(set(labels)) < 1 or not files:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
+            raise InputError(f"size of ImageFolderReader must be a positive int or None; got {size!r}.")
+        self.skipped: dict[str, str] = {}
+        found: list[tuple[str, list[str]]] = []
+        for d in sorted(os.scandir(root), key=lambda e: e.name):
+            if not d.is_dir():
+                continue
+            if is_hidden(d.name):
+                self.skipped[d.name] = "hidden or system folder"
+                continue
+            images = _image_files(root, d.name)
+            if images:
+                found.append((d.name, images))
+            else:
+                self.skipped[d.name] = "no image files"
+        if not found:
             raise InputError(f"image folder root {str(root)!r} holds no images in class sub-folders "
-                             f"(extensions {IMAGE_EXTENSIONS}).")
+                             f"(extensions {IMAGE_EXTENSIONS}; hidden and system folders are not classes)"
+                             + (f"; sub-folders that are not classes: {self.skipped}." if self.skipped else "."))
+        self.classes = [name for name, _ in found]
+        files, labels, stats = [], [], []
+        for k, (_, images) in enumerate(found):
+            for rel in images:
+                st = os.stat(os.path.join(root, rel))
+                files.append(rel)
+                labels.append(k)
+                stats.append(f"{rel}|{st.st_size}|{st.st_mtime_ns}")
         self.root, self.mode, self.size = str(root), mode, size
         self.files = files
+        _check_images(self.root, files, size)
         self._labels = np.asarray(labels, dtype=np.int64)
         self.identity = combine("image_folder", os.path.realpath(root), mode, size, "\n".join(stats))
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        return {name: k for k, name in enumerate(self.classes)}
 
     def __len__(self) -> int:
         return len(self.files)
@@ -175,19 +228,100 @@ class ImageFolderReader(Reader):
     def labels(self) -> np.ndarray:
         return self._labels
 
+    def describe(self, i: int) -> str:
+        return f"image file {os.path.join(self.root, self.files[i])!r}"
+
     def read(self, i: int) -> np.ndarray:
         from PIL import Image
-        from torchvision.transforms.functional import to_tensor
 
-        with Image.open(os.path.join(self.root, self.files[i])) as img:
-            img = img.convert(self.mode)
-            if self.size is not None:
-                img = img.resize((self.size, self.size), Image.BILINEAR)
-            return to_tensor(img).numpy()
+        path = os.path.join(self.root, self.files[i])
+        try:
+            with Image.open(path) as img:
+                return image_array(img, mode=self.mode, size=self.size, where=f"image file {path!r}")
+        except InputError:
+            raise
+        except (OSError, ValueError, SyntaxError) as exc:  # PIL's errors for unreadable or truncated files
+            raise InputError(f"image file {path!r} cannot be read as an image ({type(exc).__name__}: {exc}); "
+                             "remove it or replace it with a readable copy.") from None
+
+
+#: folder names that are never classes (besides every name starting with "."): macOS archive
+#: metadata, Synology thumbnails, Windows recycle bin and volume data, Python caches, fsck leftovers
+SYSTEM_FOLDERS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information", "__pycache__",
+                            "lost+found"})
+
+
+def is_hidden(name: str) -> bool:
+    """True for a hidden or system file/folder name: it starts with "." or is one of :data:`SYSTEM_FOLDERS`."""
+    return name.startswith(".") or name in SYSTEM_FOLDERS
+
+
+def _image_files(root: Path, name: str) -> list[str]:
+    """Image files under ``root/name`` (recursive, hidden/system folders and hidden files skipped), as
+    paths relative to ``root`` in ``torchvision.datasets.folder.make_dataset``'s order (folders sorted by
+    path, files by name)."""
+    walked = []
+    for dirpath, dirnames, names in os.walk(root / name, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not is_hidden(d)]
+        walked.append((dirpath, names))
+    return [os.path.relpath(os.path.join(dirpath, f), root) for dirpath, names in sorted(walked)
+            for f in sorted(names) if not is_hidden(f) and f.lower().endswith(IMAGE_EXTENSIONS)]
+
+
+def _check_images(root: str, files: list[str], size: int | None) -> None:
+    """Open every image's header and verify it (decoding only 32-bit integer and float images, whose
+    value range decides whether they can be used); refuse unreadable files and, without ``size``, mixed sizes."""
+    from PIL import Image
+
+    bad: list[str] = []
+    sizes: dict[tuple[int, int], list[str]] = {}
+    for rel in files:
+        path = os.path.join(root, rel)
+        try:
+            with Image.open(path) as img:
+                shape, wide = img.size, pixel_kind(img.mode) in ("int32", "float")
+                img.verify()
+            if wide:  # 32-bit integer or float pixels: their range decides whether they can be used
+                with Image.open(path) as img:
+                    image_array(img, mode="L", where=f"image file {path!r}")
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - PIL raises many types for a file that is not an image
+            bad.append(f"{path!r} ({type(exc).__name__}: {exc})")
+            continue
+        sizes.setdefault(shape, []).append(rel)
+    if bad:
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise InputError(f"image folder {root!r}: {len(bad)} file(s) cannot be read as images: {'; '.join(bad[:5])}"
+                         f"{more}. Remove them or replace them with readable copies.")
+    if size is None and len(sizes) > 1:
+        common = sorted(sizes.items(), key=lambda kv: -len(kv[1]))
+        shown = ", ".join(f"{w}x{h} ({len(f)} files, e.g. {f[0]!r})" for (w, h), f in common[:4])
+        raise InputError(f"image folder {root!r} holds images of {len(sizes)} different sizes (width x height: "
+                         f"{shown}); set a common size: image_size=N (Task or ImageFolderReader size=N) or "
+                         "data.image_size in a config.", key="image_size")
+
+
+#: input and label columns looked for, in this order, when a mapping-style dataset names none
+INPUT_COLUMNS = ("image", "img", "pixel_values", "input_ids", "x")
+LABEL_COLUMNS = ("label", "labels", "y")
+
+_HOW_COLUMNS = ("name them: Task(name, dataset, input_column='...', label_column='...') in Python, or "
+                "data.input_column and data.label_column in a config")
 
 
 class DatasetReader(Reader):
     """A map-style Dataset whose item ``i`` is ``(x, y)`` (or a mapping with input/label columns).
+
+    Samples that are PIL images (Hugging Face ``Image`` columns, torchvision datasets without a
+    transform) go through :func:`transfergraph.planner.inputs.pixels.image_array`, as image-folder files
+    do: converted to ``image_mode`` (mixed L/RGB datasets become one mode), resized to ``image_size``
+    when given, 16-bit pixels divided by 65535. Tensors and arrays are used as they are. Samples of a
+    different shape than the first one are an :class:`InputError` naming the row and column (raised
+    when the rows are read: :meth:`transfergraph.planner.inputs.lazy.LazyInputs.read_rows` and the
+    batch reader check it). For a Hugging Face ``Image`` input column every row's image header (not
+    its pixels) is read here, so an unreadable image, or without ``image_size`` an image of another
+    size than row 0's, is refused before any work, naming its row.
 
     Parameters
     ----------
@@ -196,63 +330,169 @@ class DatasetReader(Reader):
         than data (a ``load_from_disk`` dataset does).
     input_column, label_column : str, optional
         For items that are mappings (Hugging Face rows): the keys of the input and the label.
-        Default: the first of "image", "img", "pixel_values", "input_ids", "x" present, and the
-        first of "label", "labels", "y".
+        Default: the first of :data:`INPUT_COLUMNS` ("image", "img", "pixel_values", "input_ids", "x")
+        present, and the first of :data:`LABEL_COLUMNS` ("label", "labels", "y"). A Hugging Face
+        dataset's columns are checked here: a named column it lacks, or no input column, is an
+        :class:`InputError` listing its columns.
+    image_mode : "RGB" or "L"
+        Channels PIL-image samples are converted to (3 or 1); default "RGB", as image folders.
+    image_size : int, optional
+        Resize PIL-image samples to ``image_size x image_size`` (bilinear).
     """
 
-    def __init__(self, dataset: Any, *, input_column: str | None = None, label_column: str | None = None) -> None:
+    def __init__(self, dataset: Any, *, input_column: str | None = None, label_column: str | None = None,
+                 image_mode: str = "RGB", image_size: int | None = None) -> None:
+        if image_mode not in IMAGE_MODES:
+            raise InputError(f"image_mode must be 'RGB' or 'L'; got {image_mode!r}.")
+        if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
+                                       or image_size < 1):
+            raise InputError(f"image_size must be a positive int or None; got {image_size!r}.")
+        for arg, value in (("input_column", input_column), ("label_column", label_column)):
+            if value is not None and not isinstance(value, str):
+                raise InputError(f"{arg} must be a column name (str) or None; got {value!r}.")
         dataset = _numpy_format(dataset)
         self.dataset = dataset
+        self.columns = _column_names(dataset)
+        if self.columns is not None:
+            for arg, value in (("input_column", input_column), ("label_column", label_column)):
+                if value is not None and value not in self.columns:
+                    raise InputError(f"{arg} {value!r} is not a column of the dataset; its columns: {self.columns}. "
+                                     f"To use others, {_HOW_COLUMNS}.", key=arg)
+            input_column = input_column or next((c for c in INPUT_COLUMNS if c in self.columns), None)
+            if input_column is None:
+                raise InputError(f"the dataset has none of the input columns {list(INPUT_COLUMNS)}; its columns: "
+                                 f"{self.columns}. {_HOW_COLUMNS[0].upper()}{_HOW_COLUMNS[1:]}.", key="input_column")
+            label_column = label_column or next((c for c in LABEL_COLUMNS if c in self.columns), None)
         self.input_column, self.label_column = input_column, label_column
+        self.image_mode, self.image_size = image_mode, None if image_size is None else int(image_size)
+        if self.columns is not None and input_column is not None:
+            _check_stored_images(dataset, input_column, self.image_size)
         explicit = getattr(dataset, "fingerprint", None) or getattr(dataset, "_fingerprint", None)
         if isinstance(explicit, str):
-            self.identity = combine("dataset", type(dataset).__qualname__, explicit, input_column, label_column)
+            self.identity = combine("dataset", type(dataset).__qualname__, explicit, input_column, label_column,
+                                    image_mode, self.image_size)
         else:
             import cloudpickle
 
-            self.identity = combine("dataset-pickle", cloudpickle.dumps(dataset, protocol=4))
+            self.identity = combine("dataset-pickle", cloudpickle.dumps(dataset, protocol=4), image_mode,
+                                    self.image_size)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def _split(self, item: Any, i: int) -> tuple[Any, Any]:
+    @property
+    def class_names(self) -> list[str] | None:
+        """A Hugging Face ``ClassLabel`` label column's names (label k is ``class_names[k]``), else None."""
+        feature = getattr(self.dataset, "features", {}).get(self.label_column) if self.label_column else None
+        names = getattr(feature, "names", None) if type(feature).__name__ == "ClassLabel" else None
+        return list(names) if names else None
+
+    def describe(self, i: int) -> str:
+        if self.columns is not None or self.input_column is not None:
+            return f"row {i} (column {self.input_column!r}) of the dataset"
+        return f"item {i} of the dataset"
+
+    def remedy(self) -> str:
+        return ("for images, set image_size=N (Task(name, dataset, image_size=N), or data.image_size in a config) "
+                "to resize every image to N x N; for tensors or arrays, make every sample the same shape (e.g. "
+                "with the dataset's transform).")
+
+    def _item(self, i: int) -> Any:
+        try:
+            return self.dataset[int(i)]
+        except (OSError, SyntaxError) as exc:  # PIL's errors when a stored image cannot be decoded
+            raise InputError(f"{self.describe(i)} cannot be read as an image ({type(exc).__name__}: {exc}); "
+                             "remove the row or replace its image.") from None
+
+    def _key(self, item: dict, i: int, which: str) -> str:
+        given = self.input_column if which == "input" else self.label_column
+        key = given or next((k for k in (INPUT_COLUMNS if which == "input" else LABEL_COLUMNS) if k in item), None)
+        if key is None or key not in item:
+            usual = list(INPUT_COLUMNS if which == "input" else LABEL_COLUMNS)
+            raise InputError(f"the dataset has no {which} column {'named ' + repr(given) if given else f'among {usual}'}"
+                             f"; its columns (item {i}'s keys): {sorted(item)}. To use others, {_HOW_COLUMNS}"
+                             + (" (or pass labels=)." if which == "label" else "."))
+        return key
+
+    def _input(self, item: Any, i: int) -> Any:
         if isinstance(item, dict):
-            x_key = self.input_column or next((k for k in ("image", "img", "pixel_values", "input_ids", "x")
-                                               if k in item), None)
-            y_key = self.label_column or next((k for k in ("label", "labels", "y") if k in item), None)
-            if x_key not in item or y_key not in item:
-                raise InputError(f"dataset item {i} is a mapping with keys {sorted(item)}; pass input_column= "
-                                 "and label_column= naming the input and the label.")
-            return item[x_key], item[y_key]
+            return item[self._key(item, i, "input")]
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise InputError(f"a Dataset given as Task inputs must yield (x, y) pairs; item {i} is "
                              f"{type(item).__name__}.")
-        return item[0], item[1]
+        return item[0]
+
+    def _label(self, item: Any, i: int) -> Any:
+        if isinstance(item, dict):
+            return item[self._key(item, i, "label")]
+        if not isinstance(item, (tuple, list)) or len(item) < 2:
+            raise InputError(f"a Dataset given as Task inputs must yield (x, y) pairs; item {i} is "
+                             f"{type(item).__name__}.")
+        return item[1]
 
     def read(self, i: int) -> np.ndarray:
-        x, _ = self._split(self.dataset[int(i)], int(i))
-        return _sample_array(x)
+        x = self._input(self._item(i), int(i))
+        return _sample_array(x, self.image_mode, self.image_size, self.describe(int(i)))
 
     def labels(self) -> np.ndarray | None:
         ds = self.dataset
-        if hasattr(ds, "column_names") and hasattr(ds, "select_columns"):  # Hugging Face: one column read
-            first = ds[0] if len(ds) else {}
-            key = self.label_column or next((k for k in ("label", "labels", "y") if k in first), None)
-            return np.asarray(ds[key]) if key is not None else None
+        if self.columns is not None:  # Hugging Face: one column read
+            return np.asarray(ds[self.label_column]) if self.label_column is not None else None
         targets = getattr(ds, "targets", None)
         if targets is not None and len(targets) == len(ds):
             return np.asarray([t.item() if hasattr(t, "item") else t for t in targets])
         return None
 
     def label_of(self, i: int) -> Any:
-        _, y = self._split(self.dataset[int(i)], int(i))
+        y = self._label(self._item(i), int(i))
         return y.item() if hasattr(y, "item") else y
+
+
+def _check_stored_images(dataset: Any, column: str, size: int | None, batch: int = 1024) -> None:
+    """For a Hugging Face ``Image`` column: read every row's image header (not its pixels) and refuse,
+    naming the row, an image PIL cannot open and, without ``size``, an image whose size differs from
+    row 0's (the batch would not stack)."""
+    import io
+
+    feature = getattr(dataset, "features", {}).get(column)
+    if type(feature).__name__ != "Image" or len(dataset) == 0:
+        return
+    import datasets
+    from PIL import Image
+
+    raw = dataset.select_columns([column]).cast_column(column, datasets.Image(decode=False))
+    first, row = None, 0
+    for chunk in raw.iter(batch_size=batch):
+        for cell in chunk[column]:
+            where = f"row {row} (column {column!r}) of the dataset"
+            try:
+                source = io.BytesIO(cell["bytes"]) if cell.get("bytes") is not None else cell.get("path")
+                with Image.open(source) as img:
+                    shape = img.size
+            except Exception as exc:  # noqa: BLE001 - PIL raises many types for bytes that are not an image
+                raise InputError(f"{where} cannot be read as an image ({type(exc).__name__}: {exc}); remove the "
+                                 "row or replace its image.") from None
+            if first is None:
+                first = shape
+            elif size is None and shape != first:
+                raise InputError(f"{where} is an image of {shape[0]}x{shape[1]} pixels, unlike row 0 "
+                                 f"({first[0]}x{first[1]}): images of one task must share a size; set image_size=N "
+                                 "(Task(name, dataset, image_size=N), or data.image_size in a config) to resize "
+                                 "every image to N x N.", key="image_size")
+            row += 1
+
+
+def _column_names(dataset: Any) -> list[str] | None:
+    """A Hugging Face dataset's column names (None for other datasets)."""
+    if hasattr(dataset, "column_names") and hasattr(dataset, "select_columns"):
+        return list(dataset.column_names)
+    return None
 
 
 def _numpy_format(dataset: Any) -> Any:
     """A Hugging Face dataset without an output format, switched to NumPy for its array columns
     (rows would otherwise come back as nested Python lists and lose their dtype); image columns
-    stay PIL images, decoded with ``to_tensor``."""
+    stay PIL images, decoded with :func:`transfergraph.planner.inputs.pixels.image_array`."""
     if not (hasattr(dataset, "with_format") and hasattr(dataset, "features")):
         return dataset
     if getattr(dataset, "format", {}).get("type") is not None:
@@ -262,12 +502,9 @@ def _numpy_format(dataset: Any) -> Any:
     return dataset.with_format("numpy")
 
 
-def _sample_array(x: Any) -> np.ndarray:
+def _sample_array(x: Any, mode: str = "RGB", size: int | None = None, where: str = "sample") -> np.ndarray:
     if hasattr(x, "detach"):
         return to_numpy(x)
-    if hasattr(x, "convert") and hasattr(x, "size"):  # a PIL image (Hugging Face image columns)
-        from torchvision.transforms.functional import to_tensor
-
-        return to_tensor(x).numpy()
+    if hasattr(x, "convert") and hasattr(x, "size") and hasattr(x, "mode"):  # a PIL image
+        return image_array(x, mode=mode, size=size, where=where)
     return np.asarray(x)
-

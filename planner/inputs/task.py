@@ -14,6 +14,7 @@ import numpy as np
 
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.labels import sorted_labels
+from transfergraph.planner.common.names import check_name_characters
 from transfergraph.planner.inputs.lazy import LazyInputs, as_lazy
 from transfergraph.planner.inputs.provenance import Provenance, as_provenance_parts
 from transfergraph.planner.common.tensors import to_numpy
@@ -39,7 +40,7 @@ def distinct_labels(labels: np.ndarray) -> np.ndarray:
 def _check_name(name: Any, owner: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"name of {owner} must be a non-empty string; got {name!r}.")
-    return name
+    return check_name_characters(name, f"name of {owner}")  # it is written to graph.graphml and scores.csv
 
 
 def _lazy_labels(x: LazyInputs, labels: Any, task: str, in_name: str, lab_name: str) -> np.ndarray:
@@ -75,9 +76,9 @@ def _check_no_nan_labels(y: np.ndarray, task: str, lab_name: str) -> None:
         raise InputError(f"{lab_name} of Task {task!r} must not contain NaN (a missing label is not a class).")
 
 
-def _check_split(inputs: Any, labels: Any, task: str, which: str) -> tuple[Any, np.ndarray]:
+def _check_split(inputs: Any, labels: Any, task: str, which: str, reading: dict | None = None) -> tuple[Any, np.ndarray]:
     in_name, lab_name = ("inputs", "labels") if which == "train" else ("test_inputs", "test_labels")
-    lazy = as_lazy(inputs, argument=f"{in_name} of Task {task!r}")
+    lazy = as_lazy(inputs, argument=f"{in_name} of Task {task!r}", **(reading or {}))
     if lazy is not None:
         if len(lazy) == 0:
             raise InputError(f"{in_name} of Task {task!r} is an empty dataset; expected at least 2 samples.")
@@ -128,6 +129,18 @@ class Task:
     provenance : transfergraph.planner.inputs.provenance.Provenance, optional
         Base-pool rows of the training samples (one per sample, before any shift); the leakage
         check intersects them with the sources' training data. None: samples are matched by bytes.
+    input_column, label_column : str, optional
+        For a Hugging Face (or mapping-yielding) dataset: the columns holding the input and the
+        label, e.g. ``Task("cifar100", ds, input_column="img", label_column="fine_label")``. Default:
+        the first of "image", "img", "pixel_values", "input_ids", "x" and of "label", "labels", "y".
+    image_mode : "RGB" or "L", optional
+        Channels that images read from an image folder or a dataset's PIL images are converted to
+        (default "RGB"); mixed L/RGB data become one mode.
+    image_size : int, optional
+        Resize those images to ``image_size x image_size`` (bilinear); needed when their sizes differ.
+        The four reading options apply to ``inputs`` and ``test_inputs`` when transfergraph builds their
+        reader (:func:`transfergraph.planner.inputs.lazy.as_lazy`); with arrays or a ready reader they
+        are an :class:`InputError`. Pixel scaling: :mod:`transfergraph.planner.inputs.pixels`.
 
     Attributes
     ----------
@@ -148,9 +161,15 @@ class Task:
         test_inputs: Any = None,
         test_labels: Sequence[Any] | Any = None,
         provenance: Provenance | None = None,
+        input_column: str | None = None,
+        label_column: str | None = None,
+        image_mode: str | None = None,
+        image_size: int | None = None,
     ) -> None:
         self.name = _check_name(name, "Task")
-        self.inputs, self.labels = _check_split(inputs, labels, self.name, "train")
+        reading = {"input_column": input_column, "label_column": label_column, "image_mode": image_mode,
+                   "image_size": image_size}
+        self.inputs, self.labels = _check_split(inputs, labels, self.name, "train", reading)
         if provenance is not None and (not isinstance(provenance, Provenance) or len(provenance.rows) != len(self.labels)):
             raise InputError(f"provenance of Task {self.name!r} must be a Provenance with one row per training "
                              f"sample ({len(self.labels)}); got {provenance!r:.80}.")
@@ -162,7 +181,7 @@ class Task:
                 f"({list(classes)[:3]})."
             )
         self.classes = classes
-        lazy_test = as_lazy(test_inputs, argument=f"test_inputs of Task {self.name!r}")
+        lazy_test = as_lazy(test_inputs, argument=f"test_inputs of Task {self.name!r}", **reading)
         test_inputs = lazy_test if lazy_test is not None else test_inputs
         if (test_inputs is None) != (test_labels is None) and lazy_test is None:
             raise InputError(
@@ -258,6 +277,7 @@ class Source:
             )
         if task is not None and (not isinstance(task, str) or not task):
             raise InputError(f"task of Source {self.name!r} must be a task name (str) or None; got {task!r}.")
+        check_name_characters(task, f"task of Source {self.name!r}")
         if transform is not None and not callable(transform):
             raise InputError(f"transform of Source {self.name!r} must be callable; got {type(transform).__name__}.")
         modules = dict(model.named_modules())

@@ -9,10 +9,9 @@ oversubscription of a loaded machine); :func:`set_blas_threads` changes that bou
 """
 from __future__ import annotations
 
-import math
-
 from transfergraph.planner.metrics._registry import (
     Metric,
+    MetricInput,
     normalize_by_classes,
     normalize_by_entropy,
     normalize_gbc,
@@ -20,6 +19,15 @@ from transfergraph.planner.metrics._registry import (
     normalize_rank,
 )
 from transfergraph.planner.metrics import _regimes as regimes
+from transfergraph.planner.metrics.gbc import METRIC as _GBC
+from transfergraph.planner.metrics.hscore import METRIC as _H_SCORE
+from transfergraph.planner.metrics.leep import METRIC as _LEEP
+from transfergraph.planner.metrics.logme import METRIC as _LOGME
+from transfergraph.planner.metrics.nce import METRIC as _NCE
+from transfergraph.planner.metrics.nleep import METRIC as _NLEEP
+from transfergraph.planner.metrics.reg_hscore import METRIC as _REG_H_SCORE
+from transfergraph.planner.metrics.transrate import METRIC as _TRANSRATE
+from transfergraph.planner.metrics.tta import METRIC as _TTA
 from transfergraph.planner.metrics._threads import get_blas_threads, set_blas_threads
 from transfergraph.planner.metrics.entropy import label_entropy
 from transfergraph.planner.metrics.leep import leep
@@ -36,6 +44,7 @@ from transfergraph.planner.metrics.tta_reference import Reference, TTATerms
 __all__ = [
     "REGISTRY",
     "Metric",
+    "MetricInput",
     "leep",
     "nce",
     "h_score",
@@ -53,46 +62,9 @@ __all__ = [
 ]
 
 
-def _entropy_bounds(k: int, h: float) -> tuple[float, float]:
-    return (-h, 0.0)
-
-
-def _class_bounds(k: int, h: float) -> tuple[float, float]:
-    return (0.0, float(k - 1))
-
-
-def _gbc_bounds(k: int, h: float) -> tuple[float, float]:
-    return (-float(k * (k - 1)), 0.0)
-
-
-def _unbounded(k: int, h: float) -> tuple[float, float]:
-    return (-math.inf, math.inf)
-
-
-def _nonpositive(k: int, h: float) -> tuple[float, float]:
-    return (-math.inf, 0.0)
-
-
-def _metric(name, func, input, normalizer, bounds, duplication_invariant, *, regime, invariant, seeded=False, version="2",
-            columns=()):
-    return Metric(
-        name=name,
-        func=func,
-        input=input,
-        version=version,
-        seeded=seeded,
-        paper=func.__module__ and __import__(func.__module__, fromlist=["PAPER"]).PAPER,
-        normalizer=normalizer,
-        regime=regime,
-        invariant_columns=frozenset(invariant),
-        bounds=bounds,
-        duplication_invariant=duplication_invariant,
-        columns=tuple(columns),
-    )
-
-
-#: name -> Metric. ``version`` is bumped whenever a metric's numbers (or its flags) change: score
-#: caches key on it. Version 2: the ``flag`` column (older cached rows have none), GBC's direct
+#: name -> Metric, each declared in its own module (its ``METRIC``, every field by keyword).
+#: ``version`` is bumped whenever a metric's numbers (or its flags) change: score caches key on it.
+#: Version 2: the ``flag`` column (older cached rows have none), GBC's direct
 #: off-diagonal sum, LogME's fixed point for n < D.
 #:
 #: Why each ``normalized`` is comparable across targets: LEEP, NCE and N-LEEP map [-H(Y), 0] to
@@ -104,22 +76,5 @@ def _metric(name, func, input, normalizer, bounds, duplication_invariant, *, reg
 #: target's best and worst source. Every map first ties scores within TIE_RTOL.
 REGISTRY: dict[str, Metric] = {
     m.name: m
-    for m in (
-        _metric("leep", leep, "probs", normalize_by_entropy, _entropy_bounds, True, regime=regimes.leep_regime, invariant=()),
-        _metric("nce", nce, "probs", normalize_by_entropy, _entropy_bounds, True, regime=regimes.nce_regime, invariant=()),
-        _metric("h_score", h_score, "features", normalize_by_classes, _class_bounds, True,
-                regime=regimes.h_score_regime, invariant=("zero", "constant", "duplicated")),
-        _metric("reg_h_score", reg_h_score, "features", normalize_by_classes, _class_bounds, False,
-                regime=regimes.reg_h_score_regime, invariant=("zero", "constant")),
-        _metric("logme", logme, "features", normalize_minmax, _unbounded, False, regime=regimes.logme_regime, invariant=("zero",)),
-        _metric("nleep", nleep, "features", normalize_by_entropy, _entropy_bounds, False, seeded=True,
-                regime=regimes.nleep_regime, invariant=("zero", "constant")),
-        _metric("gbc", gbc, "features", normalize_gbc, _gbc_bounds, True, regime=regimes.gbc_regime, invariant=("zero", "constant")),
-        _metric("transrate", transrate, "features", normalize_minmax, _unbounded, True,
-                regime=regimes.transrate_regime, invariant=("zero", "constant")),
-        # needs a reference sample too (input "features+reference"); rank-normalized: the certified
-        # value is usually vacuous, and a vacuous upper bound is no sign of negative transfer
-        _metric("tta", tta, "features+reference", normalize_rank, _nonpositive, False, seeded=True,
-                columns=TTATerms(0, 0, 0, 0, 0, 0).columns(), regime=regimes.tta_regime, invariant=("zero", "constant", "duplicated")),
-    )
+    for m in (_LEEP, _NCE, _H_SCORE, _REG_H_SCORE, _LOGME, _NLEEP, _GBC, _TRANSRATE, _TTA)
 }

@@ -1,4 +1,8 @@
-"""The :class:`Metric` record kept in ``transfergraph.planner.metrics.REGISTRY`` and the per-target normalizations.
+"""The :class:`Metric` record kept in ``transfergraph.planner.metrics.REGISTRY``, the kinds of metric input
+(:class:`MetricInput`), the per-target normalizations and the documented score ranges.
+
+Each metric module declares its own record (a module-level ``METRIC = Metric(name=..., ...)``, all
+fields by keyword); the package collects them into ``REGISTRY``.
 
 ``normalize`` maps ONE target's raw scores over all its sources (a 1-D array, possibly of length 1,
 NaN for failed pairs) to the ``normalized`` column of the score table. NaN entries stay NaN and do not
@@ -11,7 +15,9 @@ decisions break the tie by name instead of by rounding.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable
 
 import numpy as np
@@ -20,6 +26,12 @@ from transfergraph.planner.common.exceptions import InputError
 
 __all__ = [
     "Metric",
+    "MetricInput",
+    "entropy_bounds",
+    "class_bounds",
+    "gbc_bounds",
+    "unbounded",
+    "nonpositive",
     "normalize_by_entropy",
     "normalize_by_classes",
     "normalize_gbc",
@@ -28,6 +40,65 @@ __all__ = [
     "tie_scores",
     "TIE_RTOL",
 ]
+
+
+class MetricInput(str, Enum):
+    """What a metric's first argument is: the kinds the scoring engine knows how to feed.
+
+    A ``str`` subclass: each member compares (and hashes) equal to its value, so
+    ``REGISTRY["leep"].input == "probs"`` holds and a duck-typed registry entry whose ``input`` is a
+    plain string is fed the same way.
+
+    Members
+    -------
+    PROBS : "probs"
+        Source-class probabilities (the engine passes log-probabilities with ``log_probs=True``).
+    FEATURES : "features"
+        Penultimate-layer features, shape (n, d).
+    FEATURES_REFERENCE : "features+reference"
+        Features, plus a ``reference=`` sample of the source's own data that the engine builds per
+        source (the TTA bound, :func:`transfergraph.planner.metrics.tta`).
+    """
+
+    PROBS = "probs"
+    FEATURES = "features"
+    FEATURES_REFERENCE = "features+reference"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def uses_features(self) -> bool:
+        """Whether the engine must capture the model's features for this kind."""
+        return self is not MetricInput.PROBS
+
+
+def entropy_bounds(k: int, h: float) -> tuple[float, float]:
+    """Range ``[-H(Y), 0]`` (LEEP, NCE, N-LEEP)."""
+    return (-h, 0.0)
+
+
+def class_bounds(k: int, h: float) -> tuple[float, float]:
+    """Range ``[0, |Y| - 1]`` (H-score, shrinkage H-score)."""
+    return (0.0, float(k - 1))
+
+
+def gbc_bounds(k: int, h: float) -> tuple[float, float]:
+    """Range ``[-|Y|(|Y| - 1), 0]`` (GBC: minus a sum of |Y|(|Y|-1) overlaps)."""
+    return (-float(k * (k - 1)), 0.0)
+
+
+def unbounded(k: int, h: float) -> tuple[float, float]:
+    """No documented range (LogME, TransRate)."""
+    return (-math.inf, math.inf)
+
+
+def nonpositive(k: int, h: float) -> tuple[float, float]:
+    """Range ``(-inf, 0]`` (TTA: minus an upper bound on the target risk)."""
+    return (-math.inf, 0.0)
 
 
 #: Relative tolerance under which two scores of one target are the same score: float32 forward
@@ -134,9 +205,9 @@ def normalize_rank(scores: Any, *, n_classes: int, label_entropy: float) -> np.n
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metric:
-    """One registered transferability metric.
+    """One registered transferability metric (every field is passed by keyword).
 
     Attributes
     ----------
@@ -144,11 +215,12 @@ class Metric:
         Registry key (``"leep"``, ...).
     func : callable
         ``func(x, labels, **options) -> float``.
-    input : {"probs", "features", "features+reference"}
-        What ``x`` is: source-class probabilities (called with log-probabilities and
-        ``log_probs=True`` by the scoring engine) or penultimate-layer features.
-        "features+reference": features, plus a ``reference=`` sample the engine builds per source
-        (see :func:`transfergraph.planner.metrics.tta`).
+    input : MetricInput
+        What ``x`` is (a plain string is converted; it compares equal to its value): ``"probs"``,
+        source-class probabilities (called with log-probabilities and ``log_probs=True`` by the
+        scoring engine); ``"features"``, penultimate-layer features; ``"features+reference"``,
+        features plus a ``reference=`` sample the engine builds per source (see
+        :func:`transfergraph.planner.metrics.tta`).
     version : str
         Bumped whenever the metric's numbers change; score caches key on it.
     seeded : bool
@@ -178,7 +250,7 @@ class Metric:
 
     name: str
     func: Callable[..., float]
-    input: str
+    input: MetricInput
     version: str
     seeded: bool
     paper: str
@@ -190,6 +262,13 @@ class Metric:
     )
     duplication_invariant: bool = False
     columns: tuple = ()
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "input", MetricInput(self.input))
+        except ValueError:
+            raise InputError(f"input of Metric {self.name!r} must be one of {[k.value for k in MetricInput]}; "
+                             f"got {self.input!r}.") from None
 
     def __call__(self, x: Any, labels: Any, **options: Any) -> float:
         return self.func(x, labels, **options)

@@ -9,8 +9,10 @@ import numpy as np
 from transfergraph.planner.common.arguments import check_choice, check_scalar
 from transfergraph.planner.metrics._stats import centred_covariance, feature_inputs
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import gbc_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, gbc_bounds, normalize_gbc
 
-__all__ = ["gbc", "pca_project"]
+__all__ = ["gbc", "pca_project", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2111.12780"
 
@@ -121,3 +123,21 @@ def off_diagonal_sum_exp(ops: Any, logs: Any) -> float:
     if top == -math.inf:
         return 0.0
     return math.exp(top) * ops.to_float(ops.exp(vals - top).sum())
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="gbc",
+    func=gbc,
+    input=MetricInput.FEATURES,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_gbc,
+    bounds=gbc_bounds,
+    regime=gbc_regime,
+    invariant_columns=frozenset({"zero", "constant"}),
+    duplication_invariant=True,
+    columns=(),
+)

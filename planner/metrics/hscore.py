@@ -6,8 +6,10 @@ from typing import Any, Sequence
 from transfergraph.planner.common.arguments import check_scalar
 from transfergraph.planner.metrics._stats import centred_covariance, class_stats, feature_inputs
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import h_score_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, class_bounds, normalize_by_classes
 
-__all__ = ["h_score", "between_class_projection"]
+__all__ = ["h_score", "between_class_projection", "h_score_from_stats", "METRIC"]
 
 PAPER = "https://ieeexplore.ieee.org/document/8803726"
 
@@ -69,7 +71,32 @@ def h_score(features: Any, labels: Sequence[Any] | Any, *, rcond: float = 1e-15,
     if f.shape[1] == 0:
         return 0.0
     cov, centred_means, weights = between_class_projection(ops, f, codes, k)
+    return h_score_from_stats(ops, cov, centred_means, weights, rcond)
+
+
+def h_score_from_stats(ops: Any, cov: Any, centred_means: Any, weights: Any, rcond: float) -> float:
+    """H from the statistics of :func:`between_class_projection` (Sigma_f (d, d), class means minus
+    the mean (k, d), n_c / n (k,)); shared by :func:`h_score` and the streamed path
+    (:class:`transfergraph.planner.metrics.streaming.GaussianAccumulator`)."""
     lam, u = ops.eigh(cov)
     keep = lam > rcond * lam.max()
     proj = centred_means @ u[:, keep]  # (k, r)
     return ops.to_float(((weights[:, None] * proj * proj).sum(axis=0) / lam[keep]).sum())
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="h_score",
+    func=h_score,
+    input=MetricInput.FEATURES,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_by_classes,
+    bounds=class_bounds,
+    regime=h_score_regime,
+    invariant_columns=frozenset({"zero", "constant", "duplicated"}),
+    duplication_invariant=True,
+    columns=(),
+)

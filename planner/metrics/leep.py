@@ -7,8 +7,10 @@ from transfergraph.planner.common.arguments import check_bool
 from transfergraph.planner.common.checks import check_labels, check_matrix, check_probabilities, sum_tolerance
 from transfergraph.planner.metrics._backend import ops_for, row_chunks
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import leep_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, entropy_bounds, normalize_by_entropy
 
-__all__ = ["leep", "leep_from_validated"]
+__all__ = ["leep", "leep_from_validated", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2002.12462"
 
@@ -90,3 +92,21 @@ def leep_from_validated(theta: Any, row_sum: Any, codes: Any, k: int) -> float:
     for rows in row_chunks(n, z, GATHER_ELEMENTS):
         log_eep[rows] = ops.log(ops.rowdot(theta[rows], cond[codes[rows]]) * weight[rows])
     return ops.to_float(log_eep.sum()) / n
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="leep",
+    func=leep,
+    input=MetricInput.PROBS,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_by_entropy,
+    bounds=entropy_bounds,
+    regime=leep_regime,
+    invariant_columns=frozenset(),
+    duplication_invariant=True,
+    columns=(),
+)

@@ -12,8 +12,10 @@ from transfergraph.planner.common.tensors import to_numpy
 from transfergraph.planner.metrics._backend import ops_for
 from transfergraph.planner.metrics._logme_solvers import LogMEConvergenceWarning, fixed_point, profile, spectrum
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import logme_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, unbounded, normalize_minmax
 
-__all__ = ["logme", "LogMEConvergenceWarning", "TOL", "MAX_ITER", "PROFILE_MAX_ITER"]
+__all__ = ["logme", "LogMEConvergenceWarning", "TOL", "MAX_ITER", "PROFILE_MAX_ITER", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2102.11005"
 
@@ -169,3 +171,21 @@ def logme(
     else:
         evidence = fixed_point(ops, sigma, z2, counts, n, k, tol, max_iter, stale=tllib)
     return ops.to_float(evidence.mean()) / n
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="logme",
+    func=logme,
+    input=MetricInput.FEATURES,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_minmax,
+    bounds=unbounded,
+    regime=logme_regime,
+    invariant_columns=frozenset({"zero"}),
+    duplication_invariant=False,
+    columns=(),
+)

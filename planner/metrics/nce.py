@@ -7,8 +7,10 @@ from transfergraph.planner.common.arguments import check_bool
 from transfergraph.planner.common.checks import check_labels, probability_argmax
 from transfergraph.planner.metrics._backend import ops_for
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import nce_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, entropy_bounds, normalize_by_entropy
 
-__all__ = ["nce"]
+__all__ = ["nce", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/1908.08142"
 
@@ -61,3 +63,21 @@ def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cla
     nonzero = counts > 0
     ratio = ops.where(nonzero, counts / ops.where(per_source > 0, per_source, 1.0)[None, :], 1.0)
     return ops.to_float((counts * ops.log(ratio)).sum()) / n
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="nce",
+    func=nce,
+    input=MetricInput.PROBS,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_by_entropy,
+    bounds=entropy_bounds,
+    regime=nce_regime,
+    invariant_columns=frozenset(),
+    duplication_invariant=True,
+    columns=(),
+)

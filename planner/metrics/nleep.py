@@ -14,8 +14,10 @@ from transfergraph.planner.metrics._backend import NUMPY
 from transfergraph.planner.metrics._stats import drop_constant_columns
 from transfergraph.planner.metrics.leep import leep_from_validated
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import nleep_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, entropy_bounds, normalize_by_entropy
 
-__all__ = ["nleep", "canonical_order"]
+__all__ = ["nleep", "canonical_order", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2011.11200"
 
@@ -123,3 +125,21 @@ def nleep(
         posterior_raw = mixture.predict_proba(reduced)
     posterior = np.asarray(posterior_raw, dtype=np.float64)
     return leep_from_validated(posterior, posterior.sum(axis=1), codes, k)
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="nleep",
+    func=nleep,
+    input=MetricInput.FEATURES,
+    version="2",
+    seeded=True,
+    paper=PAPER,
+    normalizer=normalize_by_entropy,
+    bounds=entropy_bounds,
+    regime=nleep_regime,
+    invariant_columns=frozenset({"zero", "constant"}),
+    duplication_invariant=False,
+    columns=(),
+)

@@ -6,8 +6,10 @@ from typing import Any, Sequence
 from transfergraph.planner.metrics._backend import row_chunks
 from transfergraph.planner.metrics._stats import class_stats, feature_inputs
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import reg_h_score_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, class_bounds, normalize_by_classes
 
-__all__ = ["reg_h_score", "ledoit_wolf_alpha"]
+__all__ = ["reg_h_score", "ledoit_wolf_alpha", "ledoit_wolf_from_moments", "reg_h_score_from_stats", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2110.06893"
 
@@ -31,14 +33,22 @@ def ledoit_wolf_alpha(ops: Any, f: Any, mean: Any) -> tuple[Any, float]:
         sq = (block * block).sum(axis=1)
         fourth += ops.to_float((sq * sq).sum())
     cov = (cov + cov.T) / (2.0 * n)
+    return cov, ledoit_wolf_from_moments(ops, cov, fourth, n)
+
+
+def ledoit_wolf_from_moments(ops: Any, cov: Any, fourth: float, n: int) -> float:
+    """The Ledoit-Wolf alpha of :func:`ledoit_wolf_alpha` from its two sums: the biased covariance
+    ``cov`` (d, d) and ``fourth`` = sum_i ||x_i||^4 of the centred rows (shared with the streamed path,
+    :class:`transfergraph.planner.metrics.streaming.GaussianAccumulator`)."""
+    d = cov.shape[0]
     mu = ops.to_float(cov.diagonal().sum()) / d
     frob2 = ops.to_float((cov * cov).sum())
     dev = cov - mu * ops.eye_like(cov)  # summed directly: ||S||^2 - d mu^2 cancels for near-isotropic S
     delta2 = ops.to_float((dev * dev).sum()) / d
     b2 = (fourth / n - frob2) / (n * d)
     if delta2 <= 0:
-        return cov, 0.0
-    return cov, min(max(b2, 0.0), delta2) / delta2
+        return 0.0
+    return min(max(b2, 0.0), delta2) / delta2
 
 
 @bounded_threads
@@ -86,9 +96,15 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = F
     ops, f, codes, k = feature_inputs(features, labels, func="reg_h_score", classes=classes)
     if f.shape[1] == 0:
         return 0.0
-    d = f.shape[1]
     mean, means, weights = class_stats(ops, f, codes, k)
     cov, alpha = ledoit_wolf_alpha(ops, f, mean)
+    return reg_h_score_from_stats(ops, cov, alpha, means - mean, weights)
+
+
+def reg_h_score_from_stats(ops: Any, cov: Any, alpha: float, centred_means: Any, weights: Any) -> float:
+    """H_alpha from Sigma_f (d, d), the Ledoit-Wolf ``alpha``, class means minus the mean (k, d) and
+    n_c / n (k,); shared by :func:`reg_h_score` and the streamed path."""
+    d = cov.shape[0]
     shrunk = (1.0 - alpha) * cov
     target = alpha * ops.to_float(cov.diagonal().sum()) / d
     lam, u = ops.eigh(shrunk)
@@ -96,5 +112,23 @@ def reg_h_score(features: Any, labels: Sequence[Any] | Any, *, classes: bool = F
     if ops.to_float(lam.max()) <= 0:
         return 0.0
     keep = lam > 1e-15 * lam.max()
-    proj = (means - mean) @ u[:, keep]
+    proj = centred_means @ u[:, keep]
     return ops.to_float((1.0 - alpha) * ((weights[:, None] * proj * proj).sum(axis=0) / lam[keep]).sum())
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="reg_h_score",
+    func=reg_h_score,
+    input=MetricInput.FEATURES,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_by_classes,
+    bounds=class_bounds,
+    regime=reg_h_score_regime,
+    invariant_columns=frozenset({"zero", "constant"}),
+    duplication_invariant=False,
+    columns=(),
+)

@@ -10,8 +10,10 @@ from transfergraph.planner.common.arguments import check_scalar
 from transfergraph.planner.metrics._backend import ops_for
 from transfergraph.planner.metrics._stats import centred_covariance
 from transfergraph.planner.metrics._threads import bounded_threads
+from transfergraph.planner.metrics._regimes import transrate_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, unbounded, normalize_minmax
 
-__all__ = ["transrate", "coding_rate"]
+__all__ = ["transrate", "coding_rate", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2106.09362"
 
@@ -92,3 +94,21 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4, 
     for c in range(k):  # one class block at a time: O(n_c d) extra memory
         within += coding_rate(ops, f[order[bounds[c] : bounds[c + 1]]] - mean, eps)
     return whole - within / k
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it).
+METRIC = Metric(
+    name="transrate",
+    func=transrate,
+    input=MetricInput.FEATURES,
+    version="2",
+    seeded=False,
+    paper=PAPER,
+    normalizer=normalize_minmax,
+    bounds=unbounded,
+    regime=transrate_regime,
+    invariant_columns=frozenset({"zero", "constant"}),
+    duplication_invariant=True,
+    columns=(),
+)

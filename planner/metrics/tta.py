@@ -26,8 +26,10 @@ from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.tensors import to_numpy
 from transfergraph.planner.metrics import tta_fast
 from transfergraph.planner.metrics.tta_reference import Reference, TTATerms, prepare_reference
+from transfergraph.planner.metrics._regimes import tta_regime
+from transfergraph.planner.metrics._registry import Metric, MetricInput, nonpositive, normalize_rank
 
-__all__ = ["tta", "Reference", "TTATerms", "PAPER"]
+__all__ = ["tta", "Reference", "TTATerms", "PAPER", "METRIC"]
 
 PAPER = "https://arxiv.org/abs/2307.00823"
 
@@ -163,3 +165,22 @@ def tta(
 def _py(v: Any) -> Any:
     """A NumPy scalar as the matching Python scalar (for dict keys and JSON)."""
     return v.item() if hasattr(v, "item") else v
+
+
+#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
+#: its numbers or flags change (score caches key on it). Rank-normalized: the certified value is
+#: usually vacuous, and a vacuous upper bound is no sign of negative transfer.
+METRIC = Metric(
+    name="tta",
+    func=tta,
+    input=MetricInput.FEATURES_REFERENCE,
+    version="2",
+    seeded=True,
+    paper=PAPER,
+    normalizer=normalize_rank,
+    bounds=nonpositive,
+    regime=tta_regime,
+    invariant_columns=frozenset({"zero", "constant", "duplicated"}),
+    duplication_invariant=False,
+    columns=tuple(TTATerms(0, 0, 0, 0, 0, 0).columns()),
+)

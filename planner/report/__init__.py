@@ -21,6 +21,7 @@ _LAZY = {
     "plot_groups": "transfergraph.planner.report.decision_figures",
     "plot_curriculum": "transfergraph.planner.report.decision_figures",
     "validation_report": "transfergraph.planner.report.validation",
+    "write_validation_outputs": "transfergraph.planner.report.validation_outputs",
     "level_table": "transfergraph.planner.report.validation_figures",
     "plot_levels": "transfergraph.planner.report.validation_figures",
     "plot_scatter": "transfergraph.planner.report.validation_figures",

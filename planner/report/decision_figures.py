@@ -117,6 +117,7 @@ def plot_curriculum(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.Path
     ax.set_axis_off()
     status = _status_text(obj)
     kind = plan.get("settings", {}).get("curriculum_objective", "tree")
-    ax.set_title(f"Curriculum ({kind}), value {obj.get('value', 0):.3f} ({status}); "
+    use = ": which model to start each task from" if kind == "tree" else ": one model, task after task"
+    ax.set_title(f"Curriculum ({kind}{use}), value {obj.get('value', 0):.3f} ({status}); "
                  "\nnumbers = training order, (w) = weight of the edge it starts from", fontsize=9)
     return _save(fig, path)

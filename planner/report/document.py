@@ -7,7 +7,6 @@ when ``validation.md`` / ``decisions.md`` exist, and the file list. Re-rendering
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +17,11 @@ from transfergraph.planner.common.io import atomic_write_text
 from transfergraph.planner.report.artifacts import read_artifacts
 from transfergraph.planner.report.explain import explain_plan
 from transfergraph.planner.report.flagged import flagged_section
+from transfergraph.planner.report.predicted import predicted_lines
+from transfergraph.planner.report.tables import frame_table as markdown_table  # re-exported under its old name
 from transfergraph.planner.report.tta_terms import tta_section
 
 __all__ = ["render_report", "markdown_table"]
-
-
-def markdown_table(df: pd.DataFrame, *, floatfmt: str = ".3f") -> str:
-    """Render a small DataFrame as a GitHub markdown table (no optional dependency)."""
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return "" if math.isnan(v) else format(v, floatfmt)
-        return str(v).replace("|", "\\|")
-
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in df.columns) + "|"
-    rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *rows])
 
 
 def _summary_lines(scores: pd.DataFrame | None, graph: nx.DiGraph, metric: str, config_summary: dict,
@@ -43,17 +31,20 @@ def _summary_lines(scores: pd.DataFrame | None, graph: nx.DiGraph, metric: str, 
         return [f"Re-planned from a transfer graph: {kinds.count('task')} tasks, {kinds.count('model')} external "
                 f"models, {graph.number_of_edges()} edges; graph weight: normalized {metric}."]
     ok = scores[scores["status"] == "ok"]
+    n_failed = int((scores["status"] == "failed").sum())
+    n_pred = len(scores) - len(ok) - n_failed  # rows of predicted pairs (pairs_fraction runs)
     return [
         f"{scores[['source', 'target']].drop_duplicates().shape[0]} (source, target) pairs x "
         f"{scores['metric'].nunique()} metrics = {len(scores)} scores in {seconds:.1f} s "
-        f"({len(ok)} ok, {len(scores) - len(ok)} failed); executor: {config_summary.get('executor', '?')}.",
+        f"({len(ok)} ok, {n_failed} failed" + (f", {n_pred} predicted" if n_pred else "")
+        + f"); executor: {config_summary.get('executor', '?')}.",
         f"Tasks: {config_summary.get('n_tasks')}; sources: {config_summary.get('n_sources')}; "
         f"metrics: {', '.join(sorted(scores['metric'].unique()))}; graph weight: normalized {metric}.",
     ]
 
 
 def _failed_lines(scores: pd.DataFrame | None) -> list[str]:
-    failed = scores[scores["status"] != "ok"] if scores is not None else scores
+    failed = scores[scores["status"] == "failed"] if scores is not None else scores
     if failed is None or not len(failed):
         return []
     lines = ["## Failed pairs", "",
@@ -99,6 +90,7 @@ def render_report(out: str | Path) -> Path:
     summary = run.get("summary", {})
     lines = [f"# transfergraph report: {summary.get('name', '')}", "",
              *_summary_lines(art.scores, art.graph, metric, summary, float(run.get("seconds", 0.0))), "",
+             *predicted_lines(art.scores),
              *_run_lines(run),
              "## How to read the scores", "",
              "LEEP (Nguyen et al., ICML 2020) is the average log-likelihood of the target labels under the "
@@ -106,7 +98,7 @@ def render_report(out: str | Path) -> Path:
              "means the source should transfer better. Raw LEEP lies in [-H(Y), 0], H(Y) the entropy of the "
              "target's labels, so it is comparable between sources for the *same* target only. The `normalized` "
              "column, (LEEP + H(Y)) / H(Y), is in [0, 1] and comparable across targets: **0 = no better than "
-             "guessing the label prior (negative-transfer risk), 1 = perfect**. Other metrics document their "
+             "guessing the label prior (no signal for a retrained head; full fine-tuning may still transfer), 1 = perfect**. Other metrics document their "
              "normalization in `transfergraph.planner.metrics`.", "",
              *_figure_lines(run, ("heatmap", "graph"), metric),
              *_failed_lines(art.scores),
@@ -120,5 +112,6 @@ def render_report(out: str | Path) -> Path:
     lines += ["## Files", "",
               "- `scores.csv`: one row per (source, target, metric) with raw and normalized scores.",
               "- `graph.graphml`: the transfer graph (`networkx.read_graphml`).",
-              "- `plan.json`: every decision with its objective value and optimality.", ""]
+              "- `plan.json`: every decision with its objective value and optimality.",
+              "- `topk.csv`: every target's recommended sources (rank, source, model, weight, gap to the next).", ""]
     return atomic_write_text(art.out / "report.md", "\n".join(lines))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from transfergraph.planner.decisions._result import Status
+from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
 
 __all__ = ["explain_plan"]
@@ -54,7 +55,7 @@ def _sources_section(plan: dict) -> list[str]:
                      "training from scratch")
         lines.append(text + ".")
     if len(rows) > MAX_ROWS:
-        lines.append(f"- ... and {len(rows) - MAX_ROWS} more targets (see plan.json `sources`).")
+        lines.append(f"- ... and {len(rows) - MAX_ROWS} more targets (see topk.csv or plan.json `sources`).")
     return lines + [""]
 
 
@@ -89,8 +90,15 @@ def _groups_section(plan: dict) -> list[str]:
         f"task(s); group budget {obj.get('n_groups')})", "",
         f"Affinity: {obj.get('centering')}. Objective value {_f(obj['value'])} ({_proof(obj)}).", "",
     ]
+    measured = plan.get("evidence", {}).get("groups", {}).get("level") == "measured"  # `transfergraph group`
+    alone = set(plan.get("train_alone") or [])
     for i, (g, v) in enumerate(zip(groups, values), 1):
-        if len(g) == 1:
+        if len(g) == 1 and measured:
+            lines.append(f"- Group {i}: **{g[0]}** alone: "
+                         + ("sharing hurts it (every measured partner raised its test loss)" if g[0] in alone
+                            else "no measured partner gains enough to share a network with it")
+                         + "; train it separately.")
+        elif len(g) == 1:
             lines.append(f"- Group {i}: **{g[0]}** alone: no partner raises it above its median source; train it separately.")
         elif v is not None and v <= 0:
             lines.append(
@@ -108,8 +116,10 @@ def _groups_section(plan: dict) -> list[str]:
             lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
             break
     lines.append(
+        "These groups come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
+        if measured else
         "These groups use transfer scores as a proxy for co-training benefit; confirm with one "
-        "multi-task training before committing."
+        "multi-task training before committing (`transfergraph group` measures the pairs)."
     )
     return lines + [""]
 
@@ -118,9 +128,11 @@ def _curriculum_section(plan: dict) -> list[str]:
     obj = plan["objectives"]["curriculum"]
     parents = obj.get("parents", {})
     kind = plan.get("settings", {}).get("curriculum_objective", "tree")
+    tree = kind == "tree"
     lines = [
-        "### In which order to learn the tasks", "",
-        f"Objective `{kind}`, value {_f(obj['value'])} ({_proof(obj)}). Train in this order:", "",
+        "### In which order to learn the tasks" + (": which model to start each task from" if tree else ""), "",
+        f"Objective `{kind}`: {CURRICULUM_USES.get(kind, kind)}. Value {_f(obj['value'])} ({_proof(obj)}). "
+        + ("Fine-tune each task, in this order, from a copy of:" if tree else "Train in this order:"), "",
     ]
     for i, t in enumerate(plan["curriculum"][:MAX_ROWS], 1):
         p, w = parents.get(t, [None, None])
@@ -131,10 +143,15 @@ def _curriculum_section(plan: dict) -> list[str]:
     if len(plan["curriculum"]) > MAX_ROWS:
         lines.append(f"... and {len(plan['curriculum']) - MAX_ROWS} more (see plan.json `curriculum`).")
     lines.append("")
-    lines.append(
-        "The order maximizes forward transfer only; it does not model forgetting, so measure backward "
-        "transfer when you validate it."
-    )
+    if kind in FORGETTING_OBJECTIVES:
+        lines.append(
+            "The order is computed from the task similarity of normalized LEEP in both directions (a proxy "
+            "of forgetting, not a measurement); `transfergraph validate --decisions` measures it on this data.")
+    else:
+        lines.append(
+            "The order maximizes forward transfer only; it does not model forgetting. To train one model on "
+            "every task in turn, use a curriculum objective that models forgetting (`--curriculum-objective "
+            f"{' | '.join(FORGETTING_OBJECTIVES)}`) and measure backward transfer when you validate it.")
     return lines + [""]
 
 
@@ -152,7 +169,7 @@ def explain_plan(plan: dict) -> str:
     Parameters
     ----------
     plan : dict
-        As returned by :func:`transfergraph.planner.decisions.make_plan` (or read back from plan.json).
+        ``build_plan(...).to_json()`` (:func:`transfergraph.planner.decisions.build_plan`), or read back from plan.json.
     """
     lines = [
         "## Decisions", "",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from transfergraph.planner.report.tables import frame_table
+
 __all__ = ["flagged_section"]
 
 #: Rows shown in the report; the rest are counted and left to scores.csv.
@@ -17,8 +19,6 @@ def flagged_section(scores: pd.DataFrame) -> list[str]:
     A table without a ``flag`` column (written before it existed), or no table (a plan re-made from a
     graph), has no flagged rows.
     """
-    from transfergraph.planner.report.document import markdown_table
-
     if scores is None or "flag" not in scores.columns:
         return []
     flags = scores["flag"].fillna("").astype(str)
@@ -31,7 +31,7 @@ def flagged_section(scores: pd.DataFrame) -> list[str]:
              "may reflect the shapes of the data rather than transferability. `plan.json` warns where a "
              "decision used them.", ""]
     shown = flagged[["source", "target", "metric", "score", "flag"]].head(MAX_ROWS)
-    lines += [markdown_table(shown), ""]
+    lines += [frame_table(shown), ""]
     if len(flagged) > MAX_ROWS:
         lines += [f"... and {len(flagged) - MAX_ROWS} more (see the flag column of scores.csv).", ""]
     return lines

@@ -18,6 +18,7 @@ from transfergraph.planner.report.decision_figures import plot_curriculum, plot_
 from transfergraph.planner.report.document import render_report
 from transfergraph.planner.report.graph_figure import plot_graph
 from transfergraph.planner.report.scores_figure import plot_heatmap
+from transfergraph.planner.report.topk_table import write_topk
 
 __all__ = ["write_figures", "write_report"]
 
@@ -52,8 +53,10 @@ def write_figures(out: Path, *, graph: nx.DiGraph, plan: dict[str, Any],
 
 def write_report(out: Path, *, graph: nx.DiGraph, plan: dict[str, Any], summary: dict[str, Any], seconds: float,
                  scores: pd.DataFrame | None = None) -> Path:
-    """Figures, ``run.json`` (summary, seconds, figures, skipped) and ``report.md``; returns its path."""
+    """Figures, ``topk.csv``, ``run.json`` (summary, seconds, figures, skipped) and ``report.md``; returns
+    the report's path."""
     figures, skipped = write_figures(out, graph=graph, plan=plan, scores=scores)
+    write_topk(out, plan, graph)  # every target's recommended sources, whatever the report shows
     atomic_write_json(out / RUN_INFO, {"summary": summary, "seconds": float(seconds), "figures": figures,
                                        "skipped": skipped})
     return render_report(out)

@@ -5,7 +5,10 @@ Rows are named like the graph's nodes (a source's task when it has one, else the
 speak of the same things. Rows are reordered by average-linkage clustering
 (``scipy.cluster.hierarchy``) so that sources that behave alike sit together, and each target takes
 the place of its own task's row (others follow, clustered), so families show as diagonal blocks; cells
-carry their value when the matrix is small enough to read them.
+carry their value when the matrix is small enough to read them. At zoo size (a hundred targets and
+more sources) the figure stays within :data:`MAX_SIDE` inches and shows every k-th row and column
+label (:func:`thinned_ticks`, at most :data:`MAX_LABELS` per axis, the clustered order kept): the
+figure shows the block structure, ``topk.csv`` and ``scores.csv`` hold every name and value.
 """
 from __future__ import annotations
 
@@ -17,10 +20,23 @@ import pandas as pd
 
 from transfergraph.planner.report._mpl import new_figure, save_png
 
-__all__ = ["score_matrix", "plot_heatmap", "ANNOTATE_MAX_CELLS"]
+__all__ = ["score_matrix", "plot_heatmap", "thinned_ticks", "ANNOTATE_MAX_CELLS", "MAX_LABELS", "MAX_SIDE"]
 
 #: cells are annotated with their value up to this many cells (e.g. 15 x 15)
 ANNOTATE_MAX_CELLS = 225
+#: at most this many tick labels per axis; beyond, every k-th label is shown, k = ceil(n / MAX_LABELS)
+MAX_LABELS = 50
+#: longest side of the cell area in inches: cells shrink below 0.2 in beyond 80 rows or columns
+MAX_SIDE = 16.0
+
+
+def thinned_ticks(labels, max_labels: int = MAX_LABELS) -> tuple[list[int], list[str]]:
+    """Positions and texts of the tick labels to draw: all of them up to ``max_labels``, else every
+    k-th (k = ceil(n / max_labels)), starting with the first."""
+    labels = [str(x) for x in labels]
+    step = max(1, -(-len(labels) // max_labels))
+    pos = list(range(0, len(labels), step))
+    return pos, [labels[i] for i in pos]
 
 
 def _row_labels(df: pd.DataFrame) -> dict[str, str]:
@@ -68,8 +84,9 @@ def plot_heatmap(scores: pd.DataFrame, metric: str, path: str | os.PathLike) -> 
     if mat.empty:
         return None
     h, w = mat.shape
-    cell = 0.42 if h * w <= ANNOTATE_MAX_CELLS else 0.2
-    longest = max(len(str(x)) for x in list(mat.index) + list(mat.columns))
+    cell = 0.42 if h * w <= ANNOTATE_MAX_CELLS else min(0.2, MAX_SIDE / max(h, w))
+    (xpos, xlab), (ypos, ylab) = thinned_ticks(mat.columns), thinned_ticks(mat.index)
+    longest = max(len(x) for x in xlab + ylab)
     margin = 0.5 + 0.065 * longest
     fig = new_figure(cell * w + margin + 1.4, cell * h + margin + 0.8)
     ax = fig.add_subplot(1, 1, 1)
@@ -77,16 +94,18 @@ def plot_heatmap(scores: pd.DataFrame, metric: str, path: str | os.PathLike) -> 
     im = ax.imshow(np.ma.masked_invalid(M), aspect="auto", cmap="viridis", vmin=0.0, vmax=max(1.0, np.nanmax(M)),
                    interpolation="nearest")
     size = 7 if max(h, w) <= 40 else 5
-    ax.set_xticks(range(w), mat.columns, rotation=90, fontsize=size)
-    ax.set_yticks(range(h), mat.index, fontsize=size)
+    ax.set_xticks(xpos, xlab, rotation=90, fontsize=size)
+    ax.set_yticks(ypos, ylab, fontsize=size)
     if h * w <= ANNOTATE_MAX_CELLS:
         for (i, j), v in np.ndenumerate(M):
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
                         color="black" if v > 0.6 else "white")
-    ax.set_xlabel("target task")
-    ax.set_ylabel("source (graph node)")
-    ax.set_title(f"normalized {metric}: 0 = label prior, 1 = perfect\n(rows clustered, targets aligned with their own row; blank = not scored)",
-                 fontsize=9)
+    thinned = len(xpos) < w or len(ypos) < h
+    ax.set_xlabel(f"target task ({w}" + (f"; 1 label in {xpos[1] - xpos[0]} shown)" if len(xpos) < w else ")"))
+    ax.set_ylabel(f"source (graph node) ({h}" + (f"; 1 label in {ypos[1] - ypos[0]} shown)" if len(ypos) < h else ")"))
+    ax.set_title(f"normalized {metric}: 0 = label prior, 1 = perfect\n(rows clustered, targets aligned with their own row; blank = not scored)"
+                 + ("\nlabels thinned: every name and value in scores.csv, each target's best sources in topk.csv"
+                    if thinned else ""), fontsize=9)
     fig.colorbar(im, ax=ax, shrink=0.8 if h > 8 else 1.0, label=f"normalized {metric}")
     return save_png(fig, path)

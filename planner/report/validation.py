@@ -13,6 +13,7 @@ import pandas as pd
 
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.validation.correlations import joined, selection_regret
+from transfergraph.planner.report.tables import markdown_table  # re-exported: benchmarks import it from here
 from transfergraph.planner.report.validation_figures import level_table, plot_levels, plot_scatter
 
 __all__ = ["validation_report", "verdict_lines", "markdown_table"]
@@ -30,13 +31,6 @@ def _p(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     return f"{v:.1e}" if v < 1e-3 else f"{v:.3f}"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: str = "leep") -> list[str]:

@@ -13,7 +13,10 @@ import pandas as pd
 
 from transfergraph.planner.report._mpl import new_figure, save_png
 
-__all__ = ["level_table", "plot_scatter", "plot_levels"]
+__all__ = ["level_table", "plot_scatter", "plot_levels", "plotted_statistics"]
+
+#: a target enters the per-target tau when it has at least this many plotted sources
+MIN_SOURCES = 3
 
 
 def _figure(width: float, height: float):  # noqa: ANN202
@@ -41,10 +44,43 @@ def level_table(scores: np.ndarray, accuracy: np.ndarray, *, n_levels: int = 5) 
     return pd.DataFrame(rows)
 
 
+def plotted_statistics(g: pd.DataFrame, *, min_sources: int = MIN_SOURCES) -> dict[str, float]:
+    """Statistics of the points as plotted (``score`` on x, ``accuracy`` on y, rows of one metric/method).
+
+    ``per_target_tau``: mean over targets with at least ``min_sources`` sources of Kendall's tau-b
+    between score and accuracy within the target (the headline for source selection: it compares only
+    sources for the same target); ``pooled_r`` / ``pooled_tau``: Pearson r and Kendall tau-b over all
+    plotted points pooled across targets; ``n_targets``: targets in the per-target mean. NaN when
+    undefined (fewer than 3 points, a constant column, no target with enough sources).
+    """
+    from scipy import stats
+
+    def ok(x, y):
+        return len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
+
+    x, y = g["score"].to_numpy(float), g["accuracy"].to_numpy(float)
+    out = {"pooled_r": math.nan, "pooled_tau": math.nan, "per_target_tau": math.nan, "n_targets": 0}
+    if ok(x, y):
+        out["pooled_r"] = float(stats.pearsonr(x, y).statistic)
+        out["pooled_tau"] = float(stats.kendalltau(x, y).statistic)
+    taus = []
+    for _, gt in g.groupby("target", sort=False):
+        xt, yt = gt["score"].to_numpy(float), gt["accuracy"].to_numpy(float)
+        if len(gt) >= min_sources and ok(xt, yt):
+            taus.append(float(stats.kendalltau(xt, yt).statistic))
+    if taus:
+        out["per_target_tau"], out["n_targets"] = float(np.mean(taus)), len(taus)
+    return out
+
+
 def plot_scatter(data: pd.DataFrame, method: str, path: str | Path, *, corr: pd.DataFrame | None = None,
                  x_label: str = "score") -> Path:
-    """One panel per metric: score (x, named ``x_label``) against test accuracy (y) of ``method``,
-    r and tau (of the correlation table) in the title."""
+    """One panel per metric: score (x, named ``x_label``) against test accuracy (y) of ``method``.
+
+    Each title gives the statistics of what is plotted (:func:`plotted_statistics`): first the mean
+    per-target Kendall tau (the headline for source selection), then r and tau of the plotted points
+    pooled across targets. ``corr`` is accepted for compatibility and not used: a correlation table
+    may have been computed on another score column (raw scores do not compare across targets)."""
     d = data[data["method"] == method]
     metrics = list(dict.fromkeys(d["metric"]))
     cols = min(4, max(1, len(metrics)))
@@ -56,16 +92,14 @@ def plot_scatter(data: pd.DataFrame, method: str, path: str | Path, *, corr: pd.
     for ax, metric in zip(axes.flat, metrics):
         g = d[d["metric"] == metric]
         ax.scatter(g["score"], g["accuracy"], s=10, alpha=0.6)
-        title = metric
-        if corr is not None:
-            c = corr[(corr["metric"] == metric) & (corr["method"] == method)]
-            if len(c):
-                title += f"  r={c['pearson'].iloc[0]:.2f}  τ={c['kendall_tau'].iloc[0]:.2f}"
-        ax.set_title(title, fontsize=9)
+        st = plotted_statistics(g)
+        ax.set_title(f"{metric}: per-target τ={st['per_target_tau']:.2f} ({st['n_targets']} targets)\n"
+                     f"pooled as plotted: r={st['pooled_r']:.2f}, τ={st['pooled_tau']:.2f}", fontsize=8)
         ax.set_xlabel(x_label, fontsize=8)
         ax.set_ylabel(f"{method} accuracy", fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"Scores vs. measured {method} test accuracy ({len(d)} pair-metric points)", fontsize=10)
+    fig.suptitle(f"{x_label} vs. measured {method} test accuracy ({len(d)} pair-metric points; "
+                 f"per-target τ over targets with >= {MIN_SOURCES} sources)", fontsize=10)
     return save_png(fig, path)
 
 

@@ -6,31 +6,30 @@ rows appended to the cache as they arrive -> table with per-target normalization
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
-from transfergraph.planner.common.arguments import check_bool
+from transfergraph.planner.common.arguments import check_bool, check_scalar
 from transfergraph.planner.storage.cache import ScoreCache
-from transfergraph.planner.executors import get_executor
-from transfergraph.planner.common.fingerprint import combine, model_fingerprint
-from transfergraph.planner.common.seeds import derive_seed as _derive
+from transfergraph.planner.executors import Executor, get_executor
 from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.metrics._registry import MetricInput
 from transfergraph.planner.scoring.collect import collect_rows
 from transfergraph.planner.scoring.compute import check_compute
-from transfergraph.planner.scoring.outputs import attach_forward_options
-from transfergraph.planner.scoring.jobs import Job, TargetSpec, failed_rows, run_job
+from transfergraph.planner.scoring.fraction import check_pairs_fraction
+from transfergraph.planner.scoring.fraction_table import fraction_table
+from transfergraph.planner.scoring.jobs import failed_rows, run_job
+from transfergraph.planner.scoring.keys import SCORING_VERSION, metric_seed, pair_key
 from transfergraph.planner.scoring.payload import ModelPayload
+from transfergraph.planner.scoring.planning import plan_jobs
 from transfergraph.planner.scoring.pools import build_pools
-from transfergraph.planner.scoring.reference import RefSpec, data_fingerprint, reference_tasks, resolve_references
+from transfergraph.planner.scoring.reference import reference_tasks, resolve_references
+from transfergraph.planner.scoring.rows import ScoreRow
 from transfergraph.planner.scoring.table import build_table
 from transfergraph.planner.scoring.validate import check_cache, check_metrics, check_seed, check_sources_tasks
 
-__all__ = ["score", "derive_seed", "pair_key", "SCORING_VERSION"]
-
-#: Bumped whenever what a score means changes (forward semantics, log-softmax precision, ...):
-#: part of every cache key, so older cached pairs are not reused.
-SCORING_VERSION = "2"  # 2: conv models on the CPU run channels-last (forward.py)
+__all__ = ["score", "metric_seed", "pair_key", "SCORING_VERSION"]
 
 
 def _metrics_module() -> Any:
@@ -39,31 +38,20 @@ def _metrics_module() -> Any:
     return metrics
 
 
-def derive_seed(seed: int, source: str, target: str) -> int:
-    """Seed of a seeded metric for one pair: a 32-bit digest of (seed, source name, target name)."""
-    return _derive(seed, source, target, scheme="digest32")
-
-
-def pair_key(model_fp: str, data_fp: str, metric: Any, seed: int | None) -> str:
-    """Cache key of one (model, target data, metric) triple."""
-    return combine(
-        "pair", SCORING_VERSION, model_fp, data_fp, metric.name, getattr(metric, "version", ""),
-        "-" if seed is None else seed,
-    )
-
-
 def score(
     sources: Sequence[Source],
     tasks: Sequence[Task],
     *,
     metrics: str | Sequence[str] = ("leep",),
-    executor: Any = "local",
+    executor: str | Executor = "local",
     cache: Any = None,
     progress: bool = True,
     seed: int = 0,
     batch_size: int | None = None,
     device: str | None = None,
     num_workers: int = 0,
+    pairs_fraction: float | None = None,
+    pairs_top_k: int = 3,
 ) -> pd.DataFrame:
     """Score every source against every task with every metric.
 
@@ -75,7 +63,7 @@ def score(
         Unique names.
     metrics : str or sequence of str
         Names from ``transfergraph.planner.metrics.REGISTRY``.
-    executor : "local", "ray" or an executor object
+    executor : "local", "ray" or an Executor
         See :func:`transfergraph.planner.executors.get_executor`. ``"ray"`` starts (or reuses) an embedded local
         Ray, or connects to ``$RAY_ADDRESS``.
     cache : str or os.PathLike, optional
@@ -87,7 +75,7 @@ def score(
     progress : bool
         Show a progress bar (stderr) advancing per (source, target) pair.
     seed : int
-        Base seed of seeded metrics; every pair on a target gets ``derive_seed(seed, "", target)``
+        Base seed of seeded metrics; every pair on a target gets ``metric_seed(seed, "", target)``
         (the same for all its sources, so two sources with the same features score the same).
     batch_size : int, optional
         Samples per forward batch (default 256).
@@ -96,6 +84,13 @@ def score(
         parameters are; on Ray, reserve GPUs with ``RayExecutor(gpus_per_task=...)``).
     num_workers : int
         DataLoader reader processes per job for lazy tasks (default 0: the job reads itself).
+    pairs_fraction : float in (0, 1], optional
+        Score only this share of the (source, target) pairs and predict the others
+        (:mod:`transfergraph.planner.scoring.fraction`: every source and target gets a minimum, pivoted
+        QR over the source factors chooses the rest, then each target's predicted ``pairs_top_k`` are
+        scored exactly). None or 1 (default) scores every pair, exactly as without the option.
+    pairs_top_k : int
+        With ``pairs_fraction``: pairs re-scored exactly per target and metric (the plan's ``top_k``).
 
     Returns
     -------
@@ -106,6 +101,8 @@ def score(
         "failed", NaN ``score``/``normalized`` and an ``error`` text; they never stop the run.
         ``flag`` is "" for a score inside its metric's regime of validity, else a short reason
         (``Metric.regime``, e.g. ``"degenerate: n <= d + 1 ..."``); flagged rows keep status "ok".
+        With ``pairs_fraction`` < 1, unscored pairs are rows with status "predicted", NaN ``score``,
+        the predicted ``normalized`` value and its predictive s.d. in an extra ``predicted_sd`` column.
 
     Raises
     ------
@@ -129,9 +126,11 @@ def score(
     seed = check_seed(seed)
     compute = check_compute(batch_size, device, num_workers)
     check_bool(progress, "progress", caller="score")
+    fraction = check_pairs_fraction(pairs_fraction, caller="score")
+    pairs_top_k = check_scalar(pairs_top_k, "pairs_top_k", int, caller="score", min_val=1)
     exe = get_executor(executor)
     metric_objects = {n: registry[n] for n in names}
-    refs_needed = any(m.input == "features+reference" for m in metric_objects.values())
+    refs_needed = any(m.input == MetricInput.FEATURES_REFERENCE for m in metric_objects.values())
     extra_tasks = reference_tasks(sources, tasks) if refs_needed else []
     pools, views = build_pools(list(tasks) + extra_tasks)
     refs = resolve_references(sources, views) if refs_needed else {}
@@ -145,10 +144,12 @@ def score(
     }
     source_task = {s.name: s.task or "" for s in sources}
     store = ScoreCache(cache_dir) if cache_dir is not None else None
-    try:
-        rows, jobs = _plan(sources, views, metric_objects, seed, store, exe.threads_per_task, refs)
-        attach_forward_options(jobs, pools, compute, cache_dir)
-        shared: dict[str, Any] = {}
+
+    def run_pairs(allowed: set[tuple[str, str]] | None) -> list[ScoreRow]:
+        rows, jobs = plan_jobs(sources, views, pools, metric_objects, seed=seed, store=store,
+                               threads=exe.threads_per_task, compute=compute, cache_dir=cache_dir, refs=refs,
+                               allowed=allowed)
+        shared: dict[Any, Any] = {}
         by_name = {s.name: s for s in sources}
         for job in jobs:
             if job.source_key not in shared:
@@ -156,73 +157,19 @@ def score(
                 shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote,
                                                       pooling=s.pooling)
             if job.pool_key not in shared:
-                shared[job.pool_key] = pools[int(job.pool_key.split(":")[1])].data
+                shared[job.pool_key] = pools[job.pool_key.index].data
         pending = {(j.source, t.name) for j in jobs for t in j.targets}
-        n_cached = len({(r["source"], r["target"]) for r in rows} - pending)  # pairs read back whole
+        n_cached = len({(r.source, r.target) for r in rows} - pending)  # pairs read back whole
         rows += collect_rows(exe, run_job, jobs, shared, failed_rows=failed_rows, store=store, n_cached=n_cached,
-                             progress=progress, desc="scoring", extra={"cached": False})
+                             progress=progress, desc="scoring")
+        return [r.with_target(source_task=source_task[r.source], **info[r.target]) for r in rows]
+
+    try:
+        if fraction is not None:
+            return fraction_table(run_pairs, [s.name for s in sources], [v.task.name for v in views], source_task,
+                                  names, registry, info, fraction=fraction, seed=seed, top_k=pairs_top_k)
+        rows = run_pairs(None)
     finally:
         if store is not None:
             store.close()
-    for r in rows:
-        r["source_task"] = source_task[r["source"]]
-        r.update(info[r["target"]])
     return build_table(rows, registry)
-
-
-def _plan(
-    sources: list[Source],
-    views: list,
-    metric_objects: Mapping[str, Any],
-    seed: int,
-    store: ScoreCache | None,
-    threads: int | None,
-    refs: Mapping[str, RefSpec] | None = None,
-) -> tuple[list[dict[str, Any]], list[Job]]:
-    """Cached rows, and one job per (source, pool) holding the pairs still to compute."""
-    rows: list[dict[str, Any]] = []
-    jobs: dict[tuple[int, int], Job] = {}
-    for si, s in enumerate(sources):
-        model_fp = (
-            model_fingerprint(s.model, transform=s.transform, feature_layer=s.feature_layer, pooling=s.pooling)
-            if store is not None else None
-        )
-        for v in views:
-            todo: list[tuple[str, int | None]] = []
-            keys: list[str | None] = []
-            for name, metric in metric_objects.items():
-                # one seed per target, shared by its sources: identical features get identical scores
-                mseed = derive_seed(seed, "", v.task.name) if getattr(metric, "seeded", False) else None
-                data_fp = data_fingerprint(v.fingerprint, metric, (refs or {}).get(s.name))
-                key = pair_key(model_fp, data_fp, metric, mseed) if store is not None else None
-                hit = store.get(key) if store is not None else None
-                if hit is not None:
-                    rows.append({
-                        "source": s.name, "target": v.task.name, "metric": name, "score": hit["score"],
-                        "status": "ok", "error": "", "flag": hit.get("flag", ""), "seconds": hit.get("seconds", 0.0),
-                        "metric_version": hit.get("metric_version", ""), "cached": True,
-                        **{c: hit.get(c) for c in getattr(metric, "columns", ())},
-                    })
-                    continue
-                todo.append((name, mseed))
-                keys.append(key)
-            if not todo:
-                continue
-            job = jobs.get((si, v.pool))
-            if job is None:
-                job = jobs[(si, v.pool)] = Job(
-                    source=s.name, source_key=f"source:{si}", pool_key=f"pool:{v.pool}", targets=[],
-                    metric_objects=dict(metric_objects), threads=threads, model_fp=model_fp,
-                    reference=_job_reference((refs or {}).get(s.name), v),
-                )
-            job.targets.append(TargetSpec(v.task.name, v.index, v.task.labels, todo, keys))
-    return rows, list(jobs.values())
-
-
-def _job_reference(spec: RefSpec | None, view: Any) -> RefSpec | None:
-    """The source's reference as seen by its job on ``view``'s pool (it must share that pool)."""
-    if spec is None or spec.kind != "task" or spec.pool == view.pool:
-        return spec
-    return RefSpec("none", error=(
-        f"reference task {spec.name!r} has inputs of another per-sample shape or dtype than target "
-        f"{view.task.name!r}; a reference must go through the model like the targets"))

@@ -3,31 +3,35 @@
 :func:`run_job` is a plain function (no Ray): it forwards the union of the targets' distinct samples
 once, slices the outputs per target and computes every requested metric. Any exception (in the
 forward pass, in a transform, in a metric) becomes ``failed`` rows for exactly the pairs it affects;
-:func:`run_job` itself never raises.
+:func:`run_job` itself never raises. Jobs are built complete and frozen by :mod:`.planning`.
 """
 from __future__ import annotations
 
 import math
-import re
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from transfergraph.planner.common.checks import encode_labels
 from transfergraph.planner.common.exceptions import FeatureError
+from transfergraph.planner.metrics._registry import MetricInput
 from transfergraph.planner.runtime.forward import torch_threads
-from transfergraph.planner.scoring.outputs import job_outputs, job_union
+from transfergraph.planner.scoring.errors import error_text
+from transfergraph.planner.scoring.keys import PoolKey, SourceKey
+from transfergraph.planner.scoring.outputs import job_outputs
 from transfergraph.planner.scoring.payload import ModelPayload
 from transfergraph.planner.scoring.reference import RefSpec, build_reference, linear_head
+from transfergraph.planner.scoring.rows import ScoreRow
 
-__all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows"]
+__all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows", "union_rows"]
 
-_MAX_ERROR_CHARS = 500
+#: Input kinds for which a job captures the model's features.
+_FEATURE_INPUTS = frozenset({MetricInput.FEATURES, MetricInput.FEATURES_REFERENCE})
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class TargetSpec:
     """One target of a job: its rows in the pool, its labels and the metrics still to compute.
 
@@ -37,23 +41,35 @@ class TargetSpec:
     name: str
     index: np.ndarray = field(repr=False)
     labels: np.ndarray = field(repr=False)
-    metrics: list[tuple[str, int | None]]
-    keys: list[str | None]
+    metrics: tuple[tuple[str, int | None], ...]
+    keys: tuple[str | None, ...]
 
 
-@dataclass
+def union_rows(targets: Iterable[TargetSpec], metric_objects: Mapping[str, Any],
+               reference: RefSpec | None) -> np.ndarray:
+    """Sorted distinct pool rows a job forwards: its targets' rows, plus its source's reference
+    sample when a metric needs one (input kind "features+reference") and it lives in the same pool."""
+    targets = list(targets)
+    inputs = {metric_objects[m].input for t in targets for m, _ in t.metrics}
+    ref = reference if MetricInput.FEATURES_REFERENCE in inputs else None
+    extra = [ref.index] if ref is not None and ref.kind == "task" else []
+    return np.unique(np.concatenate([t.index for t in targets] + extra))
+
+
+@dataclass(frozen=True, eq=False)
 class Job:
-    """Score one source against several targets that share one pool.
+    """Score one source against several targets that share one pool (built complete, never changed).
 
     ``shared_keys`` names the two shared objects the executor passes as extra arguments:
     the source's :class:`ModelPayload` and the pool array.
     """
 
     source: str
-    source_key: str
-    pool_key: str
-    targets: list[TargetSpec]
-    metric_objects: dict[str, Any] = field(repr=False)
+    source_key: SourceKey
+    pool_key: PoolKey
+    targets: tuple[TargetSpec, ...]
+    metric_objects: Mapping[str, Any] = field(repr=False)
+    union: np.ndarray = field(repr=False)  # sorted distinct pool rows forwarded (see union_rows)
     threads: int | None = None  # torch threads for the forward pass; None -> 1 (see run_job)
     reference: RefSpec | None = None  # the source's reference sample (metrics with input "features+reference")
     batch_size: int = 256
@@ -65,7 +81,7 @@ class Job:
     model_fp: str | None = None  # the source's fingerprint (set when a cache is used)
 
     @property
-    def shared_keys(self) -> tuple[str, str]:
+    def shared_keys(self) -> tuple[SourceKey, PoolKey]:
         return (self.source_key, self.pool_key)
 
     @property
@@ -73,38 +89,22 @@ class Job:
         """(source, target) pairs this job computes (each with one or more metrics)."""
         return len(self.targets)
 
-
-def error_text(exc: BaseException, prefix: str = "") -> str:
-    """``"Type: message"`` on one line, without a traceback, at most 500 characters."""
-    message = str(exc)
-    for marker in ("Traceback (most recent call last)", "\ntraceback:"):
-        message = message.split(marker, 1)[0]  # Ray errors embed the remote traceback
-    message = re.sub(r"\s*traceback:?\s*$", "", " ".join(message.split()), flags=re.IGNORECASE).rstrip(":")
-    text = f"{prefix}{type(exc).__name__}: {message}" if message else f"{prefix}{type(exc).__name__}"
-    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+    @property
+    def inputs(self) -> frozenset:
+        """The input kinds of the metrics this job computes."""
+        return frozenset(self.metric_objects[m].input for t in self.targets for m, _ in t.metrics)
 
 
-def _row(job: Job, target: TargetSpec, i: int, **values: Any) -> dict[str, Any]:
-    name, _ = target.metrics[i]
-    metric = job.metric_objects[name]
-    row = {
-        "source": job.source,
-        "target": target.name,
-        "metric": name,
-        "metric_version": str(getattr(metric, "version", "")),
-        "key": target.keys[i],
-        "score": math.nan,
-        "status": "failed",
-        "error": "",
-        "seconds": 0.0,
-    }
-    row.update(values)
-    return row
+def _version(job: Job, name: str) -> str:
+    return str(getattr(job.metric_objects[name], "version", ""))
 
 
-def failed_rows(job: Job, error: str) -> list[dict[str, Any]]:
+def failed_rows(job: Job, error: str) -> list[ScoreRow]:
     """A ``failed`` row for every pair of ``job``, all with the same error text."""
-    return [_row(job, t, i, error=error) for t in job.targets for i in range(len(t.metrics))]
+    return [
+        ScoreRow.failed(job.source, t.name, name, error=error, metric_version=_version(job, name), key=t.keys[i])
+        for t in job.targets for i, (name, _) in enumerate(t.metrics)
+    ]
 
 
 def _log_softmax64(logits: np.ndarray) -> np.ndarray:
@@ -113,16 +113,16 @@ def _log_softmax64(logits: np.ndarray) -> np.ndarray:
     return log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
 
-def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str, Any]]:
+def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[ScoreRow]:
     """Forward once, then score every (target, metric) of ``job``.
 
-    Returns one row dict per (target, metric) with keys ``source, target, metric, metric_version,
-    key, score, status, error, seconds``. ``seconds`` = the metric's own time plus the forward
-    time shared out over the targets in proportion to their sample counts (and evenly over metrics).
+    Returns one :class:`ScoreRow` per (target, metric). ``seconds`` = the metric's own time plus the
+    forward time shared out over the targets in proportion to their sample counts (and evenly over
+    metrics).
     """
-    inputs = {job.metric_objects[m].input for t in job.targets for m, _ in t.metrics}
-    ref = job.reference if "features+reference" in inputs else None
-    union = job_union(job)
+    inputs = job.inputs
+    ref = job.reference if MetricInput.FEATURES_REFERENCE in inputs else None
+    union = job.union
     head = None
     try:
         model = payload.load()
@@ -132,7 +132,7 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
         # model's matrix products split their sums by thread count, so its logits would depend on
         # the executor (measured: the CNAPs-style adapted models' Mahalanobis head).
         with torch_threads(job.threads or 1):
-            out = job_outputs(job, payload, pool, union, bool(inputs & {"features", "features+reference"}))
+            out = job_outputs(job, payload, pool, union, bool(inputs & _FEATURE_INPUTS))
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
         shape = tuple(pool.shape[1:]) if hasattr(pool, "shape") else f"(lazy {type(pool).__name__})"
         return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))
@@ -145,7 +145,7 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[dict[str,
         return _score_targets(job, out, union, head)
 
 
-def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> list[dict[str, Any]]:
+def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> list[ScoreRow]:
     """Every (target, metric) row of ``job`` from the forward outputs ``out`` over the ``union`` rows."""
     total = sum(len(t.index) for t in job.targets)
     union_log_probs = None  # log-softmax is row-wise: computed once over the union, sliced per target
@@ -161,9 +161,9 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
             start = time.perf_counter()
             extra: dict[str, Any] = {}
             try:
-                if metric.input == "features+reference":
+                if metric.input == MetricInput.FEATURES_REFERENCE:
                     value, extra = _reference_metric(job, metric, out, union, head, pos, target, seed, shared_ref)
-                elif metric.input == "probs":
+                elif metric.input == MetricInput.PROBS:
                     if union_log_probs is None:
                         union_log_probs = _log_softmax64(out.logits)
                         bad_logits = np.isnan(union_log_probs).any(axis=1)  # NaN or +inf logits, all -inf rows
@@ -180,15 +180,16 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
                 value = float(value)
                 if not math.isfinite(value):
                     raise FloatingPointError(f"metric {name!r} returned a non-finite score ({value})")
-                width = (union_log_probs if metric.input == "probs" else out.features).shape[1]
+                width = (union_log_probs if metric.input == MetricInput.PROBS else out.features).shape[1]
                 flag = _flag(metric, len(pos), width, class_counts)
                 if extra.get("tta_vacuous"):  # a valid but uninformative bound: say so next to the score
                     flag = "; ".join(f for f in (flag, "vacuous: bound >= H(Y), no better than the label prior") if f)
-                values = {"score": value, "status": "ok", "flag": flag, **extra}
+                row = ScoreRow.ok(job.source, target.name, name, score=value, flag=flag,
+                                  metric_version=_version(job, name), key=target.keys[i], extra=extra)
             except Exception as exc:  # noqa: BLE001 - one metric failing fails only its pair
-                values = {"error": error_text(exc, f"metric {name!r} failed: ")}
-            values["seconds"] = share + time.perf_counter() - start
-            rows.append(_row(job, target, i, **values))
+                row = ScoreRow.failed(job.source, target.name, name, error=error_text(exc, f"metric {name!r} failed: "),
+                                      metric_version=_version(job, name), key=target.keys[i])
+            rows.append(replace(row, seconds=share + time.perf_counter() - start))
     return rows
 
 

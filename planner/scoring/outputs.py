@@ -24,16 +24,7 @@ from transfergraph.planner.common.exceptions import CacheError
 from transfergraph.planner.runtime.forward import ForwardOutput, forward, forward_batches
 from transfergraph.planner.storage.output_store import ForwardStore
 
-__all__ = ["job_outputs", "job_union", "forward_to_store", "attach_forward_options"]
-
-
-def job_union(job: Any) -> np.ndarray:
-    """Sorted distinct pool rows a job forwards: its targets' rows, plus its source's reference
-    sample when a metric needs one (input kind "features+reference") and it lives in the same pool."""
-    inputs = {job.metric_objects[m].input for t in job.targets for m, _ in t.metrics}
-    ref = getattr(job, "reference", None) if "features+reference" in inputs else None
-    extra = [ref.index] if ref is not None and ref.kind == "task" else []
-    return np.unique(np.concatenate([t.index for t in job.targets] + extra))
+__all__ = ["job_outputs", "forward_to_store"]
 
 
 def _options(job: Any, payload: Any, want_features: bool) -> dict[str, Any]:
@@ -83,21 +74,3 @@ def job_outputs(job: Any, payload: Any, pool: Any, union: np.ndarray, want_featu
     if want_features and stored["features"] is None and error is None:
         error = "features of the stored rows are unavailable"
     return ForwardOutput(stored["logits"], stored["features"], error, time.perf_counter() - start)
-
-
-def attach_forward_options(jobs: list, pools: list, compute: Any, cache_dir: str | None) -> None:
-    """Set each job's batch size, device, reader processes and (with a cache) its store entry."""
-    import os
-
-    from transfergraph.planner.storage.output_store import store_key
-    from transfergraph.planner.scoring.engine import SCORING_VERSION
-
-    for job in jobs:
-        job.batch_size, job.device, job.num_workers = compute.batch_size, compute.device, compute.num_workers
-        if cache_dir is None or job.model_fp is None:
-            continue
-        pool = pools[int(job.pool_key.split(":")[1])]
-        job.store_dir = os.path.abspath(cache_dir)
-        job.store_key = store_key(job.model_fp, pool.identity, SCORING_VERSION)
-        if pool.sample_ids is not None:
-            job.sample_ids = pool.sample_ids[job_union(job)]

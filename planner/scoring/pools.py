@@ -13,7 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from transfergraph.planner.common.fingerprint import array_digest, combine, labels_digest, row_digests
+from transfergraph.planner.common.dedupe import dedupe_rows
+from transfergraph.planner.common.fingerprint import array_digest, combine, labels_digest
 from transfergraph.planner.inputs.task import Task
 
 __all__ = ["Pool", "TaskView", "build_pools"]
@@ -105,23 +106,9 @@ def build_pools(tasks: Sequence[Task]) -> tuple[list[Pool], list[TaskView]]:
             views[i] = TaskView(tasks[i], len(pools), x.rows, fp)
         pools.append(Pool(len(pools), tasks[members[0]].inputs.reader, None, identity))
     for (shape, dtype), members in groups.items():
-        seen: dict[bytes, int] = {}
-        firsts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (task, rows of task, pool slots)
-        for i in members:
-            x = tasks[i].inputs
-            digests = row_digests(x)
-            before = len(seen)
-            index = np.fromiter((seen.setdefault(d, len(seen)) for d in digests), dtype=np.int64, count=len(digests))
-            new_slots = np.flatnonzero(index >= before)
-            if len(new_slots):
-                # the first occurrence of each new slot within this task
-                slots, first_rows = np.unique(index[new_slots], return_index=True)
-                firsts.append((i, new_slots[first_rows], slots))
+        deduped = dedupe_rows([tasks[i].inputs for i in members], caller="build_pools")
+        for i, index, digests in zip(members, deduped.index, deduped.digests):
             fp = combine("task", shape, dtype, b"".join(digests), labels_digest(tasks[i].labels))
             views[i] = TaskView(tasks[i], len(pools), index, fp)
-        data = np.empty((len(seen),) + tuple(shape), dtype=np.dtype(dtype))
-        for i, rows, slots in firsts:
-            data[slots] = tasks[i].inputs[rows]
-        ids = np.frombuffer(b"".join(seen), dtype="S16") if seen else np.empty(0, dtype="S16")
-        pools.append(Pool(len(pools), data, ids, combine("content", shape, dtype)))
+        pools.append(Pool(len(pools), deduped.data, deduped.ids, combine("content", shape, dtype)))
     return pools, views  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from transfergraph.planner.common.exceptions import FeatureError, ScoreError
 from transfergraph.planner.common.fingerprint import combine
 from transfergraph.planner.common.tensors import to_numpy
 from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.metrics._registry import MetricInput
 
 __all__ = ["RefSpec", "resolve_references", "reference_tasks", "build_reference", "data_fingerprint", "NO_REFERENCE"]
 
@@ -81,7 +82,7 @@ def resolve_references(sources: Sequence[Source], views: Sequence[Any]) -> dict[
 
 def data_fingerprint(target_fp: str, metric: Any, spec: RefSpec | None) -> str:
     """The cache's data fingerprint of a pair: the target's, plus the reference's for reference metrics."""
-    if getattr(metric, "input", "") != "features+reference":
+    if getattr(metric, "input", "") != MetricInput.FEATURES_REFERENCE:
         return target_fp
     return combine("with-reference", target_fp, spec.fingerprint if spec is not None else "none")
 

@@ -7,6 +7,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from transfergraph.planner.scoring.rows import ScoreRow
+
 __all__ = ["COLUMNS", "build_table", "normalize_table"]
 
 #: Column order of the ``score()`` table (the documented columns first, then extras).
@@ -16,12 +18,15 @@ COLUMNS = [
 ]
 
 
-def build_table(rows: Sequence[Mapping[str, Any]], registry: Mapping[str, Any]) -> pd.DataFrame:
+def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], registry: Mapping[str, Any]) -> pd.DataFrame:
     """One row per (source, target, metric), sorted by those keys, with ``normalized`` filled in.
 
-    Metrics that fill extra columns (``Metric.columns``, e.g. the TTA terms) add them after
-    :data:`COLUMNS`, empty (NaN) on the other metrics' rows.
+    ``rows`` are :class:`~transfergraph.planner.scoring.rows.ScoreRow` s (or mappings of their
+    :meth:`~transfergraph.planner.scoring.rows.ScoreRow.as_dict` columns). Metrics that fill extra
+    columns (``Metric.columns``, e.g. the TTA terms) add them after :data:`COLUMNS`, empty (NaN) on
+    the other metrics' rows.
     """
+    rows = [r.as_dict() if isinstance(r, ScoreRow) else r for r in rows]
     present = sorted({r.get("metric") for r in rows} & set(registry))
     extras = list(dict.fromkeys(c for m in present for c in getattr(registry[m], "columns", ())))
     columns = COLUMNS + [c for c in extras if c not in COLUMNS]

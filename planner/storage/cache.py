@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from transfergraph.planner.common.exceptions import CacheError
+from transfergraph.planner.common.io import atomic_write_bytes
 
 __all__ = ["ScoreCache", "CacheWarning", "FORMAT_VERSION"]
 
@@ -103,17 +104,7 @@ class ScoreCache:
                 )
 
     def _rewrite(self, lines: list[bytes]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as out:
-            out.write(b"".join(line + b"\n" for line in lines))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write_bytes(self.path, b"".join(line + b"\n" for line in lines), sync_dir=True)
         self._fh.close()
         self._fh = open(self.path, "ab+")
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from transfergraph.planner.common.exceptions import CacheError, InputError
 from transfergraph.planner.common.fingerprint import combine
+from transfergraph.planner.common.io import atomic_write_text, atomic_write_with, commit_file
 from transfergraph.planner.storage.row_reads import read_rows_into
 
 __all__ = ["ForwardStore", "ShardWriter", "FORMAT_VERSION", "store_key"]
@@ -43,12 +44,11 @@ def store_key(model_fp: str, pool_identity: str, version: str) -> str:
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a handle: np.save(name) would append ".npy" to the temporary name
+            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+    atomic_write_with(path, write)
 
 
 class ForwardStore:
@@ -92,6 +92,21 @@ class ForwardStore:
         holding features (or a recorded reason why the model has none). Features are read only with
         ``want_features``.
         """
+        found, parts, feature_error = self._locate(ids, want_features)
+        return found, self._assemble(parts, found, feature_error)
+
+    def locate(self, ids: np.ndarray, want_features: bool) -> tuple[np.ndarray, "StoredRows"]:
+        """Like :meth:`lookup`, but reads no outputs: returns ``(found, rows)``, ``rows`` a
+        :class:`~transfergraph.planner.storage.stored_rows.StoredRows` that reads any rows of
+        ``ids[found]`` on demand (row blocks of a scoring job that streams its metrics); its whole
+        read is bitwise what :meth:`lookup` returns."""
+        from transfergraph.planner.storage.stored_rows import StoredRows
+
+        found, parts, feature_error = self._locate(ids, want_features)
+        return found, StoredRows(self.path, parts, found, feature_error)
+
+    def _locate(self, ids: np.ndarray, want_features: bool) -> tuple[np.ndarray, list, str | None]:
+        """``(found, parts, feature_error)``: parts are (shard, where in ids, shard rows, features?)."""
         found = np.zeros(len(ids), dtype=bool)
         parts: list[tuple[str, np.ndarray, np.ndarray, bool]] = []  # (shard, where in ids, shard rows, features?)
         feature_error = None
@@ -112,7 +127,7 @@ class ForwardStore:
             if want_features and meta.get("feature_error"):
                 feature_error = meta["feature_error"]
             found |= hit
-        return found, self._assemble(parts, found, feature_error)
+        return found, parts, feature_error
 
     def _assemble(self, parts: list, found: np.ndarray, feature_error: str | None) -> dict[str, Any]:
         """Outputs of the found ids, ordered as ``ids[found]``, read shard by shard into one array each."""
@@ -194,12 +209,7 @@ class ShardWriter:
             _save_npy(self.path / f"{self.stem}.ids.npy", self.ids)
             features = "features" in self.files
             meta = {"n": int(len(self.ids)), "features": features, "feature_error": self.feature_error}
-            tmp = self.path / f".{self.stem}.json.tmp"
-            with open(tmp, "w") as fh:
-                json.dump(meta, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path / f"{self.stem}.json")
+            atomic_write_text(self.path / f"{self.stem}.json", json.dumps(meta))
         except OSError as exc:
             self.abort()
             raise CacheError(f"cannot write to forward-output store {str(self.path)!r}: {exc}") from exc
@@ -238,10 +248,7 @@ class _NpyAppender:
         self.rows += len(block)
 
     def close(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.path)
+        commit_file(self.tmp, self.path, fh=self.fh)
 
     def abort(self) -> None:
         self.fh.close()

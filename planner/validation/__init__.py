@@ -6,16 +6,13 @@
 - :func:`run_validation`: the methods over many (source, target) pairs on an executor, resumable.
 - :func:`correlations` and :func:`selection_regret`: how well each metric's scores predict the
   measured accuracies.
-- :func:`write_validation_outputs`:
-  everything ``transfergraph validate`` writes (validation.csv, correlations.csv, regret.csv, PNGs);
-  :func:`finetune_convergence`: the LEEP paper's accuracy-vs-epoch curves by transferability level.
+- :func:`finetune_convergence`: the LEEP paper's accuracy-vs-epoch curves by transferability level.
 """
 from transfergraph.planner.validation.convergence import finetune_convergence, plot_convergence
 from transfergraph.planner.validation.correlations import correlations, selection_regret
 from transfergraph.planner.validation.engine import COLUMNS, VALIDATION_VERSION, candidate_pairs, run_validation
 from transfergraph.planner.validation.fine_tuning import FINE_TUNE_DEFAULTS, fine_tune, fine_tune_curve
 from transfergraph.planner.validation.meta_adaptation import meta_transfer
-from transfergraph.planner.validation.outputs import write_validation_outputs
 from transfergraph.planner.validation.head_retraining import HEAD_DEFAULTS, fit_logistic_head, retrain_head, retrain_head_many
 
 __all__ = [
@@ -29,7 +26,6 @@ __all__ = [
     "candidate_pairs",
     "correlations",
     "selection_regret",
-    "write_validation_outputs",
     "finetune_convergence",
     "plot_convergence",
     "COLUMNS",

@@ -8,7 +8,6 @@ only inside :func:`seeded_torch`).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from transfergraph.planner.common.arguments import check_scalar
 from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.fingerprint import arrays_key as content_key
 from transfergraph.planner.inputs.task import Task
 from transfergraph.planner.common.seeds import derive_seed
 from transfergraph.planner.validation._common import encode, seeded_torch
@@ -167,14 +167,13 @@ def accuracy_and_loss(body, head, x, y, *, batch_size: int = 512) -> tuple[float
 
 
 def arrays_key(data: Sequence[TaskArrays], *parts: object) -> str:
-    """A short hash of the tasks' tensors and ``parts`` (budget, trunk description): the cache key."""
-    h = hashlib.sha256()
+    """A short hash of the tasks' tensors and ``parts`` (budget, trunk description): the cache key.
+
+    :func:`transfergraph.planner.common.fingerprint.arrays_key` over each task's name and six tensors,
+    then ``repr`` of each part (a dataclass by its fields)."""
+    items: list[bytes | np.ndarray] = []
     for t in data:
-        h.update(t.name.encode())
-        for a in (t.train_x, t.train_y, t.val_x, t.val_y, t.test_x, t.test_y):
-            arr = a.contiguous().numpy()
-            h.update(str((arr.dtype.str, arr.shape)).encode())
-            h.update(arr.tobytes())
-    for p in parts:
-        h.update(repr(asdict(p) if hasattr(p, "__dataclass_fields__") else p).encode())
-    return h.hexdigest()[:16]
+        items.append(t.name.encode())
+        items += [a.contiguous().numpy() for a in (t.train_x, t.train_y, t.val_x, t.val_y, t.test_x, t.test_y)]
+    items += [repr(asdict(p) if hasattr(p, "__dataclass_fields__") else p).encode() for p in parts]
+    return content_key(*items)

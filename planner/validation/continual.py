@@ -161,7 +161,8 @@ def orders_table(data: Sequence[TaskArrays], *, seed: int, budget: TrainBudget, 
         for first in names:
             path = folder / f"{first}.csv" if folder is not None else None
             if path is not None and path.is_file():
-                parts.append(pd.read_csv(path, keep_default_na=False))
+                parts.append(pd.read_csv(path, keep_default_na=False,  # task names as written ("001" stays "001")
+                                         dtype={"learner": str, "prefix": str, "task": str, "curve": str}))
                 continue
             if log:
                 log(f"seed {seed} {learner}: orders starting with {first}")

@@ -162,6 +162,11 @@ def _pairs_line(pairs: pd.DataFrame) -> str:
             f"{float(rel.iloc[0]) if len(rel) else float('nan'):.2f}.")
 
 
+#: arms besides the planner's shown in the section's table (all_separate: every task trained alone)
+SECTION_ARMS = ("hoa", "hoa_budget", "hoa_budget_random_pairs", "all_in_one", "all_separate", "anti_planner",
+                "easy_to_hard", "oracle")
+
+
 def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.DataFrame | None = None) -> str:
     """Markdown section "## Validation: decisions" with the summary table, the pairwise-signal line
     (when ``pairs`` from :func:`~transfergraph.planner.validation.decision_run.pair_signal` is given) and one figure
@@ -173,7 +178,7 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
              "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
              "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
-        if not (r.arm.startswith("planner") or r.arm in ("hoa", "hoa_budget", "hoa_budget_random_pairs", "all_in_one", "anti_planner", "oracle")):
+        if not (r.arm.startswith("planner") or r.arm in SECTION_ARMS):
             continue
         lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile:.0f} | {r.percentile_seed_mean_truth:.0f} | "
                      f"{r.regret:.2f} | "

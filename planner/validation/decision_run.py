@@ -17,7 +17,7 @@ import pandas as pd
 
 from transfergraph.planner.decisions._grouping_exact import partition_value
 from transfergraph.planner.decisions.affinity import affinity_graph
-from transfergraph.planner.decisions.curriculum import curriculum_value, solve_curriculum
+from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES, curriculum_value, solve_curriculum
 from transfergraph.planner.decisions.grouping import affinity_matrix, solve_grouping
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget
@@ -74,12 +74,14 @@ def grouping_planners(graphs: dict, tasks: Sequence[str], k: int, variants=None)
     return out
 
 
-def curriculum_planners(graphs: dict, tasks: Sequence[str]):
-    """({objective: {seed: (order, J)}}, {seed: chain J}) for tree, chain and cumulative."""
+def curriculum_planners(graphs: dict, tasks: Sequence[str], objectives: Sequence[str] | None = None):
+    """({objective: {seed: (order, J)}}, {seed: chain J}) for every objective of ``objectives``
+    (default: all of :data:`~transfergraph.planner.decisions.CURRICULUM_OBJECTIVES`: tree, chain,
+    cumulative and the three that model forgetting)."""
     planners, anti = {}, {}
     for seed, g in graphs.items():
         sub = g.subgraph(sorted(tasks)).copy()
-        for obj in ("tree", "chain", "cumulative"):
+        for obj in (objectives or CURRICULUM_OBJECTIVES):
             order = solve_curriculum(sub, objective=obj).solution
             planners.setdefault(obj, {})[seed] = (order, lambda o, s=sub, ob=obj: curriculum_value(s, list(o), objective=ob))
         anti[seed] = lambda o, s=sub: curriculum_value(s, list(o), objective="chain")

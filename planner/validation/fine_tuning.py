@@ -18,6 +18,7 @@ from transfergraph.planner.common.arguments import check_bool, check_scalar
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.seeds import derive_seed
 from transfergraph.planner.inputs.task import Source, Task
+from transfergraph.planner.runtime.epochs import run_epochs
 from transfergraph.planner.validation._common import encode, evaluate_codes, require_test_split, seeded_torch, torch_threads, transformed
 
 __all__ = ["FINE_TUNE_DEFAULTS", "effective_epochs", "replace_head", "reinitialize", "train_epochs", "fine_tune",
@@ -130,33 +131,11 @@ def train_epochs(
     opt = torch.optim.Adam([g for g in groups if g["params"]], lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     device = _device(net)
-    history = []
     with seeded_torch(seed):  # dropout and other in-model randomness
-        _run_epochs(net, x, y, opt, loss_fn, gen, device, epochs, batch_size, history, on_epoch)
+        history = run_epochs(net, x, y, optimizer=opt, loss_fn=loss_fn, generator=gen, epochs=epochs,
+                             batch_size=batch_size, device=device, on_epoch=on_epoch)
     net.eval()
     return history
-
-
-def _run_epochs(net, x, y, opt, loss_fn, gen, device, epochs, batch_size, history, on_epoch) -> None:  # noqa: ANN001
-    import torch
-
-    for epoch in range(1, epochs + 1):
-        net.train()
-        order = torch.randperm(len(x), generator=gen)
-        total, count = 0.0, 0
-        for lo in range(0, len(x), batch_size):
-            idx = order[lo:lo + batch_size]
-            if len(idx) < 2:
-                continue
-            opt.zero_grad()
-            loss = loss_fn(net(x[idx].to(device)), y[idx].to(device))
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-        history.append(total / max(count, 1))
-        if on_epoch is not None:
-            on_epoch(epoch, net)
 
 
 def _check_budget(epochs: Any, lr: Any, batch_size: Any, min_steps: Any, head_lr: Any, weight_decay: Any) -> None:

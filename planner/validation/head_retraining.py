@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from transfergraph.planner.common.dedupe import dedupe_rows
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.runtime.forward import forward
 from transfergraph.planner.scoring.jobs import error_text
@@ -22,7 +23,6 @@ from transfergraph.planner.inputs.task import Source, Task
 from transfergraph.planner.common.arguments import check_bool, check_scalar
 from transfergraph.planner.runtime.threads import blas_threads
 from transfergraph.planner.validation._common import encode, evaluate_codes, require_test_split, torch_threads
-from transfergraph.planner.validation._pool import build_pool
 
 __all__ = ["fit_logistic_head", "retrain_head", "retrain_head_many", "HEAD_DEFAULTS"]
 
@@ -172,7 +172,8 @@ def _run_group(source: Source, tasks: Sequence[Task], members: list[int], wanted
     for k in members:
         arrays += [tasks[k].inputs, tasks[k].test_inputs]
     try:
-        pool, index = build_pool(arrays)
+        deduped = dedupe_rows(arrays, caller="retrain_head_many")
+        pool, index = deduped.data, deduped.index
         with torch_threads(threads):
             out = forward(source.model, pool, transform=source.transform,
                           feature_layer=source.feature_layer, batch_size=batch_size)

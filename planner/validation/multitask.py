@@ -24,6 +24,7 @@ import pandas as pd
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.io import atomic_write_text
 from transfergraph.planner.validation._common import seeded_torch, torch_threads
+from transfergraph.planner.runtime.checkpoints import load_weights
 from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget, accuracy_and_loss, arrays_key, batch_stream, make_trunk, new_head
 
 __all__ = ["train_group", "subset_table", "SUBSET_COLUMNS", "subset_name"]
@@ -133,7 +134,7 @@ def subset_table(data: Sequence[TaskArrays], *, seed: int, budget: TrainBudget, 
                     body, dim = make_trunk(trunk, seed, data[0].train_x)
                     head = nn.Linear(dim, next(t.n_classes for t in data if t.name == members[0]))
                     net = nn.Sequential(body, head)
-                    net.load_state_dict(torch.load(_singleton_path(folder, members[0]), weights_only=True))
+                    net.load_state_dict(load_weights(_singleton_path(folder, members[0])))
                     singles[members[0]] = net.eval()
             else:
                 log(f"seed {seed}: training group {subset_name(members)}")

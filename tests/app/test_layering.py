@@ -58,7 +58,7 @@ def test_import_transfergraph_is_cheap_and_reexports_planner():
 
 
 def test_importing_planner_decisions_does_not_import_matplotlib():
-    loaded = _loaded_after("from transfergraph.planner import select_sources, make_plan, build_graph")
+    loaded = _loaded_after("from transfergraph.planner import select_sources, build_plan, build_graph")
     assert "matplotlib" not in loaded
 
 

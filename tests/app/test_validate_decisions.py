@@ -38,13 +38,26 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     assert (out / "grouping_k2.png").stat().st_size > 0
     assert "## Validation: decisions" in (out / "decisions.md").read_text()
     plan = json.loads((out / "plan.json").read_text())
-    # the method was validated on this data, not the plan's own groups: the evidence says which
-    assert plan["evidence"]["groups"]["level"] == "method validated on this data"
+    # the method was measured on this data, not the plan's own groups: the evidence says which, and its
+    # level carries the verdict (never "validated" unless every judged decision beat random)
+    summary = pd.read_csv(out / "decision_summary.csv")
+    verdict = summary[(summary.arm == "planner") & (summary.decision == "grouping_k2")].verdict.iloc[0]
+    level = plan["evidence"]["groups"]["level"]
+    assert level.endswith(verdict.split(" (")[0])
+    assert level.startswith("validated on this data" if verdict == "beats random" else "measured on this data")
     note = plan["evidence"]["groups"]["note"]
     assert "grouping_k2" in note and "were not trained as such" in note and "'a0to4'" in note
-    # the grouping from the measured pairs is what the user gets when the proxy fails
-    groups = plan["measured_groups"]["k2"]
-    assert sorted(t for g in groups for t in g) == ["a0to4", "b5to9", "c_inv"] and len(groups) <= 2
+    assert "Tasks judged: the first five config tasks" in note  # no groups in this plan.json
+    assert "why these: the first five config tasks" in (out / "decisions.md").read_text()
+    # every curriculum objective is judged, the forgetting ones included
+    assert {"planner_periphery_core", "planner_max_dissimilar_path", "planner_final_serves_all"} <= set(summary.arm)
+    # the grouping from the measured pairs is what the user gets when the proxy fails, unless it lost to random
+    hoa = summary[(summary.arm == "hoa") & (summary.decision == "grouping_k2")]
+    withheld = len(hoa) and hoa.gain_high.iloc[0] < 0
+    groups = plan.get("measured_groups_withheld" if withheld else "measured_groups", {}).get("k2")
+    assert groups is not None
+    if not withheld:
+        assert sorted(t for g in groups for t in g) == ["a0to4", "b5to9", "c_inv"] and len(groups) <= 2
     assert "measured pairs (HOA)" in (out / "decisions.md").read_text()
 
 
@@ -66,7 +79,9 @@ def test_report_keeps_the_decisions_section_when_validate_runs_after(tmp_path):
     result = runner.invoke(app, ["validate", str(cfg), "--decisions", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     report = (out / "report.md").read_text()
-    assert report.count("## Validation: decisions") == 1 and "method validated on this data" in report
+    assert report.count("## Validation: decisions") == 1 and "on this data" in report
+    # the plan's own groups were the tasks judged
+    assert "why these: the plan's own groups" in (out / "decisions.md").read_text()
     # the plan's own groups and order were among the trained alternatives: where they rank is stated
     plan = json.loads((out / "plan.json").read_text())
     mine = plan["evidence"]["groups"]["this_plan"]

@@ -41,9 +41,11 @@ def ray_pids(ray_tmpdir: str) -> list[int]:
 class TwoNodeCluster:
     """Head (1 CPU, resource ``head``) + worker node (``cpus`` CPUs, resource ``worker``)."""
 
-    def __init__(self, port: int = 6390, worker_cpus: int = 1) -> None:
+    def __init__(self, port: int = 6390, worker_cpus: int = 1, job_server: bool = False) -> None:
         self.port = port
         self.worker_cpus = worker_cpus
+        self.job_server = job_server  # the head's dashboard, which serves `ray job submit` (ray[default])
+        self.dashboard = f"http://127.0.0.1:{port + 2000}"
         self.address = f"127.0.0.1:{port}"
         self.token = uuid.uuid4().hex
         self.tmpdir = tempfile.mkdtemp(prefix="tgc-")  # short: socket paths must stay < 107 bytes
@@ -58,9 +60,11 @@ class TwoNodeCluster:
 
     def start(self) -> "TwoNodeCluster":
         common = ["--disable-usage-stats"]
+        dashboard = (["--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={self.port + 2000}"]
+                     if self.job_server else ["--include-dashboard=false"])
         self._ray("start", "--head", f"--port={self.port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-                  "--resources={\"head\": 1}", "--include-dashboard=false",
-                  f"--dashboard-agent-listen-port={self.port + 46000}", *common)
+                  "--resources={\"head\": 1}", *dashboard,
+                  f"--dashboard-agent-listen-port={self.port + 46000}", *common, timeout=120)
         self.add_worker()
         return self
 

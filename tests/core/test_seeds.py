@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from transfergraph.planner.common.exceptions import InputError
-from transfergraph.planner.scoring import derive_seed as scoring_seed
+from transfergraph.planner.scoring import metric_seed as scoring_seed
 from transfergraph.planner.common.seeds import derive_seed
 from transfergraph.planner.validation._common import pair_seed
 from transfergraph.jobs.suite import stable_seed

@@ -1,4 +1,4 @@
-"""make_plan, explain_plan and the figures: JSON-ready, every key, warnings, readable report."""
+"""build_plan, explain_plan and the figures: JSON-ready, every key, warnings, readable report."""
 import doctest
 import json
 import math
@@ -8,7 +8,7 @@ import pytest
 
 from decisions_helpers import random_graph, tasks_of
 import transfergraph.planner.decisions as decisions
-from transfergraph.planner.decisions import PLAN_KEYS, make_plan
+from transfergraph.planner.decisions import PLAN_KEYS, build_plan
 from transfergraph.planner.report import explain_plan, plot_curriculum, plot_groups
 from transfergraph.planner.common.exceptions import GraphError, InputError
 
@@ -22,7 +22,7 @@ def graph():
 
 @pytest.fixture(scope="module")
 def plan(graph):
-    return make_plan(graph, metric="leep", top_k=2)
+    return build_plan(graph, metric="leep", top_k=2).to_json()
 
 
 def test_plan_has_every_key_and_is_strict_json(plan, graph):
@@ -55,16 +55,17 @@ def test_warnings_cover_orphans_and_negative_transfer(graph):
     target = "t0"
     for u in list(g.predecessors(target)):
         g.edges[u, target]["weight"] = -0.1
-    plan = make_plan(g, budget=1000)
+    plan = build_plan(g, budget=1000).to_json()
     text = "\n".join(plan["warnings"])
     assert "'orphan' has no scored source" in text
-    assert "negative-transfer risk for target 't0'" in text
+    assert "no head-transfer signal for target 't0'" in text and "negative-transfer" not in text
+    assert "not of full fine-tuning" in text  # LEEP speaks of a retrained head
     assert "budget=1000 exceeds" in text
 
 
 def test_heuristic_use_is_warned():
     g = random_graph(45, 2)  # uniform weights: the source-set MILP needs ~6 s, more than time_limit
-    plan = make_plan(g, max_group_size=5, time_limit=0.5)
+    plan = build_plan(g, max_group_size=5, time_limit=0.5).to_json()
     assert not plan["objectives"]["groups"]["optimal"]
     assert any(w.startswith("groups: not proven optimal (heuristic") for w in plan["warnings"])
     ss = plan["objectives"]["source_set"]
@@ -95,20 +96,20 @@ def test_plan_from_graphml_roundtrip(graph, tmp_path):
     path = tmp_path / "g.graphml"
     nx.write_graphml(graph, path)
     back = nx.read_graphml(path)
-    assert make_plan(back)["curriculum"] == make_plan(graph)["curriculum"]
+    assert build_plan(back).to_json()["curriculum"] == build_plan(graph).to_json()["curriculum"]
 
 
 def test_plan_options_and_errors(graph):
-    plan = make_plan(graph, budget=2, n_groups=3, max_group_size=4, start="t3",
-                     curriculum_objective="chain", centered=False)
+    plan = build_plan(graph, budget=2, n_groups=3, max_group_size=4, start="t3",
+                     curriculum_objective="chain", centered=False).to_json()
     assert plan["curriculum"][0] == "t3"
     assert len(plan["source_set"]["chosen"]) <= 2
     assert len(plan["groups"]) <= 3 and max(map(len, plan["groups"])) <= 4
     assert plan["objectives"]["groups"]["centered"] is False
     with pytest.raises(InputError, match=r"top_k of PlanOptions\(\)"):
-        make_plan(graph, top_k=0)
+        build_plan(graph, top_k=0)
     with pytest.raises(GraphError):
-        make_plan(nx.DiGraph())
+        build_plan(nx.DiGraph())
 
 
 def test_docstring_examples():
@@ -126,7 +127,7 @@ def test_explain_flags_groups_without_benefit():
                 g.add_edge(u, v, weight=0.9 if {u, v} == {"a", "b"} else 0.1)
     g.edges["c", "d"]["weight"] = 0.0
     g.edges["d", "c"]["weight"] = 0.0
-    plan = make_plan(g, n_groups=2, max_group_size=2)
+    plan = build_plan(g, n_groups=2, max_group_size=2).to_json()
     assert plan["groups"] == [["a", "b"], ["c", "d"]]
     assert "gain nothing from each other" in explain_plan(plan)
 
@@ -143,7 +144,7 @@ def test_plan_is_deterministic_and_independent_of_node_order(graph):
     h = nx.DiGraph()
     h.add_nodes_from(reversed(list(graph.nodes(data=True))))
     h.add_edges_from(reversed(list(graph.edges(data=True))))
-    a, b = make_plan(graph, seed=1), make_plan(h, seed=1)
+    a, b = build_plan(graph, seed=1).to_json(), build_plan(h, seed=1).to_json()
     assert _strip_times(a) == _strip_times(b)
 
 
@@ -159,7 +160,7 @@ def test_plan_names_the_model_behind_each_task_edge():
     g.add_edge("ext", "a", weight=0.6, source="ext")
     g.add_edge("b", "c", weight=0.7, source="b.cnn")
     g.add_edge("a", "c", weight=0.2, source="a.cnn")
-    plan = make_plan(g, budget=2)
+    plan = build_plan(g, budget=2).to_json()
     assert plan["sources"]["b"][0] == ["a", 0.9]
     assert plan["source_models"]["b"] == {"a": "cnaps@a"}
     assert plan["source_models"]["c"] == {"a": "a.cnn", "b": "b.cnn"}
@@ -170,10 +171,10 @@ def test_plan_names_the_model_behind_each_task_edge():
     assert "| c | b | b.cnn |" in text
 
 
-def test_make_plan_takes_the_graphs_metric_and_refuses_another():
+def test_build_plan_takes_the_graphs_metric_and_refuses_another():
     import networkx as nx
 
-    from transfergraph.planner.decisions import make_plan
+    from transfergraph.planner.decisions import build_plan
     from transfergraph.planner.common.exceptions import InputError
 
     g = nx.DiGraph()
@@ -181,6 +182,6 @@ def test_make_plan_takes_the_graphs_metric_and_refuses_another():
     g.add_nodes_from(["a", "b"], kind="task")
     g.add_edge("a", "b", weight=0.5)
     g.add_edge("b", "a", weight=0.3)
-    assert make_plan(g)["metric"] == "nce"  # no metric given: the one the weights are in
-    with pytest.raises(InputError, match=r"metric of make_plan\(\) must be .*'nce'.*got 'leep'"):
-        make_plan(g, metric="leep")
+    assert build_plan(g).to_json()["metric"] == "nce"  # no metric given: the one the weights are in
+    with pytest.raises(InputError, match=r"metric of build_plan\(\) must be .*'nce'.*got 'leep'"):
+        build_plan(g, metric="leep")

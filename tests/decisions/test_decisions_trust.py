@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from transfergraph.planner import Task
-from transfergraph.planner.decisions import make_plan
+from transfergraph.planner.decisions import build_plan
 from transfergraph.planner.decisions.trust import data_warnings, graph_trust, sample_overlap
 from transfergraph.config import load_config
 from transfergraph.jobs.suite import build_tasks
@@ -26,7 +26,7 @@ def _graph(edges, tasks=("a", "b", "c"), models=("m",)):
 
 
 def test_plan_without_task_edges_says_groups_and_curriculum_carry_no_information():
-    plan = make_plan(_graph([("m", "a", 0.5), ("m", "b", 0.4), ("m", "c", 0.6)]))
+    plan = build_plan(_graph([("m", "a", 0.5), ("m", "b", 0.4), ("m", "c", 0.6)])).to_json()
     assert any("no task->task edges" in w and "'a'" in w for w in plan["warnings"])
     assert plan["evidence"]["groups"]["level"] == "proxy only"
     assert set(plan["evidence"]) == {"sources", "groups", "curriculum"}
@@ -34,7 +34,7 @@ def test_plan_without_task_edges_says_groups_and_curriculum_carry_no_information
 
 def test_best_source_near_the_label_prior_is_flagged_by_name():
     g = _graph([("m", "a", 0.05), ("b", "a", 0.02), ("a", "b", 0.5), ("m", "c", 0.7), ("m", "b", 0.3)])
-    plan = make_plan(g)
+    plan = build_plan(g).to_json()
     weak = [w for w in plan["warnings"] if "near the label prior" in w]
     assert len(weak) == 1 and "'a'" in weak[0] and "'m'" in weak[0]
     _, none = graph_trust(_graph([("m", "a", 0.5), ("a", "b", 0.5), ("b", "c", 0.5)]), {"a": [["m", 0.5]]}, "leep")

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from transfergraph.planner import Source, Task, build_graph, score
-from transfergraph.planner.decisions import make_plan, select_sources
+from transfergraph.planner.decisions import build_plan, select_sources
 from transfergraph.planner.metrics import REGISTRY, label_entropy
 from transfergraph.planner.metrics._registry import TIE_RTOL, tie_scores
 from transfergraph.planner.report.flagged import flagged_section
@@ -95,9 +95,9 @@ def test_issue_h_score_case_is_flagged_in_table_plan_and_report():
     np.testing.assert_allclose(h.score, 2.0, rtol=1e-9)  # |Y| - 1 whatever the features
     assert all(f.startswith("degenerate: n <= d + 1") for f in h.flag)
     assert list(df[df.metric == "leep"].flag) == [""] * 3  # n = 30 >= Z = 10: inside LEEP's regime
-    plan = make_plan(build_graph(df, metric="h_score"), metric="h_score")
+    plan = build_plan(build_graph(df, metric="h_score"), metric="h_score").to_json()
     assert any("flagged h_score" in w and "'small'" in w for w in plan["warnings"])
-    assert not any("flagged" in w for w in make_plan(build_graph(df, metric="leep"))["warnings"])
+    assert not any("flagged" in w for w in build_plan(build_graph(df, metric="leep")).to_json()["warnings"])
     section = "\n".join(flagged_section(df))
     assert "## Flagged scores" in section and all(f"mlp{i}" in section for i in range(3))
 

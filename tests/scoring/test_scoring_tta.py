@@ -14,7 +14,7 @@ from transfergraph.planner.runtime.forward import forward
 from transfergraph.planner.metrics import Reference, normalize_rank, tta
 from transfergraph.planner.metrics._registry import tie_scores
 from transfergraph.planner.scoring import score
-from transfergraph.planner.scoring.engine import derive_seed
+from transfergraph.planner.scoring import metric_seed
 
 from scoring_support import Recorder, base_data, tiny_model, tiny_sources, tiny_tasks
 
@@ -72,7 +72,7 @@ def test_engine_value_equals_tta_on_forwarded_features(table):
     ref = Reference(ref_out.features, tasks["A"].labels, head.weight.detach().double().numpy(),
                     head.bias.detach().double().numpy())
     out = forward(src.model, tasks["B"].inputs)
-    expected = tta(out.features, tasks["B"].labels, reference=ref, seed=derive_seed(0, "m1", "B"))
+    expected = tta(out.features, tasks["B"].labels, reference=ref, seed=metric_seed(0, "m1", "B"))
     got = table[(table.source == "m1") & (table.target == "B") & (table.metric == "tta")].score.item()
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
 

@@ -156,7 +156,7 @@ def test_cache_key_includes_options(tmp_path, sources, tasks):
 
 def test_end_to_end_with_scores_writes_the_spec_files(tmp_path, reference, sources, tasks):
     from transfergraph.planner.scoring import score
-    from transfergraph.planner.validation import write_validation_outputs
+    from transfergraph.planner.report import write_validation_outputs
 
     scores = score(sources, tasks, metrics=("leep", "nce", "h_score"), progress=False)
     res = write_validation_outputs(reference, scores, tmp_path)

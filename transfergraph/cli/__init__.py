@@ -26,6 +26,8 @@ Examples:
   transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3
 
   transfergraph validate configs/demo.yaml --out runs/demo
+
+  transfergraph group configs/tiny.yaml --out runs/tiny --seeds 2
 """
 
 app = typer.Typer(
@@ -47,6 +49,8 @@ _Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray w
 _NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write caches.")]
 _Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines (errors and failed "
                                                       "pairs are still reported).")]
+_Debug = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors (also accepted before "
+                                                      "the command: transfergraph --debug run ...).")]
 
 
 def _version(value: bool) -> None:
@@ -64,6 +68,12 @@ def _main(
     from transfergraph.planner.runtime.allocator import keep_large_buffers
 
     keep_large_buffers()  # this process is ours (see planner/runtime/allocator.py)
+
+
+def _debug(flag: bool) -> None:
+    """``--debug`` given after the command name (the group's own ``--debug`` was read first)."""
+    if flag:
+        _STATE["debug"] = True
 
 
 def _logger(quiet: bool):
@@ -92,10 +102,16 @@ def run(
     device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | cuda:N (default: the config's)."),
     gpus_per_task: Optional[float] = typer.Option(None, "--gpus-per-task", min=0.0,
                                                   help="Ray executor: GPUs reserved per task."),
+    debug: _Debug = False,
+    pairs_fraction: Optional[float] = typer.Option(
+        None, "--pairs-fraction", help="Score this share (0 < f <= 1) of the pairs, predict the rest and re-score "
+                                       "each target's predicted top-k exactly (default: the config's, else all)."),
 ) -> None:
     """Score every (source, target) pair, build the graph, plan, and write the report."""
+    _debug(debug)
     _check_job_options(executor, address, workers, cache, no_cache)
     _check_device_option(device)
+    _check_pairs_fraction_option(pairs_fraction)
 
     def body():
         from transfergraph.jobs.run import run_job
@@ -104,7 +120,8 @@ def run(
         result = run_job(cfg, out, executor=executor, address=address, workers=workers,
                          cache=False if no_cache else (str(cache) if cache else None), progress=not quiet, log=log,
                          verbose=verbose,
-                         batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
+                         batch_size=batch_size, device=device, gpus_per_task=gpus_per_task,
+                         pairs_fraction=pairs_fraction)
         n_pairs = result.scores[["source", "target"]].drop_duplicates().shape[0]
         if not quiet:
             _echo(f"[transfergraph] wrote {out}/report.md ({n_pairs} pairs, {result.n_failed} failed rows) "
@@ -131,16 +148,24 @@ def plan(
     max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1, help="Most tasks per group."),
     start: Optional[str] = typer.Option(None, "--start", help="Task the curriculum must start with."),
     curriculum_objective: Optional[str] = typer.Option(None, "--curriculum-objective",
-                                                       help="tree | chain | cumulative (default tree)."),
+                                                       help="tree (which model to start each task from) | chain | cumulative | "
+                                                            "periphery_core | max_dissimilar_path | final_serves_all "
+                                                            "(one model, task after task: model forgetting); default tree."),
     centered: Optional[bool] = typer.Option(None, "--centered/--no-centered",
                                             help="Grouping affinity w - median (default) or raw w."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the grouping heuristic (default 0)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per exact solver (default 60)."),
+    sources_from: Optional[str] = typer.Option(
+        None, "--sources-from", help="Sources the plan may recommend: all (default) | external (model nodes only) | "
+                                     "tasks (the tasks' own models) | NAME,NAME,...; groups and curriculum still use "
+                                     "every task->task edge."),
+    debug: _Debug = False,
 ) -> None:
     """Re-plan from an existing score table or transfer graph without computing any score."""
+    _debug(debug)
     flags = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size,
              "start": start, "curriculum_objective": curriculum_objective, "centered": centered, "seed": seed,
-             "time_limit": time_limit}
+             "time_limit": time_limit, "sources_from": sources_from}
 
     def body():
         from transfergraph.planner.common.io import prepare_out_dir
@@ -165,7 +190,7 @@ def plan(
                      seconds=time.perf_counter() - t0)
         _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
 
-    _guard(body, resume_hint="nothing was computed; run it again.")
+    _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}")
 
 
 def _plan_metric(scores, graph, flag: Optional[str], configured: Optional[str], source: Path) -> str:
@@ -214,8 +239,10 @@ def validate(
     decisions: bool = typer.Option(False, "--decisions", help="Train the groupings and curricula for real "
                                    "instead (settings: the config's validate.decisions block)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
+    debug: _Debug = False,
 ) -> None:
     """Really transfer on the configured pairs and measure how well each metric predicted it."""
+    _debug(debug)
     _check_job_options(executor, address, workers, cache, no_cache)
 
     def body():
@@ -225,7 +252,9 @@ def validate(
         if decisions:
             from transfergraph.jobs.decisions import validate_decisions_job
 
-            validate_decisions_job(cfg, out, use_cache=not no_cache, log=log)
+            validate_decisions_job(cfg, out, use_cache=not no_cache, log=log,
+                                   executor_options={"executor": executor, "address": address, "workers": workers,
+                                                     "progress": not quiet, "verbose": verbose})
             if not quiet:
                 _echo(f"[transfergraph] wrote {out}/grouping_validation.csv, {out}/curriculum_validation.csv and "
                       f"{out}/decisions.md")
@@ -239,6 +268,16 @@ def validate(
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume.")
+
+
+def _check_pairs_fraction_option(value: Optional[float]) -> None:
+    """``--pairs-fraction`` in (0, 1] (exit 2); a non-number is refused by the option's own type (exit 2)."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and 0.0 < value <= 1.0):
+        _echo(f"transfergraph: error: --pairs-fraction must be a number in (0, 1] (the share of pairs to score); "
+              f"got {value!r}.")
+        raise typer.Exit(2)
 
 
 def _check_device_option(device: Optional[str]) -> None:
@@ -267,6 +306,11 @@ def _check_job_options(executor: Optional[str], address: Optional[str], workers:
     if problems:
         _echo(f"transfergraph: error: {problems[0]}")
         raise typer.Exit(2)
+
+
+from transfergraph.cli import group_command as _group_command  # noqa: E402
+
+app.command(epilog=_group_command.EPILOG)(_group_command.group)  # `transfergraph group`
 
 
 def main() -> None:

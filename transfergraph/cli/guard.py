@@ -1,7 +1,7 @@
 """The command line's error and interruption policy: :func:`guard` runs a command's body.
 
 A :class:`transfergraph.planner.common.exceptions.TransfergraphError` becomes ``transfergraph: error: ...`` and exit 2
-(the traceback only with ``--debug``); Ctrl-C or SIGTERM shuts down Ray (unless this process is a
+(the traceback only with ``--debug``, given before or after the command name); Ctrl-C or SIGTERM shuts down Ray (unless this process is a
 driver of a cluster, which drops the driver's tasks itself), says how to resume and exits 130.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 
+import click
 import typer
 
 from transfergraph.planner.common.exceptions import TransfergraphError
@@ -63,8 +64,13 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
-def guard(fn, *, resume_hint: str):
-    """Run a command body with the CLI's error and interruption policy."""
+def guard(fn, *, resume_hint: str, unexpected: str | None = None):
+    """Run a command body with the CLI's error and interruption policy.
+
+    ``unexpected``: for a command whose only input is a file (``transfergraph plan``), any other
+    exception is reported the same way, after this sentence (``cannot re-plan from x.csv``), with its
+    type and first line, and exit 2; ``--debug`` shows its traceback.
+    """
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return fn()
@@ -80,6 +86,13 @@ def guard(fn, *, resume_hint: str):
         if STATE["debug"]:
             raise
         echo(f"transfergraph: error: {exc}")
+        raise typer.Exit(2)
+    except Exception as exc:
+        if unexpected is None or STATE["debug"] or isinstance(exc, (typer.Exit, click.ClickException)):
+            raise
+        first = (str(exc).splitlines() or [""])[0]
+        echo(f"transfergraph: error: {unexpected}: {type(exc).__name__}: {first:.300} (run with --debug for "
+             "the traceback).")
         raise typer.Exit(2)
     finally:
         signal.signal(signal.SIGTERM, old)

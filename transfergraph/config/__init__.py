@@ -30,7 +30,8 @@ from transfergraph.planner.common.exceptions import ConfigError
 
 from transfergraph.config.data import DataConfig
 from transfergraph.config.models import ExternalModelSpec, PreprocessSpec
-from transfergraph.config.fields import SBool, SFloat, SInt, format_errors
+from transfergraph.config.fields import SBool, SFloat, SInt, config_name_problem, format_errors
+from transfergraph.config.yaml_rules import YamlProblems, load_yaml
 
 __all__ = [
     "JobConfig",
@@ -64,12 +65,16 @@ class TaskSpec(_Strict):
     shift: dict[str, Union[SFloat, SBool]] = Field(default_factory=dict, description="e.g. {rotate: 30, noise: 0.1}")
     imbalance: Optional[SFloat] = Field(None, ge=1.0, description="Largest/smallest class size ratio (geometric).")
     n_per_class: Optional[SInt] = Field(None, ge=2, description="Training samples per class (before imbalance).")
+    samples_from: Optional[str] = Field(None, description="With data.disjoint: draw from this other task's share "
+                                                          "of the training split (a deliberate overlap the plan's "
+                                                          "leakage check reports).")
 
     @field_validator("name")
     @classmethod
     def _name_chars(cls, v: str) -> str:
-        if any(c in v for c in "/\\\n\t,\"") or v.strip() != v:
-            raise ValueError("task names may not contain / \\ , quotes, tabs, newlines or edge spaces")
+        problem = config_name_problem(v)
+        if problem:
+            raise ValueError(f"task {problem}")
         return v
 
     @field_validator("classes")
@@ -124,6 +129,9 @@ class ScoringConfig(_Strict):
     device: Optional[str] = Field(None, description="cpu | cuda | cuda:N (default: where each model is).")
     gpus_per_task: SFloat = Field(0, ge=0, description="Ray executor: GPUs reserved per task (e.g. 0.5).")
     num_workers: SInt = Field(0, ge=0, description="DataLoader reader processes per job (on-disk data).")
+    pairs_fraction: Optional[SFloat] = Field(
+        None, gt=0, le=1, description="Score this share of the (source, target) pairs and predict the rest "
+                                      "(each target's predicted plan.top_k are then scored exactly); default all.")
 
     @field_validator("metrics")
     @classmethod
@@ -155,8 +163,25 @@ class PlanConfig(_Strict):
     max_group_size: Optional[SInt] = Field(None, ge=1)
     centered: SBool = True
     curriculum_start: Optional[str] = None
-    curriculum_objective: Literal["tree", "chain", "cumulative"] = "tree"
+    curriculum_objective: Literal["tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path",
+                                  "final_serves_all"] = "tree"
     time_limit: SFloat = Field(60.0, gt=0)
+    sources_from: Union[Literal["all", "external", "tasks"], list[str]] = Field(
+        "all", description="Sources the plan may recommend: all | external (model nodes) | tasks (the tasks' own "
+                           "models) | a list of source names; groups and curriculum still use every task->task edge.")
+
+    @field_validator("sources_from")
+    @classmethod
+    def _sources_from(cls, v):
+        from transfergraph.planner.common.exceptions import InputError
+        from transfergraph.planner.decisions.source_scope import check_sources_from
+
+        if isinstance(v, list):
+            try:
+                check_sources_from(v, caller="the config")
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
+        return v
 
 
 class DecisionsConfig(_Strict):
@@ -203,6 +228,21 @@ class JobConfig(_Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"tasks: names must be unique; duplicated {dup}")
+        for t in self.tasks:
+            if t.samples_from is None:
+                continue
+            donor = next((d for d in self.tasks if d.name == t.samples_from), None)
+            if donor is None or donor is t or donor.samples_from is not None:
+                raise ValueError(f"tasks ({t.name}).samples_from: expected the name of another task that has no "
+                                 f"samples_from of its own; got {t.samples_from!r}; tasks: {names}")
+            if not self.data.disjoint:
+                raise ValueError(f"tasks ({t.name}).samples_from needs data.disjoint: true (without it every task "
+                                 "draws from the whole split)")
+            if donor.classes is not None and (t.classes is None or not set(t.classes) <= set(donor.classes)):
+                raise ValueError(f"tasks ({t.name}).classes must be a subset of {t.samples_from!r}'s classes "
+                                 f"{donor.classes} (it draws from that task's share); got {t.classes}")
+            if (t.dataset or self.data.source) != (donor.dataset or self.data.source):
+                raise ValueError(f"tasks ({t.name}).samples_from: {t.samples_from!r} is cut from another dataset")
         ext = [m.name for m in self.models.external]
         clash = sorted(set(ext) & set(names)) + sorted({n for n in ext if ext.count(n) > 1})
         if clash:
@@ -240,7 +280,12 @@ def parse_config(data: Any, *, source: str = "<dict>") -> JobConfig:
 
 
 def load_config(path: str | os.PathLike) -> JobConfig:
-    """Read and validate a YAML config file; raises :class:`ConfigError` naming the file and key."""
+    """Read and validate a YAML config file; raises :class:`ConfigError` naming the file and key.
+
+    The file is read as written (:mod:`transfergraph.config.yaml_rules`): ``010`` stays the string
+    "010", ``1:30`` and ``2024-01-01`` stay strings, unquoted ``yes``/``no``/``on``/``off`` and a key
+    given twice are errors that name the key and its lines.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist (or is not a file).")
@@ -249,7 +294,9 @@ def load_config(path: str | os.PathLike) -> JobConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}.") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)  # YAML 1.2 scalars, duplicate keys refused (transfergraph.config.yaml_rules)
+    except YamlProblems as exc:
+        raise ConfigError(f"invalid config {path}:\n" + "\n".join(f"  - {line}" for line in exc.lines)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

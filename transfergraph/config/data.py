@@ -35,11 +35,17 @@ class DataConfig(BaseModel):
     input_column: Optional[str] = Field(None, description="hf_datasets: the input column (default: image/img/...).")
     label_column: Optional[str] = Field(None, description="hf_datasets: the label column (default: label/labels).")
     split: Optional[str] = Field(None, description="hf_datasets: the split of a saved DatasetDict (default: train).")
-    image_mode: Literal["RGB", "L"] = Field("RGB", description="image_folder: 3-channel RGB or 1-channel L.")
+    image_mode: Literal["RGB", "L"] = Field("RGB", description="image_folder and hf_datasets image columns: "
+                                                               "images are converted to 3-channel RGB or 1-channel L.")
     image_size: SInt = Field(16, ge=4, le=1024, description="Images are resized to image_size x image_size "
-                                                           "(image_folder: only when set explicitly).")
+                                                           "(image_folder, hf_datasets: only when set explicitly; "
+                                                           "needed when their sizes differ).")
     test_fraction: SFloat = Field(0.3, gt=0.0, lt=0.9, description="Held-out share of each dataset (validation only).")
     max_per_class: Optional[SInt] = Field(None, ge=2, description="Cap on samples per class taken from the dataset.")
+    disjoint: SBool = Field(False, description="Each task, trained external model and the meta-trained backbone "
+                                                 "draws from its own disjoint share of the training split "
+                                                 "(transfergraph.jobs.shares); a task's `samples_from` opts into a "
+                                                 "deliberate overlap.")
 
     @model_validator(mode="after")
     def _kind(self) -> "DataConfig":

@@ -3,27 +3,46 @@
 pydantic's default (lax) mode turns ``true`` into ``1``, ``"3"`` into ``3`` and ``2.0`` into ``2``,
 so a misspelt value in a YAML file would run silently with another meaning. Every integer and
 boolean field of the config is therefore strict: an integer field accepts only an integer, a boolean
-field only ``true``/``false``, a number field an integer or a float (never a boolean or a string).
+field only ``true``/``false``, a number field a finite integer or float (never a boolean, a string,
+``.inf`` or ``.nan``).
 Other fields (strings, paths) keep pydantic's usual validation.
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import Strict, ValidationError
+from pydantic import AllowInfNan, Strict, ValidationError
 
-__all__ = ["SInt", "SFloat", "SBool", "format_errors"]
+__all__ = ["SInt", "SFloat", "SBool", "format_errors", "config_name_problem"]
 
 #: an integer (``true``, ``"3"`` and ``2.0`` rejected)
 SInt = Annotated[int, Strict()]
-#: a number: an integer or a float (``true`` and ``"0.1"`` rejected)
-SFloat = Annotated[float, Strict()]
+#: a finite number: an integer or a float (``true``, ``"0.1"``, ``.inf`` and ``.nan`` rejected)
+SFloat = Annotated[float, Strict(), AllowInfNan(False)]
 #: ``true`` or ``false`` (``1`` and ``"yes"`` rejected)
 SBool = Annotated[bool, Strict()]
 
 _EXPECTED = {"int_type": "an integer", "float_type": "a number", "bool_type": "a boolean (true or false)",
-             "string_type": "a string", "literal_error": None}
+             "string_type": "a string", "finite_number": "a finite number", "literal_error": None}
+#: strings that YAML 1.1 would have read as numbers (octal 010, 0o10, 0x1F, 1_000, base-60 1:30)
+_YAML11_NUMBER = re.compile(r"^[-+]?(?:0[0-9_]+(?:\.[0-9_]*)?|0[oObBxX][0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+                            r"|[0-9]*_[0-9_]*(?:\.[0-9_]*)?)$")
 _UNION_TAGS = {"int": "int_type", "float": "float_type", "bool": "bool_type", "str": "string_type"}
+
+
+def config_name_problem(name: str) -> str | None:
+    """Why a config name (a task's or an external model's) is refused, or None. Besides the characters no
+    output file can carry (:func:`transfergraph.planner.common.names.name_problem`), config names become
+    file names and comma-joined lists, so ``/``, ``\\``, ``,``, quotes and edge spaces are refused too."""
+    from transfergraph.planner.common.names import name_problem
+
+    problem = name_problem(name)
+    if problem:
+        return f"names may not contain control characters; this one {problem}"
+    if any(c in name for c in "/\\,\"") or name.strip() != name:
+        return "names may not contain / \\ , quotes, tabs, newlines or edge spaces"
+    return None
 
 
 def _given(value: Any) -> str:
@@ -39,7 +58,7 @@ def _merge_unions(errors: list[dict]) -> list[tuple[tuple, str, str, Any]]:
     for e in errors:
         loc, kind = tuple(e["loc"]), e["type"]
         tag = loc[-1] if loc else None
-        if isinstance(tag, str) and _UNION_TAGS.get(tag) == kind:
+        if isinstance(tag, str) and (_UNION_TAGS.get(tag) == kind or (tag, kind) == ("float", "finite_number")):
             what = _EXPECTED[kind]
             if out and out[-1][0] == loc[:-1] and out[-1][1] == "union":
                 prev = out[-1]
@@ -58,6 +77,12 @@ def format_errors(err: ValidationError, source: str) -> str:
         where = ".".join(str(p) for p in loc).replace("validate_", "validate") or "(top level)"
         if kind in ("union",) or _EXPECTED.get(kind):
             msg = f"expected {_EXPECTED.get(kind) or msg}; got {_given(given)}"
+            if kind == "string_type" and isinstance(given, (bool, int, float)):  # e.g. name: 0.50 or name: true
+                msg += (f" (YAML reads the unquoted value as a {type(given).__name__}: quote it exactly as you mean "
+                        "it, e.g. name: \"0.50\", to keep it as text)")
+            elif kind in ("int_type", "float_type", "union") and isinstance(given, str) and _YAML11_NUMBER.match(given):
+                msg += (" (a number with leading zeros, a 0o/0x/0b prefix, underscores or colons is read as the text "
+                        "it is, not as YAML 1.1 would convert it; write a plain decimal number)")
         elif kind == "extra_forbidden":
             msg = "unknown key (check the spelling; see configs/demo.yaml for every key)"
         elif kind == "missing":

@@ -13,7 +13,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from transfergraph.config.fields import SBool, SFloat, SInt
+from transfergraph.config.fields import SBool, SFloat, SInt, config_name_problem
 
 __all__ = ["PreprocessSpec", "ExternalModelSpec"]
 
@@ -59,12 +59,25 @@ class ExternalModelSpec(_Strict):
     checkpoint: Optional[str] = Field(None, description="A save_model file, or a state_dict when `arch` is given.")
     arch: Optional[str] = Field(None, description="torchvision:NAME | timm:NAME | a registered architecture.")
     num_classes: Optional[SInt] = Field(None, ge=1, description="Output classes (default: read from the checkpoint).")
-    arch_kwargs: dict[str, Union[SInt, SFloat, str, SBool]] = Field(default_factory=dict,
-                                                                 description="Extra constructor arguments.")
+    arch_kwargs: dict[str, Union[SInt, SFloat, str, SBool]] = Field(
+        default_factory=dict, description="Constructor arguments of the architecture (checked against the "
+                                          "constructor when the model is built; they win over from_pretrained).")
+    from_pretrained: Optional[SBool] = Field(
+        None, description="The checkpoint was fine-tuned from the library's pretrained weights: build the "
+                          "architecture with the flags the library sets for them (torchvision googlenet/inception_v3: "
+                          "transform_input=True). Default (null): true; false for a model trained from scratch.")
     preprocess: Optional[PreprocessSpec] = None
     feature_layer: Optional[str] = Field(None, description="Module whose output are the features (default: "
                                                            "the input of the last nn.Linear).")
     pooling: Optional[Literal["avg", "max", "flatten"]] = Field(None, description="For 4-D feature maps.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_chars(cls, v: str) -> str:
+        problem = config_name_problem(v)
+        if problem:
+            raise ValueError(f"model {problem}")
+        return v
 
     @model_validator(mode="after")
     def _checkpoint_xor_training(self) -> "ExternalModelSpec":
@@ -75,4 +88,8 @@ class ExternalModelSpec(_Strict):
         if self.arch and ":" in self.arch and not self.checkpoint:
             raise ValueError(f"arch {self.arch!r} needs `checkpoint` (a local state_dict); "
                              "transfergraph never downloads weights")
+        loading = [k for k in ("arch_kwargs", "from_pretrained", "num_classes") if getattr(self, k) not in (None, {})]
+        if loading and not self.checkpoint:
+            raise ValueError(f"{', '.join(loading)} apply to a model loaded from `checkpoint`; this entry trains "
+                             "a model here (models.training sets its architecture)")
         return self

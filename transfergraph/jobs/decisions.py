@@ -3,9 +3,11 @@
 Wiring only: tasks from the config, a trunk of the config's architecture (``models.training``), the
 tables and arms from :func:`transfergraph.planner.validation.decision_run.validate_decisions`, outputs from
 :mod:`transfergraph.planner.validation.decision_outputs`. When ``OUT/plan.json`` exists, its ``evidence`` for the
-groups and the curriculum is replaced by what was measured, with a warning when a decision fails the
-minimum bar, and ``measured_groups`` holds the grouping from the measured pair gains (HOA) for each
-group budget: the grouping to use when the transfer-graph grouping does not beat random.
+groups and the curriculum is replaced by what was measured (the level carries the verdict), with a
+warning when a decision fails the minimum bar, and ``measured_groups`` holds the grouping from the
+measured pair gains (HOA) for each group budget where it was not significantly worse than random
+(the others, with the reason, in ``measured_groups_withheld``). The tasks judged are the plan's own
+groups (:func:`choose_tasks`), and decisions.md says which and why.
 """
 from __future__ import annotations
 
@@ -18,36 +20,86 @@ from transfergraph.planner.common.exceptions import ConfigError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir
 
 from transfergraph.planner.validation.decision_outputs import rank_plan
+from transfergraph.planner.validation.decision_verdicts import offered_groupings, separate_line
 
 from transfergraph.config import JobConfig, DecisionsConfig
 
-__all__ = ["validate_decisions_job"]
+__all__ = ["validate_decisions_job", "choose_tasks", "DEFAULT_MAX_TASKS"]
 
-def _select(config: JobConfig, tasks, dcfg: DecisionsConfig):
-    names = [t.name for t in tasks]
-    if dcfg.tasks is None:
-        chosen = names[:5]
-    else:
-        unknown = [n for n in dcfg.tasks if n not in names]
+#: most tasks judged by default (all 2^n - 1 subsets are trained: 63 networks per seed at 6)
+DEFAULT_MAX_TASKS = 6
+
+
+def choose_tasks(names: list[str], explicit: list[str] | None, plan_groups: list[list[str]] | None,
+                 cap: int = DEFAULT_MAX_TASKS) -> tuple[list[str], str]:
+    """(tasks to judge, why those): ``validate.decisions.tasks`` when given; else the plan's own groups,
+    whole groups in the plan's order while the total stays <= ``cap`` (a first group larger than ``cap``
+    contributes its first ``cap`` tasks), so that every judged group of the plan is trained in full;
+    else (no plan) the first five config tasks."""
+    if explicit is not None:
+        unknown = [n for n in explicit if n not in names]
         if unknown:
             raise ConfigError(f"validate.decisions.tasks: {unknown} are not tasks of the config; tasks: {names}.")
-        chosen = list(dcfg.tasks)
+        chosen, why = list(explicit), "the tasks of validate.decisions.tasks"
+    elif plan_groups:
+        groups = [[str(t) for t in g if str(t) in names] for g in plan_groups]
+        groups = [g for g in groups if g]
+        chosen, kept, cut = [], [], []
+        for g in groups:
+            if len(chosen) + len(g) <= cap:
+                chosen += g
+                kept.append(g)
+            elif not chosen:
+                chosen, kept = g[:cap], [g[:cap]]
+                cut.append(f"only the first {cap} tasks of the group {'+'.join(g)}")
+            else:
+                cut.append("+".join(g))
+        why = (f"the plan's own groups {' | '.join('+'.join(g) for g in kept)} (whole groups in the plan's order, at "
+               f"most {cap} tasks because every subset is trained; set validate.decisions.tasks to choose others)")
+        if cut:
+            why += "; not judged: " + ", ".join(cut)
+    else:
+        chosen, why = names[:5], ("the first five config tasks (no plan.json with groups in the output folder; "
+                                  "set validate.decisions.tasks to choose others)")
     if not 2 <= len(chosen) <= 8:
-        raise ConfigError(f"validate.decisions.tasks: need 2 to 8 tasks (all subsets are trained); got {len(chosen)}.")
-    return [next(t for t in tasks if t.name == n) for n in chosen]
+        raise ConfigError(f"validate.decisions.tasks: need 2 to 8 tasks (all subsets are trained); got {len(chosen)} "
+                          f"({why}).")
+    return chosen, why
+
+
+def _plan_groups(path: Path) -> list[list[str]] | None:
+    try:
+        groups = json.loads(path.read_text()).get("groups") if path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return groups if isinstance(groups, list) and all(isinstance(g, list) for g in groups) else None
+
+
+def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | None = None):
+    names = [t.name for t in tasks]
+    chosen, why = choose_tasks(names, dcfg.tasks, _plan_groups(plan_path) if plan_path else None)
+    return [next(t for t in tasks if t.name == n) for n in chosen], why
 
 
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
-                 seeds: int, n_curr: int, res) -> None:
+                 seeds: int, n_curr: int, res, why: str = "", withheld: dict | None = None) -> None:
     """Evidence of the plan's method as measured here. What was trained is the planner *method* re-run on
     each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``), not this
-    plan's exact groups and order: the level and the note say so, and add where the plan's own
-    decisions, restricted to the validated tasks, rank among everything trained (``this_plan``)."""
+    plan's exact groups and order: the note says so, and adds where the plan's own decisions, restricted
+    to the validated tasks, rank among everything trained (``this_plan``). The level carries the verdict
+    (:func:`~transfergraph.planner.validation.decision_verdicts.evidence_level`); ``measured_groups`` holds
+    only the measured groupings that may be offered, ``measured_groups_withheld`` the others with the reason."""
+    from transfergraph.planner.validation.decision_verdicts import evidence_level, separate_line
+
     if not path.is_file():
         return
     plan = json.loads(path.read_text())
     evidence = plan.setdefault("evidence", {})
     plan["measured_groups"] = measured_groups
+    if withheld:
+        plan["measured_groups_withheld"] = withheld
+    else:
+        plan.pop("measured_groups_withheld", None)
     own = rank_plan(res, plan.get("groups"), plan.get("curriculum"),
                     plan.get("objectives", {}).get("groups", {}).get("n_groups"))
     picks = {"groups": summary[(summary.arm == "planner") & summary.decision.str.startswith("grouping")],
@@ -58,10 +110,11 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         if not len(rows):
             continue
         evidence[name] = {
-            "level": "method validated on this data",
-            "note": (f"the planner's method, re-run on graphs of per-task networks trained on {scope[name]} "
-                     f"({seeds} seeds), every alternative trained for comparison; this plan's own {name} were "
-                     "not trained as such. "
+            "level": evidence_level(rows),
+            "note": (f"the planner's method ({'grouping' if name == 'groups' else curriculum_objective}), re-run on "
+                     f"graphs of per-task networks trained on {scope[name]} ({seeds} seeds), every alternative "
+                     f"trained for comparison; this plan's own {name} were not trained as such. Tasks judged: "
+                     f"{why or 'as configured'}. "
                      + "; ".join(f"{r.decision}: percentile {r.percentile_seed_mean_truth:.0f} and regret "
                                  f"{r.regret_seed_mean_truth:.2f} (seed-mean truth), gain {r.gain:+.3f} "
                                  f"[{r.gain_low:+.3f}, {r.gain_high:+.3f}]: {r.verdict}" for r in rows.itertuples())),
@@ -76,18 +129,29 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                                        f"trained among the alternatives: percentile {mine['percentile']:.0f}, gain "
                                        f"{mine['gain_over_random']:+.3f} over the random mean (seed-mean test).")
         if any(str(v).startswith("fails") for v in rows.verdict):
+            if name == "groups":
+                alone = separate_line(summary, rows.decision)
+                advice = (alone if alone else
+                          "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
+                          else "the grouping from the measured pairs did no better (plan.json "
+                               "measured_groups_withheld); train the tasks separately or measure pairs with "
+                               "`transfergraph group`.")
+            else:
+                advice = "prefer the oracle order of curriculum_validation.csv."
             plan.setdefault("warnings", []).append(
                 f"{name}: trained for real on this data, the planner's method for {name} did not meet the "
-                "'beats random' bar (decisions.md); "
-                + ("prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if name == "groups"
-                   else "prefer the oracle order of curriculum_validation.csv."))
+                "'beats random' bar (decisions.md); " + advice)
     atomic_write_json(path, plan)
 
 
 def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: bool = True,
-                           log: Callable[[str], None] | None = None) -> Path:
+                           log: Callable[[str], None] | None = None, executor_options: dict | None = None) -> Path:
     """Write grouping_validation.csv, curriculum_validation.csv, decision_summary.csv, figures and
-    decisions.md into ``out`` (and a section into report.md when it exists); returns ``out``."""
+    decisions.md into ``out`` (and a section into report.md when it exists); returns ``out``.
+
+    ``executor_options``: ``executor``, ``address``, ``workers``, ``progress``, ``verbose`` of the executor
+    that trains the tables on all its workers (:func:`transfergraph.jobs.decision_workers.decision_cache`;
+    default: the config's ``scoring`` executor)."""
     from transfergraph.adapters.models import ARCHITECTURES
     from transfergraph.planner.validation._training_core import TrainBudget, prepare_tasks
     from transfergraph.planner.validation.decision_outputs import decision_section, write_decision_outputs
@@ -102,7 +166,8 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     out = prepare_out_dir(out)
     check_out_belongs_to(config, out)
     dcfg = config.validate_.decisions or DecisionsConfig()
-    tasks = _select(config, build_tasks(config), dcfg)
+    tasks, why = _select(config, build_tasks(config), dcfg, out / "plan.json")
+    log(f"judging {[t.name for t in tasks]}: {why}")
     data = prepare_tasks(tasks, train_per_class=dcfg.train_per_class, split_seed=config.seed)
     tcfg = config.models.training
     in_channels = int(data[0].train_x.shape[1])
@@ -114,21 +179,32 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
 
     n_curr = dcfg.n_curriculum or min(4, len(data))
     log(f"training every subset of {len(data)} tasks and every order of {n_curr}, {dcfg.seeds} seeds")
-    res = validate_decisions(
-        data, seeds=range(config.seed, config.seed + dcfg.seeds), trunk=trunk,
-        grouping_budget=TrainBudget(steps=dcfg.steps, batch=dcfg.batch),
-        curriculum_budget=TrainBudget(steps=dcfg.curriculum_steps, batch=dcfg.batch),
-        k_values=tuple(dcfg.groups), n_curr=min(n_curr, len(data)), learners=tuple(dcfg.learners),
-        cache=out / "cache" / "decisions" if use_cache else None, log=log)
+    from transfergraph.jobs.decision_workers import decision_cache  # the tables trained on every worker first
+
+    with decision_cache(config, out, data, dcfg, n_curr=min(n_curr, len(data)), use_cache=use_cache, log=log,
+                        **(executor_options or {})) as cache_dir:
+        res = validate_decisions(
+            data, seeds=range(config.seed, config.seed + dcfg.seeds), trunk=trunk,
+            grouping_budget=TrainBudget(steps=dcfg.steps, batch=dcfg.batch),
+            curriculum_budget=TrainBudget(steps=dcfg.curriculum_steps, batch=dcfg.batch),
+            k_values=tuple(dcfg.groups), n_curr=min(n_curr, len(data)), learners=tuple(dcfg.learners),
+            cache=cache_dir, log=log)
     summary, figures = write_decision_outputs(res, out)
     measured = {f"k{k}": hoa_grouping(res.subsets, k) for k in dcfg.groups if k < len(data)}
+    offered, withheld = offered_groupings(summary, measured)
+    names = [t.name for t in data]
     section = decision_section(summary, figures, res.pairs)
+    section = section.replace("\n\n", f"\n\nTasks judged: {names} (curriculum: the first {min(n_curr, len(names))}); "
+                              f"why these: {why}.\n\n", 1)
     section += "\n" + "\n".join(
-        f"Grouping from the measured pairs (HOA), at most {k[1:]} groups: "
-        + " | ".join("+".join(g) for g in groups) + " (plan.json `measured_groups`)." for k, groups in measured.items())
+        f"Grouping from the measured pairs (HOA), at most {k[1:]} groups: " + " | ".join("+".join(g) for g in groups)
+        + (" (plan.json `measured_groups`)." if k in offered else f": {withheld[k]}.") for k, groups in measured.items())
+    alone = separate_line(summary)
+    if alone:
+        section += "\n\n" + alone
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
-    _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, measured,
-                 tasks=[t.name for t in data], seeds=dcfg.seeds, n_curr=n_curr, res=res)
+    _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, offered,
+                 tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld)
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from transfergraph.planner.decisions.options import PlanOptions
 from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.names import bad_names
 from transfergraph.planner.report.artifacts import read_scores
 
 from transfergraph.config import JobConfig
@@ -23,7 +24,8 @@ __all__ = ["plan_options", "read_plan_input", "read_scores", "FLAGS"]
 #: command-line flag of each PlanOptions field (library errors name the field; the CLI names the flag)
 FLAGS = {"metric": "--metric", "top_k": "--top-k", "budget": "--budget", "n_groups": "--groups",
          "max_group_size": "--max-group-size", "start": "--start", "centered": "--centered/--no-centered",
-         "curriculum_objective": "--curriculum-objective", "time_limit": "--time-limit", "seed": "--seed"}
+         "curriculum_objective": "--curriculum-objective", "time_limit": "--time-limit", "seed": "--seed",
+         "sources_from": "--sources-from"}
 
 
 def plan_options(config: JobConfig | None = None, *, previous: Path | None = None, **overrides: Any) -> PlanOptions:
@@ -47,7 +49,8 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
         p = config.plan
         base = PlanOptions(metric=config.plan_metric, top_k=p.top_k, budget=p.budget, n_groups=p.n_groups,
                            max_group_size=p.max_group_size, start=p.curriculum_start, centered=p.centered,
-                           curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed)
+                           curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed,
+                           sources_from=p.sources_from if isinstance(p.sources_from, str) else tuple(p.sources_from))
     return base.replace(**overrides)
 
 
@@ -68,6 +71,12 @@ def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph |
         graph = nx.read_graphml(path)
     except Exception as exc:  # ElementTree and networkx raise several types
         raise InputError(f"{path} is not a readable GraphML file: {str(exc).splitlines()[0]}.") from None
-    if not isinstance(graph, nx.DiGraph) or not all(k in ("task", "model") for _, k in graph.nodes(data="kind")):
-        raise InputError(f"{path} is not a transfer graph (a directed graph whose nodes have kind task/model).")
+    if (not isinstance(graph, nx.DiGraph) or graph.is_multigraph()
+            or not all(k in ("task", "model") for _, k in graph.nodes(data="kind"))):
+        raise InputError(f"{path} is not a transfer graph (a directed graph, at most one edge per pair of nodes, "
+                         "whose nodes have kind task/model).")
+    bad = bad_names(graph.nodes)
+    if bad:  # e.g. a node id written with a character reference such as &#13;
+        _, name, problem = bad[0]
+        raise InputError(f"{path}: node {name!r} {problem}; names may not contain control characters; rename it.")
     return None, graph

@@ -6,7 +6,6 @@ determines their weights, so a second run of the same config reuses them.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from pathlib import Path
@@ -16,24 +15,22 @@ import numpy as np
 
 from transfergraph.planner.common.checks import encode_labels
 from transfergraph.planner.common.exceptions import CheckpointError, ConfigError, InputError
+from transfergraph.planner.common.fingerprint import arrays_key
 from transfergraph.planner.common.seeds import derive_seed
 from transfergraph.planner.inputs.task import Source, Task
 
 from transfergraph.config import ExternalModelSpec, JobConfig, TaskSpec
 from transfergraph.config.data import LAZY_KINDS
-from transfergraph.jobs.suite_provenance import model_provenances, task_provenance
+from transfergraph.jobs.class_names import with_class_positions
+from transfergraph.jobs.seeds import stable_seed  # re-exported: the suite's seed formula
+from transfergraph.jobs.shares import share_rows
+from transfergraph.jobs.suite_provenance import external_rows, meta_rows, model_provenances, task_provenance
 
 from transfergraph.adapters.datasets.registry import DatasetSplit, load_dataset
 from transfergraph.adapters.datasets.shifts import apply_shifts
 from transfergraph.adapters.plugins import load_plugins
 
-__all__ = ["build_tasks", "build_sources", "build_meta_model", "stable_seed"]
-
-
-def stable_seed(seed: int, *parts: object) -> int:
-    """The suite's 31-bit child seed of ``seed`` for ``parts``: :func:`transfergraph.planner.common.seeds.derive_seed`
-    with its ``"crc32"`` scheme (the suite's data and models depend on it: kept as it was)."""
-    return derive_seed(seed, *parts, scheme="crc32")
+__all__ = ["build_tasks", "build_sources", "build_meta_model", "describe_data", "stable_seed"]
 
 
 def _dataset(config: JobConfig, name: str | None, key: str) -> DatasetSplit:
@@ -49,23 +46,17 @@ def _dataset(config: JobConfig, name: str | None, key: str) -> DatasetSplit:
                             test_fraction=d.test_fraction, max_per_class=d.max_per_class, seed=config.seed)
     except InputError as exc:
         own = name is not None and name != d.source  # the task names a dataset of its own
-        raise ConfigError(f"{key if own else _data_key(d, str(exc))}: {exc}") from None
+        where = key if own else _data_key(d, exc)
+        raise ConfigError(f"{where}: {exc}", key=where) from None
 
 
-def _data_key(d, message: str) -> str:
-    """The ``data.*`` key a data-loading error is about (the section every task without a ``dataset`` reads)."""
-    if message.startswith("npy labels") or (d.labels and repr(d.labels) in message and not
-                                             (d.root and repr(d.root) in message)):
-        return "data.labels"
-    if message.startswith("dataset must be one of"):
-        return "data.kind" if d.kind else "data.dataset"
-    if "split" in message.split(";")[0] and "DatasetDict" in message:
-        return "data.split"
-    if "label column" in message:
-        return "data.label_column"
-    if "optional extra" in message:
+def _data_key(d, exc: InputError) -> str:
+    """The ``data.*`` key a data-loading error is about (the section every task without a ``dataset``
+    reads): the key its raiser named (``exc.key``), else ``data.root`` (the dataset's own files).
+    An unknown dataset name is ``data.kind`` when the config names its source by ``kind``."""
+    if exc.key == "data.dataset" and d.kind:
         return "data.kind"
-    return "data.root"
+    return exc.key or "data.root"
 
 
 def _select(y: np.ndarray, classes: Sequence, n_per_class: int | None, imbalance: float | None,
@@ -97,7 +88,11 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
     if len(classes) < 2:
         raise ConfigError(f"{key}.classes: a task needs at least 2 distinct classes; got {classes}.")
     rng = np.random.default_rng(stable_seed(config.seed, "task", spec.name))
-    tr = _select(ds.train_y, classes, spec.n_per_class, spec.imbalance, rng)
+    share = share_rows(config, spec.name, spec.dataset, ds.train_y)  # None: the whole split
+    if share is None:
+        tr = _select(ds.train_y, classes, spec.n_per_class, spec.imbalance, rng)
+    else:
+        tr = share[_select(ds.train_y[share], classes, spec.n_per_class, spec.imbalance, rng)]
     te_cap = None if spec.n_per_class is None else max(2, spec.n_per_class // 2)
     te = _select(ds.test_y, classes, te_cap, spec.imbalance, rng)
     provenance = task_provenance(config, spec.dataset, tr, spec.shift)
@@ -121,19 +116,30 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
     return Task(spec.name, x_tr, ds.train_y[tr], test_inputs=x_te, test_labels=ds.test_y[te], provenance=provenance)
 
 
+def describe_data(config: JobConfig) -> dict | None:
+    """For ``run.json`` (``data``): an image folder's (or a Hugging Face ``ClassLabel``'s) classes as
+    ``{name: position}`` (positions are the labels and what ``classes`` entries given as integers
+    select) and an image folder's sub-folders that are not classes; None for other data."""
+    if config.data.source not in ("image_folder", "hf_datasets"):
+        return None
+    split = _dataset(config, None, "data")
+    if split.class_names is None:
+        return None
+    out = {"kind": config.data.source, "root": config.data.root,
+           "classes": {name: k for k, name in enumerate(split.class_names)}}
+    return out | ({"not_classes": dict(split.skipped)} if config.data.source == "image_folder" else {})
+
+
 def build_tasks(config: JobConfig) -> list[Task]:
-    """Build every task of ``config.tasks`` (deterministic given ``config.seed``)."""
+    """Build every task of ``config.tasks`` (deterministic given ``config.seed``); an image folder's
+    ``classes`` may be folder names or positions (:mod:`transfergraph.jobs.class_names`)."""
     load_plugins()
+    config = with_class_positions(config, _dataset)
     return [_task_from_spec(config, i, spec) for i, spec in enumerate(config.tasks)]
 
 
 def _fingerprint(*arrays: np.ndarray, meta: dict) -> str:
-    h = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode())
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str((a.dtype.str, a.shape)).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
+    return arrays_key(json.dumps(meta, sort_keys=True, default=str), *arrays)
 
 
 def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, model_dir: Path | None,
@@ -174,18 +180,19 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
 
 
 def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Path | None,
-              tasks: Sequence[Task] = ()) -> Source:
+              tasks: Sequence[Task] = (), log: Callable[[str], None] = lambda _m: None,
+              warn: Callable[[str], None] | None = None) -> Source:
     key = f"models.external[{i}] ({spec.name})"
     if spec.checkpoint:
         from transfergraph.adapters.models.external import external_source
 
-        return external_source(spec, i, tasks, default_arch=config.models.training.arch)
+        return external_source(spec, i, tasks, default_arch=config.models.training.arch, log=log, warn=warn)
     ds = _dataset(config, spec.dataset, f"{key}.dataset")
     classes = list(spec.classes) if spec.classes is not None else ds.classes
     missing = [c for c in classes if c not in ds.classes]
     if missing:
         raise ConfigError(f"{key}.classes: {missing} not in dataset; available classes: {ds.classes}.")
-    idx = np.flatnonzero(np.isin(ds.train_y, classes))
+    idx = external_rows(config, spec, ds.train_y)
     try:
         x = apply_shifts(ds.train_x[idx], spec.shift, seed=stable_seed(config.seed, "shift", spec.name))
     except InputError as exc:
@@ -199,8 +206,14 @@ def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Pat
 
 
 def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | Path | None = None,
-                  log: Callable[[str], None] | None = None, meta_model=None) -> list[Source]:
+                  log: Callable[[str], None] | None = None, meta_model=None,
+                  warn: Callable[[str], None] | None = None) -> list[Source]:
     """Train or load every source model the config asks for.
+
+    Every external checkpoint is loaded and checked against its architecture and the tasks first, so
+    a bad one is reported before any model is trained. ``log`` receives progress and what was
+    adapted to load a checkpoint; ``warn`` (default: ``log``) the warnings about a loaded model
+    (degenerate outputs), which a caller may also put in the plan.
 
     Per-task models become ``Source(f"{task}.cnn", task=task)``; external models are sources of
     their own; each model the suite trains carries its training data's provenance
@@ -208,16 +221,25 @@ def build_sources(config: JobConfig, tasks: Sequence[Task], *, model_dir: str | 
     per task (``transfergraph.adapters.meta.build_meta_sources``); pass ``meta_model`` to reuse one already built.
     """
     load_plugins()
+    config = with_class_positions(config, _dataset)
     log = log or (lambda _msg: None)
     model_dir = Path(model_dir) if model_dir is not None else None
+    if meta_model is None and config.models.meta.enabled and config.models.meta.checkpoint:
+        meta_model = build_meta_model(config, model_dir=model_dir, log=log)  # a checkpoint: before any training
+    loaded: dict[int, Source] = {}
+    for i, spec in enumerate(config.models.external):  # checkpoints first: fail before any training
+        if spec.checkpoint:
+            log(f"loading external model {spec.name} from {spec.checkpoint}")
+            loaded[i] = _external(config, i, spec, model_dir, tasks, log, warn)
     sources: list[Source] = []
     if config.models.per_task:
         for t in tasks:
             model = _train_cached(f"{t.name}.cnn", t.inputs, t.labels, config, model_dir, log)
             sources.append(Source(f"{t.name}.cnn", model, task=t.name))
     for i, spec in enumerate(config.models.external):
-        log(f"preparing external model {spec.name}")
-        sources.append(_external(config, i, spec, model_dir, tasks))
+        if i not in loaded:
+            log(f"preparing external model {spec.name}")
+        sources.append(loaded[i] if i in loaded else _external(config, i, spec, model_dir, tasks, log, warn))
     if config.models.meta.enabled:
         sources.extend(_meta_sources(config, tasks, model_dir, log, meta_model))
     provenance = model_provenances(config, tasks, lambda name, key: _dataset(config, name, key))
@@ -242,7 +264,9 @@ def build_meta_model(config: JobConfig, *, model_dir: str | Path | None = None,
             raise ConfigError(f"models.meta.checkpoint: {exc}") from None
     ds = _dataset(config, None, "data")
     seed = stable_seed(config.seed, "meta")
-    meta_fp = _fingerprint(ds.train_x, ds.train_y, meta={"pretrain_steps": mcfg.pretrain_steps, "meta_steps": mcfg.meta_steps,
+    rows = meta_rows(config, ds.train_y)
+    train_x, train_y = (ds.train_x, ds.train_y) if rows is None else (ds.train_x[rows], ds.train_y[rows])
+    meta_fp = _fingerprint(train_x, train_y, meta={"pretrain_steps": mcfg.pretrain_steps, "meta_steps": mcfg.meta_steps,
                                                               "seconds": mcfg.seconds, "seed": seed})
     path = Path(model_dir) / f"cnaps-{meta_fp}.pt" if model_dir is not None else None
     if path is not None and path.is_file():
@@ -251,7 +275,7 @@ def build_meta_model(config: JobConfig, *, model_dir: str | Path | None = None,
         except CheckpointError:
             path.unlink(missing_ok=True)  # unreadable cache entry: retrain
     log(f"meta-training the CNAPs-style model ({mcfg.pretrain_steps} pre-training + {mcfg.meta_steps} meta steps)")
-    model = meta.train_demo_meta_model(ds.train_x, ds.train_y, pretrain_steps=mcfg.pretrain_steps,
+    model = meta.train_demo_meta_model(train_x, train_y, pretrain_steps=mcfg.pretrain_steps,
                                        meta_steps=mcfg.meta_steps, seconds=mcfg.seconds, seed=seed)
     if path is not None and mcfg.seconds is None:  # a wall-clock budget is not reproducible: never cache it
         meta.save_checkpoint(model, path)

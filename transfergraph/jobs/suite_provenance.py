@@ -17,8 +17,10 @@ from transfergraph.planner.inputs.provenance import Provenance
 from transfergraph.planner.inputs.task import Task
 
 from transfergraph.config import JobConfig
+from transfergraph.jobs.shares import META_CONSUMER, share_rows
+from transfergraph.jobs.seeds import stable_seed
 
-__all__ = ["pool_key", "shift_text", "task_provenance", "model_provenances"]
+__all__ = ["pool_key", "shift_text", "task_provenance", "model_provenances", "external_rows", "meta_rows"]
 
 
 def pool_key(config: JobConfig, dataset: str | None) -> str:
@@ -36,20 +38,32 @@ def task_provenance(config: JobConfig, dataset: str | None, rows: np.ndarray, sh
     return Provenance(pool_key(config, dataset), np.asarray(rows, dtype=np.int64), shift_text(shift))
 
 
+def external_rows(config: JobConfig, spec, train_y: np.ndarray) -> np.ndarray:
+    """Training rows an external model the suite trains uses: its classes, within its share
+    (:mod:`transfergraph.jobs.shares`) when ``data.disjoint`` is on."""
+    idx = np.flatnonzero(np.isin(train_y, list(spec.classes))) if spec.classes is not None \
+        else np.arange(len(train_y))
+    share = share_rows(config, spec.name, spec.dataset, train_y)
+    return idx if share is None else np.intersect1d(idx, share)
+
+
+def meta_rows(config: JobConfig, train_y: np.ndarray) -> np.ndarray | None:
+    """Training rows of the meta-trained backbone: its share, or ``None`` (the whole split)."""
+    return share_rows(config, META_CONSUMER, None, train_y)
+
+
 def _external(config: JobConfig, spec, load) -> Provenance:
     ds = load(spec.dataset, f"models.external ({spec.name}).dataset")
-    classes = list(spec.classes) if spec.classes is not None else ds.classes
-    return Provenance(pool_key(config, spec.dataset), np.flatnonzero(np.isin(ds.train_y, classes)),
+    return Provenance(pool_key(config, spec.dataset), external_rows(config, spec, ds.train_y),
                       shift_text(spec.shift))
 
 
 def _meta(config: JobConfig, tasks: Sequence[Task], load) -> dict[str, tuple[Provenance, ...]]:
     from transfergraph.adapters.meta.sources import BACKBONE_SOURCE, subsample_per_class
 
-    from transfergraph.jobs.suite import stable_seed
-
     ds = load(None, "data")
-    rows = np.arange(len(ds.train_y))
+    rows = meta_rows(config, ds.train_y)
+    rows = np.arange(len(ds.train_y)) if rows is None else rows
     out = {BACKBONE_SOURCE: (Provenance(pool_key(config, None), rows),)}
     backbone = Provenance(pool_key(config, None), rows, via=f"its meta-trained backbone {BACKBONE_SOURCE!r}")
     shots, seed = config.models.meta.context_shots, stable_seed(config.seed, "adapt")

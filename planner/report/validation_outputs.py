@@ -1,6 +1,6 @@
 """Write what ``transfergraph validate`` promises: validation.csv, correlations.csv, report section.
 
-One call for the CLI: :func:`write_validation_outputs` takes the :func:`run_validation` table and
+One call: :func:`write_validation_outputs` takes the :func:`transfergraph.planner.validation.run_validation` table and
 the :func:`transfergraph.planner.score` table, and writes every file atomically into ``out_dir``.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from transfergraph.planner.common.io import atomic_write_text, atomic_write_with
+from transfergraph.planner.report.validation import validation_report
 from transfergraph.planner.validation.correlations import correlations, selection_regret
 
 __all__ = ["write_validation_outputs"]
@@ -33,7 +34,7 @@ def write_validation_outputs(
 
     Parameters
     ----------
-    validation_df : the :func:`run_validation` table (written as is: its documented columns first)
+    validation_df : the :func:`transfergraph.planner.validation.run_validation` table (written as is: its documented columns first)
     scores_df : the :func:`transfergraph.planner.score` table of the same sources and targets
     out_dir : folder (created if missing)
     metric : metric whose verdict and transferability levels the report shows
@@ -54,8 +55,6 @@ def write_validation_outputs(
         "correlations.csv": _csv(corr, out / "correlations.csv"),
         "regret.csv": _csv(regret, out / "regret.csv"),
     }
-    from transfergraph.planner.report.validation import validation_report
-
     markdown = validation_report(validation_df, corr, scores_df, out, metric=metric, regret_df=regret)
     for png in sorted(out.glob("validation_*.png")):
         paths[png.name] = png

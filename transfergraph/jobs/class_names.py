@@ -1,0 +1,96 @@
+"""Class subsets of image-folder (and Hugging Face ``ClassLabel``) tasks given by name or by position.
+
+An image folder's labels are its classes' positions (folder names sorted, as
+``torchvision.datasets.ImageFolder``); a Hugging Face dataset whose label column is a ``ClassLabel``
+has integer labels indexing its ``names``. In a config, ``classes`` may name them either way, mixed if
+wanted: a string is a class (folder) name (``classes: [tshirt, pullover]``, or ``["3"]`` for a folder
+named 3), an integer a position (``classes: [0, 2]``). An integer that is also a class's name at
+another position (folders ``1, 10, 2, ...``: position 1 is folder ``10``) is refused as ambiguous
+rather than guessed. Errors print the name -> position table.
+
+:func:`with_class_positions` rewrites a config's task and external-model ``classes`` to positions
+once, so everything downstream (class selection, disjoint shares, provenance) sees labels.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from transfergraph.planner.common.exceptions import ConfigError
+
+__all__ = ["class_table_text", "resolve_classes", "with_class_positions"]
+
+
+def class_table_text(names: Sequence[str], limit: int = 40) -> str:
+    """``{'pullover': 0, 'tshirt': 1}``: the name -> position table of an image folder (first ``limit``)."""
+    shown = ", ".join(f"{n!r}: {k}" for k, n in enumerate(names[:limit]))
+    return "{" + shown + (f", ... ({len(names)} classes)" if len(names) > limit else "") + "}"
+
+
+def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: Sequence[int], key: str,
+                    dataset: str, noun: str = "folder") -> list[int]:
+    """Positions of ``requested`` (folder names and/or positions) among ``names``.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key``: an entry that is no folder name or no position with samples (``available``),
+        an integer that is another folder's name, or two entries that select the same class; the
+        message shows the name -> position table.
+    """
+    table = {n: k for k, n in enumerate(names)}
+    have = set(int(c) for c in available)
+    out, missing = [], []
+    for c in requested:
+        if isinstance(c, str):
+            if c in table and table[c] in have:
+                out.append(table[c])
+            else:
+                missing.append(c)
+            continue
+        pos = int(c)
+        twin = table.get(str(pos))
+        if twin is not None and twin != pos:
+            raise ConfigError(f"{key}.classes: {pos} is ambiguous: {noun} {str(pos)!r} is at position {twin} while "
+                              f"position {pos} is {noun} {names[pos] if 0 <= pos < len(names) else None!r}. Quote "
+                              f"{noun} names ({str(pos)!r}) to select by name; classes (name -> position): "
+                              f"{class_table_text(names)}.")
+        if pos in have:
+            out.append(pos)
+        else:
+            missing.append(c)
+    if missing:
+        raise ConfigError(f"{key}.classes: {missing} not in dataset {dataset!r}; give {noun} names or positions. "
+                          f"Its classes (name -> position): {class_table_text(names)}.")
+    if len(set(out)) != len(out):
+        dupes = sorted({names[p] for p in out if out.count(p) > 1})
+        raise ConfigError(f"{key}.classes: {list(requested)} select the class(es) {dupes} twice (a name and its "
+                          f"position); classes (name -> position): {class_table_text(names)}.")
+    return out
+
+
+def with_class_positions(config: Any, load: Callable[[Any, str | None, str], Any]) -> Any:
+    """``config`` with every task's and external model's ``classes`` as positions when the data has
+    class names (an image folder, a Hugging Face ``ClassLabel`` column; unchanged otherwise).
+    ``load(config, dataset, key)`` opens the dataset (the suite's)."""
+    if config.data.source not in ("image_folder", "hf_datasets"):
+        return config
+    specs = [(f"tasks[{i}] ({s.name})", s) for i, s in enumerate(config.tasks)]
+    specs += [(f"models.external[{i}] ({s.name})", s) for i, s in enumerate(config.models.external)]
+    if not any(getattr(s, "classes", None) is not None for _, s in specs):
+        return config
+    split = load(config, None, "data")
+    names = getattr(split, "class_names", None)
+    if names is None:
+        return config
+
+    def fix(key: str, spec: Any) -> Any:
+        if getattr(spec, "classes", None) is None or getattr(spec, "dataset", None) not in (None, config.data.source):
+            return spec
+        noun = "folder" if config.data.source == "image_folder" else "class"
+        return spec.model_copy(update={"classes": resolve_classes(spec.classes, names, split.classes, key,
+                                                                   config.data.root, noun)})
+
+    tasks = [fix(key, s) for key, s in specs[:len(config.tasks)]]
+    external = [fix(key, s) for key, s in specs[len(config.tasks):]]
+    models = config.models.model_copy(update={"external": external})
+    return config.model_copy(update={"tasks": tasks, "models": models})

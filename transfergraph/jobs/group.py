@@ -1,0 +1,330 @@
+"""``transfergraph group CONFIG``: measure co-training on the config's tasks and group them from the measurements.
+
+Wiring only. The networks (every single task and every pair, or random subsets past 10 tasks:
+:mod:`transfergraph.planner.validation.cotrain_design`) are trained one per executor job with the
+multitask trainer of ``validate --decisions`` (budget: the config's ``validate.decisions`` steps, batch
+and ``train_per_class``), resumable from ``OUT/cache/cotrain`` (:mod:`~transfergraph.planner.validation.cotrain_runner`).
+Outputs, all in ``OUT``:
+
+- ``cotrain.csv``: one row per (task, partner, seed): test loss and accuracy alone and with the partner,
+  ``gain`` = loss alone - loss with the partner (nats; > 0: the partner helps), see
+  :mod:`transfergraph.planner.validation.cotrain`;
+- ``cotrain_gains.csv``: per (task, partner) the mean gain over seeds and its standard error;
+- ``graph.graphml``: the run's graph (if ``OUT`` holds one) with ``cotrain_gain`` and ``cotrain_se`` on
+  its task -> task edges, else a graph of task nodes with those edges;
+- ``plan.json``: ``groups`` from the measured pair gains (HOA + exact partition search), evidence level
+  "measured"; a run's plan keeps its other decisions, and its proxy groups under ``proxy_groups``;
+- ``cotrain.md``: the design, the gains and the grouping in words (and report.md, re-rendered when ``OUT``
+  holds a run).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import networkx as nx
+
+from transfergraph.planner.common.exceptions import ExecutorError, InputError
+from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, atomic_write_with, prepare_out_dir
+
+from transfergraph.config import DecisionsConfig, JobConfig
+
+__all__ = ["TrunkFactory", "GroupResult", "group_job", "executor_for", "GAIN_DEFINITION"]
+
+GAIN_DEFINITION = ("gain(u -> t) = test cross-entropy of t trained alone - test cross-entropy of t trained with u "
+                   "(mean over the networks holding both), in nats, averaged over seeds; > 0: u helps t")
+
+
+@dataclass(frozen=True)
+class TrunkFactory:
+    """A picklable trunk builder (Ray ships it to the workers): the config's architecture's feature extractor."""
+
+    arch: str
+    in_channels: int
+    width: int
+    feature_dim: int
+
+    def __call__(self):
+        from transfergraph.adapters.models import ARCHITECTURES
+
+        return ARCHITECTURES[self.arch](n_classes=2, in_channels=self.in_channels, width=self.width,
+                                        feature_dim=self.feature_dim).features
+
+
+@dataclass
+class GroupResult:
+    """What one ``group`` run did (the CLI prints it)."""
+
+    out: Path
+    n_networks: int
+    trained: int = 0
+    cached: int = 0
+    failed: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    alone: list = field(default_factory=list)
+    design: str = ""
+    dry_run_text: str = ""
+    seconds: float = 0.0
+
+
+def _chosen_names(known: list[str], names: list[str] | None) -> list[str]:
+    """The task names to measure (``--tasks``, default every task of the config)."""
+    if names is None:
+        chosen = known
+    else:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(f"--tasks: {unknown} are not tasks of the config; its tasks are {known}.")
+        if len(set(names)) != len(names):
+            raise InputError(f"--tasks: task names must be distinct; got {names}.")
+        chosen = list(names)
+    if len(chosen) < 2:
+        raise InputError(f"--tasks: grouping needs at least 2 tasks; got {chosen} "
+                         "(give two or more task names, or a config with two or more tasks).")
+    return chosen
+
+
+def executor_for(config: JobConfig, out: Path, *, executor, address, workers, verbose, log):
+    """The executor object; a bad address or cluster fails here, naming --address."""
+    from transfergraph.planner.executors import get_executor
+
+    from transfergraph.jobs.run import connect_executor, make_executor
+
+    spec = make_executor(config, executor=executor, address=address, workers=workers, log_file=out / "ray.log",
+                         verbose=verbose)
+    if isinstance(spec, str) or not getattr(spec, "remote", False):  # the local executor (by name or object)
+        return get_executor(spec)
+    given = address or config.scoring.address
+    if given:
+        from transfergraph.planner.executors.preflight import split_address
+
+        try:
+            split_address(given)
+        except ExecutorError as exc:
+            raise InputError(f"--address: {exc}") from None
+    try:
+        connect_executor(spec, log)
+    except ExecutorError as exc:
+        raise ExecutorError(f"--address {given!r}: {exc}" if given else str(exc)) from None
+    return get_executor(spec)
+
+
+def _slots(executor: str | None, config: JobConfig, workers: int | None, address: str | None) -> tuple[int | None, str]:
+    """(parallel workers or None when only the cluster knows, words for the dry run) without starting Ray."""
+    if (executor or config.scoring.executor) == "local":
+        return 1, "1 worker (local executor)"
+    n = workers or config.scoring.workers
+    if address or config.scoring.address:
+        return (n, f"{n} workers") if n else (None, "the cluster's CPUs: divide the one-core estimate by their number")
+    n = n or os.cpu_count() or 1
+    return n, f"{n} workers (embedded Ray)"
+
+
+def _dry_run(jobs, cache, data, trunk, slots: tuple[int | None, str]) -> str:
+    """Train the first missing network here to time it; the estimate scales by tasks per network."""
+    from transfergraph.planner.validation.cotrain_runner import pack_arrays, train_network
+
+    missing = [j for j in jobs if cache is None or cache.get(j) is None]
+    if not missing:
+        return f"would train 0 networks: all {len(jobs)} are in the cache."
+    timed = next((j for j in missing if len(j.members) == 2), missing[0])
+    t0 = time.perf_counter()
+    rows = train_network(timed, pack_arrays(data), trunk)
+    took = time.perf_counter() - t0
+    if cache is not None:
+        cache.put(timed, rows)
+    units = sum(len(j.members) for j in missing)
+    total = took * units / len(timed.members)
+    n, words = slots
+    parallel = f", about {total / n:.0f} s of wall time on {words}" if n and n > 1 else f" ({words})"
+    kept = "it is kept in the cache, so the real run trains one fewer" if cache is not None else "not cached (--no-cache)"
+    return (f"would train {len(missing)} networks ({len(jobs) - len(missing)} already cached). Timed one network of "
+            f"{len(timed.members)} tasks by training it here: {took:.1f} s ({kept}). Estimated compute for all "
+            f"{len(missing)}: {total:.0f} s on one core (scaled by tasks per network){parallel}.")
+
+
+def _write_graph(out: Path, names, gains) -> str:
+    from transfergraph.planner.validation.cotrain import annotate_graph, gain_graph
+
+    path = out / "graph.graphml"
+    if path.is_file():
+        graph = nx.read_graphml(path)
+        done, skipped = annotate_graph(graph, gains, add_missing=False)
+        what = (f"added cotrain_gain and cotrain_se to {done} task->task edges of the run's graph.graphml"
+                + (f" ({skipped} measured pairs have no edge there and are only in cotrain_gains.csv)" if skipped else ""))
+    else:
+        graph = gain_graph(names, gains)
+        what = f"wrote graph.graphml: {len(names)} task nodes and {graph.number_of_edges()} edges partner -> task"
+    atomic_write_with(path, lambda tmp: nx.write_graphml(graph, tmp))
+    return what
+
+
+def _hurt_warning(t: str, gains) -> str:
+    rows = gains[gains.task == t].sort_values("gain", ascending=False)
+    best = rows.iloc[0]
+    return (f"sharing hurts task {t!r}: every measured partner raised its test loss (best partner {best.partner!r}: "
+            f"gain {best.gain:+.4f} nats, se {best.se:.4f}); train {t!r} alone rather than in a group "
+            "(plan.json keeps it as a group of its own).")
+
+
+def _objective(decision, groups, gains, n_groups: int) -> dict:
+    """plan.json ``objectives.groups`` for the final partition (the solver's facts, the kept-alone tasks as
+    singletons), with ``group_values`` aligned to ``groups``: V(G) = (1/(|G|-1)) sum_{u != t in G} gain(u -> t)."""
+    from transfergraph.planner.decisions.grouping import GROUPING_OBJECTIVE
+
+    gain = {(r.partner, r.task): float(r.gain) for r in gains.itertuples()}
+    values = [sum(gain.get((u, t), 0.0) for u in g for t in g if u != t) / (len(g) - 1) if len(g) > 1 else 0.0
+              for g in groups]
+    obj = decision.to_json() if decision is not None else {
+        "objective": GROUPING_OBJECTIVE, "optimal": True, "status": "optimal", "bound": 0.0, "gap": 0.0,
+        "method": "none: every task is kept alone", "seconds": 0.0}
+    obj.update(value=float(sum(values)), group_values=values, n_groups=n_groups, affinity="cotrain_gain",
+               centered=False, centering="a(u->t) = measured co-training gain of t from u (test loss of t alone "
+                                         "- with u, nats; HOA)")
+    return obj
+
+
+def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_groups, budget, failed) -> None:
+    path = out / "plan.json"
+    evidence = {
+        "level": "measured",
+        "note": (f"measured on your data with `transfergraph group`: {design.describe()}; {GAIN_DEFINITION}; groups "
+                 f"by the higher-order approximation (Standley et al., ICML 2020: a task's loss in a group = the mean "
+                 f"of its pair losses there) and exact partition search into at most {n_groups} groups"
+                 + (f"; kept alone because sharing hurts them: {alone}" if alone else "")
+                 + (f" (so {len(groups)} groups, more than the budget of {n_groups})" if len(groups) > n_groups else "")
+                 + (f"; {len(failed)} networks failed and are missing from the means" if failed else "")
+                 + ". The gains are measured on the test split; confirm the chosen groups on fresh data before "
+                   "reporting their accuracy."),
+        "design": design.kind, "networks": len(design.groups) * len(design.seeds), "seeds": list(design.seeds),
+        "steps": budget.steps, "batch": budget.batch, "train_alone": alone, "tasks": list(names),
+    }
+    warnings = [_hurt_warning(t, gains) for t in alone]
+    if design.kind == "subsets":
+        warnings.append(f"more than 10 tasks: pair affinities estimated from random task subsets, not every pair "
+                        f"({design.describe()}).")
+    objective = _objective(decision, groups, gains, n_groups)
+    if path.is_file():
+        plan = json.loads(path.read_text())
+        planned = sorted(t for g in plan.get("groups", []) for t in g)
+        if planned and planned != sorted(names):
+            plan["cotrain_groups"] = groups  # measured on a subset of the plan's tasks: offered beside the plan's groups
+            evidence["note"] += f" Measured on {sorted(names)} only, so plan.json `cotrain_groups` holds them."
+            plan.setdefault("evidence", {})["cotrain_groups"] = evidence
+        else:
+            if plan.get("evidence", {}).get("groups", {}).get("level") != "measured":
+                plan["proxy_groups"] = plan.get("groups")
+            plan["groups"] = groups
+            plan.setdefault("evidence", {})["groups"] = evidence
+            plan.setdefault("objectives", {})["groups"] = objective
+        old = [w for w in plan.get("warnings", []) if not w.startswith(("sharing hurts task", "more than 10 tasks: pair"))]
+        plan["warnings"] = old + warnings
+    else:
+        plan = {"metric": "cotrain_gain", "sources": {}, "source_models": {}, "source_set": {}, "groups": groups,
+                "curriculum": [], "objectives": {"groups": objective},
+                "warnings": warnings, "settings": {"n_groups": n_groups, "tasks": list(names)},
+                "evidence": {"groups": evidence}}
+    plan["train_alone"] = alone
+    atomic_write_json(path, plan)
+
+
+def _markdown(names, groups, alone, gains, design, n_groups, failed) -> str:
+    lines = ["## Measured grouping (`transfergraph group`)", "",
+             f"Tasks: {', '.join(names)}. Design: {design.describe()}.", "",
+             f"Gain: {GAIN_DEFINITION}.", "",
+             (f"Groups (HOA + exact partition search, at most {n_groups} groups): "
+              + " | ".join("+".join(g) for g in groups) + "." if groups else
+              "No pair could be measured (see the failures below): plan.json and graph.graphml were left as they were."),
+             ""]
+    if alone:
+        lines += [f"Sharing hurts {', '.join(alone)}: every measured partner raised the test loss; train "
+                  + ("it" if len(alone) == 1 else "each") + " alone.", ""]
+    if failed:
+        lines += [f"{len(failed)} networks failed (left out of the means): "
+                  + "; ".join(f"{k}: {e}" for k, e in failed[:5]), ""]
+    lines += ["| task | partner | gain (nats) | se | loss alone | loss with |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r.task} | {r.partner} | {r.gain:+.4f} | {r.se:.4f} | {r.test_loss_alone:.4f} | {r.test_loss_with:.4f} |"
+              for r in gains.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
+              workers: int | None = None, seeds: int | None = None, tasks: list[str] | None = None,
+              n_groups: int | None = None, steps: int | None = None, use_cache: bool = True, dry_run: bool = False,
+              progress: bool = True, log: Callable[[str], None] | None = None, verbose: bool = False) -> GroupResult:
+    """Train the co-training networks and write the outputs listed in the module doc; returns a :class:`GroupResult`.
+
+    ``seeds``: training seeds ``config.seed .. config.seed + seeds - 1`` (default: ``validate.decisions.seeds``);
+    ``tasks``: task names (default all); ``n_groups``: most groups (default the config's ``plan.n_groups``, else
+    ceil(n / 3)); ``steps``: steps per network (default ``validate.decisions.steps``). With ``dry_run``, one
+    network is trained (and cached) to time it, and nothing else is written.
+
+    Raises InputError naming the option: fewer than 2 tasks, an unknown task, ``seeds`` < 1, a malformed address;
+    ExecutorError: the cluster cannot be reached.
+    """
+    from transfergraph.planner.decisions.grouping import default_n_groups
+    from transfergraph.planner.validation._training_core import TrainBudget, prepare_tasks
+    from transfergraph.planner.validation.cotrain import cotrain_table, measured_grouping, pair_gains
+    from transfergraph.planner.validation.cotrain_design import design_networks
+    from transfergraph.planner.validation.cotrain_runner import NetworkCache, cache_folder, run_networks
+
+    from transfergraph.jobs.suite import build_tasks
+    from transfergraph.jobs.validate import check_out_belongs_to
+
+    log = log or (lambda _m: None)
+    t0 = time.perf_counter()
+    dcfg = config.validate_.decisions or DecisionsConfig()
+    n_seeds = dcfg.seeds if seeds is None else seeds
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise InputError(f"--seeds must be an integer >= 1; got {n_seeds!r}.")
+    if n_groups is not None and (isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 1):
+        raise InputError(f"--groups must be an integer >= 1; got {n_groups!r}.")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise InputError(f"--steps must be an integer >= 1; got {steps!r}.")
+    wanted = set(_chosen_names([s.name for s in config.tasks], tasks))  # checked before any data is built
+    out_dir = prepare_out_dir(out)
+    check_out_belongs_to(config, out_dir)
+    runner = None if dry_run else executor_for(config, out_dir, executor=executor, address=address, workers=workers,
+                                            verbose=verbose, log=log)
+    chosen = [t for t in build_tasks(config) if t.name in wanted]
+    data = prepare_tasks(chosen, train_per_class=dcfg.train_per_class, split_seed=config.seed)
+    names = sorted(t.name for t in data)
+    budget = TrainBudget(steps=steps or dcfg.steps, batch=dcfg.batch)
+    tcfg = config.models.training
+    trunk = TrunkFactory(tcfg.arch, int(data[0].train_x.shape[1]), tcfg.width, tcfg.feature_dim)
+    design = design_networks(names, seeds=range(config.seed, config.seed + n_seeds), sample_seed=config.seed)
+    jobs = design.jobs(budget)
+    cache = NetworkCache(cache_folder(out_dir / "cache" / "cotrain", data, budget, trunk)) if use_cache else None
+    result = GroupResult(out_dir, len(jobs), design=design.describe())
+    log(f"{len(names)} tasks: {design.describe()}")
+    if dry_run:
+        result.dry_run_text = _dry_run(jobs, cache, data, trunk, _slots(executor, config, workers, address))
+        result.seconds = time.perf_counter() - t0
+        return result
+    outcome = run_networks(jobs, data, trunk, executor=runner, cache=cache, progress=progress, log=log)
+    result.trained, result.cached, result.failed = len(outcome.trained), len(outcome.cached), outcome.failed
+    cotrain = cotrain_table(outcome.rows, design)
+    atomic_write_with(out_dir / "cotrain.csv", lambda tmp: cotrain.to_csv(tmp, index=False))
+    gains = pair_gains(cotrain)
+    atomic_write_with(out_dir / "cotrain_gains.csv", lambda tmp: gains.to_csv(tmp, index=False))
+    if not len(gains):  # every network of every pair failed: nothing measured, the plan and graph stay as they are
+        atomic_write_text(out_dir / "cotrain.md", _markdown(names, [], [], gains, design, 0, outcome.failed))
+        result.seconds = time.perf_counter() - t0
+        return result
+    log(_write_graph(out_dir, names, gains))
+    k = n_groups or config.plan.n_groups or default_n_groups(len(names))
+    groups, decision, alone = measured_grouping(names, gains, n_groups=k, max_group_size=config.plan.max_group_size)
+    result.groups, result.alone = groups, alone
+    _update_plan(out_dir, names=names, groups=groups, decision=decision, alone=alone, gains=gains, design=design,
+                 n_groups=k, budget=budget, failed=outcome.failed)
+    atomic_write_text(out_dir / "cotrain.md", _markdown(names, groups, alone, gains, design, k, outcome.failed))
+    if (out_dir / "report.md").is_file() and (out_dir / "graph.graphml").is_file():
+        from transfergraph.planner.report import render_report
+
+        render_report(out_dir)  # the run's report, with the measured groups and their evidence
+    result.seconds = time.perf_counter() - t0
+    return result
