@@ -208,10 +208,9 @@ def design_draw(Y, cand, sources, targets, f, seed) -> dict[str, float]:
         return {"m": seen.copy()}
 
     res = run_design(sources, targets, f, measure, seed=seed, top_k=3, excluded=~cand)
-    before = np.zeros_like(res.scored)
-    for r in res.rounds[:-1] if len(res.rounds) > 2 else res.rounds:
-        for i, j in r:
-            before[i, j] = True
+    before = res.scored.copy()
+    for i, j in res.rescored:
+        before[i, j] = False
     out = measures(Y, cand, res.scored, res.predictions["m"].mean, range(Y.shape[1]))
     # the procedure already re-scored its top 3: its regret is the best measured pair's
     out["rescore3"] = float(np.mean([Y[cand[:, j], j].max() - Y[res.scored[:, j] & cand[:, j], j].max()

@@ -95,7 +95,9 @@ def _reader(data: Any) -> tuple[Reader, np.ndarray]:
         if y.ndim != 1 or len(y) != len(x):
             raise InputError(f"npy labels must be 1-D with one label per input row; got shape {y.shape} for "
                              f"{len(x)} rows.", key="data.labels")
-        return ArrayFileReader(x), y
+        # unsigned 8/16-bit images ((n, H, W) or (n, C, H, W)) are pixels, scaled by their type's range
+        # as image files are; other arrays (floats, token ids) are read as stored
+        return ArrayFileReader(x, pixels=x.dtype in (np.uint8, np.uint16) and x.ndim >= 3), y
     if kind == "hf_datasets":
         try:
             import datasets

@@ -5,7 +5,7 @@ such as torchvision's ``transform_input``, another preprocessing) can load witho
 give degenerate outputs: the same logits for every input, non-finite logits, or predictions
 saturated on one class. Scores of such a model are meaningless but look normal (LEEP is then
 exactly :math:`-H(Y)`, normalized LEEP 0). :func:`degenerate_output_warning` forwards one stratified
-batch of a task through the model and says which of these it sees.
+batch of a task (about 32 samples, every class) through the model and says which of these it sees.
 
 Checks on the logits :math:`L` (n, Z) of the batch, in order:
 
@@ -28,12 +28,14 @@ __all__ = ["degenerate_output_warning", "check_sample", "TOLERANCE"]
 TOLERANCE = 1e-6
 
 
-def check_sample(labels: np.ndarray, size: int = 64) -> np.ndarray:
-    """Positions of a stratified sample: the first ``ceil(size / K)`` samples of each of the K classes."""
+def check_sample(labels: np.ndarray, size: int = 32) -> np.ndarray:
+    """Positions of a stratified sample of about ``size``: the first ``ceil(size / K)`` samples of each of
+    the K classes (with K > ``size``: one sample of each of the first ``size`` classes)."""
     labels = np.asarray(labels)
     classes = np.unique(labels)
     per = max(1, -(-size // max(len(classes), 1)))
-    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:per] for c in classes]))
+    kept = classes[:max(size // per, 2)]
+    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:per] for c in kept]))
 
 
 def _entropy(labels: np.ndarray) -> float:
@@ -42,7 +44,7 @@ def _entropy(labels: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def degenerate_output_warning(source: Any, task: Any, *, size: int = 64) -> str | None:
+def degenerate_output_warning(source: Any, task: Any, *, size: int = 32) -> str | None:
     """What is degenerate about ``source``'s outputs on a batch of ``task``'s training data (None: nothing).
 
     ``source`` is a :class:`transfergraph.planner.Source` (model, transform); ``task`` a

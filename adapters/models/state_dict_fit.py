@@ -56,7 +56,7 @@ def find_state_dict(payload: Any, path: Any) -> tuple[dict, list[str]]:
     if _is_state_dict(payload):
         return dict(payload), []
     found: list[tuple[tuple[str, ...], dict]] = []
-    frontier = [((), payload)]
+    frontier: list[tuple[tuple[str, ...], Any]] = [((), payload)]
     for _depth in range(3):
         nxt = []
         for where, obj in frontier:

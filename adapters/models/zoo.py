@@ -84,6 +84,8 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[str]]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; transfergraph never downloads weights: "
                               "save the model's state_dict there (torch.save(model.state_dict(), path)).")
+    if path.suffix == ".safetensors":  # timm / Hugging Face hub weights: tensors only, safe by design
+        return find_state_dict(_read_safetensors(path), path)
     payload = load_weights(path, advice=(
         ". It may be truncated, or hold pickled objects besides the weights (e.g. a Lightning checkpoint's "
         "hyper-parameters, a whole pickled model): if you trust the file, save its weights alone: "
@@ -92,8 +94,22 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[str]]:
     return find_state_dict(payload, path)
 
 
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise CheckpointError(f"checkpoint {path} is a safetensors file: pip install safetensors to read it, or "
+                              "save the weights with torch.save(state_dict, 'weights.pt').") from None
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - truncated or not a safetensors file
+        raise CheckpointError(f"checkpoint {path} cannot be read as a safetensors file ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:500]}); it may be truncated.") from None
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """A ``state_dict`` read with ``torch.load(weights_only=True)``, found inside the usual nestings
+    """A ``state_dict`` read with ``torch.load(weights_only=True)`` (a ``.safetensors`` file with
+    ``safetensors.torch.load_file``), found inside the usual nestings
     (``{"state_dict": ...}``, ``{"model": ...}``, ``{"ema": ...}``, ...:
     :func:`transfergraph.adapters.models.state_dict_fit.find_state_dict`).
 

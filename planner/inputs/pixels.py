@@ -12,7 +12,8 @@ Scaling rule (by the pixel type of the decoded image, never by its content):
   bitwise the array of the 8-bit image ``v8``.
 - ``I`` (32-bit signed: Pillow's mode for some 16-bit files): taken as 16-bit, ``v / 65535``; values
   outside 0..65535 are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
-- Floats (``F``: float TIFF): kept as they are when every value is finite and in [0, 1] (the convention
+- Floats (``F``: float TIFF): kept as they are when every value is finite and in [0, 1] (within
+  :data:`FLOAT_SLACK`, clipped: float rounding of a computed image) (the convention
   of ``to_tensor`` and scikit-image's ``img_as_float``: a float image is already on its intended
   scale); otherwise refused with the range found. A float image has no type range to divide by, and
   rescaling each image by its own min/max would map a dark and a bright picture of one scene to the
@@ -31,10 +32,17 @@ import numpy as np
 
 from transfergraph.planner.common.exceptions import InputError
 
-__all__ = ["IMAGE_MODES", "image_array", "pixel_kind"]
+__all__ = ["IMAGE_MODES", "PIXEL_RULE", "image_array", "pixel_kind"]
 
 #: the modes a reader converts images to: 3-channel RGB or 1-channel L
 IMAGE_MODES = ("RGB", "L")
+
+#: version of the scaling rule, part of every image reader's identity: caches of forward outputs
+#: computed under an older rule (16-bit images clipped to 8 bits) are not reused
+PIXEL_RULE = "pixels-2"
+
+#: float pixels this far outside [0, 1] (float32 rounding of a computed image) are clipped, not refused
+FLOAT_SLACK = 1e-6
 
 
 def pixel_kind(pil_mode: str) -> str:
@@ -67,13 +75,13 @@ def _wide_values(img: Any, where: str) -> np.ndarray:
     arr = arr.astype(np.float32)
     finite = bool(np.isfinite(arr).all())
     low, high = (float(arr.min()), float(arr.max())) if arr.size and finite else (0.0, 0.0)
-    if not finite or low < 0.0 or high > 1.0:
-        found = "NaN or inf values" if not finite else f"values in [{low:.6g}, {high:.6g}]"
-        raise InputError(f"{where}: a float image (PIL mode {img.mode}) must hold finite values in [0, 1]; it has "
-                         f"{found}. Float pixels are used as they are (there is no type range to scale by): "
-                         "rescale the images to [0, 1] before saving them (e.g. divide by the dataset's "
-                         "maximum), or save them as 16-bit integers.")
-    return arr
+    if finite and -FLOAT_SLACK <= low and high <= 1.0 + FLOAT_SLACK:
+        return np.clip(arr, 0.0, 1.0)  # rounding of a computed [0, 1] image: nothing else is changed
+    found = "NaN or inf values" if not finite else f"values in [{low:.6g}, {high:.6g}]"
+    raise InputError(f"{where}: a float image (PIL mode {img.mode}) must hold finite values in [0, 1]; it has "
+                     f"{found}. Float pixels are used as they are (there is no type range to scale by): "
+                     "rescale the images to [0, 1] before saving them (e.g. divide by the dataset's "
+                     "maximum), or save them as 16-bit integers.")
 
 
 def image_array(img: Any, *, mode: str = "RGB", size: int | None = None, where: str = "image") -> np.ndarray:

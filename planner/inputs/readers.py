@@ -28,7 +28,7 @@ import numpy as np
 
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.fingerprint import combine
-from transfergraph.planner.inputs.pixels import IMAGE_MODES, image_array, pixel_kind
+from transfergraph.planner.inputs.pixels import IMAGE_MODES, PIXEL_RULE, image_array, pixel_kind
 from transfergraph.planner.storage.row_reads import read_rows_into
 from transfergraph.planner.common.tensors import to_numpy
 
@@ -79,20 +79,32 @@ class ArrayFileReader(Reader):
     array : np.memmap
         E.g. ``np.load(path, mmap_mode="r")`` or ``np.memmap(path, ...)``; only its file name,
         offset, dtype, shape and order travel.
+    pixels : bool
+        The array holds pixel values of an unsigned integer type (uint8, uint16): rows are read as
+        float32 divided by the type's maximum (255, 65535), as image files are
+        (:mod:`transfergraph.planner.inputs.pixels`). Default False: rows as stored.
     """
 
-    def __init__(self, array: np.memmap) -> None:
+    def __init__(self, array: np.memmap, *, pixels: bool = False) -> None:
         if not isinstance(array, np.memmap) or not array.filename:
             raise InputError(f"ArrayFileReader needs an np.memmap backed by a file; got {type(array).__name__}.")
+        if pixels and not (array.dtype.kind == "u" and array.dtype.itemsize <= 2):
+            raise InputError(f"pixels=True of ArrayFileReader needs a uint8 or uint16 array; got dtype {array.dtype}.")
         self.filename = str(array.filename)
         self.offset = _file_offset(array)
         self.dtype = array.dtype.str
         self.shape = tuple(array.shape)
         self.order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+        self.pixels = bool(pixels)
         st = os.stat(self.filename)
         self.identity = combine("npy", os.path.realpath(self.filename), self.offset, self.dtype, self.shape,
-                                st.st_size, st.st_mtime_ns)
+                                st.st_size, st.st_mtime_ns, *(("pixels",) if self.pixels else ()))
         self._handle = array
+
+    def _scaled(self, out: np.ndarray) -> np.ndarray:
+        if not getattr(self, "pixels", False):
+            return out
+        return out.astype(np.float32) / np.float32(np.iinfo(out.dtype).max)
 
     def _array(self) -> np.memmap:
         if getattr(self, "_handle", None) is None:
@@ -106,16 +118,16 @@ class ArrayFileReader(Reader):
     def read(self, i: int) -> np.ndarray:
         if self.order == "C":
             return self.read_rows(np.array([i]))[0]
-        return np.array(self._array()[i])
+        return self._scaled(np.array(self._array()[i]))
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         """Several rows at once, shape (len(rows),) + the sample shape, in the order of ``rows``."""
         rows = np.asarray(rows)
         if self.order != "C":
-            return np.ascontiguousarray(self._array()[rows])
+            return self._scaled(np.ascontiguousarray(self._array()[rows]))
         rows = np.where(rows < 0, rows + self.shape[0], rows)
         out = np.empty((len(rows),) + self.shape[1:], dtype=np.dtype(self.dtype))
-        return read_rows_into(self.filename, self.offset, self.shape, self.dtype, rows, out)
+        return self._scaled(read_rows_into(self.filename, self.offset, self.shape, self.dtype, rows, out))
 
 
 def _file_offset(array: np.memmap) -> int:
@@ -216,7 +228,7 @@ class ImageFolderReader(Reader):
         self.files = files
         _check_images(self.root, files, size)
         self._labels = np.asarray(labels, dtype=np.int64)
-        self.identity = combine("image_folder", os.path.realpath(root), mode, size, "\n".join(stats))
+        self.identity = combine("image_folder", os.path.realpath(root), mode, size, PIXEL_RULE, "\n".join(stats))
 
     @property
     def class_to_idx(self) -> dict[str, int]:
@@ -370,12 +382,12 @@ class DatasetReader(Reader):
         explicit = getattr(dataset, "fingerprint", None) or getattr(dataset, "_fingerprint", None)
         if isinstance(explicit, str):
             self.identity = combine("dataset", type(dataset).__qualname__, explicit, input_column, label_column,
-                                    image_mode, self.image_size)
+                                    image_mode, self.image_size, PIXEL_RULE)
         else:
             import cloudpickle
 
             self.identity = combine("dataset-pickle", cloudpickle.dumps(dataset, protocol=4), image_mode,
-                                    self.image_size)
+                                    self.image_size, PIXEL_RULE)
 
     def __len__(self) -> int:
         return len(self.dataset)

@@ -114,7 +114,9 @@ class Task:
     Parameters
     ----------
     name : str
-        Unique task name; it becomes a node of the transfer graph.
+        Unique task name; it becomes a node of the transfer graph and a field of ``scores.csv``, and
+        comes back from both as typed (``"001"``, ``"nan"``, ``" padded "``). Control characters
+        are refused (:mod:`transfergraph.planner.common.names`).
     inputs : array-like of shape (n, ...), or a lazy dataset
         Target inputs. In memory: an array or tensor (deduplicated by content). Lazy (never read
         into this process; workers read the samples they need, see :mod:`transfergraph.planner.inputs.lazy`): an
@@ -230,7 +232,7 @@ class Source:
     Parameters
     ----------
     name : str
-        Unique source name.
+        Unique source name (the same characters as a task name: no control characters).
     model : torch.nn.Module
         Returns logits of shape (batch, |Z|) over its own source classes: a tensor, an object with
         a ``.logits`` tensor (Hugging Face), a dict with "logits" or a tuple whose first item is them.

@@ -55,6 +55,9 @@ STREAMED = frozenset({"leep", "nce", "h_score", "reg_h_score"})
 
 Batches = Callable[[], Iterable[tuple[Any, Any]]]
 
+#: Rows per sub-block when squaring the buffered covariance block (:meth:`GaussianAccumulator._flush`).
+SQUARE_ROWS = 1024
+
 
 def _check_codes(codes: Any, k: int, rows: int, *, func: str) -> np.ndarray:
     codes = np.asarray(codes)
@@ -287,10 +290,13 @@ class GaussianAccumulator:
             if self._rows[0] != self.n or self._sums is None:
                 raise InputError(f"{self.func}() was told n={self.n} rows; pass 1 got {self._rows[0]}.")
             varying = self._hi != self._lo
-            sums = self._sums[:, varying]
+            sums = np.ascontiguousarray(self._sums[:, varying])  # C order: the sums over classes run row by row
             self._stats = (varying, sums.sum(axis=0) / self.n, sums / self.counts[:, None], self.counts / self.n)
             d = int(varying.sum())
-            self._buf = np.empty((min(self.n, max(1, CHUNK_ELEMENTS // max(1, d))), d))
+            # The in-memory kernels' layout: C order, or Fortran order once columns were dropped
+            # (``f[:, varying]`` is Fortran-ordered, which sets the order of the row-norm sums).
+            order = "C" if varying.all() else "F"
+            self._buf = np.empty((min(self.n, max(1, CHUNK_ELEMENTS // max(1, d))), d), order=order)
             self._cov = np.zeros((d, d))
         return self._stats
 
@@ -312,10 +318,19 @@ class GaussianAccumulator:
                 self._flush(mean)
 
     def _flush(self, mean: np.ndarray) -> None:
+        """Add the buffered block (the in-memory kernels' ``f[rows] - mean``, centred in place) to the
+        covariance and the fourth-moment sum. The squared row norms are taken over sub-blocks of
+        :data:`SQUARE_ROWS` rows (each row's value is its own), so no second block-sized array exists."""
         if self._fill:
-            block = self._buf[:self._fill] - mean
+            block = self._buf[:self._fill]
+            if not (block.flags.c_contiguous or block.flags.f_contiguous):
+                block = block.copy(order="F")  # the last, partial block of a Fortran-ordered buffer
+            block -= mean
             self._cov += block.T @ block
-            sq = (block * block).sum(axis=1)
+            sq = np.empty(self._fill)
+            for s in range(0, self._fill, SQUARE_ROWS):
+                part = block[s:s + SQUARE_ROWS]
+                sq[s:s + SQUARE_ROWS] = (part * part).sum(axis=1)
             self._fourth += float((sq * sq).sum())
             self._fill = 0
 

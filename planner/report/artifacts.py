@@ -62,7 +62,8 @@ def read_scores(path: str | Path) -> pd.DataFrame:
                    | ~df["status"].isin(["ok", "failed", "predicted"])]
     if len(bad):  # e.g. a truncated file: its last row lacks fields
         raise InputError(f"{path} has {len(bad)} malformed row(s) (first: data row {int(bad[0]) + 1}): empty "
-                         "source/target/metric or a status other than 'ok'/'failed'; is the file truncated?")
+                         "source/target/metric or a status other than 'ok'/'failed'; is the file truncated? Or does a "
+                         "field hold an unquoted line break?")
     if df.empty:
         raise InputError(f"{path} has no score rows (only a header); re-run `transfergraph run` to write one.")
     for col in ("score", "normalized", "predicted_sd"):  # predicted_sd: pairs_fraction runs only

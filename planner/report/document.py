@@ -16,6 +16,7 @@ import pandas as pd
 from transfergraph.planner.common.io import atomic_write_text
 from transfergraph.planner.report.artifacts import read_artifacts
 from transfergraph.planner.report.explain import explain_plan
+from transfergraph.planner.report.next_steps import next_steps_lines
 from transfergraph.planner.report.flagged import flagged_section
 from transfergraph.planner.report.predicted import predicted_lines
 from transfergraph.planner.report.tables import frame_table as markdown_table  # re-exported under its old name
@@ -90,6 +91,7 @@ def render_report(out: str | Path) -> Path:
     summary = run.get("summary", {})
     lines = [f"# transfergraph report: {summary.get('name', '')}", "",
              *_summary_lines(art.scores, art.graph, metric, summary, float(run.get("seconds", 0.0))), "",
+             *next_steps_lines(plan),
              *predicted_lines(art.scores),
              *_run_lines(run),
              "## How to read the scores", "",

@@ -8,12 +8,13 @@ known matrix), so the benchmark measures exactly what ``score(..., pairs_fractio
    source on its own task, which is never a graph edge). Each target gets a quota ``q_j`` = an equal
    share of ``B`` (the remainder to the first targets of a seeded order), at least
    :data:`MIN_PER_TARGET`.
-2. **Round 1, coverage.** Each target takes ``max(MIN_PER_TARGET, ceil(q_j / 2))`` sources walking
+2. **Round 1, coverage.** Each target takes ``max(MIN_PER_TARGET, ceil(COVERAGE_SHARE * q_j))`` sources walking
    one seeded cyclic order of the sources, so every source is used about equally often; a source
    still below :data:`MIN_PER_SOURCE` targets (few targets, many sources) is then given targets
    walking a seeded cyclic order of the targets.
-3. **Design round(s)** (:data:`DESIGN_ROUNDS`). The scores so far are fitted (:func:`~transfergraph.planner.scoring.predict.
-   predict_matrix`); each target's remaining quota is filled by *pivoted QR over the source factors*
+3. **Design rounds** (:data:`DESIGN_ROUNDS`, each taking an equal share of what is left of every
+   quota). The scores so far are fitted (:func:`~transfergraph.planner.scoring.predict.
+   predict_matrix`, on the first metric); each target's share is filled by *pivoted QR over the source factors*
    ``[a_i, u_i]`` continued from the sources it already has (OBOE, Yang et al., KDD 2019: the next
    source is the one whose factor row is farthest from the span of the rows already scored, i.e. the
    most informative about that target's own factor ``v_j``); once those rows span the factor space,
@@ -46,11 +47,11 @@ __all__ = ["check_pairs_fraction", "run_design", "DesignResult", "MIN_PER_TARGET
 MIN_PER_TARGET = 2
 MIN_PER_SOURCE = 2
 #: share of each target's quota scored in the coverage round, and the number of design rounds that
-#: follow (each refits the predictor and takes an equal share of what is left; on the digits zoo of
-#: benchmarks/predicted_pairs.py at 10 %, 5 rounds lowered the top-1 regret from 0.27 to 0.21 but
-#: also tau from 0.48 to 0.37, 3 seeds: one round is the default)
-COVERAGE_SHARE = 0.5
-DESIGN_ROUNDS = 1
+#: follow (each refits the predictor and takes an equal share of what is left). On the digits zoo of
+#: benchmarks/predicted_pairs.py at 10 %, 4 seeds: (0.5, 1 round) top-1 regret 0.260, tau 0.46;
+#: (0.25, 5 rounds) regret 0.176, tau 0.43 (later rounds exploit what earlier ones found).
+COVERAGE_SHARE = 0.25
+DESIGN_ROUNDS = 5
 
 Pair = tuple[int, int]
 
@@ -79,11 +80,13 @@ class DesignResult:
     """What :func:`run_design` scored and predicted.
 
     ``rounds`` lists the pairs ``(source index, target index)`` scored in each round (coverage,
-    design, re-score); ``predictions`` maps each metric to the :class:`Prediction` fitted on every
-    scored pair; ``n_candidates`` counts the pairs that could be scored.
+    design rounds, re-score); ``rescored`` the pairs of the re-score round (empty when every
+    predicted top-k pair was scored already); ``predictions`` maps each metric to the
+    :class:`Prediction` fitted on every scored pair; ``n_candidates`` counts the pairs that could be scored.
     """
 
     rounds: list[list[Pair]]
+    rescored: list[Pair]
     predictions: dict[str, Prediction]
     n_candidates: int
     budget: int
@@ -214,8 +217,8 @@ def run_design(
     predictions = {m: replace(p, mean=p.mean[back], sd=p.sd[back], source_factors=p.source_factors[inv_s])
                    for m, p in res.predictions.items()}
     rounds = [[(rs[i], rt[j]) for i, j in r] for r in res.rounds]
-    return DesignResult(rounds=rounds, predictions=predictions, n_candidates=res.n_candidates, budget=res.budget,
-                        scored=res.scored[back])
+    return DesignResult(rounds=rounds, rescored=[(rs[i], rt[j]) for i, j in res.rescored], predictions=predictions,
+                        n_candidates=res.n_candidates, budget=res.budget, scored=res.scored[back])
 
 
 def _run_canonical(sources, targets, fraction, measure, *, seed, top_k, excluded) -> DesignResult:
@@ -265,7 +268,8 @@ def _run_canonical(sources, targets, fraction, measure, *, seed, top_k, excluded
     if rescore:
         values = do(sorted(rescore))
         predictions = {m: p for m, p in ((m, _predict(Y, seed)) for m, Y in values.items()) if p is not None}
-    return DesignResult(rounds=rounds, predictions=predictions, n_candidates=n_cand, budget=budget, scored=scored)
+    return DesignResult(rounds=rounds, rescored=sorted(rescore), predictions=predictions, n_candidates=n_cand,
+                        budget=budget, scored=scored)
 
 
 def _predict(Y: np.ndarray, seed: int) -> Prediction | None:

@@ -38,7 +38,7 @@ def _matrices(table: pd.DataFrame, sources: Sequence[str], targets: Sequence[str
 
 
 def fraction_table(
-    run_pairs: Callable[[set[tuple[str, str]]], list[dict[str, Any]]],
+    run_pairs: Callable[[set[tuple[str, str]]], Sequence[Any]],
     sources: Sequence[str],
     targets: Sequence[str],
     source_task: Mapping[str, str],
@@ -53,12 +53,12 @@ def fraction_table(
     """Score the design's pairs with ``run_pairs`` and return the full table.
 
     ``run_pairs(allowed)`` scores the (source name, target name) pairs in ``allowed`` and returns
-    their finished row dicts (as ``score()`` collects them). The table has the ``score()`` columns
+    their finished rows (``ScoreRow`` s or row dicts, as ``score()`` collects them). The table has the ``score()`` columns
     plus ``predicted_sd``; measured rows have ``predicted_sd`` NaN, predicted rows have status
     "predicted", NaN ``score``, the predicted ``normalized`` value and its s.d. (both NaN, with an
     ``error`` text, for a metric with no measured value to predict from).
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[Any] = []
     excluded = np.array([[source_task.get(s, "") == t for t in targets] for s in sources], dtype=bool)
 
     def measure(pairs: list[tuple[int, int]]) -> dict[str, np.ndarray]:

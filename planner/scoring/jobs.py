@@ -24,6 +24,7 @@ from transfergraph.planner.scoring.outputs import job_outputs
 from transfergraph.planner.scoring.payload import ModelPayload
 from transfergraph.planner.scoring.reference import RefSpec, build_reference, linear_head
 from transfergraph.planner.scoring.rows import ScoreRow
+from transfergraph.planner.scoring.streamed import may_stream as _may_stream, score_streamed, streamed_names
 
 __all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows", "union_rows"]
 
@@ -132,7 +133,7 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[ScoreRow]
         # model's matrix products split their sums by thread count, so its logits would depend on
         # the executor (measured: the CNAPs-style adapted models' Mahalanobis head).
         with torch_threads(job.threads or 1):
-            out = job_outputs(job, payload, pool, union, bool(inputs & _FEATURE_INPUTS))
+            out = job_outputs(job, payload, pool, union, bool(inputs & _FEATURE_INPUTS), lazy=_may_stream(job))
     except Exception as exc:  # noqa: BLE001 - a broken source/task fails its pairs, not the run
         shape = tuple(pool.shape[1:]) if hasattr(pool, "shape") else f"(lazy {type(pool).__name__})"
         return failed_rows(job, error_text(exc, f"forward of source {job.source!r} on inputs of shape {shape} failed: "))
@@ -152,16 +153,25 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
     shared_ref: list[Any] = []  # a task reference is built once per job and shared by its targets
     bad_logits = bad_features = None  # rows of the union whose model outputs are not finite
     rows = []
+    streamed = streamed_names(job, out)  # metrics read from the store in row blocks (.streamed)
     for target in job.targets:
-        pos = np.searchsorted(union, target.index)
+        in_memory = any(m not in streamed for m, _ in target.metrics)
+        pos = np.searchsorted(union, target.index) if in_memory else None
         class_counts = np.bincount(encode_labels(target.labels, func="score")[0])
         share = out.seconds * len(target.index) / total / max(len(target.metrics), 1)
+        blocks = score_streamed(job, out, union, target, streamed, _on_bad(job, target, union)) if streamed else {}
         for i, (name, seed) in enumerate(target.metrics):
             metric = job.metric_objects[name]
             start = time.perf_counter()
             extra: dict[str, Any] = {}
+            width = None
             try:
-                if metric.input == MetricInput.FEATURES_REFERENCE:
+                if name in blocks:
+                    if isinstance(blocks[name], BaseException):
+                        raise blocks[name]
+                    value, width, seconds = blocks[name]
+                    start -= seconds  # the metric's share of its streamed passes
+                elif metric.input == MetricInput.FEATURES_REFERENCE:
                     value, extra = _reference_metric(job, metric, out, union, head, pos, target, seed, shared_ref)
                 elif metric.input == MetricInput.PROBS:
                     if union_log_probs is None:
@@ -180,8 +190,9 @@ def _score_targets(job: Job, out: Any, union: np.ndarray, head: Any = None) -> l
                 value = float(value)
                 if not math.isfinite(value):
                     raise FloatingPointError(f"metric {name!r} returned a non-finite score ({value})")
-                width = (union_log_probs if metric.input == MetricInput.PROBS else out.features).shape[1]
-                flag = _flag(metric, len(pos), width, class_counts)
+                if width is None:
+                    width = (union_log_probs if metric.input == MetricInput.PROBS else out.features).shape[1]
+                flag = _flag(metric, len(target.index), width, class_counts)
                 if extra.get("tta_vacuous"):  # a valid but uninformative bound: say so next to the score
                     flag = "; ".join(f for f in (flag, "vacuous: bound >= H(Y), no better than the label prior") if f)
                 row = ScoreRow.ok(job.source, target.name, name, score=value, flag=flag,
@@ -216,11 +227,24 @@ def _check_outputs(bad_rows: np.ndarray, pos: np.ndarray, target: TargetSpec, jo
     ``job.batch_size`` rows) without a store; with the forward-output store, the row and the store
     (its rows may come from earlier runs, forwarded in other batches)."""
     bad = np.flatnonzero(bad_rows[pos])
-    if not len(bad):
-        return
-    first = int(bad[0])
-    union_row = int(pos[first])
-    size, n = job.batch_size, len(bad_rows)
+    if len(bad):
+        raise _bad_outputs(job, target, what, len(bad), int(bad[0]), int(pos[int(bad[0])]), len(bad_rows))
+
+
+def _on_bad(job: Job, target: TargetSpec, union: np.ndarray) -> Any:
+    """The streamed path's callback for non-finite outputs: raises what :func:`_check_outputs` raises."""
+    def raise_bad(what: str, n_bad: int, first: int) -> None:
+        union_row = int(np.searchsorted(union, target.index[first]))
+        raise _bad_outputs(job, target, what, n_bad, first, union_row, len(union))
+
+    return raise_bad
+
+
+def _bad_outputs(job: Job, target: TargetSpec, what: str, n_bad: int, first: int, union_row: int,
+                 n: int) -> "SourceOutputError":
+    """The error for ``n_bad`` target rows of non-finite ``what``, the first at target row ``first``
+    (row ``union_row`` of the ``n`` union rows)."""
+    size = job.batch_size
     if job.store_dir is None:
         batch = union_row // size
         where = (f"in forward batch {batch} of {size} rows (rows {batch * size}-{min((batch + 1) * size, n) - 1} "
@@ -228,9 +252,9 @@ def _check_outputs(bad_rows: np.ndarray, pos: np.ndarray, target: TargetSpec, jo
     else:
         where = (f"row {union_row} of the {n} distinct samples of this job (in their sorted order), as stored "
                  f"in the forward-output store under {job.store_dir!r}")
-    raise SourceOutputError(
-        f"source model {job.source!r} returned non-finite {what} (NaN or inf) for {len(bad)} of the "
-        f"{len(pos)} samples of target {target.name!r}; first: target sample {first} (input row "
+    return SourceOutputError(
+        f"source model {job.source!r} returned non-finite {what} (NaN or inf) for {n_bad} of the "
+        f"{len(target.index)} samples of target {target.name!r}; first: target sample {first} (input row "
         f"{int(target.index[first])}), {where}. Check the model's weights and its inputs there."
     )
 

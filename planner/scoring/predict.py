@@ -17,8 +17,9 @@ The model (pure NumPy; no learned features, nothing known only after scoring the
    (0 included) and the ridge are chosen by K-fold cross-validation over the observed cells, and only
    when at least ``min_side`` sources and targets have 2+ observations each; otherwise ``r = 0``.
 4. **Predictive s.d.** ``sd_ij = s_j * sqrt(sigma2 * (1 + 1 / (n_i + lam)))`` with ``sigma2`` the
-   cross-validated mean squared error of the chosen model on the standardized scale (the residual
-   noise plus the uncertainty of a source mean estimated from ``n_i`` cells).
+   cross-validated mean squared error of the chosen model, each held-out error divided by its target's
+   ``s_j`` from all observed cells (the residual noise plus the uncertainty of a source mean estimated
+   from ``n_i`` cells).
 
 The low-rank term is what carries a source's *target-specific* strength (its class subset, its
 domain) to targets it was not scored on; the shrunk mean alone ranks sources the same on every target.
@@ -205,6 +206,7 @@ def predict_matrix(
     cv_mse = float("nan")
     best = candidates[0]
     fold = _folds(M, n_folds, seed)
+    _, s_all = _column_scale(Yf, M)  # errors of every fold in the same units: the full data's s_j
     if (fold >= 0).sum() >= n_folds:
         errors = []
         for rank, ridge in candidates:
@@ -214,7 +216,7 @@ def predict_matrix(
                 if not test.any():
                     continue
                 zhat, mu, s, _, _ = _fit(Yf, M & ~test, lam, prior, rank, ridge)
-                err = ((Yf - mu) / s - zhat)[test]
+                err = ((Yf - mu - s * zhat) / s_all)[test]
                 sq, cnt = sq + float(err @ err), cnt + int(test.sum())
             errors.append(sq / max(cnt, 1))
         k = int(np.argmin(errors))  # first minimum: the smaller model on ties

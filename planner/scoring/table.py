@@ -35,8 +35,9 @@ def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], registry: Mapping[
         "score": "float64", "normalized": "float64", "n_samples": "int64", "n_classes": "int64",
         "seconds": "float64", "label_entropy": "float64", "cached": "bool",
     })
-    df["error"] = df["error"].fillna("").astype(str)
-    df["flag"] = df["flag"].fillna("").astype(str)  # "" inside the metric's regime of validity
+    # a carriage return ends a record for CSV readers and pandas writes it unquoted: line ends become "\n"
+    df["error"] = df["error"].fillna("").astype(str).str.replace("\r\n?", "\n", regex=True)
+    df["flag"] = df["flag"].fillna("").astype(str).str.replace("\r\n?", "\n", regex=True)  # "" inside the regime
     df = df.sort_values(["source", "target", "metric"], kind="mergesort").reset_index(drop=True)
     return normalize_table(df, registry)
 

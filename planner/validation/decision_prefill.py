@@ -92,7 +92,7 @@ def _save(job: SubsetJob | OrderJob, result: Any) -> None:
     rows, state = result
     Path(job.path).parent.mkdir(parents=True, exist_ok=True)
     if job.model_path is not None:
-        tensors = {k: torch.from_numpy(v) for k, v in state.items()}
+        tensors = {k: torch.from_numpy(v.copy()) for k, v in state.items()}  # Ray hands back read-only arrays
         atomic_write_with(job.model_path, lambda tmp: torch.save(tensors, tmp))
     atomic_write_text(job.path, json.dumps(rows))
 

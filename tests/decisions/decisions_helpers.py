@@ -111,3 +111,20 @@ def brute_order(g: nx.DiGraph, objective: str, start=None) -> float:
     tasks = tasks_of(g)
     return max(order_value(g, p, objective)
                for p in itertools.permutations(tasks) if start is None or p[0] == start)
+
+from pathlib import Path as _Path
+
+ROOT = _Path(__file__).resolve().parents[2]
+
+
+def overlapping_demo_config():
+    """configs/demo.yaml with ``data.disjoint`` off: every task, model and the meta backbone cut from one
+    pool of digits (the demo's design before it drew disjoint shares): a rich leakage fixture."""
+    import yaml
+
+    from transfergraph.config import parse_config
+
+    raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
+    raw["data"]["disjoint"] = False
+    raw["models"]["external"] = [m for m in raw["models"]["external"] if "samples_from" not in m]
+    return parse_config(raw)

@@ -16,13 +16,16 @@ from transfergraph.config import load_config
 from transfergraph.jobs.suite import _dataset, build_tasks
 from transfergraph.jobs.suite_provenance import model_provenances
 
+from decisions_helpers import overlapping_demo_config
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def demo():
-    """The demo's real tasks, and stand-in sources carrying the provenance the suite gives its models."""
-    config = load_config(ROOT / "configs/demo.yaml")
+    """The demo's real tasks cut from one pool (data.disjoint off), and stand-in sources carrying the
+    provenance the suite gives its models."""
+    config = overlapping_demo_config()
     tasks = build_tasks(config)
     provs = model_provenances(config, tasks, lambda name, key: _dataset(config, name, key))
     node = {f"{t.name}.cnn": t.name for t in tasks} | {f"cnaps@{t.name}": t.name for t in tasks}

@@ -13,6 +13,8 @@ from transfergraph.planner.decisions.trust import data_warnings, graph_trust, sa
 from transfergraph.config import load_config
 from transfergraph.jobs.suite import build_tasks
 
+from decisions_helpers import overlapping_demo_config
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,8 +63,8 @@ def test_sample_overlap_is_measured_on_identical_samples():
     assert len(got) == 1 and "overlap" in got[0] and "'part'" in got[0] and "'big'" in got[0]
 
 
-def test_demo_leakage_of_the_imbalanced_task_is_flagged():
-    tasks = build_tasks(load_config(ROOT / "configs/demo.yaml"))
+def test_leakage_of_the_imbalanced_task_is_flagged_when_tasks_share_a_pool():
+    tasks = build_tasks(overlapping_demo_config())
     assert sample_overlap(tasks)[("digits_0to4", "digits_imbalanced_0to3")] == 1.0
     plan = {"sources": {"digits_imbalanced_0to3": [["digits_0to4", 1.0]]}}
     got = data_warnings(plan, tasks=tasks)

@@ -19,8 +19,10 @@ import yaml
 from typer.testing import CliRunner
 
 from transfergraph.adapters.models import load_model, save_model
+from transfergraph.adapters.models.builder_flags import rebuild_kwargs
 from transfergraph.adapters.models.external import preprocess_for
 from transfergraph.adapters.models.state_dict_fit import fit_state_dict
+from transfergraph.adapters.models.zoo import load_zoo_model
 from transfergraph.cli import app
 from transfergraph.planner.common.exceptions import CheckpointError
 
@@ -81,7 +83,7 @@ def files(tmp_path_factory):
     return base
 
 
-def _config(base, external, *, per_task=False, name="cfg", where=None):
+def _config(base, external, *, per_task=False, name="cfg", where=None, metrics=("leep", "h_score")):
     """A job config on the data in ``base``, written to ``where`` (default ``base``)."""
     cfg = {
         "name": "wild",
@@ -89,7 +91,7 @@ def _config(base, external, *, per_task=False, name="cfg", where=None):
         "tasks": [{"name": "all"}, {"name": "pair", "classes": [0, 1]}],
         "models": {"per_task": per_task, "external": external,
                    "training": {"epochs": 1, "width": 4, "feature_dim": 8}},
-        "scoring": {"metrics": ["leep", "h_score"], "executor": "local", "batch_size": 16, "device": "cpu"},
+        "scoring": {"metrics": list(metrics), "executor": "local", "batch_size": 16, "device": "cpu"},
         "plan": {"top_k": 1},
     }
     path = (where or base) / f"{name}.yaml"
@@ -109,10 +111,11 @@ def _scores(out) -> pd.DataFrame:
 def test_wrapped_checkpoints_load_and_score_as_the_clean_one(files, tmp_path):
     entries = [{"name": n, "arch": "torchvision:resnet18", "checkpoint": str(files / f"{n}.pt"), "preprocess": PRE}
                for n in ["clean", *WRAPPED]]
-    result = _run(_config(files, entries), tmp_path / "out")
+    result = _run(_config(files, entries, metrics=("leep",)), tmp_path / "out")
     assert result.exit_code == 0, result.output
     scores = _scores(tmp_path / "out")
     clean = scores.xs("clean", level="source")
+    assert len(clean) == 2  # leep on the two tasks
     assert np.isfinite(clean).all()
     for name, (_, said) in WRAPPED.items():
         np.testing.assert_array_equal(scores.xs(name, level="source").loc[clean.index], clean, err_msg=name)
@@ -294,6 +297,37 @@ def test_fit_is_exact_or_refused_for_any_prefix():
         fit_state_dict(dropped, model, path="f.pt", arch="resnet")
     no_counter = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}  # old PyTorch
     assert fit_state_dict(no_counter, model, path="f.pt", arch="resnet")[1] == []
+
+
+def test_rebuild_kwargs_follow_torchvision_for_pretrained_weights():
+    aux = {"model.AuxLogits.fc.weight": torch.zeros(3, 768), "model.fc.weight": torch.zeros(3, 2048)}
+    kw, notes = rebuild_kwargs("torchvision:inception_v3", aux, None, None)
+    assert kw == {"init_weights": False, "transform_input": True, "aux_logits": True}
+    assert "from_pretrained not set: default true" in notes[0]
+    kw, notes = rebuild_kwargs("torchvision:inception_v3", {"fc.weight": torch.zeros(3, 2048)}, None, False)
+    assert kw == {"init_weights": False, "aux_logits": False} and notes == []
+    kw, notes = rebuild_kwargs("torchvision:googlenet", {}, {"transform_input": False}, True)
+    assert kw["transform_input"] is False and notes == []  # arch_kwargs win
+    vit = {"encoder.pos_embedding": torch.zeros(1, 1 + 12 * 12, 8), "conv_proj.weight": torch.zeros(8, 3, 32, 32)}
+    kw, notes = rebuild_kwargs("torchvision:vit_b_32", vit, None, None)
+    assert kw == {"image_size": 384} and "image_size=384" in notes[0]
+    assert rebuild_kwargs("torchvision:resnet18", {}, {"zero_init_residual": True}, None) == (
+        {"zero_init_residual": True}, [])
+
+
+def test_safetensors_files_are_read_with_their_prefixes(tmp_path):
+    safetensors = pytest.importorskip("safetensors.torch")
+    model = _resnet()
+    safetensors.save_file(_prefixed(model.state_dict(), "module."), str(tmp_path / "m.safetensors"))
+    notes: list[str] = []
+    loaded = load_zoo_model("torchvision:resnet18", tmp_path / "m.safetensors", notes=notes)
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    assert "stripped the key prefix 'module.'" in notes[0]
+    (tmp_path / "cut.safetensors").write_bytes((tmp_path / "m.safetensors").read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"cut\.safetensors cannot be read as a safetensors file"):
+        load_zoo_model("torchvision:resnet18", tmp_path / "cut.safetensors")
 
 
 def test_save_model_takes_any_zoo_model(tmp_path):

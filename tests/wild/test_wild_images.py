@@ -371,6 +371,26 @@ def test_integer_that_is_another_folders_name_is_ambiguous(tmp_path):
     assert ok.exit_code == 0, ok.output
 
 
+def test_integer_that_a_zero_padded_folder_name_spells_is_ambiguous():
+    from transfergraph.jobs.class_names import resolve_classes
+    from transfergraph.planner.common.exceptions import ConfigError
+
+    names = ["01", "02", "03"]
+    with pytest.raises(ConfigError, match=r"1 is ambiguous: folder '01' is at position 0 while position 1 is "
+                                          r"folder '02'\. Quote folder names \('01'\)"):
+        resolve_classes([1, 2], names, [0, 1, 2], "tasks[0] (t)", "root")
+    assert resolve_classes(["01", "03"], names, [0, 1, 2], "tasks[0] (t)", "root") == [0, 2]
+    assert resolve_classes([0, 1], ["0", "1", "2"], [0, 1, 2], "tasks[0] (t)", "root") == [0, 1]  # names agree
+
+
+def test_float_rounding_just_outside_0_1_is_clipped_not_refused():
+    values = np.array([[-1e-7, 0.5], [1.0 + 1e-7, 1.0]], np.float32)
+    out = image_array(Image.fromarray(values), mode="L")
+    assert out.min() == 0.0 and out.max() == 1.0 and out[0, 0, 1] == np.float32(0.5)
+    with pytest.raises(InputError, match=r"values in \[0, 1\.01\]"):
+        image_array(Image.fromarray(np.array([[0.0, 1.01]], np.float32)))
+
+
 def test_hf_class_label_names_select_classes_like_positions(tmp_path):
     _hf(tmp_path / "hf", _pictures(), class_label=True)
     data = {"kind": "hf_datasets", "root": str(tmp_path / "hf")}
@@ -384,3 +404,22 @@ def test_hf_class_label_names_select_classes_like_positions(tmp_path):
     assert info["classes"] == {"pullover": 0, "sandal": 1, "tshirt": 2}
     bad = _cli(tmp_path, data, [{"name": "ab", "classes": ["tshirt", "boot"]}], out="bad")
     assert bad.exit_code == 2 and "['boot'] not in dataset" in bad.output and "'sandal': 1" in bad.output, bad.output
+
+
+def test_npy_pixel_arrays_of_8_and_16_bits_score_like_the_image_folder(tmp_path):
+    pictures = _pictures()
+    x8 = np.stack([a for name in CLASSES for a in pictures[name]])[:, None]  # (24, 1, 8, 8) uint8
+    y = np.repeat(np.arange(3), 8)
+    np.save(tmp_path / "x8.npy", x8)
+    np.save(tmp_path / "x16.npy", x8.astype(np.uint16) * 257)
+    np.save(tmp_path / "y.npy", y)
+    _folder(tmp_path / "imgs", pictures)
+    datas = {"folder": {"root": str(tmp_path / "imgs"), "image_mode": "L"},
+             "npy8": {"kind": "npy", "root": str(tmp_path / "x8.npy"), "labels": str(tmp_path / "y.npy")},
+             "npy16": {"kind": "npy", "root": str(tmp_path / "x16.npy"), "labels": str(tmp_path / "y.npy")}}
+    runs = {}
+    for out, data in datas.items():
+        result = _cli(tmp_path, data, [{"name": "ab", "classes": [0, 2]}], out=out)
+        assert result.exit_code == 0, result.output
+        runs[out] = pd.read_csv(tmp_path / f"out-{out}" / "scores.csv")["score"].to_numpy()
+    assert np.array_equal(runs["npy8"], runs["npy16"]) and np.array_equal(runs["npy8"], runs["folder"])

@@ -268,3 +268,29 @@ def test_every_command_accepts_debug_after_its_name():
     assert {"run", "plan", "validate"} <= set(commands)
     missing = [name for name, cmd in commands.items() if not any("--debug" in p.opts for p in cmd.params)]
     assert missing == [], f"commands without --debug: {missing}"
+
+
+class _FailsWithLineBreaks(torch.nn.Module):
+    """A model whose error message holds carriage returns (as progress-bar output does)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        raise RuntimeError("step 1\rstep 2\r\nfailed")
+
+
+def test_error_messages_with_carriage_returns_keep_scores_csv_readable(tmp_path):
+    tasks = _tasks(["001", "010"])
+    sources = _sources(["001", "010"], []) + [Source("broken", _FailsWithLineBreaks())]
+    scores = score(sources, tasks, metrics=["leep"], progress=False)
+    path = tmp_path / "scores.csv"
+    scores.to_csv(path, index=False)
+    back = read_scores(path)
+    assert len(back) == len(scores) == 6
+    failed = back[back["status"] == "failed"]
+    assert (failed["source"] == "broken").all() and len(failed) == 2
+    assert all("step 1" in e and "failed" in e and "\r" not in e for e in failed["error"])
+    assert failed["error"].tolist() == scores.loc[scores["status"] == "failed", "error"].tolist()
+    assert set(_plan([path], tmp_path / "p")["sources"]) == {"001", "010"}

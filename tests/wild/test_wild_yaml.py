@@ -131,6 +131,12 @@ def test_explicit_tags_of_yaml_1_1_numbers_are_refused(tmp_path):
         load_yaml("a: 1\na: 2\n")
 
 
+@pytest.mark.parametrize("char", ["\x01", "\x1b", "\x7f", "\x00"])
+def test_a_control_character_written_into_the_file_is_refused_with_its_line(char, tmp_path):
+    message = _error(tmp_path, f"tasks:\n  - {{name: a{char}b}}\n  - {{name: c}}\n")
+    assert "is not valid YAML at line 2" in message
+
+
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_shipped_configs_read_the_same_as_before(config):
     text = (ROOT / "configs" / config).read_text()

@@ -243,6 +243,20 @@ class JobConfig(_Strict):
                                  f"{donor.classes} (it draws from that task's share); got {t.classes}")
             if (t.dataset or self.data.source) != (donor.dataset or self.data.source):
                 raise ValueError(f"tasks ({t.name}).samples_from: {t.samples_from!r} is cut from another dataset")
+        for m in self.models.external:
+            if m.samples_from is None:
+                continue
+            donor = next((d for d in self.tasks if d.name == m.samples_from and d.samples_from is None), None)
+            if donor is None:
+                raise ValueError(f"models.external ({m.name}).samples_from: expected the name of a task that has no "
+                                 f"samples_from of its own; got {m.samples_from!r}; tasks: {names}")
+            if not self.data.disjoint:
+                raise ValueError(f"models.external ({m.name}).samples_from needs data.disjoint: true")
+            if donor.classes is not None and m.classes is not None and not set(m.classes) <= set(donor.classes):
+                raise ValueError(f"models.external ({m.name}).classes must be a subset of {m.samples_from!r}'s "
+                                 f"classes {donor.classes}; got {m.classes}")
+            if (m.dataset or self.data.source) != (donor.dataset or self.data.source):
+                raise ValueError(f"models.external ({m.name}).samples_from: {m.samples_from!r} is cut from another dataset")
         ext = [m.name for m in self.models.external]
         clash = sorted(set(ext) & set(names)) + sorted({n for n in ext if ext.count(n) > 1})
         if clash:
@@ -300,6 +314,8 @@ def load_config(path: str | os.PathLike) -> JobConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character in the file: no mark, a position
+            where = f" at line {text.count(chr(10), 0, exc.position) + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}.") from None
     return parse_config(data, source=str(path))

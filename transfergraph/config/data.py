@@ -4,8 +4,9 @@
 memory, small), or a dataset that stays on disk and is read by the workers in batches
 (:mod:`transfergraph.planner.inputs.lazy`): ``image_folder`` (``root`` holds one sub-folder per class), ``hf_datasets``
 (``root`` is a folder written by ``datasets.Dataset.save_to_disk``) or ``npy`` (``root`` is a
-``.npy`` array of inputs, memory-mapped, and ``labels`` a ``.npy`` of labels). Plugins add builders
-under other ``dataset`` names.
+``.npy`` array of inputs, memory-mapped, and ``labels`` a ``.npy`` of labels; a uint8/uint16 array of
+images, ``(n, H, W)`` or ``(n, C, H, W)``, is read as pixels divided by 255/65535, as image files are).
+Plugins add builders under other ``dataset`` names.
 """
 from __future__ import annotations
 

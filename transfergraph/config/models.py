@@ -6,6 +6,12 @@ An entry either trains a model here on a broader pool (``dataset``/``classes``/`
 architecture (plugins). ``preprocess`` maps the task images to the model's input; omitted, the
 architecture's own defaults apply (torchvision/timm; none for other architectures); given, its
 fields are used and a missing ``mean``/``std`` falls back to the architecture's.
+
+The model is rebuilt as the checkpoint's was: ``from_pretrained`` (default true) sets the constructor
+flags the library sets for pretrained weights (``transfergraph.adapters.models.builder_flags``),
+flags the checkpoint shows (googlenet's auxiliary heads, a ViT's image size) are read from it, and
+``arch_kwargs`` (passed to the constructor, checked against it) win over both. ``arch_kwargs``,
+``from_pretrained`` and ``num_classes`` apply only to an entry with ``checkpoint``.
 """
 from __future__ import annotations
 
@@ -70,6 +76,9 @@ class ExternalModelSpec(_Strict):
     feature_layer: Optional[str] = Field(None, description="Module whose output are the features (default: "
                                                            "the input of the last nn.Linear).")
     pooling: Optional[Literal["avg", "max", "flatten"]] = Field(None, description="For 4-D feature maps.")
+    samples_from: Optional[str] = Field(None, description="With data.disjoint: train on this task's share of the "
+                                                          "training split (a deliberate overlap that the plan's "
+                                                          "leakage check reports, labelled as such).")
 
     @field_validator("name")
     @classmethod
@@ -81,7 +90,7 @@ class ExternalModelSpec(_Strict):
 
     @model_validator(mode="after")
     def _checkpoint_xor_training(self) -> "ExternalModelSpec":
-        if self.checkpoint and (self.classes is not None or self.shift or self.dataset):
+        if self.checkpoint and (self.classes is not None or self.shift or self.dataset or self.samples_from):
             raise ValueError(
                 "give either `checkpoint` (load a trained model) or `dataset`/`classes`/`shift` (train one), not both"
             )

@@ -4,5 +4,7 @@
 report), :mod:`.validate` is ``transfergraph validate`` and :mod:`.decisions` its ``--decisions``
 mode; :mod:`.suite` builds the tasks, sources and meta-trained model a config describes
 (:mod:`.suite_provenance`: their provenance; :mod:`.seeds`: the suite's child seeds);
-:mod:`.planning` builds plan options and reads what ``transfergraph plan`` re-plans from.
+:mod:`.planning` builds plan options and reads what ``transfergraph plan`` re-plans from;
+:mod:`.group` is ``transfergraph group`` (measured co-training and its grouping) and
+:mod:`.decision_workers` trains the ``--decisions`` tables on every worker of the executor.
 """

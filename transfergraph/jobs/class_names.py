@@ -5,8 +5,8 @@ An image folder's labels are its classes' positions (folder names sorted, as
 has integer labels indexing its ``names``. In a config, ``classes`` may name them either way, mixed if
 wanted: a string is a class (folder) name (``classes: [tshirt, pullover]``, or ``["3"]`` for a folder
 named 3), an integer a position (``classes: [0, 2]``). An integer that is also a class's name at
-another position (folders ``1, 10, 2, ...``: position 1 is folder ``10``) is refused as ambiguous
-rather than guessed. Errors print the name -> position table.
+another position (folders ``1, 10, 2, ...``: position 1 is folder ``10``; folders ``01, 02``:
+position 1 is ``02``) is refused as ambiguous rather than guessed. Errors print the name -> position table.
 
 :func:`with_class_positions` rewrites a config's task and external-model ``classes`` to positions
 once, so everything downstream (class selection, disjoint shares, provenance) sees labels.
@@ -24,6 +24,12 @@ def class_table_text(names: Sequence[str], limit: int = 40) -> str:
     """``{'pullover': 0, 'tshirt': 1}``: the name -> position table of an image folder (first ``limit``)."""
     shown = ", ".join(f"{n!r}: {k}" for k, n in enumerate(names[:limit]))
     return "{" + shown + (f", ... ({len(names)} classes)" if len(names) > limit else "") + "}"
+
+
+def _number(name: str) -> int | None:
+    """The integer a class name spells (``"3"``, ``"007"``), else None."""
+    text = name.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: Sequence[int], key: str,
@@ -48,11 +54,11 @@ def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: S
                 missing.append(c)
             continue
         pos = int(c)
-        twin = table.get(str(pos))
-        if twin is not None and twin != pos:
-            raise ConfigError(f"{key}.classes: {pos} is ambiguous: {noun} {str(pos)!r} is at position {twin} while "
+        twin = next((k for k, n in enumerate(names) if _number(n) == pos and k != pos), None)
+        if twin is not None:
+            raise ConfigError(f"{key}.classes: {pos} is ambiguous: {noun} {names[twin]!r} is at position {twin} while "
                               f"position {pos} is {noun} {names[pos] if 0 <= pos < len(names) else None!r}. Quote "
-                              f"{noun} names ({str(pos)!r}) to select by name; classes (name -> position): "
+                              f"{noun} names ({names[twin]!r}) to select by name; classes (name -> position): "
                               f"{class_table_text(names)}.")
         if pos in have:
             out.append(pos)

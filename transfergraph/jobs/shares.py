@@ -4,7 +4,8 @@ With ``data.disjoint: true`` every consumer of a dataset's training split — ea
 model trains on the task's rows), each external model the suite trains and the CNAPs-style
 meta-trained backbone — draws from its own share of the split, so no model has seen a sample of a
 target it is scored on. A task with ``samples_from: OTHER`` draws from OTHER's share instead: a
-deliberate overlap (e.g. a noisy copy of another task's images) that the plan's leakage check reports.
+deliberate overlap (e.g. a noisy copy of another task's images) that the plan's leakage check reports;
+an external model with ``samples_from: TASK`` is trained on TASK's share (its classes within it).
 
 Algorithm (deterministic in ``config.seed``): for each class ``c`` of the split, the rows of class ``c``
 are permuted with the child seed ``stable_seed(seed, "shares", pool, c)`` and cut into ``m_c``
@@ -39,7 +40,7 @@ def _consumers(config: "JobConfig", pool: str) -> list[tuple[str, Sequence[Any] 
         if (spec.dataset or config.data.source) == pool and spec.samples_from is None:
             out.append((spec.name, spec.classes))
     for spec in config.models.external:
-        if not spec.checkpoint and (spec.dataset or config.data.source) == pool:
+        if not spec.checkpoint and spec.samples_from is None and (spec.dataset or config.data.source) == pool:
             out.append((spec.name, spec.classes))
     meta = config.models.meta
     if meta.enabled and not meta.checkpoint and config.data.source == pool:
@@ -58,10 +59,11 @@ def share_rows(config: "JobConfig", name: str, dataset: str | None, train_y: np.
     """
     if not config.data.disjoint:
         return None
-    for spec in config.tasks:
-        if spec.name == name and spec.samples_from is not None:
-            name = spec.samples_from
-            dataset = next((t.dataset for t in config.tasks if t.name == name), dataset)
+    borrower = next((s for s in [*config.tasks, *config.models.external]
+                     if s.name == name and s.samples_from is not None), None)
+    if borrower is not None:
+        name = borrower.samples_from
+        dataset = next((t.dataset for t in config.tasks if t.name == name), dataset)
     pool = dataset or config.data.source
     consumers = _consumers(config, pool)
     if name not in {n for n, _ in consumers}:

@@ -95,7 +95,7 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
         tr = share[_select(ds.train_y[share], classes, spec.n_per_class, spec.imbalance, rng)]
     te_cap = None if spec.n_per_class is None else max(2, spec.n_per_class // 2)
     te = _select(ds.test_y, classes, te_cap, spec.imbalance, rng)
-    provenance = task_provenance(config, spec.dataset, tr, spec.shift)
+    provenance = task_provenance(config, spec.dataset, tr, spec.shift, samples_from=spec.samples_from)
     if not isinstance(ds, DatasetSplit):  # on disk: rows only, samples read by the workers
         from transfergraph.adapters.datasets.ondisk import lazy_task
 

@@ -33,9 +33,12 @@ def shift_text(shift: Mapping[str, Any] | None) -> str:
     return ",".join(f"{k}={shift[k]}" for k in sorted(shift or {}))
 
 
-def task_provenance(config: JobConfig, dataset: str | None, rows: np.ndarray, shift) -> Provenance:
-    """Provenance of a task made of training rows ``rows`` of ``dataset`` with ``shift``."""
-    return Provenance(pool_key(config, dataset), np.asarray(rows, dtype=np.int64), shift_text(shift))
+def task_provenance(config: JobConfig, dataset: str | None, rows: np.ndarray, shift, *,
+                    samples_from: str | None = None) -> Provenance:
+    """Provenance of a task made of training rows ``rows`` of ``dataset`` with ``shift`` (labelled as a
+    deliberate overlap when the config's ``samples_from`` made it share another task's rows)."""
+    via = f"a deliberate overlap set in the config (samples_from {samples_from})" if samples_from else ""
+    return Provenance(pool_key(config, dataset), np.asarray(rows, dtype=np.int64), shift_text(shift), via=via)
 
 
 def external_rows(config: JobConfig, spec, train_y: np.ndarray) -> np.ndarray:
@@ -54,8 +57,10 @@ def meta_rows(config: JobConfig, train_y: np.ndarray) -> np.ndarray | None:
 
 def _external(config: JobConfig, spec, load) -> Provenance:
     ds = load(spec.dataset, f"models.external ({spec.name}).dataset")
+    via = (f"a deliberate overlap set in the config (models.external {spec.name}: samples_from "
+           f"{spec.samples_from})" if spec.samples_from else "")
     return Provenance(pool_key(config, spec.dataset), external_rows(config, spec, ds.train_y),
-                      shift_text(spec.shift))
+                      shift_text(spec.shift), via=via)
 
 
 def _meta(config: JobConfig, tasks: Sequence[Task], load) -> dict[str, tuple[Provenance, ...]]:

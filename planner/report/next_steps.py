@@ -1,0 +1,52 @@
+"""The report's first screen: what to do next, in three lines, from the plan.
+
+Line 1 says which source to fine-tune for each target (and where the full ranking is), line 2 which
+warnings to read before acting (counted by kind), line 3 how far the groups and the curriculum can
+be trusted and which command measures them. Pure: reads the plan's JSON mapping only.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+__all__ = ["next_steps_lines"]
+
+_KINDS = (("sample overlap", "leakage"), ("near chance", "weak source model"), ("flagged", "flagged scores"),
+          ("near the label prior", "near-prior source"), ("no task->task", "no task->task edges"),
+          ("not run", "check not run"), ("predicted", "predicted pairs"))
+
+
+def _warning_counts(warnings: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for w in warnings:
+        text = str(w)
+        kind = next((name for key, name in _KINDS if key in text), "other")
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
+    """``## What to do next`` and three bullet lines (empty list when the plan has no sources)."""
+    sources = plan.get("sources") or {}
+    if not sources:
+        return []
+    ranked = {t: s for t, s in sources.items() if s}
+    example = next(iter(sorted(ranked.items())), None)
+    first = (f"**Fine-tune** each target from its first recommended source ({len(ranked)} of {len(sources)} targets "
+             "have one; ranking in `topk.csv` and the decisions below")
+    if example:
+        first += f"; e.g. `{example[0]}` from `{example[1][0][0]}`"
+    budget = (plan.get("source_set") or {}).get("budget") if isinstance(plan.get("source_set"), dict) else None
+    first += f"; `source_set` names the {budget} models that serve all targets best)." if budget else ")."
+    warnings = list(plan.get("warnings") or [])
+    second = (f"**Read the {len(warnings)} warning(s)** in `plan.json` before acting ({_warning_counts(warnings)})."
+              if warnings else "**No warnings**: no leakage, weak source or flagged score was found in the plan's inputs.")
+    evidence = plan.get("evidence") or {}
+    levels = {k: (evidence.get(k) or {}).get("level", "proxy only") for k in ("groups", "curriculum")}
+    if all(level.startswith("proxy") for level in levels.values()):
+        third = ("**Groups and curriculum are proxy only** here: measure them with `transfergraph group CONFIG` "
+                 "(trains each task alone and with each partner) or `transfergraph validate CONFIG --decisions` "
+                 "before training by them; `transfergraph validate CONFIG` checks the source ranking on your data.")
+    else:
+        third = ("**Groups**: " + levels["groups"] + "; **curriculum**: " + levels["curriculum"]
+                 + " (see the evidence section); `transfergraph validate CONFIG` checks the source ranking on your data.")
+    return ["## What to do next", "", f"1. {first}", f"2. {second}", f"3. {third}", ""]

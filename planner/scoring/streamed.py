@@ -1,0 +1,180 @@
+"""Streamed metrics of a scoring job: each target's outputs read from the forward-output store in row blocks.
+
+When a job's outputs come from the store (``score(cache=...)``), the metrics of
+:data:`transfergraph.planner.metrics.streaming.STREAMED` (LEEP, NCE, H-score, shrinkage H-score) never
+see the whole (n, Z) logits or (n, d) features: :func:`score_streamed` reads a target's rows block by
+block (:data:`BLOCK_BYTES` of float64 at most, in the target's row order), once per pass of the
+accumulators of :mod:`transfergraph.planner.metrics.streaming`, whose values are bitwise those of the
+in-memory functions. A job's memory is then O(block + |Y| Z + d^2 + 16 MiB) (the last term: the
+covariance's row blocks, the in-memory kernels' own) plus its per-sample integers (rows, label codes,
+store locations: about 30 bytes per sample). Metrics without a streamed path, and jobs without a store
+(whose outputs exist only in memory: LEEP and the covariances need a second pass over them), read
+the whole arrays as before.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from transfergraph.planner.common.exceptions import FeatureError, InputError
+from transfergraph.planner.common.labels import check_labels
+from transfergraph.planner.metrics._registry import MetricInput
+from transfergraph.planner.metrics.streaming import STREAMED, GaussianAccumulator, LeepAccumulator, NceAccumulator
+
+__all__ = ["score_streamed", "streamed_names", "may_stream", "BLOCK_BYTES", "MAX_BLOCK_ROWS", "ENABLED"]
+
+#: Largest block read from the store, in bytes of float64 at the output's width.
+BLOCK_BYTES = 4 << 20
+#: Most rows per block (small outputs: more rows would only grow memory).
+MAX_BLOCK_ROWS = 4096
+#: Stream from the store when True (default). Tests and ``benchmarks/streamed_metrics_memory.py`` set
+#: it to False to run the in-memory path on the same store.
+ENABLED = True
+
+#: A callback raising the job's "non-finite outputs" error: (what, rows bad, first bad target row).
+OnBad = Callable[[str, int, int], None]
+
+
+def may_stream(job: Any) -> bool:
+    """Whether ``job`` streams some metric: it has a store and asks for a metric of ``STREAMED``."""
+    return ENABLED and job.store_dir is not None and any(m in STREAMED for t in job.targets for m, _ in t.metrics)
+
+
+def streamed_names(job: Any, out: Any) -> frozenset[str]:
+    """The metrics of ``job`` computed by :func:`score_streamed` for outputs ``out`` (outputs left in
+    the store, see :func:`transfergraph.planner.scoring.outputs.job_outputs`)."""
+    if not ENABLED or not hasattr(out, "rows"):
+        return frozenset()
+    return frozenset(m for t in job.targets for m, _ in t.metrics if m in STREAMED)
+
+
+def _blocks(out: Any, kind: str, union: np.ndarray, index: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(first target row, stored ``kind`` rows) for consecutive blocks of the target's rows ``index``."""
+    lo, rows = 0, None
+    while lo < len(index):
+        if rows is None:  # the block height follows the width of the first block read
+            first = out.rows.read(kind, np.searchsorted(union, index[:1]))
+            rows = max(1, min(MAX_BLOCK_ROWS, BLOCK_BYTES // (8 * first.shape[1])))
+        part = index[lo:lo + rows]
+        yield lo, out.rows.read(kind, np.searchsorted(union, part))
+        lo += len(part)
+
+
+def _labels(target: Any, names: list[str], x_arg: str, results: dict) -> tuple[np.ndarray, int] | None:
+    """Label codes and class count of ``target``, checked as each metric checks them (its own message)."""
+    n = len(target.index)
+    try:
+        return check_labels(target.labels, n, func=names[0], x_arg=x_arg)
+    except InputError:
+        for name in names:
+            try:
+                check_labels(target.labels, n, func=name, x_arg=x_arg)
+            except InputError as exc:
+                results[name] = exc
+        return None
+
+
+def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: OnBad, results: dict) -> None:
+    from transfergraph.planner.scoring.jobs import _log_softmax64
+
+    labels = _labels(target, names, "probs", results)
+    if labels is None:
+        return
+    codes, k = labels
+    n = len(target.index)
+    accs: dict[str, Any] = {}
+    if "leep" in names:
+        accs["leep"] = LeepAccumulator(n, k, log_probs=True)
+    if "nce" in names:
+        accs["nce"] = NceAccumulator(k, log_probs=True)
+    n_bad, first_bad, width = 0, -1, 0
+    for lo, logits in _blocks(out, "logits", union, target.index):
+        lp = _log_softmax64(logits)
+        width = lp.shape[1]
+        bad = np.isnan(lp).any(axis=1)  # NaN or +inf logits, all -inf rows (as the in-memory check)
+        if bad.any():
+            first_bad = first_bad if n_bad else lo + int(np.flatnonzero(bad)[0])
+            n_bad += int(bad.sum())
+        if n_bad:
+            continue
+        for name, acc in list(accs.items()):
+            try:
+                (acc.add_joint if name == "leep" else acc.add)(lp, codes[lo:lo + len(lp)])
+            except Exception as exc:  # noqa: BLE001 - fails only this metric
+                results[name] = exc
+                del accs[name]
+    if n_bad:
+        try:
+            on_bad("logits", n_bad, first_bad)
+        except Exception as exc:  # noqa: BLE001
+            results.update({name: exc for name in accs})
+        return
+    if "leep" in accs:
+        try:
+            for lo, logits in _blocks(out, "logits", union, target.index):
+                accs["leep"].add_likelihood(_log_softmax64(logits), codes[lo:lo + len(logits)])
+        except Exception as exc:  # noqa: BLE001
+            results["leep"] = exc
+            del accs["leep"]
+    for name, acc in accs.items():
+        try:
+            results[name] = (acc.value(), width)
+        except Exception as exc:  # noqa: BLE001
+            results[name] = exc
+
+
+def _features(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: OnBad, results: dict) -> None:
+    if out.features_unavailable:
+        results.update({name: FeatureError(out.feature_error or "features unavailable") for name in names})
+        return
+    labels = _labels(target, names, "features", results)
+    if labels is None:
+        return
+    codes, k = labels
+    acc = GaussianAccumulator(len(target.index), k, func=names[0])
+    n_bad, first_bad, width = 0, -1, 0
+    for lo, feats in _blocks(out, "features", union, target.index):
+        width = feats.shape[1]
+        bad = ~np.isfinite(feats).all(axis=1)
+        if bad.any():
+            first_bad = first_bad if n_bad else lo + int(np.flatnonzero(bad)[0])
+            n_bad += int(bad.sum())
+        if not n_bad:
+            acc.add_means(feats, codes[lo:lo + len(feats)])
+    if n_bad:
+        on_bad("features", n_bad, first_bad)
+    for _, feats in _blocks(out, "features", union, target.index):
+        acc.add_covariance(feats)
+    for name in names:
+        results[name] = (acc.h_score() if name == "h_score" else acc.reg_h_score(), width)
+
+
+def score_streamed(job: Any, out: Any, union: np.ndarray, target: Any, names: frozenset[str],
+                   on_bad: OnBad) -> dict[str, tuple[float, int, float] | BaseException]:
+    """Streamed values of the metrics ``names`` requested for ``target``.
+
+    Returns ``{metric: (value, width, seconds) or the exception that failed it}``; ``width`` is Z
+    or d (for the regime flag), ``seconds`` the metric's share of its group's time (metrics of one
+    input kind share their passes). ``on_bad(what, n_bad, first)`` raises the job's error for
+    non-finite outputs, which then fails every metric of that input kind, as in memory.
+    """
+    results: dict[str, Any] = {}
+    wanted = [m for m, _ in target.metrics if m in names]
+    for kind, run in ((MetricInput.PROBS, _probs), (MetricInput.FEATURES, _features)):
+        group = [m for m in wanted if job.metric_objects[m].input == kind]
+        if not group:
+            continue
+        start = time.perf_counter()
+        try:
+            run(out, union, target, group, on_bad, results)
+        except Exception as exc:  # noqa: BLE001 - a failing group fails its metrics, not the job
+            for name in group:
+                results.setdefault(name, exc)  # computed values and metric-specific errors stay
+        share = (time.perf_counter() - start) / len(group)
+        for name in group:
+            if isinstance(results.get(name), tuple):
+                value, width = results[name]
+                results[name] = (value, width, share)
+    return results
