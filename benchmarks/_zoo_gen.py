@@ -6,7 +6,7 @@ that exists is kept (written atomically, so a file that exists is whole).
 
 - ``pool_x.npy`` (uint8, ``(n, 1, 28, 28)``) and ``pool_y.npy`` (int64): Fashion-MNIST's 60,000 training
   images (labels 0-9) and every odd-indexed image of scikit-learn's digits upsampled to 28 x 28 (labels
-  10-19): 60,899 images. Targets are cut from it by ``data.kind: npy``.
+  10-19): 60,898 images. Targets are cut from it by ``data.kind: npy``.
 - ``models/mNNN.pt``: source model ``NNN`` (``save_model`` checkpoints), trained for ``steps`` Adam
   steps on a class subset and a domain shift of Fashion-MNIST's *test* images and the even-indexed
   digits (disjoint from the pool). Four architectures cycle with the index: ``small_cnn`` width 8
@@ -49,8 +49,9 @@ def _digits28() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def ensure_pool(root: Path) -> tuple[Path, Path]:
-    """``pool_x.npy``/``pool_y.npy`` (see the module docstring); returns their paths."""
+def ensure_pool(root: Path, n_fmnist: int | None = None) -> tuple[Path, Path]:
+    """``pool_x.npy``/``pool_y.npy`` (see the module docstring; ``n_fmnist``: only the first that many
+    Fashion-MNIST images, for the test's tiny tier); returns their paths."""
     from transfergraph.adapters.datasets.fashion_mnist import load_fashion_mnist
 
     px, py = root / "pool_x.npy", root / "pool_y.npy"
@@ -58,6 +59,7 @@ def ensure_pool(root: Path) -> tuple[Path, Path]:
         return px, py
     root.mkdir(parents=True, exist_ok=True)
     fx, fy = load_fashion_mnist(split="train")
+    fx, fy = fx[:n_fmnist], fy[:n_fmnist]
     dx, dy = _digits28()
     x = np.concatenate([fx, dx[1::2]])
     y = np.concatenate([fy.astype(np.int64), dy[1::2].astype(np.int64) + 10])
@@ -186,7 +188,7 @@ def ensure_models(root: Path, n_models: int, *, steps: int, procs: int = 2) -> l
 
 def write_config(root: Path, n_models: int, n_targets: int, n_per_class: int, *,
                  metrics: tuple[str, ...] = ("leep", "nce", "logme"), workers: int = 2,
-                 batch_size: int = 256, name: str | None = None) -> Path:
+                 batch_size: int = 256, name: str | None = None, executor: str = "ray") -> Path:
     """The config of the first ``n_models`` models x the first ``n_targets`` targets (rewritten each time:
     it is cheap and must match the arguments)."""
     import yaml
@@ -198,7 +200,6 @@ def write_config(root: Path, n_models: int, n_targets: int, n_per_class: int, *,
         entry: dict[str, Any] = {"name": spec["name"], "checkpoint": str((root / "models" / f"{spec['name']}.pt").resolve())}
         if spec["arch"] != "small_cnn":
             entry["preprocess"] = dict(TV_PREPROCESS)
-            entry["from_pretrained"] = False
         models.append(entry)
     config = {
         "name": name or f"zoo_{n_models}x{n_targets}",
@@ -206,7 +207,7 @@ def write_config(root: Path, n_models: int, n_targets: int, n_per_class: int, *,
         "data": {"kind": "npy", "root": str(px.resolve()), "labels": str(py.resolve()), "test_fraction": 0.3},
         "tasks": [target_spec(t, n_per_class) for t in range(n_targets)],
         "models": {"per_task": False, "external": models},
-        "scoring": {"metrics": list(metrics), "executor": "ray", "workers": workers, "cache": True,
+        "scoring": {"metrics": list(metrics), "executor": executor, "workers": workers, "cache": True,
                     "batch_size": batch_size},
         "plan": {"metric": "leep", "top_k": 3, "time_limit": 20},
     }

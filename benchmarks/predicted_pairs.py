@@ -25,7 +25,8 @@ and, as a fourth row, ``design``: the procedure ``score(..., pairs_fraction=f)``
 (:func:`transfergraph.planner.scoring.fraction.run_design`, the very code, with scoring replaced by
 revealing cells of the table). Methods: ``random`` (random values for the hidden cells),
 ``source_mean`` (the mean per-target z-score of the source over its observed targets, no shrinkage,
-no low-rank term) and ``predictor`` (:func:`transfergraph.planner.scoring.predict.predict_matrix`).
+no low-rank term), ``nearest_target`` (the z-scores of the target most correlated with it over 3+
+commonly observed sources; the source mean where that target lacks the source) and ``predictor`` (:func:`transfergraph.planner.scoring.predict.predict_matrix`).
 Measures, over the evaluated targets (the new ones; all for ``random``/``design``): the per-target
 Kendall tau between true and predicted values on the hidden cells (targets with 2+ hidden cells);
 the top-1 regret = best true value of the target minus the true value of the pair ranked first
@@ -48,7 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHIFTS = [{}, {"rotate": 30}, {"rotate": 90}, {"invert": True}, {"blur": 1.0}, {"noise": 0.3}, {"scale": 0.6}]
 PROTOCOLS = ("random", "new_target", "new_source", "design")
-METHODS = ("random", "source_mean", "predictor")
+METHODS = ("random", "source_mean", "nearest_target", "predictor")
 
 
 # ---------------------------------------------------------------------------------------------- make
@@ -122,11 +123,37 @@ def predict(method: str, Y: np.ndarray, M: np.ndarray, rng: np.random.Generator,
 
     if method == "random":
         return rng.random(Y.shape)
-    if method == "source_mean":
+    if method in ("source_mean", "nearest_target"):
         Z = _zscores(Y, M)
         a = np.where(M, Z, 0).sum(axis=1) / np.maximum(M.sum(axis=1), 1)
-        return np.repeat(a[:, None], Y.shape[1], axis=1)
+        P = np.repeat(a[:, None], Y.shape[1], axis=1)
+        if method == "nearest_target":
+            P = _nearest_target(Z, M, P)
+        return P
     return predict_matrix(Y, M, seed=seed).mean
+
+
+def _nearest_target(Z: np.ndarray, M: np.ndarray, fallback: np.ndarray, min_common: int = 3) -> np.ndarray:
+    """Each target takes the z-scores of the target most correlated with it over the sources observed on
+    both (at least ``min_common``); sources not observed there, and targets without such a neighbour,
+    keep ``fallback`` (the source mean)."""
+    P = fallback.copy()
+    T = Z.shape[1]
+    for j in range(T):
+        best, nearest = -np.inf, None
+        for k in range(T):
+            common = M[:, j] & M[:, k]
+            if k == j or common.sum() < min_common:
+                continue
+            x, y = Z[common, j], Z[common, k]
+            if x.std() == 0 or y.std() == 0:
+                continue
+            c = float(np.corrcoef(x, y)[0, 1])
+            if c > best:
+                best, nearest = c, k
+        if nearest is not None:
+            P[:, j] = np.where(M[:, nearest], Z[:, nearest], fallback[:, j])
+    return P
 
 
 def measures(Y, cand, M, P, cols, raw=None, rescore_k=3) -> dict[str, float]:

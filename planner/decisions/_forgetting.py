@@ -39,6 +39,8 @@ __all__ = ["FORGETTING_EXACT_MAX", "RECENCY", "periphery_value", "periphery_orde
 FORGETTING_EXACT_MAX = 10
 #: recency weight lambda of ``final_serves_all``
 RECENCY = 0.5
+#: the insertion search of ``final_serves_all`` moves tasks into or out of the last TAIL places only
+TAIL = 24
 
 
 def _centrality(S: np.ndarray) -> np.ndarray:
@@ -82,10 +84,10 @@ def serves_value(W: np.ndarray, order, recency: float = RECENCY) -> float:
     """J_final_serves_all of ``order`` for directed weights ``W`` (n, n), 0 where no edge."""
     n = len(order)
     order = np.asarray(order, dtype=int)
-    total = 0.0
-    for k in range(1, n):
-        total += recency ** (n - 1 - k) * float(W[order[k], order[:k]].sum())
-    return total
+    if n < 2:
+        return 0.0
+    before = np.tril(W[np.ix_(order, order)], -1).sum(axis=1)  # row k: sum_{j<k} w(pi_k -> pi_j)
+    return float(before @ recency ** np.arange(n - 1, -1, -1.0))
 
 
 def serves_dp(W: np.ndarray, start: int | None = None, recency: float = RECENCY) -> list[int]:
@@ -131,39 +133,42 @@ def serves_dp(W: np.ndarray, start: int | None = None, recency: float = RECENCY)
 def serves_heuristic(W: np.ndarray, start: int | None = None, recency: float = RECENCY,
                      time_limit: float = 60.0) -> list[int]:
     """Backward greedy (the last place goes to the task serving the remaining ones best, then the
-    one before it, ...) followed by insertion moves (one task to its best other place) while the value
-    rises and ``time_limit`` seconds are not spent."""
+    one before it, ...) followed by first-improvement insertion moves (one task to another place, into
+    or out of the last :data:`TAIL` places) while the value rises and ``time_limit`` seconds are not
+    spent."""
     t0 = time.perf_counter()
     n = len(W)
-    left = [i for i in range(n) if i != start]
+    left = np.ones(n, dtype=bool)
+    if start is not None:
+        left[start] = False
+    row = W.sum(axis=1) - np.diag(W)  # row[t] = sum over the pool (all tasks, start included) of w(t -> j)
     tail: list[int] = []
-    while left:
-        pool = left + ([start] if start is not None else [])
-        k = len(pool)  # the chosen task takes position k (1-based) among the remaining
-        w = recency ** (n - k)
-        scores = [w * (W[t, [j for j in pool if j != t]].sum() if k > 1 else 0.0) for t in left]
-        t = left[int(np.argmax(scores))]
+    while left.any():
+        # the chosen task takes the last free place; its term's weight is the same for every candidate
+        t = int(np.flatnonzero(left)[np.argmax(row[left])])  # ties: smallest index
         tail.append(t)
-        left.remove(t)
+        left[t] = False
+        row -= W[:, t]
     order = ([start] if start is not None else []) + tail[::-1]
     value = serves_value(W, order, recency)
     fixed = 1 if start is not None else 0
+    tail_from = max(fixed, n - TAIL)
     improved = True
     while improved and time.perf_counter() - t0 < time_limit:
         improved = False
         for i in range(fixed, n):
-            t = order[i]
-            rest = order[:i] + order[i + 1:]
-            for p in range(fixed, n):
+            # moves that touch the last TAIL places (earlier places weigh < lambda^TAIL of the last one)
+            targets = range(fixed, n) if i >= tail_from else range(tail_from, n)
+            for p in targets:
                 if p == i:
                     continue
-                cand = rest[:p] + [t] + rest[p:]
+                rest = order[:i] + order[i + 1:]
+                cand = rest[:p] + [order[i]] + rest[p:]
                 v = serves_value(W, cand, recency)
                 if v > value + 1e-12 * max(1.0, abs(value)):
                     order, value, improved = cand, v, True
-                    break
-            if improved:
-                break
+                if time.perf_counter() - t0 >= time_limit:
+                    return order
     return order
 
 
@@ -174,7 +179,7 @@ def serves_bound(W: np.ndarray, start: int | None = None, recency: float = RECEN
     np.fill_diagonal(off, -np.inf)
     top = -np.sort(-off, axis=1)[:, : n - 1]  # each row's n - 1 off-diagonal weights, descending
     prefix = np.concatenate([np.zeros((n, 1)), np.cumsum(top, axis=1)], axis=1)  # prefix[t, k - 1]
-    C = np.array([[recency ** (n - 1 - k) * prefix[t, k] for k in range(n)] for t in range(n)])
+    C = prefix[:, :n] * recency ** np.arange(n - 1, -1, -1.0)[None, :]  # C[t, k]: t at 0-based position k
     if start is not None:
         big = 10.0 * (np.abs(C).sum() + 1.0)
         C[start, 1:] -= big

@@ -13,7 +13,7 @@ from typing import Any, Hashable, Mapping
 
 from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
 from transfergraph.planner.common.exceptions import InputError
-from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES
+from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES, DEFAULT_CURRICULUM_OBJECTIVE
 from transfergraph.planner.decisions.source_scope import check_sources_from
 
 __all__ = ["PlanOptions", "CURRICULUM_KINDS"]
@@ -45,7 +45,9 @@ class PlanOptions:
     curriculum_objective : str
         One of :data:`CURRICULUM_KINDS`: ``"tree"`` (which model to start each task from), ``"chain"``,
         ``"cumulative"`` (forward transfer), ``"periphery_core"``, ``"max_dissimilar_path"``,
-        ``"final_serves_all"`` (one model trained task after task; model forgetting).
+        ``"final_serves_all"`` (one model trained task after task; model forgetting). Default
+        ``"periphery_core"``, the objective the project's curriculum benchmark supports
+        (:data:`transfergraph.planner.decisions.trust.CURRICULUM_EVIDENCE`).
     time_limit : float
         Seconds each exact solver may run, > 0.
     seed : int
@@ -68,7 +70,7 @@ class PlanOptions:
     max_group_size: int | None = None
     start: Hashable | None = None
     centered: bool = True
-    curriculum_objective: str = "tree"
+    curriculum_objective: str = DEFAULT_CURRICULUM_OBJECTIVE
     time_limit: float = 60.0
     seed: int = 0
     sources_from: str | tuple[str, ...] = "all"

@@ -151,7 +151,8 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     sources = {str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=o.top_k)] for t in tasks}
     warnings += _warnings_for_sources(sources, tasks, o.metric)
     warnings += flag_warnings(graph, sources, o.metric)
-    evidence, trust_warnings = graph_trust(full_graph, sources, o.metric)  # evidence levels, weak-signal warnings
+    evidence, trust_warnings = graph_trust(full_graph, sources, o.metric,  # evidence levels, weak-signal warnings
+                                           curriculum_objective=o.curriculum_objective)
     warnings += trust_warnings
     budget = _budget(o, n_candidates, warnings)
     n_groups = _n_groups(o, len(tasks))

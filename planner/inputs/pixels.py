@@ -3,7 +3,8 @@
 :func:`image_array` is what image folders, Hugging Face image columns and map-style datasets yielding
 PIL images all go through, so the same picture gives the same array whichever way it arrives.
 
-Scaling rule (by the pixel type of the decoded image, never by its content):
+Scaling rule (by the pixel type of the decoded image, never by its content; Pillow's image modes,
+extending ``torchvision.transforms.functional.to_tensor`` to wider pixels):
 
 - 8-bit modes (``1``, ``L``, ``P``, ``RGB``, ``RGBA``, ``LA``, ``CMYK``, ``YCbCr``, ...): converted to
   ``mode`` with PIL, then ``v / 255`` (exactly ``torchvision.transforms.functional.to_tensor``).
@@ -12,10 +13,10 @@ Scaling rule (by the pixel type of the decoded image, never by its content):
   bitwise the array of the 8-bit image ``v8``.
 - ``I`` (32-bit signed: Pillow's mode for some 16-bit files): taken as 16-bit, ``v / 65535``; values
   outside 0..65535 are refused (:class:`~transfergraph.planner.common.exceptions.InputError`).
-- Floats (``F``: float TIFF): kept as they are when every value is finite and in [0, 1] (within
-  :data:`FLOAT_SLACK`, clipped: float rounding of a computed image) (the convention
-  of ``to_tensor`` and scikit-image's ``img_as_float``: a float image is already on its intended
-  scale); otherwise refused with the range found. A float image has no type range to divide by, and
+- Floats (``F``: float TIFF): kept as they are when every value is finite and in [0, 1] (the
+  convention of ``to_tensor`` and scikit-image's ``img_as_float``: a float image is already on its
+  intended scale; values within :data:`FLOAT_SLACK` outside are float rounding and are clipped);
+  otherwise refused with the range found. A float image has no type range to divide by, and
   rescaling each image by its own min/max would map a dark and a bright picture of one scene to the
   same array, a silently wrong input; a per-dataset range is unknown to a reader that decodes rows
   one at a time. Rescale such images to [0, 1] before saving (or save them as 16-bit integers).

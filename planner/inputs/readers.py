@@ -362,6 +362,9 @@ class DatasetReader(Reader):
         for arg, value in (("input_column", input_column), ("label_column", label_column)):
             if value is not None and not isinstance(value, str):
                 raise InputError(f"{arg} must be a column name (str) or None; got {value!r}.")
+        if type(dataset).__name__ in ("DatasetDict", "IterableDatasetDict"):
+            raise InputError(f"a Hugging Face DatasetDict holds several splits ({list(dataset)}); pass one of them, "
+                             f"e.g. dataset[{next(iter(dataset), 'train')!r}] (in a config: data.split).")
         dataset = _numpy_format(dataset)
         self.dataset = dataset
         self.columns = _column_names(dataset)

@@ -14,8 +14,8 @@ the statistics, never the (n, Z) probabilities or the (n, d) features:
 
 **Bitwise equal** to the in-memory functions for every batch split (tests/metrics/test_streaming_metrics.py
 checks batch sizes 1, a few odd sizes and n): each statistic is reduced in the same order as there.
-Scatter sums add rows one at a time in row order into the same (|Y|, width) array (``np.add.at``
-of the weighted rows, the same products and additions as SciPy's sparse one-hot product); per-row
+Scatter sums add rows one at a time in row order into the same (|Y|, width) array (SciPy's kernel
+of the in-memory sparse one-hot product, continued across batches); per-row
 values (``exp``, row sums, the row-wise dot of LEEP) do not depend on their neighbours; the final sum
 of LEEP replays NumPy's pairwise summation tree; and the covariance is summed over the in-memory
 kernels' own row blocks (``CHUNK_ELEMENTS`` = 2**21 values, 16 MiB): the accumulator re-blocks the
@@ -25,12 +25,14 @@ Memory: LEEP O(batch Z + |Y| Z + log n); NCE O(batch Z + |Y| Z); the Gaussian st
 O(batch d + 16 MiB + |Y| d + d^2). Labels come as integer codes 0..k-1 in the class order of
 :func:`transfergraph.planner.common.labels.encode_labels` (the order the in-memory functions use).
 
-Metrics that do not stream, and why: LogME forms the Gram matrix ``F.T @ F`` in one BLAS product over
-all n rows (n x n ``F @ F.T`` when n < d), so a blocked sum would reorder it (equal to ~1e-15
-relative, not bitwise); TransRate likewise takes one Gram product per class; GBC needs four passes
-(PCA, projected class means, then class variances around them); N-LEEP fits a Gaussian mixture by EM,
-which revisits every sample on every iteration (sklearn holds the (n, p) PCA projection); the TTA
-bound trains on the features with a reference sample. Those keep their O(n d) inputs.
+LogME streams too, equal to 1e-12 rather than bitwise (:mod:`~.streaming_logme`: the in-memory
+function forms ``F.T @ F`` in one BLAS product over all n rows, which batches cannot reproduce).
+Metrics that do not stream, and why: TransRate takes one Gram product per class, so streaming it
+needs |Y| (d, d) accumulators (|Y| d^2 memory, more than the features at ImageNet-like |Y| and d) or
+one pass per class; GBC needs four passes (covariance for the PCA, projected class means, then the
+class variances around them); N-LEEP fits a Gaussian mixture by EM, which revisits every sample on
+every iteration (sklearn holds the (n, p) PCA projection); the TTA bound trains on the features with a
+reference sample. Those keep their O(n d) inputs.
 """
 from __future__ import annotations
 
@@ -50,13 +52,37 @@ __all__ = [
     "leep_stream", "nce_stream", "h_score_stream", "reg_h_score_stream",
 ]
 
-#: Metrics with a streamed path (the names of ``transfergraph.planner.metrics.REGISTRY``).
-STREAMED = frozenset({"leep", "nce", "h_score", "reg_h_score"})
+#: Metrics with a streamed path (the names of ``transfergraph.planner.metrics.REGISTRY``): these four
+#: bitwise, LogME to 1e-12 (:mod:`transfergraph.planner.metrics.streaming_logme`).
+STREAMED = frozenset({"leep", "nce", "h_score", "reg_h_score", "logme"})
 
 Batches = Callable[[], Iterable[tuple[Any, Any]]]
 
 #: Rows per sub-block when squaring the buffered covariance block (:meth:`GaussianAccumulator._flush`).
 SQUARE_ROWS = 1024
+
+
+try:  # the kernel of SciPy's CSC one-hot product, which the in-memory scatter sums use
+    from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
+except ImportError:  # pragma: no cover - a SciPy without it: np.add.at does the same sums, 10x slower
+    _csc_matvecs = None
+
+
+def _scatter_add(out: np.ndarray, codes: np.ndarray, x: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """``out[codes[i]] += weights[i] * x[i]`` for the rows i of ``x`` in order (weights default 1).
+
+    The same products and additions, in the same order, as the in-memory
+    :meth:`~transfergraph.planner.metrics._backend._NumpyOps.scatter_rows` (SciPy's ``csc_matvecs``
+    kernel behind a CSC one-hot times ``x``), but adding into ``out`` rather than into a new zero
+    array, so that batches continue the same running sums.
+    """
+    rows, width = x.shape
+    data = np.ones(rows) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    if _csc_matvecs is not None and out.flags.c_contiguous:
+        _csc_matvecs(out.shape[0], rows, width, np.arange(rows + 1, dtype=np.int64), codes, data,
+                     np.ascontiguousarray(x, dtype=np.float64).ravel(), out.ravel())
+    else:
+        np.add.at(out, codes, x * data[:, None])
 
 
 def _check_codes(codes: Any, k: int, rows: int, *, func: str) -> np.ndarray:
@@ -140,8 +166,7 @@ class LeepAccumulator:
         theta, row_sum, codes = self._theta(probs, codes, 0)
         if self.joint is None:
             self.joint = np.zeros((self.k, theta.shape[1]))
-        weight = (1.0 / row_sum) / self.n
-        np.add.at(self.joint, codes, theta * weight[:, None])
+        _scatter_add(self.joint, codes, theta, (1.0 / row_sum) / self.n)
 
     def _finish_joint(self) -> np.ndarray:
         if self._rows[0] != self.n or self.joint is None:
@@ -277,7 +302,7 @@ class GaussianAccumulator:
             np.minimum(self._lo, x.min(axis=0), out=self._lo)
             np.maximum(self._hi, x.max(axis=0), out=self._hi)
         self.counts += np.bincount(codes, minlength=self.k)
-        np.add.at(self._sums, codes, x)
+        _scatter_add(self._sums, codes, x)
 
     @property
     def width(self) -> int:

@@ -137,7 +137,9 @@ def _curriculum_section(plan: dict) -> list[str]:
     for i, t in enumerate(plan["curriculum"][:MAX_ROWS], 1):
         p, w = parents.get(t, [None, None])
         src = "start from scratch"
-        if p is not None:
+        if p is not None and not tree and i > 1:  # one model trained task after task
+            src = f"continue training the same model (after **{p}**; weight {p} -> {t}: {_f(w)})"
+        elif p is not None:
             src = f"start from **{p}** ({_model_note(plan, p, t)}weight {_f(w)})"
         lines.append(f"{i}. **{t}**: {src}.")
     if len(plan["curriculum"]) > MAX_ROWS:

@@ -7,7 +7,8 @@ known matrix), so the benchmark measures exactly what ``score(..., pairs_fractio
 1. **Budget.** ``B = ceil(f * C)`` pairs, ``C`` the candidate pairs (every source x target except a
    source on its own task, which is never a graph edge). Each target gets a quota ``q_j`` = an equal
    share of ``B`` (the remainder to the first targets of a seeded order), at least
-   :data:`MIN_PER_TARGET`.
+   :data:`MIN_PER_TARGET`; the minimums can take the total over ``B`` (few pairs, or few targets for
+   many sources).
 2. **Round 1, coverage.** Each target takes ``max(MIN_PER_TARGET, ceil(COVERAGE_SHARE * q_j))`` sources walking
    one seeded cyclic order of the sources, so every source is used about equally often; a source
    still below :data:`MIN_PER_SOURCE` targets (few targets, many sources) is then given targets

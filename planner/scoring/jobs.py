@@ -24,7 +24,8 @@ from transfergraph.planner.scoring.outputs import job_outputs
 from transfergraph.planner.scoring.payload import ModelPayload
 from transfergraph.planner.scoring.reference import RefSpec, build_reference, linear_head
 from transfergraph.planner.scoring.rows import ScoreRow
-from transfergraph.planner.scoring.streamed import may_stream as _may_stream, score_streamed, streamed_names
+from transfergraph.planner.scoring.streamed import log_softmax64 as _log_softmax64, may_stream as _may_stream
+from transfergraph.planner.scoring.streamed import score_streamed, streamed_names
 
 __all__ = ["TargetSpec", "Job", "run_job", "error_text", "failed_rows", "union_rows"]
 
@@ -106,12 +107,6 @@ def failed_rows(job: Job, error: str) -> list[ScoreRow]:
         ScoreRow.failed(job.source, t.name, name, error=error, metric_version=_version(job, name), key=t.keys[i])
         for t in job.targets for i, (name, _) in enumerate(t.metrics)
     ]
-
-
-def _log_softmax64(logits: np.ndarray) -> np.ndarray:
-    from scipy.special import log_softmax
-
-    return log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
 
 def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[ScoreRow]:

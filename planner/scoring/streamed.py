@@ -1,11 +1,13 @@
 """Streamed metrics of a scoring job: each target's outputs read from the forward-output store in row blocks.
 
 When a job's outputs come from the store (``score(cache=...)``), the metrics of
-:data:`transfergraph.planner.metrics.streaming.STREAMED` (LEEP, NCE, H-score, shrinkage H-score) never
-see the whole (n, Z) logits or (n, d) features: :func:`score_streamed` reads a target's rows block by
-block (:data:`BLOCK_BYTES` of float64 at most, in the target's row order), once per pass of the
+:data:`transfergraph.planner.metrics.streaming.STREAMED` (LEEP, NCE, H-score, shrinkage H-score, LogME)
+never see the whole (n, Z) logits or (n, d) features: :func:`score_streamed` reads a target's rows block
+by block (:data:`BLOCK_BYTES` of float64 at most, in the target's row order), once per pass of the
 accumulators of :mod:`transfergraph.planner.metrics.streaming`, whose values are bitwise those of the
-in-memory functions. A job's memory is then O(block + |Y| Z + d^2 + 16 MiB) (the last term: the
+in-memory functions, except LogME's: equal to 1e-12 relative when n >= d (its Gram matrix is summed
+per block instead of in one BLAS product; :mod:`transfergraph.planner.metrics.streaming_logme`), so a
+run with a cache and one without may differ in LogME's last bits (never between executors). A job's memory is then O(block + |Y| Z + d^2 + 16 MiB) (the last term: the
 covariance's row blocks, the in-memory kernels' own) plus its per-sample integers (rows, label codes,
 store locations: about 30 bytes per sample). Metrics without a streamed path, and jobs without a store
 (whose outputs exist only in memory: LEEP and the covariances need a second pass over them), read
@@ -22,11 +24,12 @@ from transfergraph.planner.common.exceptions import FeatureError, InputError
 from transfergraph.planner.common.labels import check_labels
 from transfergraph.planner.metrics._registry import MetricInput
 from transfergraph.planner.metrics.streaming import STREAMED, GaussianAccumulator, LeepAccumulator, NceAccumulator
+from transfergraph.planner.metrics.streaming_logme import LogmeAccumulator
 
-__all__ = ["score_streamed", "streamed_names", "may_stream", "BLOCK_BYTES", "MAX_BLOCK_ROWS", "ENABLED"]
+__all__ = ["score_streamed", "streamed_names", "may_stream", "log_softmax64", "BLOCK_BYTES", "MAX_BLOCK_ROWS", "ENABLED"]
 
 #: Largest block read from the store, in bytes of float64 at the output's width.
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 1 << 20
 #: Most rows per block (small outputs: more rows would only grow memory).
 MAX_BLOCK_ROWS = 4096
 #: Stream from the store when True (default). Tests and ``benchmarks/streamed_metrics_memory.py`` set
@@ -35,6 +38,13 @@ ENABLED = True
 
 #: A callback raising the job's "non-finite outputs" error: (what, rows bad, first bad target row).
 OnBad = Callable[[str, int, int], None]
+
+
+def log_softmax64(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float64 (each row's values depend on that row only)."""
+    from scipy.special import log_softmax
+
+    return log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
 
 def may_stream(job: Any) -> bool:
@@ -77,8 +87,6 @@ def _labels(target: Any, names: list[str], x_arg: str, results: dict) -> tuple[n
 
 
 def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: OnBad, results: dict) -> None:
-    from transfergraph.planner.scoring.jobs import _log_softmax64
-
     labels = _labels(target, names, "probs", results)
     if labels is None:
         return
@@ -91,7 +99,7 @@ def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: O
         accs["nce"] = NceAccumulator(k, log_probs=True)
     n_bad, first_bad, width = 0, -1, 0
     for lo, logits in _blocks(out, "logits", union, target.index):
-        lp = _log_softmax64(logits)
+        lp = log_softmax64(logits)
         width = lp.shape[1]
         bad = np.isnan(lp).any(axis=1)  # NaN or +inf logits, all -inf rows (as the in-memory check)
         if bad.any():
@@ -114,7 +122,7 @@ def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: O
     if "leep" in accs:
         try:
             for lo, logits in _blocks(out, "logits", union, target.index):
-                accs["leep"].add_likelihood(_log_softmax64(logits), codes[lo:lo + len(logits)])
+                accs["leep"].add_likelihood(log_softmax64(logits), codes[lo:lo + len(logits)])
         except Exception as exc:  # noqa: BLE001
             results["leep"] = exc
             del accs["leep"]
@@ -133,7 +141,10 @@ def _features(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad
     if labels is None:
         return
     codes, k = labels
-    acc = GaussianAccumulator(len(target.index), k, func=names[0])
+    n = len(target.index)
+    gaussian = [m for m in names if m in ("h_score", "reg_h_score")]
+    acc = GaussianAccumulator(n, k, func=gaussian[0]) if gaussian else None
+    evidence = LogmeAccumulator(n, k) if "logme" in names else None
     n_bad, first_bad, width = 0, -1, 0
     for lo, feats in _blocks(out, "features", union, target.index):
         width = feats.shape[1]
@@ -142,12 +153,23 @@ def _features(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad
             first_bad = first_bad if n_bad else lo + int(np.flatnonzero(bad)[0])
             n_bad += int(bad.sum())
         if not n_bad:
-            acc.add_means(feats, codes[lo:lo + len(feats)])
+            part = codes[lo:lo + len(feats)]
+            if acc is not None:
+                acc.add_means(feats, part)
+            if evidence is not None:
+                evidence.add(feats, part)
     if n_bad:
         on_bad("features", n_bad, first_bad)
+    if evidence is not None:
+        try:
+            results["logme"] = (evidence.value(), width)
+        except Exception as exc:  # noqa: BLE001 - fails only LogME
+            results["logme"] = exc
+    if acc is None:
+        return
     for _, feats in _blocks(out, "features", union, target.index):
         acc.add_covariance(feats)
-    for name in names:
+    for name in gaussian:
         results[name] = (acc.h_score() if name == "h_score" else acc.reg_h_score(), width)
 
 

@@ -26,14 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from transfergraph.planner.common.exceptions import CacheError, InputError
+from transfergraph.planner.common.exceptions import CacheError
 from transfergraph.planner.common.fingerprint import combine
 from transfergraph.planner.common.io import atomic_write_text, atomic_write_with, commit_file
-from transfergraph.planner.storage.row_reads import read_rows_into
+from transfergraph.planner.storage.stored_rows import _CHUNK_BYTES, StoredRows, read_npy_rows as _read_rows  # noqa: F401
 
 __all__ = ["ForwardStore", "ShardWriter", "FORMAT_VERSION", "store_key"]
 
-_CHUNK_BYTES = 8 << 20  # largest block a reader reads at once
 
 FORMAT_VERSION = 1
 
@@ -100,8 +99,6 @@ class ForwardStore:
         :class:`~transfergraph.planner.storage.stored_rows.StoredRows` that reads any rows of
         ``ids[found]`` on demand (row blocks of a scoring job that streams its metrics); its whole
         read is bitwise what :meth:`lookup` returns."""
-        from transfergraph.planner.storage.stored_rows import StoredRows
-
         found, parts, feature_error = self._locate(ids, want_features)
         return found, StoredRows(self.path, parts, found, feature_error)
 
@@ -253,23 +250,3 @@ class _NpyAppender:
     def abort(self) -> None:
         self.fh.close()
         self.tmp.unlink(missing_ok=True)
-
-
-def _read_rows(path: Path, rows: np.ndarray, dest: np.ndarray, out: np.ndarray | None, n_out: int) -> np.ndarray:
-    """Copy rows ``rows`` of the ``.npy`` file ``path`` to ``out[dest]`` (``out`` allocated as
-    (n_out, ...) when None), with file reads (:func:`transfergraph.planner.storage.row_reads.read_rows_into`)."""
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-        if version not in header:  # not written by this module: let NumPy read it
-            stored = np.load(path, mmap_mode="r")
-            out = np.empty((n_out,) + stored.shape[1:], dtype=stored.dtype) if out is None else out
-            out[dest] = stored[rows]
-            return out
-        shape, fortran, dtype = header[version](fh)
-        base = fh.tell()
-    if fortran:
-        raise InputError(f"{path.name} is Fortran-ordered; the store reads C-ordered shards only")
-    if out is None:
-        out = np.empty((n_out,) + tuple(shape[1:]), dtype=dtype)
-    return read_rows_into(path, base, shape, dtype, rows, out, dest, _CHUNK_BYTES)

@@ -3,7 +3,8 @@
 :meth:`transfergraph.planner.storage.output_store.ForwardStore.locate` finds which shard holds each
 id; a :class:`StoredRows` then reads any positions of that list (a block of a target's rows, or all of
 them) with plain file reads, so a scoring job that streams its metrics holds one block of logits or
-features at a time, plus 12 bytes per id for the locations.
+features at a time, plus 12 bytes per id for the locations. :func:`read_npy_rows` is the row read
+of one shard file, shared with the store's whole reads.
 """
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from transfergraph.planner.common.exceptions import CacheError
-from transfergraph.planner.storage.output_store import _read_rows
+from transfergraph.planner.common.exceptions import CacheError, InputError
+from transfergraph.planner.storage.row_reads import read_rows_into
 
-__all__ = ["StoredRows"]
+__all__ = ["StoredRows", "read_npy_rows"]
+
+_CHUNK_BYTES = 8 << 20  # largest block a reader reads at once
 
 
 class StoredRows:
@@ -55,9 +58,29 @@ class StoredRows:
                 mask = shard == s
                 dest = np.flatnonzero(mask) if len(self.stems) > 1 else np.arange(len(positions))
                 rows = row[mask] if len(self.stems) > 1 else row
-                out = _read_rows(self.path / f"{self.stems[s]}.{kind}.npy", rows, dest, out, len(positions))
+                out = read_npy_rows(self.path / f"{self.stems[s]}.{kind}.npy", rows, dest, out, len(positions))
         except (OSError, ValueError) as exc:
             raise CacheError(f"forward-output store {str(self.path)!r} cannot be read: {exc}") from exc
         if out is None:
             raise CacheError(f"forward-output store {str(self.path)!r}: no rows to read")
         return out
+
+
+def read_npy_rows(path: Path, rows: np.ndarray, dest: np.ndarray, out: np.ndarray | None, n_out: int) -> np.ndarray:
+    """Copy rows ``rows`` of the ``.npy`` file ``path`` to ``out[dest]`` (``out`` allocated as
+    (n_out, ...) when None), with file reads (:func:`transfergraph.planner.storage.row_reads.read_rows_into`)."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in header:  # not written by this module: let NumPy read it
+            stored = np.load(path, mmap_mode="r")
+            out = np.empty((n_out,) + stored.shape[1:], dtype=stored.dtype) if out is None else out
+            out[dest] = stored[rows]
+            return out
+        shape, fortran, dtype = header[version](fh)
+        base = fh.tell()
+    if fortran:
+        raise InputError(f"{path.name} is Fortran-ordered; the store reads C-ordered shards only")
+    if out is None:
+        out = np.empty((n_out,) + tuple(shape[1:]), dtype=dtype)
+    return read_rows_into(path, base, shape, dtype, rows, out, dest, _CHUNK_BYTES)

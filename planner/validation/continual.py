@@ -12,8 +12,8 @@ depth-first walk over the prefix trie (sum_j n!/(n-j)! stages instead of n * n!)
 states on the current path; :func:`train_order` trains one order from scratch, which the trie must
 reproduce bit for bit. At every stage the test and val accuracy of every task seen so far are
 recorded (a row of the accuracy matrix R of Lopez-Paz & Ranzato, "Gradient Episodic Memory for
-Continual Learning", NeurIPS 2017) plus the current task's test accuracy at ``budget.n_evals`` points
-of its stage (learning curve).
+Continual Learning", NeurIPS 2017), with the mean test and val cross-entropy beside them, plus the
+current task's test accuracy at ``budget.n_evals`` points of its stage (learning curve).
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from transfergraph.planner.validation._training_core import TaskArrays, TrainBud
 
 __all__ = ["orders_table", "train_order", "ORDER_COLUMNS"]
 
-ORDER_COLUMNS = ["seed", "learner", "prefix", "stage", "task", "test_acc", "val_acc", "curve", "cpu_seconds"]
+ORDER_COLUMNS = ["seed", "learner", "prefix", "stage", "task", "test_acc", "val_acc", "curve", "cpu_seconds",
+                 "test_loss", "val_loss"]
 SEP = ">"
 
 
@@ -90,11 +91,12 @@ def _rows(state, prefix, by_name, seed, learner, curve, cpu):
     rows = []
     for name in prefix:
         u = by_name[name]
-        ta = accuracy_and_loss(body, heads[name], u.test_x, u.test_y)[0]
-        va = accuracy_and_loss(body, heads[name], u.val_x, u.val_y)[0]
+        ta, tl = accuracy_and_loss(body, heads[name], u.test_x, u.test_y)
+        va, vl = accuracy_and_loss(body, heads[name], u.val_x, u.val_y)
         rows.append({"seed": int(seed), "learner": learner, "prefix": SEP.join(prefix), "stage": len(prefix),
                      "task": name, "test_acc": ta, "val_acc": va,
-                     "curve": json.dumps(curve) if name == prefix[-1] else "", "cpu_seconds": cpu})
+                     "curve": json.dumps(curve) if name == prefix[-1] else "", "cpu_seconds": cpu,
+                     "test_loss": tl, "val_loss": vl})
     return rows
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -103,9 +104,11 @@ def test_dry_run_times_one_network_and_trains_nothing_else(tmp_path):
     (["--tasks", "low,nope"], "--tasks"),
     (["--seeds", "0"], "--seeds"),
     (["--executor", "ray", "--address", "no-port-here"], "--address"),
+    (["--executor", "ray", "--address", "127.0.0.1:1"], "--address"),  # nothing listens there (or no token)
     (["--executor", "local", "--address", "127.0.0.1:6379"], "--address"),
 ])
-def test_bad_inputs_exit_2_naming_the_option(tmp_path, extra, named):
+def test_bad_inputs_exit_2_naming_the_option(tmp_path, monkeypatch, extra, named):
+    monkeypatch.setenv("RAY_AUTH_MODE", os.environ.get("RAY_AUTH_MODE", "token"))  # restored after the test
     result = runner.invoke(app, ["group", TINY, "--out", str(tmp_path / "bad"), "--steps", "4", *extra])
     assert result.exit_code == 2, result.output
     assert named in result.output
@@ -168,3 +171,33 @@ def test_one_failing_network_does_not_stop_the_others(tmp_path, monkeypatch):
     assert "s0/high+low: RuntimeError: out of memory" in (out / "cotrain.md").read_text()
     assert json.loads((out / "plan.json").read_text())["evidence"]["groups"]["level"] == "measured"
     assert len(_cache_files(out)) == 11  # a rerun trains only the failed network
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_networks_and_the_rerun_trains_only_the_rest(local_run, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src, _ = local_run
+    out = tmp_path / "killed"
+    exe = Path(sys.executable).parent / "transfergraph"
+    proc = subprocess.Popen([str(exe), "group", TINY, "--out", str(out), *FAST, "--executor", "local", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(_cache_files(out)) < 2:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    done = len(_cache_files(out))
+    if proc.returncode == 0:  # the 12 small networks all finished before the signal landed: nothing to resume
+        pytest.skip("the run finished before it could be interrupted")
+    assert proc.returncode == 130 and "interrupted (Ctrl-C)" in err, err
+    assert not list((out / "cache").rglob("*.tmp")), "a half-written cache file was left behind"
+    result = _group(out, "--executor", "local")
+    assert result.exit_code == 0, result.output
+    assert f"{12 - done} networks trained, {done} read from the cache" in result.output
+    assert (out / "cotrain.csv").read_bytes() == (src / "cotrain.csv").read_bytes()

@@ -128,8 +128,14 @@ def test_objective_choices_agree_everywhere_and_bad_ones_are_named(tmp_path):
 
 def test_report_names_the_use_of_each_objective():
     g = random_graph(4, 1)
-    tree = explain_plan(build_plan(g).to_json())
+    tree_plan = build_plan(g, curriculum_objective="tree").to_json()
+    tree = explain_plan(tree_plan)
     assert "which model to start each task from" in tree and "does not model forgetting" in tree
+    assert "percentile 43 / 30 / 14" in tree_plan["evidence"]["curriculum"]["note"]
+    default = build_plan(g).to_json()  # the default follows the benchmark; its evidence says what stands behind it
+    assert default["settings"]["curriculum_objective"] == "periphery_core"
+    assert default["evidence"]["curriculum"]["objective"] == "periphery_core"
+    assert "+0.058 [+0.035, +0.081] on D6s" in default["evidence"]["curriculum"]["note"]
     for objective in FORGETTING_OBJECTIVES:
         md = explain_plan(build_plan(g, curriculum_objective=objective).to_json())
         assert f"Objective `{objective}`: one model trained task after task" in md

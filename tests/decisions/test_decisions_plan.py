@@ -160,7 +160,7 @@ def test_plan_names_the_model_behind_each_task_edge():
     g.add_edge("ext", "a", weight=0.6, source="ext")
     g.add_edge("b", "c", weight=0.7, source="b.cnn")
     g.add_edge("a", "c", weight=0.2, source="a.cnn")
-    plan = build_plan(g, budget=2).to_json()
+    plan = build_plan(g, budget=2, curriculum_objective="tree").to_json()  # tree: each task's own start
     assert plan["sources"]["b"][0] == ["a", 0.9]
     assert plan["source_models"]["b"] == {"a": "cnaps@a"}
     assert plan["source_models"]["c"] == {"a": "a.cnn", "b": "b.cnn"}

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import log_softmax
 
 from transfergraph.planner.common.exceptions import InputError
-from transfergraph.planner.metrics import h_score, leep, nce, reg_h_score
+from transfergraph.planner.metrics import h_score, leep, logme, nce, reg_h_score
 from transfergraph.planner.metrics._pairwise import PairwiseSum
 from transfergraph.planner.metrics.streaming import (
     GaussianAccumulator,
@@ -20,6 +20,7 @@ from transfergraph.planner.metrics.streaming import (
     nce_stream,
     reg_h_score_stream,
 )
+from transfergraph.planner.metrics.streaming_logme import LogmeAccumulator, logme_stream
 
 
 def _batches(x, codes, size):
@@ -85,6 +86,34 @@ def test_streamed_metrics_equal_on_random_shapes(seed):
     assert nce_stream(_batches(lp, codes, size), k, log_probs=True) == nce(lp, codes, log_probs=True)
     assert h_score_stream(_batches(feats, codes, size), n, k) == h_score(feats, codes)
     assert reg_h_score_stream(_batches(feats, codes, size), n, k) == reg_h_score(feats, codes)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_streamed_logme_equals_in_memory_to_1e_12_and_bitwise_when_n_below_d(seed):
+    rng = np.random.default_rng(200 + seed)
+    n, d, k = int(rng.integers(10, 2000)), int(rng.integers(1, 160)), int(rng.integers(2, 9))
+    codes = rng.integers(0, k, n)
+    codes[:k] = np.arange(k)
+    feats = rng.standard_normal((n, d)) * np.exp(rng.uniform(-2, 2, d)) + codes[:, None] * rng.uniform(0, 1)
+    if seed % 2:
+        feats = np.maximum(feats, 0.0)  # ReLU features: dead units, a rank-deficient Gram matrix
+    want = logme(feats, codes)
+    for size in (1, 97, "n") if n <= 300 else (97, 1000, "n"):
+        got = logme_stream(_batches(feats, codes, size), n, k)
+        if n < d:
+            assert got == want
+        else:
+            assert abs(got - want) <= 1e-12 * abs(want), (got, want)
+
+
+def test_streamed_logme_refuses_bad_streams():
+    codes, _, feats, k = _inputs(4, n=40)
+    with pytest.raises(InputError, match="told n=50 rows; got 40"):
+        logme_stream(_batches(feats, codes, 10), 50, k)
+    acc = LogmeAccumulator(40, k)
+    acc.add(feats[:20], codes[:20])
+    with pytest.raises(InputError, match="must all have 9 columns; got 8"):
+        acc.add(feats[20:, :8], codes[20:])
 
 
 def test_the_covariance_spans_several_in_memory_blocks_bitwise():
@@ -177,6 +206,7 @@ def _all_streamed(n):
         acc.add_covariance(x)
     acc.h_score()
     acc.reg_h_score()
+    logme_stream(_generated(n, 32, k, 2, "features"), n, k)
 
 
 def test_the_streamed_metrics_memory_does_not_grow_with_n():

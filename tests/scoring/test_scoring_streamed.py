@@ -33,7 +33,7 @@ def test_streamed_scores_are_bitwise_the_in_memory_table(tmp_path, monkeypatch):
     x, y = base_data(seed=3)
     # float labels with more distinct values than n / 2: every metric refuses them (as class ids)
     tasks = tiny_tasks() + [Task("continuous", x[:40].copy(), np.linspace(0.0, 1.0, 40))]
-    metrics = STREAMED + ("logme",)  # logme does not stream: it reads the whole features in the same job
+    metrics = STREAMED + ("logme", "transrate")  # transrate does not stream: it reads the whole features
     calls = []
     real = streamed.score_streamed
     monkeypatch.setattr("transfergraph.planner.scoring.jobs.score_streamed",
@@ -45,13 +45,26 @@ def test_streamed_scores_are_bitwise_the_in_memory_table(tmp_path, monkeypatch):
     no_store = no_store.sort_values(["source", "target", "metric"]).reset_index(drop=True)[COLS + ["flag"]]
     import pandas as pd
 
-    pd.testing.assert_frame_equal(on, off, check_exact=True)
-    pd.testing.assert_frame_equal(on, no_store, check_exact=True)
+    _assert_tables_equal(on, off)
+    _assert_tables_equal(on, no_store)
     assert (on["status"] == "ok").sum() == 3 * 4 * len(metrics)
     failed = on[on["target"] == "continuous"]
     assert (failed["status"] == "failed").all()
     assert failed["error"].str.contains("look like regression targets|continuous", regex=True).all(), failed.error
     assert failed[failed.metric == "leep"]["error"].str.contains(r"leep\(\)").all()
+
+
+def _assert_tables_equal(a, b):
+    """Bitwise, except LogME's scores: equal to 1e-12 relative (its streamed Gram matrix is summed per
+    block, not in one BLAS product); its normalized values are per-target min-max, compared to 1e-9."""
+    import pandas as pd
+
+    logme = (a["metric"] == "logme").to_numpy()
+    pd.testing.assert_frame_equal(a[~logme], b[~logme], check_exact=True)
+    pd.testing.assert_frame_equal(a[logme].drop(columns=["score", "normalized"]),
+                                  b[logme].drop(columns=["score", "normalized"]), check_exact=True)
+    np.testing.assert_allclose(a[logme]["score"], b[logme]["score"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(a[logme]["normalized"], b[logme]["normalized"], rtol=0, atol=1e-9)
 
 
 class Poison(nn.Module):
@@ -120,3 +133,42 @@ def test_a_streamed_job_peak_memory_does_not_grow_with_n(tmp_path, monkeypatch):
     assert peaks[80_000, True] < 1.15 * peaks[20_000, True], peaks
     assert peaks[80_000, False] > 2.5 * peaks[20_000, False], peaks
     assert peaks[80_000, True] < 0.25 * peaks[80_000, False], peaks
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_demo_sized_table_is_bitwise_the_same_streamed_from_the_store_locally_and_on_ray(ray_session, tmp_path):
+    # the shape of tests/scoring/test_scoring_bitwise.py's run (configs/demo.yaml cut small), whose
+    # CLI run has a cache, hence a forward-output store, hence streamed LEEP and NCE
+    pytest.importorskip("learn2learn")
+    from pathlib import Path
+
+    import pandas as pd
+    import yaml
+
+    from transfergraph.config import parse_config
+    from transfergraph.jobs.suite import build_meta_model, build_sources, build_tasks
+    from transfergraph.planner.executors import RayExecutor
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "demo.yaml").read_text())
+    raw["data"]["image_size"] = 8
+    raw["tasks"] = raw["tasks"][:6]
+    raw["models"]["training"].update(epochs=1, width=4, feature_dim=8)
+    raw["models"]["meta"].update(pretrain_steps=10, meta_steps=3)
+    config = parse_config(raw)
+    tasks = build_tasks(config)
+    sources = build_sources(config, tasks, model_dir=tmp_path, meta_model=build_meta_model(config, model_dir=tmp_path))
+    metrics = tuple(config.scoring.metrics) + ("h_score", "reg_h_score")
+    key = ["source", "target", "metric"]
+    cols = COLS + ["flag"]
+
+    def table(**kwargs):
+        df = score(sources, tasks, metrics=metrics, progress=False, seed=config.seed, **kwargs)
+        return df.sort_values(key).reset_index(drop=True)[cols]
+
+    memory = table(executor="local")
+    local = table(executor="local", cache=tmp_path / "local")
+    ray = table(executor=RayExecutor(workers=2), cache=tmp_path / "ray")
+    assert (memory["status"] == "ok").mean() > 0.7
+    pd.testing.assert_frame_equal(ray, local, check_exact=True)  # streamed on both executors: bitwise
+    _assert_tables_equal(local, memory)

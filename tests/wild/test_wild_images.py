@@ -295,6 +295,7 @@ def test_map_style_dataset_of_pil_images_is_normalized_like_the_image_folder(tmp
 
 
 def test_columns_with_other_names_are_task_options_and_the_error_says_how(tmp_path):
+    datasets = pytest.importorskip("datasets")
     pictures = _pictures()
     hf = _hf(tmp_path / "hf", pictures, columns=("img", "fine_label"))
     with pytest.raises(InputError, match=r"no label column among \['label', 'labels', 'y'\].*'fine_label'.*"
@@ -306,6 +307,8 @@ def test_columns_with_other_names_are_task_options_and_the_error_says_how(tmp_pa
         Task("c", hf, label_column="label")
     with pytest.raises(InputError, match=r"input_column.* only apply when inputs are read by transfergraph"):
         Task("c", np.zeros((4, 1, 2, 2), np.float32), [0, 1, 0, 1], input_column="img")
+    with pytest.raises(InputError, match=r"DatasetDict holds several splits \(\['train'\]\); pass one of them"):
+        Task("c", datasets.DatasetDict({"train": hf}), input_column="img", label_column="fine_label")
     root = str(tmp_path / "hf")
     bad = _cli(tmp_path, {"kind": "hf_datasets", "root": root}, [{"name": "ab", "classes": [0, 1]}], out="bad")
     assert bad.exit_code == 2 and "data.label_column:" in bad.output and "fine_label" in bad.output, bad.output

@@ -164,7 +164,7 @@ class PlanConfig(_Strict):
     centered: SBool = True
     curriculum_start: Optional[str] = None
     curriculum_objective: Literal["tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path",
-                                  "final_serves_all"] = "tree"
+                                  "final_serves_all"] = "periphery_core"
     time_limit: SFloat = Field(60.0, gt=0)
     sources_from: Union[Literal["all", "external", "tasks"], list[str]] = Field(
         "all", description="Sources the plan may recommend: all | external (model nodes) | tasks (the tasks' own "
@@ -187,7 +187,9 @@ class PlanConfig(_Strict):
 class DecisionsConfig(_Strict):
     """``validate.decisions``: train groupings and curricula for real (``transfergraph validate --decisions``)."""
 
-    tasks: Optional[list[str]] = Field(None, description="Tasks to validate on (default: the first five).")
+    tasks: Optional[list[str]] = Field(None, description="Tasks to validate on (default: the tasks of the plan's own "
+                                                           "groups in OUT/plan.json, whole groups, at most 6; without "
+                                                           "a plan, the first five).")
     seeds: SInt = Field(3, ge=1, le=20, description="Training seeds (>= 5 for headline numbers).")
     steps: SInt = Field(100, ge=1, description="Steps per task in every group network (equal per-task budget).")
     curriculum_steps: SInt = Field(60, ge=1, description="Steps per task of the continual learner.")

@@ -1,0 +1,180 @@
+"""Can a suite's ground truth tell decisions apart? Split-half reliability of pair effects and ceilings.
+
+A decision can only be judged on a suite whose truth ranks the alternatives the same way from one half
+of the training seeds to the other. Two figures, both split-half Spearman correlations over seeds,
+stepped up by Spearman-Brown (:func:`~transfergraph.planner.validation.decision_stats.noise_ceiling`):
+
+- **pair-effect reliability**: the units are the n(n-1) ordered task pairs. Grouping: the gain of task
+  t from co-training with u, g(u->t) = s(t | {t, u}) - s(t | {t}) (Standley et al., ICML 2020: the
+  pair table behind HOA). Curricula: the change of task a's score when b is trained after it,
+  e(b->a) = s(a | a then b) - s(a | a alone) (negative = forgetting; the pairwise interaction that
+  order rules such as Li & Hiratani's, ICML 2025, model).
+- **noise ceiling**: the units are the alternatives themselves: every partition into <= k groups
+  (value = mean of its tasks' scores) or every order (final mean score over tasks).
+
+s is the test score of a task: minus its mean test cross-entropy (``measure="loss"``, the primary
+measure: thousands of test images make it smooth) or its test accuracy (``measure="acc"``).
+:func:`loss_view` turns a table's losses into "higher is better" scores in the accuracy columns, so every
+judge of the decision validation (partitions, HOA, orders, arms) runs on loss unchanged.
+
+:func:`gate` applies the protocol's thresholds: reliability >= 0.8 and ceiling >= 0.5 (a pair table
+whose gains do not reproduce cannot rank groupings, however they are predicted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.validation.decision_stats import noise_ceiling
+
+__all__ = ["loss_view", "pair_gain_matrix", "order_effect_matrix", "pair_reliability", "order_effect_reliability",
+           "partition_ceiling", "order_ceiling", "GateResult", "gate", "MIN_RELIABILITY", "MIN_CEILING"]
+
+MIN_RELIABILITY = 0.8
+MIN_CEILING = 0.5
+_MEASURES = ("loss", "acc")
+
+
+def _check_measure(measure: str) -> None:
+    if measure not in _MEASURES:
+        raise InputError(f"measure must be one of {list(_MEASURES)}; got {measure!r}.")
+
+
+def loss_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Copy of a subset or order table whose ``test_acc`` / ``val_acc`` hold minus ``test_loss`` /
+    ``val_loss`` (higher = better), so that accuracy-based judges rank by loss.
+
+    Raises InputError: a loss column is missing or holds NaN (tables cached before losses were recorded).
+    """
+    missing = [c for c in ("test_loss", "val_loss") if c not in table.columns or table[c].isna().any()]
+    if missing:
+        raise InputError(f"the table needs {missing} without NaN to be judged on loss; rebuild its cache "
+                         "(tables written before losses were recorded hold accuracy only).")
+    out = table.copy()
+    out["test_acc"] = -out["test_loss"].astype(float)
+    out["val_acc"] = -out["val_loss"].astype(float)
+    return out
+
+
+def _scored(table: pd.DataFrame, measure: str) -> pd.DataFrame:
+    _check_measure(measure)
+    return loss_view(table) if measure == "loss" else table
+
+
+def _seeds(table: pd.DataFrame) -> list:
+    if "seed" not in table.columns or table.empty:
+        raise InputError("the table must be non-empty with a 'seed' column.")
+    return sorted(table["seed"].unique())
+
+
+def pair_gain_matrix(subsets: pd.DataFrame, measure: str = "loss") -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """(gains (n_seeds, n(n-1)), [(u, t)] ordered pairs): g(u->t) = s(t | {t, u}) - s(t | {t}) per seed, on test.
+
+    ``subsets``: rows of :func:`~transfergraph.planner.validation.multitask.subset_table` (columns seed,
+    subset, task, test_acc, test_loss) with every single and pair of every seed.
+    Raises InputError: a single or pair missing for some seed.
+    """
+    tab = _scored(subsets, measure)
+    tasks = sorted(tab["task"].unique())
+    pairs = [(u, t) for t in tasks for u in tasks if u != t]
+    look = tab.set_index(["seed", "subset", "task"])["test_acc"]
+    out = np.empty((len(_seeds(tab)), len(pairs)))
+    for i, s in enumerate(_seeds(tab)):
+        for j, (u, t) in enumerate(pairs):
+            key = "+".join(sorted((t, u)))
+            try:
+                out[i, j] = float(look[(s, key, t)]) - float(look[(s, t, t)])
+            except KeyError as exc:
+                raise InputError(f"seed {s} lacks the single {t!r} or the pair {key!r} in the subset table.") from exc
+    return out, pairs
+
+
+def order_effect_matrix(orders: pd.DataFrame, measure: str = "loss") -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """(effects (n_seeds, n(n-1)), [(b, a)]): e(b->a) = s(a | prefix a>b) - s(a | prefix a) per seed, on test.
+
+    ``orders``: rows of :func:`~transfergraph.planner.validation.continual.orders_table` of one learner.
+    Raises InputError: a one- or two-task prefix missing for some seed.
+    """
+    from transfergraph.planner.validation.continual import SEP
+
+    tab = _scored(orders, measure)
+    tasks = sorted(tab["task"].unique())
+    pairs = [(b, a) for a in tasks for b in tasks if a != b]
+    look = tab.set_index(["seed", "prefix", "task"])["test_acc"]
+    out = np.empty((len(_seeds(tab)), len(pairs)))
+    for i, s in enumerate(_seeds(tab)):
+        for j, (b, a) in enumerate(pairs):
+            try:
+                out[i, j] = float(look[(s, f"{a}{SEP}{b}", a)]) - float(look[(s, a, a)])
+            except KeyError as exc:
+                raise InputError(f"seed {s} lacks the prefix {a!r} or {a}{SEP}{b} in the order table.") from exc
+    return out, pairs
+
+
+def pair_reliability(subsets: pd.DataFrame, measure: str = "loss") -> float:
+    """Split-half (Spearman-Brown) reliability over seeds of the pair gains g(u->t); NaN under 2 seeds."""
+    return noise_ceiling(pair_gain_matrix(subsets, measure)[0])
+
+
+def order_effect_reliability(orders: pd.DataFrame, measure: str = "loss") -> float:
+    """Split-half (Spearman-Brown) reliability over seeds of the two-task order effects e(b->a)."""
+    return noise_ceiling(order_effect_matrix(orders, measure)[0])
+
+
+def partition_ceiling(subsets: pd.DataFrame, k: int, measure: str = "loss") -> float:
+    """Noise ceiling of the ranking of every partition into <= k groups by its mean test score."""
+    from transfergraph.planner.validation.grouping_eval import partition_table
+
+    tab = _scored(subsets, measure)
+    tasks = sorted(tab["task"].unique())
+    return noise_ceiling(np.array([partition_table(tab[tab.seed == s], tasks, k)[2] for s in _seeds(tab)]))
+
+
+def order_ceiling(orders: pd.DataFrame, measure: str = "loss", metric: str = "acc") -> float:
+    """Noise ceiling of the ranking of every order by ``metric`` of its score matrix ("acc": final
+    mean score; "bwt", "fwt_ft" as in :func:`~transfergraph.planner.validation.decision_stats.order_metrics`)."""
+    from transfergraph.planner.validation.curriculum_eval import order_measures
+
+    tab = _scored(orders, measure)
+    tasks = sorted(tab["task"].unique())
+    return noise_ceiling(np.array([order_measures(tab[tab.seed == s], tasks)[1][metric] for s in _seeds(tab)]))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Outcome of the reliability gate: the figures, the thresholds and the reasons it fails (if any)."""
+
+    reliability: float
+    ceiling: float
+    min_reliability: float = MIN_RELIABILITY
+    min_ceiling: float = MIN_CEILING
+
+    @property
+    def reasons(self) -> list[str]:
+        out = []
+        if not np.isfinite(self.reliability) or self.reliability < self.min_reliability:
+            out.append(f"pair-effect reliability {self.reliability:.2f} < {self.min_reliability}")
+        if not np.isfinite(self.ceiling) or self.ceiling < self.min_ceiling:
+            out.append(f"noise ceiling {self.ceiling:.2f} < {self.min_ceiling}")
+        return out
+
+    @property
+    def passes(self) -> bool:
+        return not self.reasons
+
+    def verdict(self) -> str:
+        """"passes" or "fails (<reasons>)"."""
+        return "passes" if self.passes else "fails (" + "; ".join(self.reasons) + ")"
+
+
+def gate(reliability: float, ceiling: float, *, min_reliability: float = MIN_RELIABILITY,
+         min_ceiling: float = MIN_CEILING) -> GateResult:
+    """Apply the gate: passes when reliability >= ``min_reliability`` and ceiling >= ``min_ceiling``
+    (NaN fails: too few seeds to tell). Raises InputError: a threshold outside [-1, 1]."""
+    for name, v in (("min_reliability", min_reliability), ("min_ceiling", min_ceiling)):
+        if not -1 <= v <= 1:
+            raise InputError(f"{name} of gate must be in [-1, 1]; got {v!r}.")
+    return GateResult(float(reliability), float(ceiling), min_reliability, min_ceiling)
