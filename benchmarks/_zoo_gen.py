@@ -12,7 +12,8 @@ that exists is kept (written atomically, so a file that exists is whole).
   digits (disjoint from the pool). Four architectures cycle with the index: ``small_cnn`` width 8
   (4 of every 10), ``small_cnn`` width 16 (3), ``torchvision:shufflenet_v2_x0_5`` (2) and
   ``torchvision:squeezenet1_1`` (1); the torchvision models see the 1-channel images repeated to 3
-  channels, normalized by mean 0.5, s.d. 0.5 (``preprocess`` in the config).
+  channels, normalized by mean 0.5, s.d. 0.5 (``preprocess`` in the config); squeezenet's features
+  (it has no ``nn.Linear``) are its average-pooled ``features`` maps.
 - ``zoo_S x T.yaml``: the first ``S`` models x the first ``T`` targets (class subsets of the pool's
   20 classes, a quarter of them with a domain shift), ``n_per_class`` samples per class.
 
@@ -197,9 +198,12 @@ def write_config(root: Path, n_models: int, n_targets: int, n_per_class: int, *,
     models = []
     for i in range(n_models):
         spec = model_spec(i)
-        entry: dict[str, Any] = {"name": spec["name"], "checkpoint": str((root / "models" / f"{spec['name']}.pt").resolve())}
+        checkpoint = (root / "models" / f"{spec['name']}.pt").resolve()
+        entry: dict[str, Any] = {"name": spec["name"], "checkpoint": str(checkpoint)}
         if spec["arch"] != "small_cnn":
             entry["preprocess"] = dict(TV_PREPROCESS)
+        if spec["arch"] == "torchvision:squeezenet1_1":  # no nn.Linear: its features are the pooled conv maps
+            entry.update(feature_layer="features", pooling="avg")
         models.append(entry)
     config = {
         "name": name or f"zoo_{n_models}x{n_targets}",

@@ -29,7 +29,39 @@ from decision_validation import TIERS, suite_data  # noqa: E402
 ARMS = ("random", "oracle", "anti_planner", "easy_to_hard")
 
 
-def judge_suite(suite: str, seeds, cache: Path, learner: str = "naive"):
+def linear_similarity(W, E):
+    """Ablation of the similarity: rho = (n(u->t) + n(t->u)) / 2 on clipped normalized weights, with the
+    same missing-edge rules as :func:`transfergraph.planner.decisions.similarity.forgetting_similarity`."""
+    import numpy as np
+
+    N = np.where(E, np.clip(W, 0.0, 1.0), np.nan)
+    S = np.where(E & E.T, (N + N.T) / 2, np.where(E, N, np.where(E.T, N.T, 0.0)))
+    np.fill_diagonal(S, 1.0)
+    return S
+
+
+def similarity_ablation(graphs: dict, names) -> dict:
+    """{"periphery_core_sqrt" / "periphery_core_linear": {seed: (order, J)}}: periphery-to-core under the
+    Li–Hiratani square-root similarity (the product's) and the linear one."""
+    from transfergraph.planner.decisions._forgetting import periphery_order, periphery_value
+    from transfergraph.planner.decisions._graph import task_nodes, weight_matrix
+    from transfergraph.planner.decisions.similarity import forgetting_similarity
+
+    out: dict = {}
+    for seed, g in graphs.items():
+        sub = g.subgraph(sorted(names)).copy()
+        tasks = task_nodes(sub)
+        W, E = weight_matrix(sub, tasks, tasks)
+        idx = {t: i for i, t in enumerate(tasks)}
+        for kind, f in (("sqrt", forgetting_similarity), ("linear", linear_similarity)):
+            S = f(W, E)
+            order = [tasks[i] for i in periphery_order(S)]
+            out.setdefault(f"periphery_core_{kind}", {})[seed] = (
+                order, lambda o, S=S, idx=idx: periphery_value(S, [idx[t] for t in o]))
+    return out
+
+
+def judge_suite(suite: str, seeds, cache: Path, learner: str = "naive", ablation: bool = False):
     """(summary DataFrame, Spearman table) of every curriculum objective on one suite of tier T1."""
     from transfergraph.planner.validation.continual import orders_table
     from transfergraph.planner.validation.curriculum_eval import curriculum_rows
@@ -52,6 +84,8 @@ def judge_suite(suite: str, seeds, cache: Path, learner: str = "naive"):
     tab = pd.concat(tabs, ignore_index=True)
     names = [t.name for t in cdata]
     planners, anti = curriculum_planners(graphs, names)
+    if ablation:
+        planners = similarity_ablation(graphs, names)
     rows, corr = curriculum_rows(tab, planners=planners, anti=anti, learner=learner)
     ceilings = {f"curriculum_{learner}_{m}": _curriculum_ceiling(tab, names, m) for m in ("acc", "fwt_ft", "bwt")}
     return summarize(rows, corr, ceilings), rows
@@ -76,6 +110,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--cache", type=Path, default=Path("runs/decision_validation/cache"))
     ap.add_argument("--out", type=Path, default=Path("runs/curriculum_objectives"))
+    ap.add_argument("--similarity-ablation", action="store_true",
+                    help="Judge periphery_core under the square-root (product) and the linear similarity instead.")
     args = ap.parse_args(argv)
     names = args.suites.split(",")
     unknown = sorted(set(names) - set(TIERS["T1"]["suites"]))
@@ -84,7 +120,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     parts = []
     for suite in names:
-        summary, rows = judge_suite(suite, list(range(args.seeds)), args.cache)
+        summary, rows = judge_suite(suite, list(range(args.seeds)), args.cache, ablation=args.similarity_ablation)
         summary.to_csv(args.out / f"{suite}_summary.csv", index=False)
         rows.to_csv(args.out / f"{suite}_rows.csv", index=False)
         parts += [f"### {suite}", "", table(summary), ""]

@@ -2,11 +2,12 @@
 (``transfergraph.planner.scoring.streamed``) against the in-memory path, at several target sizes n.
 
 One source (``Linear(8, d) -> ReLU -> Linear(d, Z)``, features = the d ReLU outputs) and one target of
-n samples with ``--classes`` classes; the job computes LEEP, NCE, H-score and the shrinkage H-score.
+n samples with ``--classes`` classes; the job computes LEEP, NCE, H-score, the shrinkage H-score and LogME.
 A first ``run_job`` forwards the samples into a fresh store (not measured); each measured run then
 scores from the store with ``tracemalloc`` tracing (NumPy reports its array buffers to it), and
 reports the peak of traced memory above what was allocated before the call, and the wall time.
-Both paths give bitwise the same scores (checked on every run). Median of ``--repeats`` runs.
+Both paths give bitwise the same scores, LogME's to 1e-12 relative (checked on every run). Median of
+``--repeats`` runs.
 
 Usage::
 
@@ -23,7 +24,7 @@ import tracemalloc
 
 import numpy as np
 
-METRICS = ("leep", "nce", "h_score", "reg_h_score")
+METRICS = ("leep", "nce", "h_score", "reg_h_score", "logme")
 
 
 def make_job(n: int, z: int, d: int, classes: int, store_dir: str, seed: int = 0):
@@ -80,7 +81,9 @@ def run(n: int, z: int, d: int, classes: int, repeats: int) -> dict:
         for label, streamed in (("streamed", True), ("in_memory", False)):
             runs = [measure(job, payload, pool, streamed) for _ in range(repeats)]
             for _, _, rows in runs:
-                assert [(r.metric, r.score) for r in rows] == [(r.metric, r.score) for r in first]
+                for r, f in zip(rows, first):
+                    assert r.metric == f.metric and (r.score == f.score if r.metric != "logme"
+                                                     else abs(r.score - f.score) <= 1e-12 * abs(f.score))
             out[f"{label}_peak_mb"] = statistics.median(r[0] for r in runs)
             out[f"{label}_seconds"] = statistics.median(r[1] for r in runs)
     return out

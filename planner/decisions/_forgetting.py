@@ -12,7 +12,7 @@ With ``rho`` the task similarity of :mod:`transfergraph.planner.decisions.simila
   d(\pi_{k-1}, \pi_k)`, a maximum Hamiltonian path on d. Held–Karp exact for n <= 16; beyond, the
   assignment relaxation (upper bound) + patching + relocation of :mod:`._chain`. The path value does not
   depend on its direction; without a fixed first task the direction whose first step is the more
-  dissimilar one is taken (as Li & Hiratani's code does).
+  dissimilar one is taken (Li & Hiratani's rule; a tie: the smaller task name first).
 - ``final_serves_all`` (this project's): the tasks trained last are those whose models serve the
   earlier tasks best, recency-weighted: :math:`J(\pi) = \sum_k \lambda^{n-k} \sum_{j<k} w(\pi_k \to
   \pi_j)` with :math:`\lambda = 1/2` (fixed before any measurement). Under a naive learner with one
@@ -75,8 +75,10 @@ def path_order(D: np.ndarray, start: int | None = None) -> tuple[list[int], floa
     else:
         order, bound = assignment_patch(D, zero, start)
         exact = False
-    if start is None and n >= 2 and D[order[-1], order[-2]] > D[order[0], order[1]]:
-        order = order[::-1]
+    if start is None and n >= 2:
+        first, last = D[order[0], order[1]], D[order[-1], order[-2]]
+        if last > first or (last == first and order[-1] < order[0]):  # a tie: the smaller index first
+            order = order[::-1]
     return list(map(int, order)), float(bound), exact
 
 

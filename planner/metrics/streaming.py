@@ -304,11 +304,6 @@ class GaussianAccumulator:
         self.counts += np.bincount(codes, minlength=self.k)
         _scatter_add(self._sums, codes, x)
 
-    @property
-    def width(self) -> int:
-        """Columns kept (not exactly constant); valid after pass 1."""
-        return int(self._start()[0].sum())
-
     def _start(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(varying columns, mean, class means, n_c / n) once pass 1 is complete."""
         if self._stats is None:

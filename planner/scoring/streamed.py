@@ -72,8 +72,9 @@ def _blocks(out: Any, kind: str, union: np.ndarray, index: np.ndarray) -> Iterat
         lo += len(part)
 
 
-def _labels(target: Any, names: list[str], x_arg: str, results: dict) -> tuple[np.ndarray, int] | None:
-    """Label codes and class count of ``target``, checked as each metric checks them (its own message)."""
+def _labels(target: Any, names: list[str], x_arg: str, errors: dict) -> tuple[np.ndarray, int] | None:
+    """Label codes and class count of ``target``, checked as each metric checks them; on failure, each
+    metric's own error (its name in the message) goes to ``errors`` and None is returned."""
     n = len(target.index)
     try:
         return check_labels(target.labels, n, func=names[0], x_arg=x_arg)
@@ -82,42 +83,62 @@ def _labels(target: Any, names: list[str], x_arg: str, results: dict) -> tuple[n
             try:
                 check_labels(target.labels, n, func=name, x_arg=x_arg)
             except InputError as exc:
-                results[name] = exc
+                errors[name] = exc
         return None
 
 
+class _BadRows:
+    """Counts the rows of non-finite outputs over the blocks of pass 1 (and the first one)."""
+
+    def __init__(self) -> None:
+        self.n, self.first = 0, -1
+
+    def add(self, lo: int, bad: np.ndarray) -> bool:
+        """Record a block's bad-row mask; True while no bad row has been seen."""
+        if bad.any():
+            self.first = self.first if self.n else lo + int(np.flatnonzero(bad)[0])
+            self.n += int(bad.sum())
+        return not self.n
+
+
+def _finish_pass_one(bad: _BadRows, what: str, on_bad: OnBad, names: list[str], errors: dict, results: dict) -> bool:
+    """After pass 1: the job's non-finite-outputs error fails every metric of the group (it comes first,
+    as in memory), else label errors fail their metrics. True when the metrics can be finished."""
+    if bad.n:
+        try:
+            on_bad(what, bad.n, bad.first)
+        except Exception as exc:  # noqa: BLE001 - fails this input kind's metrics
+            results.update({name: exc for name in names})
+            return False
+    results.update(errors)
+    return not errors
+
+
 def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: OnBad, results: dict) -> None:
-    labels = _labels(target, names, "probs", results)
-    if labels is None:
-        return
-    codes, k = labels
+    errors: dict[str, BaseException] = {}
+    labels = _labels(target, names, "probs", errors)
     n = len(target.index)
     accs: dict[str, Any] = {}
-    if "leep" in names:
-        accs["leep"] = LeepAccumulator(n, k, log_probs=True)
-    if "nce" in names:
-        accs["nce"] = NceAccumulator(k, log_probs=True)
-    n_bad, first_bad, width = 0, -1, 0
+    if labels is not None:
+        codes, k = labels
+        if "leep" in names:
+            accs["leep"] = LeepAccumulator(n, k, log_probs=True)
+        if "nce" in names:
+            accs["nce"] = NceAccumulator(k, log_probs=True)
+    bad, width = _BadRows(), 0
     for lo, logits in _blocks(out, "logits", union, target.index):
         lp = log_softmax64(logits)
         width = lp.shape[1]
-        bad = np.isnan(lp).any(axis=1)  # NaN or +inf logits, all -inf rows (as the in-memory check)
-        if bad.any():
-            first_bad = first_bad if n_bad else lo + int(np.flatnonzero(bad)[0])
-            n_bad += int(bad.sum())
-        if n_bad:
+        if not bad.add(lo, np.isnan(lp).any(axis=1)):  # NaN or +inf logits, all -inf rows (as in memory)
             continue
         for name, acc in list(accs.items()):
             try:
                 (acc.add_joint if name == "leep" else acc.add)(lp, codes[lo:lo + len(lp)])
             except Exception as exc:  # noqa: BLE001 - fails only this metric
-                results[name] = exc
+                errors[name] = exc
                 del accs[name]
-    if n_bad:
-        try:
-            on_bad("logits", n_bad, first_bad)
-        except Exception as exc:  # noqa: BLE001
-            results.update({name: exc for name in accs})
+    _finish_pass_one(bad, "logits", on_bad, names, errors, results)
+    if bad.n or labels is None:
         return
     if "leep" in accs:
         try:
@@ -137,29 +158,27 @@ def _features(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad
     if out.features_unavailable:
         results.update({name: FeatureError(out.feature_error or "features unavailable") for name in names})
         return
-    labels = _labels(target, names, "features", results)
-    if labels is None:
-        return
-    codes, k = labels
+    errors: dict[str, BaseException] = {}
+    labels = _labels(target, names, "features", errors)
     n = len(target.index)
     gaussian = [m for m in names if m in ("h_score", "reg_h_score")]
-    acc = GaussianAccumulator(n, k, func=gaussian[0]) if gaussian else None
-    evidence = LogmeAccumulator(n, k) if "logme" in names else None
-    n_bad, first_bad, width = 0, -1, 0
+    acc = evidence = None
+    if labels is not None:
+        codes, k = labels
+        acc = GaussianAccumulator(n, k, func=gaussian[0]) if gaussian else None
+        evidence = LogmeAccumulator(n, k) if "logme" in names else None
+    bad, width = _BadRows(), 0
     for lo, feats in _blocks(out, "features", union, target.index):
         width = feats.shape[1]
-        bad = ~np.isfinite(feats).all(axis=1)
-        if bad.any():
-            first_bad = first_bad if n_bad else lo + int(np.flatnonzero(bad)[0])
-            n_bad += int(bad.sum())
-        if not n_bad:
-            part = codes[lo:lo + len(feats)]
-            if acc is not None:
-                acc.add_means(feats, part)
-            if evidence is not None:
-                evidence.add(feats, part)
-    if n_bad:
-        on_bad("features", n_bad, first_bad)
+        if not bad.add(lo, ~np.isfinite(feats).all(axis=1)) or labels is None:
+            continue
+        part = codes[lo:lo + len(feats)]
+        if acc is not None:
+            acc.add_means(feats, part)
+        if evidence is not None:
+            evidence.add(feats, part)
+    if not _finish_pass_one(bad, "features", on_bad, names, errors, results):
+        return
     if evidence is not None:
         try:
             results["logme"] = (evidence.value(), width)

@@ -89,3 +89,22 @@ def test_scatter_titles_give_the_statistics_of_what_is_plotted(tmp_path, monkeyp
     vf.plot_scatter(data, "fine_tune", tmp_path / "s.png", corr=bogus, x_label="normalized score")
     assert titles[0].startswith("leep: per-target τ=1.00 (4 targets)")
     assert f"r={st['pooled_r']:.2f}" in titles[0] and "0.01" not in titles[0]
+
+
+def test_validate_decisions_keeps_measured_groups_evidence(tmp_path, monkeypatch):
+    """After `transfergraph group`, the plan's groups are measured: validate --decisions puts the proxy
+    method's verdict beside that evidence instead of replacing it."""
+    import json
+
+    import transfergraph.jobs.decisions as job
+
+    monkeypatch.setattr(job, "rank_plan", lambda *a, **k: {})
+    plan = {"groups": [["a", "b"], ["c"]], "evidence": {"groups": {"level": "measured", "note": "from cotrain.csv"},
+                                                        "curriculum": {"level": "proxy only"}}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    job._update_plan(path, SUMMARY, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None)
+    got = json.loads(path.read_text())["evidence"]["groups"]
+    assert got["level"] == "measured" and got["note"] == "from cotrain.csv"
+    assert got["proxy_method"]["level"] == "measured on this data: inconclusive"
+    assert got["proxy_method"]["note"].startswith("the proxy grouping method (not this plan's measured groups)")

@@ -109,7 +109,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
     for name, rows in picks.items():
         if not len(rows):
             continue
-        evidence[name] = {
+        entry = {
             "level": evidence_level(rows),
             "note": (f"the planner's method ({'grouping' if name == 'groups' else curriculum_objective}), re-run on "
                      f"graphs of per-task networks trained on {scope[name]} ({seeds} seeds), every alternative "
@@ -119,13 +119,19 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                                  f"{r.regret_seed_mean_truth:.2f} (seed-mean truth), gain {r.gain:+.3f} "
                                  f"[{r.gain_low:+.3f}, {r.gain_high:+.3f}]: {r.verdict}" for r in rows.itertuples())),
         }
+        if name == "groups" and (evidence.get("groups") or {}).get("level") == "measured":
+            # groups measured by `transfergraph group` stay the plan's; the proxy method's verdict goes beside them
+            entry["note"] = "the proxy grouping method (not this plan's measured groups): " + entry["note"]
+            evidence["groups"]["proxy_method"] = entry
+        else:
+            evidence[name] = entry
         mine = own.get(name)
         if name == "curriculum" and mine:
             mine = mine.get("naive") or next(iter(mine.values()))
         if mine:
             what = (" | ".join("+".join(g) for g in mine["groups"]) if name == "groups" else " > ".join(mine["order"]))
-            evidence[name]["this_plan"] = mine
-            evidence[name]["note"] += (f". This plan's own {name} restricted to the validated tasks ({what}) were "
+            entry["this_plan"] = mine
+            entry["note"] += (f". This plan's own {name} restricted to the validated tasks ({what}) were "
                                        f"trained among the alternatives: percentile {mine['percentile']:.0f}, gain "
                                        f"{mine['gain_over_random']:+.3f} over the random mean (seed-mean test).")
         if any(str(v).startswith("fails") for v in rows.verdict):
