@@ -14,7 +14,7 @@ from transfergraph.planner.runtime.checkpoints import load_weights
 
 from transfergraph.adapters.models.architectures import ARCHITECTURES, register_architecture
 
-__all__ = ["ARCHITECTURES", "save_model", "load_model", "register_architecture", "zoo_hparams"]
+__all__ = ["ARCHITECTURES", "save_model", "load_model", "model_from_payload", "register_architecture", "zoo_hparams"]
 
 _FORMAT = "transfergraph-model/1"
 
@@ -128,13 +128,21 @@ def load_model(path: str | os.PathLike, *, expect_arch: str | None = None,
     ``notes`` when given). Raises :class:`CheckpointError` (with the path and what to do) for a
     missing, unreadable or truncated file, an unknown architecture, or weights that do not fit it.
     """
-    from transfergraph.adapters.models.state_dict_fit import fit_state_dict
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the path or retrain the model.")
     payload = load_weights(path, advice=". It may be truncated or not a transfergraph checkpoint; re-save it with "
                                         "transfergraph.adapters.models.save_model.")
+    return model_from_payload(payload, path, expect_arch=expect_arch, notes=notes)
+
+
+def model_from_payload(payload: Any, path: str | os.PathLike, *, expect_arch: str | None = None,
+                       notes: list[str] | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """:func:`load_model` on a ``payload`` already read from ``path`` (``torch.load(weights_only=True)``),
+    so a caller that had to read the file anyway does not read it twice; same checks, same errors."""
+    from transfergraph.adapters.models.state_dict_fit import fit_state_dict
+
+    path = Path(path)
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a {_FORMAT} checkpoint (no 'format' field); re-save it with save_model.")
     arch = payload.get("arch")

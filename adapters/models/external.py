@@ -45,31 +45,32 @@ def preprocess_for(spec: Any, model: Any, arch: str | None = None) -> Preprocess
     return Preprocess(**params)
 
 
-def _saved_arch(path: str) -> str | None:
-    """The architecture a ``save_model`` file names (None: not such a file)."""
+def _saved_arch(path: str) -> tuple[str | None, Any]:
+    """The architecture a ``save_model`` file names and the file's payload (``(None, None)``: not such
+    a file); the payload is returned so that the file is read once."""
     try:
         payload = load_weights(path)
     except CheckpointError:  # the zoo loader reports unreadable files
-        return None
+        return None, None
     if isinstance(payload, dict) and isinstance(payload.get("format"), str) and isinstance(payload.get("arch"), str):
-        return payload["arch"]
-    return None
+        return payload["arch"], payload
+    return None, None
 
 
 def _load(spec: Any, key: str, default_arch: str, notes: list[str]) -> tuple[Any, str | None]:
     """The entry's model, and its zoo architecture (``torchvision:``/``timm:``/registered; None for a
     ``save_model`` file of a registered architecture, which has no preprocessing defaults)."""
-    from transfergraph.adapters.models.checkpoint import load_model
+    from transfergraph.adapters.models.checkpoint import model_from_payload
 
     try:
-        saved = _saved_arch(spec.checkpoint)
+        saved, payload = _saved_arch(spec.checkpoint)
         if saved is not None:  # the file names its architecture and hyper-parameters
             given = [k for k in ("arch_kwargs", "from_pretrained", "num_classes")
                      if getattr(spec, k, None) not in (None, {})]
             if given:
                 raise ConfigError(f"{key}.{given[0]}: {spec.checkpoint} is a save_model file, which records how to "
                                   f"rebuild its model ({saved!r} with its hyper-parameters); drop {given}.")
-            model, _ = load_model(spec.checkpoint, expect_arch=spec.arch, notes=notes)
+            model, _ = model_from_payload(payload, spec.checkpoint, expect_arch=spec.arch, notes=notes)
             return model, (saved if ":" in saved else None)
         arch = spec.arch or default_arch
         return load_zoo_model(arch, spec.checkpoint, num_classes=spec.num_classes, kwargs=spec.arch_kwargs,

@@ -4,6 +4,8 @@
 tensors: the object itself, or a dict nested under string keys (at most 3 levels), such as Lightning's
 ``{"state_dict": ...}``, ``{"model": ...}``, ``{"model_state_dict": ...}``, ``{"ema": ...}``. When
 several are nested, the first of :data:`NEST_PRIORITY` wins (the others are named in the notes).
+Plain non-tensor entries stored beside the tensors (a step counter, ``None``) are dropped and named
+in the notes.
 
 :func:`fit_state_dict` maps the checkpoint's keys onto the model's. A key ``k`` becomes ``q + k[len(p):]``
 for a dotted prefix ``p`` of the checkpoint's keys (``module.`` from DataParallel/DDP, ``_orig_mod.``
@@ -38,10 +40,29 @@ _OPTIONAL = "num_batches_tracked"  # BatchNorm buffer that load_state_dict fills
 
 
 def _is_state_dict(obj: Any) -> bool:
+    """A mapping of names to tensors: string keys, more tensors than other values, and the others plain
+    scalars or None (a counter or step a script stored beside the weights, e.g. ``{"n_averaged": 5}``),
+    never a nested mapping or list (which makes it a checkpoint holding a state_dict)."""
     import torch
 
-    return (isinstance(obj, Mapping) and len(obj) > 0 and all(isinstance(k, str) for k in obj)
-            and all(isinstance(v, torch.Tensor) for v in obj.values()))
+    if not (isinstance(obj, Mapping) and len(obj) > 0 and all(isinstance(k, str) for k in obj)):
+        return False
+    others = [v for v in obj.values() if not isinstance(v, torch.Tensor)]
+    return (2 * len(others) < len(obj)
+            and all(v is None or isinstance(v, (bool, int, float, str)) for v in others))
+
+
+def _tensors_only(sd: Mapping, where: str, path: Any) -> tuple[dict, list[str]]:
+    """``sd`` without its non-tensor entries, and a note naming them (none: no note)."""
+    import torch
+
+    dropped = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if not dropped:
+        return dict(sd), []
+    kept = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    shown = ", ".join(f"{k!r} ({type(sd[k]).__name__})" for k in dropped[:_SHOWN])
+    return kept, [f"checkpoint {path}: ignored {len(dropped)} non-tensor entr{'y' if len(dropped) == 1 else 'ies'} "
+                  f"of the state_dict{where}: {shown}{' ...' if len(dropped) > _SHOWN else ''}"]
 
 
 def find_state_dict(payload: Any, path: Any) -> tuple[dict, list[str]]:
@@ -54,7 +75,7 @@ def find_state_dict(payload: Any, path: Any) -> tuple[dict, list[str]]:
         :data:`NEST_PRIORITY` (the message lists them).
     """
     if _is_state_dict(payload):
-        return dict(payload), []
+        return _tensors_only(payload, "", path)
     found: list[tuple[tuple[str, ...], dict]] = []
     frontier: list[tuple[tuple[str, ...], Any]] = [((), payload)]
     for _depth in range(3):
@@ -89,7 +110,8 @@ def find_state_dict(payload: Any, path: Any) -> tuple[dict, list[str]]:
     where, sd = found[0]
     notes = [f"checkpoint {path}: weights read from {_where(where)}"
              + (f" (also holds {', '.join(_where(w) for w, _ in found[1:])}, not used)" if len(found) > 1 else "")]
-    return sd, notes
+    sd, dropped = _tensors_only(sd, f" {_where(where)}", path)
+    return sd, notes + dropped
 
 
 def _where(keys: Sequence[str]) -> str:
@@ -109,7 +131,7 @@ def common_prefix(keys: Sequence[str]) -> str:
     return "".join(c + "." for c in out)
 
 
-def _prefixes(key: str, depth: int = 4) -> list[str]:
+def _prefixes(key: str, depth: int = 8) -> list[str]:
     comps = key.split(".")[:-1][:depth]
     return ["".join(c + "." for c in comps[:i]) for i in range(len(comps) + 1)]
 

@@ -257,15 +257,20 @@ class ImageFolderReader(Reader):
                              "remove it or replace it with a readable copy.") from None
 
 
-#: folder names that are never classes (besides every name starting with "."): macOS archive
-#: metadata, Synology thumbnails, Windows recycle bin and volume data, Python caches, fsck leftovers
+#: folder names that are never classes (besides every name starting with "."), compared without regard
+#: to case (Windows writes ``$Recycle.Bin``, older tools ``$RECYCLE.BIN``): macOS archive metadata,
+#: Synology (``@eaDir`` thumbnails, ``#recycle``, ``#snapshot``) and QNAP (``@Recycle``,
+#: ``@Recently-Snapshot``) NAS folders, Windows recycle bins and volume data, Python caches, fsck leftovers
 SYSTEM_FOLDERS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information", "__pycache__",
-                            "lost+found"})
+                            "lost+found", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot", "RECYCLER",
+                            "$Recycle.Bin"})
+_SYSTEM_FOLDERS_FOLDED = frozenset(name.casefold() for name in SYSTEM_FOLDERS)
 
 
 def is_hidden(name: str) -> bool:
-    """True for a hidden or system file/folder name: it starts with "." or is one of :data:`SYSTEM_FOLDERS`."""
-    return name.startswith(".") or name in SYSTEM_FOLDERS
+    """True for a hidden or system file/folder name: it starts with "." or is one of :data:`SYSTEM_FOLDERS`
+    (case-insensitive)."""
+    return name.startswith(".") or name.casefold() in _SYSTEM_FOLDERS_FOLDED
 
 
 def _image_files(root: Path, name: str) -> list[str]:

@@ -67,13 +67,32 @@ def _label_array(labels: Any) -> np.ndarray:
     return as_numpy(labels)
 
 
+def _missing_label(v: Any) -> str | None:
+    """How ``v`` is a missing or non-finite label (``"None"``, ``"NaN"``, ``"inf"``, ``"NA"``), else None."""
+    if v is None:
+        return "None"
+    try:
+        if v != v:  # NaN is the one value unequal to itself
+            return "NaN"
+    except TypeError:  # pandas.NA: its comparisons are NA, whose truth is an error
+        return "NA"
+    if isinstance(v, (float, np.floating)) and np.isinf(v):
+        return "inf"
+    return None
+
+
 def _check_no_nan_labels(y: np.ndarray, task: str, lab_name: str) -> None:
+    """Refuse missing labels (None, NaN, pandas.NA) and infinite ones, naming the first row."""
     if y.dtype == object:
-        bad = any(v != v for v in y.tolist())  # NaN is the one value unequal to itself
+        found = next(((i, how) for i, v in enumerate(y.tolist()) if (how := _missing_label(v))), None)
+    elif np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        found = (i, "NaN" if np.isnan(y[i]) else "inf")
     else:
-        bad = np.issubdtype(y.dtype, np.floating) and bool(np.isnan(y).any())
-    if bad:
-        raise InputError(f"{lab_name} of Task {task!r} must not contain NaN (a missing label is not a class).")
+        found = None
+    if found:
+        raise InputError(f"{lab_name} of Task {task!r} must not contain NaN (a missing label is not a class), None "
+                         f"or inf; row {found[0]} is {found[1]}: drop the unlabelled rows or give them a label.")
 
 
 def _check_split(inputs: Any, labels: Any, task: str, which: str, reading: dict | None = None) -> tuple[Any, np.ndarray]:

@@ -12,14 +12,15 @@ the statistics, never the (n, Z) probabilities or the (n, d) features:
   finishes H-score (:func:`~.hscore.h_score`) and the shrinkage H-score
   (:func:`~.reg_hscore.reg_h_score`).
 
-**Bitwise equal** to the in-memory functions for every batch split (tests/metrics/test_streaming_metrics.py
-checks batch sizes 1, a few odd sizes and n): each statistic is reduced in the same order as there.
-Scatter sums add rows one at a time in row order into the same (|Y|, width) array (SciPy's kernel
-of the in-memory sparse one-hot product, continued across batches); per-row
-values (``exp``, row sums, the row-wise dot of LEEP) do not depend on their neighbours; the final sum
-of LEEP replays NumPy's pairwise summation tree; and the covariance is summed over the in-memory
-kernels' own row blocks (``CHUNK_ELEMENTS`` = 2**21 values, 16 MiB): the accumulator re-blocks the
-incoming rows into a buffer of that size, so its memory is bounded by 16 MiB however large n is.
+**Bitwise equal** to the in-memory functions for every batch split (the test suite checks batch sizes
+1, a few odd sizes and n): each statistic is reduced in the same order as there. Scatter sums add rows
+one at a time in row order into the same (|Y|, width) array (SciPy's kernel of the in-memory sparse
+one-hot product, continued across batches); per-row values (``exp``, row sums, the row-wise dot of
+LEEP) do not depend on their neighbours; the final sum of LEEP replays NumPy's pairwise summation
+tree; and the covariance is summed over the in-memory kernels' own row blocks (``CHUNK_ELEMENTS`` =
+2**21 values, 16 MiB) in their memory layout (Fortran order once constant columns are dropped): the
+accumulator re-blocks the incoming rows into a buffer of that size, so its memory is bounded by
+16 MiB however large n is.
 
 Memory: LEEP O(batch Z + |Y| Z + log n); NCE O(batch Z + |Y| Z); the Gaussian statistics
 O(batch d + 16 MiB + |Y| d + d^2). Labels come as integer codes 0..k-1 in the class order of
@@ -27,12 +28,18 @@ O(batch d + 16 MiB + |Y| d + d^2). Labels come as integer codes 0..k-1 in the cl
 
 LogME streams too, equal to 1e-12 rather than bitwise (:mod:`~.streaming_logme`: the in-memory
 function forms ``F.T @ F`` in one BLAS product over all n rows, which batches cannot reproduce).
-Metrics that do not stream, and why: TransRate takes one Gram product per class, so streaming it
-needs |Y| (d, d) accumulators (|Y| d^2 memory, more than the features at ImageNet-like |Y| and d) or
-one pass per class; GBC needs four passes (covariance for the PCA, projected class means, then the
-class variances around them); N-LEEP fits a Gaussian mixture by EM, which revisits every sample on
-every iteration (sklearn holds the (n, p) PCA projection); the TTA bound trains on the features with a
-reference sample. Those keep their O(n d) inputs.
+Metrics that do not stream, and why:
+
+- TransRate takes one Gram product per class: streaming it needs |Y| (d, d) accumulators (|Y| d^2
+  memory, more than the features at ImageNet-like |Y| and d) or one pass per class.
+- GBC needs four passes (column mean, covariance for the PCA, projected class means, then the class
+  variances around them), and its projection ``f @ top`` is not bitwise per block (BLAS rounds a
+  row's products differently for other block heights: measured).
+- N-LEEP fits a Gaussian mixture by EM, which revisits every sample on every iteration (sklearn
+  holds the (n, p) PCA projection).
+- The TTA bound trains on the features with a reference sample.
+
+Those keep their O(n d) inputs.
 """
 from __future__ import annotations
 

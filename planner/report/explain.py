@@ -6,6 +6,7 @@ from typing import Any
 from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
+from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
 __all__ = ["explain_plan"]
 
@@ -48,6 +49,8 @@ def _sources_section(plan: dict) -> list[str]:
             text += "; next: " + ", ".join(f"{s} ({_f(v)})" for s, v in top[1:])
             if w is not None and top[1][1] is not None and w - top[1][1] < NEAR_TIE and w >= NEAR_PRIOR:
                 text += f". The top two differ by less than {NEAR_TIE}: fine-tune both and keep the better"
+        if leaky_edge(plan, best, target):
+            text += f". {LEAK_NOTE}"
         if w is not None and w <= 0:
             text += ". Warning: no better than the label prior, so transfer may hurt"
         elif w is not None and w < NEAR_PRIOR:
@@ -185,5 +188,9 @@ def explain_plan(plan: dict) -> str:
     if plan.get("evidence"):  # how far each decision is backed by measurements on this data
         lines += ["### Evidence", ""] + [f"- **{name}**: {_evidence_text(e)}" for name, e in plan["evidence"].items()] + [""]
     if plan.get("warnings"):
-        lines += ["### Warnings", ""] + [f"- {w}" for w in plan["warnings"]] + [""]
+        shown = plan["warnings"][:MAX_ROWS]  # a 100-task plan can carry hundreds (one leakage line per source)
+        lines += ["### Warnings", ""] + [f"- {w}" for w in shown]
+        if len(plan["warnings"]) > MAX_ROWS:
+            lines.append(f"- ... and {len(plan['warnings']) - MAX_ROWS} more warnings (see plan.json `warnings`).")
+        lines.append("")
     return "\n".join(lines)

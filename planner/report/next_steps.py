@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from transfergraph.planner.report.leak_notes import leaky_edge
+
 __all__ = ["next_steps_lines"]
 
 _KINDS = (("sample overlap", "leakage"), ("near chance", "weak source model"), ("flagged", "flagged scores"),
           ("near the label prior", "near-prior source"), ("no task->task", "no task->task edges"),
-          ("not run", "check not run"), ("predicted", "predicted pairs"))
+          ("not run", "check not run"), ("predicted", "predicted pairs"), ("sharing hurts", "train alone"))
 
 
 def _warning_counts(warnings: list[Any]) -> str:
@@ -30,13 +32,30 @@ def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
     if not sources:
         return []
     ranked = {t: s for t, s in sources.items() if s}
-    example = next(iter(sorted(ranked.items())), None)
+    source_set = plan.get("source_set") if isinstance(plan.get("source_set"), dict) else {}
+    assignment = source_set.get("assignment") or {}
+    # the example: a target whose first source no leakage warning names, preferably the one the source set keeps
+    example = min(sorted(ranked.items()), default=None,
+                  key=lambda item: (leaky_edge(plan, item[1][0][0], item[0]), assignment.get(item[0]) != item[1][0][0]))
     first = (f"**Fine-tune** each target from its first recommended source ({len(ranked)} of {len(sources)} targets "
              "have one; ranking in `topk.csv` and the decisions below")
     if example:
-        first += f"; e.g. `{example[0]}` from `{example[1][0][0]}`"
-    budget = (plan.get("source_set") or {}).get("budget") if isinstance(plan.get("source_set"), dict) else None
-    first += f"; `source_set` names the {budget} models that serve all targets best)." if budget else ")."
+        target, node = example[0], example[1][0][0]
+        model = ((plan.get("source_models") or {}).get(str(target)) or {}).get(str(node))
+        first += f"; e.g. `{target}` from `{node}`" + (f" (model `{model}`)" if model else "")
+    n_leaky = sum(leaky_edge(plan, top[0][0], target) for target, top in ranked.items())
+    if n_leaky:
+        first += (f"; a leakage warning names the first source of {n_leaky} target(s) (an inflated score): "
+                  "fix the overlap or take the next source")
+    chosen = [str(name) for name in (source_set.get("chosen") or [])]
+    if chosen:
+        shown = ", ".join(f"`{name}`" for name in chosen[:5]) + (", ..." if len(chosen) > 5 else "")
+        budget = source_set.get("budget")
+        of_budget = f" of a budget of {budget}" if budget and budget != len(chosen) else ""
+        first += (f"; `source_set` keeps the {len(chosen)} source(s){of_budget} that serve all targets best: "
+                  f"{shown}).")
+    else:
+        first += ")."
     warnings = list(plan.get("warnings") or [])
     second = (f"**Read the {len(warnings)} warning(s)** in `plan.json` before acting ({_warning_counts(warnings)})."
               if warnings else "**No warnings**: no leakage, weak source or flagged score was found in the plan's inputs.")

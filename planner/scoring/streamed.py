@@ -7,11 +7,13 @@ by block (:data:`BLOCK_BYTES` of float64 at most, in the target's row order), on
 accumulators of :mod:`transfergraph.planner.metrics.streaming`, whose values are bitwise those of the
 in-memory functions, except LogME's: equal to 1e-12 relative when n >= d (its Gram matrix is summed
 per block instead of in one BLAS product; :mod:`transfergraph.planner.metrics.streaming_logme`), so a
-run with a cache and one without may differ in LogME's last bits (never between executors). A job's memory is then O(block + |Y| Z + d^2 + 16 MiB) (the last term: the
-covariance's row blocks, the in-memory kernels' own) plus its per-sample integers (rows, label codes,
-store locations: about 30 bytes per sample). Metrics without a streamed path, and jobs without a store
-(whose outputs exist only in memory: LEEP and the covariances need a second pass over them), read
-the whole arrays as before.
+run with a cache and one without may differ in LogME's last bits (never between executors).
+
+A job's memory is then O(block + |Y| Z + d^2 + 16 MiB) (the last term: the covariance's row block, the
+in-memory kernels' own, kept so that its sums are bitwise theirs) plus its per-sample integers (label
+codes, store locations: about 20 bytes per sample, measured in ``benchmarks/RESULTS.md``). Metrics
+without a streamed path, and jobs without a store (whose outputs exist only in memory: LEEP and the
+covariances need a second pass over them), read the whole arrays as before.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from transfergraph.planner.metrics._registry import MetricInput
 from transfergraph.planner.metrics.streaming import STREAMED, GaussianAccumulator, LeepAccumulator, NceAccumulator
 from transfergraph.planner.metrics.streaming_logme import LogmeAccumulator
 
-__all__ = ["score_streamed", "streamed_names", "may_stream", "log_softmax64", "BLOCK_BYTES", "MAX_BLOCK_ROWS", "ENABLED"]
+__all__ = ["score_streamed", "streamed_names", "may_stream", "log_softmax64", "BLOCK_BYTES", "MAX_BLOCK_ROWS",
+           "ENABLED"]
 
 #: Largest block read from the store, in bytes of float64 at the output's width.
 BLOCK_BYTES = 1 << 20

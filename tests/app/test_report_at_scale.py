@@ -68,3 +68,12 @@ def test_decisions_at_100_tasks_state_their_optimality(big):
         obj = plan["objectives"][name]
         assert obj["status"] in ("optimal", "time_limit", "heuristic")
         assert obj["status"] == "optimal" or obj["gap"] is not None or obj["bound"] is not None, name
+
+
+def test_report_lists_at_most_30_warnings_and_counts_the_rest(big):
+    from transfergraph.planner.report.explain import MAX_ROWS, explain_plan
+
+    _, plan, _ = big
+    text = explain_plan({**plan, "warnings": [f"warning number {i}" for i in range(MAX_ROWS + 12)]})
+    assert f"warning number {MAX_ROWS - 1}" in text and f"warning number {MAX_ROWS}\n" not in text
+    assert "... and 12 more warnings (see plan.json `warnings`)." in text

@@ -79,7 +79,8 @@ def test_streamed_metrics_are_bitwise_the_in_memory_ones(size, dtype):
 @pytest.mark.parametrize("seed", range(12))
 def test_streamed_metrics_equal_on_random_shapes(seed):
     rng = np.random.default_rng(100 + seed)
-    n, z, k, d = int(rng.integers(20, 3000)), int(rng.integers(2, 60)), int(rng.integers(2, 9)), int(rng.integers(1, 70))
+    n, z = int(rng.integers(20, 3000)), int(rng.integers(2, 60))
+    k, d = int(rng.integers(2, 9)), int(rng.integers(1, 70))
     codes, lp, feats, k = _inputs(seed, n=n, z=z, k=k, d=max(d, 3))
     size = int(rng.integers(1, n))
     assert leep_stream(_batches(lp, codes, size), n, k, log_probs=True) == leep(lp, codes, log_probs=True)

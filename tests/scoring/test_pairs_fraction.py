@@ -209,3 +209,16 @@ def test_cli_run_with_pairs_fraction(tmp_path):
         for source, _ in top:
             assert not graph.edges[source, target].get("predicted", False)
     assert "Scored " in (out / "report.md").read_text()
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_fraction_run_on_ray_equals_the_local_one_bitwise(ray_session, zoo, partial):
+    """The design depends on the seed, the names and earlier scores only: never on the executor."""
+    from transfergraph.planner.executors import RayExecutor
+
+    sources, tasks = zoo
+    ray = score(sources, tasks, metrics=METRICS, progress=False, pairs_fraction=0.3, pairs_top_k=2,
+                executor=RayExecutor(workers=2))
+    keep = [c for c in partial.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(ray[keep], partial[keep], check_exact=True)

@@ -55,6 +55,20 @@ def test_streamed_scores_are_the_in_memory_table_bitwise_and_logme_to_1e_12(tmp_
     assert failed[failed.metric == "leep"]["error"].str.contains(r"leep\(\)").all()
 
 
+def test_a_target_stored_over_two_runs_streams_from_both_shards(tmp_path, monkeypatch):
+    x, y = base_data(seed=5)
+    sources = tiny_sources()[:2]
+    cache = tmp_path / "cache"
+    score(sources, [Task("first", x[:120].copy(), y[:120])], metrics=("leep",), cache=cache, progress=False)
+    second = [Task("second", x[60:240][::-1].copy(), y[60:240][::-1].copy())]  # half stored already
+    on = _table(tmp_path, "cache", sources, second, JOB_METRICS, monkeypatch, True)
+    shards = sorted(cache.glob("forward.v*/*/*.json"))
+    assert len(shards) == 2 * len(sources)  # each model: the first run's rows, then the missing ones
+    off = score(sources, second, metrics=JOB_METRICS, progress=False)
+    _assert_tables_equal(on, off.sort_values(["source", "target", "metric"]).reset_index(drop=True)[COLS + ["flag"]])
+    assert (on["status"] == "ok").all()
+
+
 def _assert_tables_equal(a, b):
     """Bitwise, except LogME's scores: equal to 1e-12 relative (its streamed Gram matrix is summed per
     block, not in one BLAS product); its normalized values are per-target min-max, compared to 1e-9."""

@@ -157,12 +157,14 @@ def test_every_suite_definition_builds_its_tasks():
     for s in [*named.values(), randoms["fm_rand0"]]:
         data = suites.build_suite(s)
         assert len(data) == (5 if s.kind == "grouping" else 4), s.name
-        for t in data:
-            assert len(t.train_y) == s.train_images and len(t.test_y) >= 2000, (s.name, t.name)
+        for spec, t in zip(s.tasks, data):
+            assert len(t.train_y) == (spec.train_images or s.train_images) and len(t.test_y) >= 2000, (s.name, t.name)
             assert set(np.unique(t.train_y.numpy())) == set(range(t.n_classes))
             assert t.train_x.shape[1:] == (1, 14, 14)
-        if s.shared_input and all(spec.transform is None for spec in s.tasks):
-            assert all(torch_equal(t.train_x, data[0].train_x) for t in data)
+        if s.shared_input and all(spec.transform is None for spec in s.tasks):  # the same images, relabelled
+            full = [t for spec, t in zip(s.tasks, data) if spec.train_images is None]
+            assert all(torch_equal(t.train_x, full[0].train_x) for t in full)
+            assert all(torch_equal(t.val_x, data[0].val_x) and torch_equal(t.test_x, data[0].test_x) for t in data)
     with pytest.raises(InputError, match="label"):
         suites.build_suite(suites.Suite("bad", "grouping", (suites.TaskSpec("x", "nope"),)))
 

@@ -186,8 +186,8 @@ def plan(
         summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "executor": "none (plan only)",
                    "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
                    "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
-        plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
-                     seconds=time.perf_counter() - t0)
+        _with_flag_names(lambda: plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
+                                              seconds=time.perf_counter() - t0))
         _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
 
     _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}")
@@ -211,18 +211,24 @@ def _plan_metric(scores, graph, flag: Optional[str], configured: Optional[str], 
 
 
 def _with_flag_names(build):
-    """Run ``build``; a library error naming a plan option is re-raised naming its command-line flag."""
-    from transfergraph.planner.common.exceptions import InputError
+    """Run ``build``; a library error naming a plan option (``NAME of PlanOptions()``, ``NAME of PlanOptions``,
+    ``NAME=VALUE passed to FUNCTION``) is re-raised, of the same type, naming its command-line flag."""
+    import re
+
+    from transfergraph.planner.common.exceptions import GraphError, InputError
 
     from transfergraph.jobs.planning import FLAGS
 
     try:
         return build()
-    except InputError as exc:
+    except (InputError, GraphError) as exc:
         text = str(exc)
         for name, flag in FLAGS.items():
-            text = text.replace(f"{name} of PlanOptions()", flag)
-        raise InputError(text) from None
+            text = text.replace(f"{name} of PlanOptions()", flag).replace(f"{name} of PlanOptions", flag)
+            text = re.sub(rf"\b{name}=(.+?) passed to \w+", rf"{flag} \1", text)
+        if text == str(exc):
+            raise
+        raise type(exc)(text, key=exc.key) from None
 
 
 @app.command(epilog="Example: transfergraph validate configs/demo.yaml --out runs/demo")

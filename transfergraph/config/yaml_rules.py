@@ -147,7 +147,9 @@ def _problems(loader: ConfigLoader, root: Node) -> list[str]:
             names: dict[Any, str] = {}
             for key, value in node.value:
                 name = key.value if isinstance(key, ScalarNode) else None
-                if key.tag == _MERGE:
+                if key.tag == _MERGE:  # "<<" twice: PyYAML keeps only the last merge (write <<: [*a, *b])
+                    marks.setdefault((_MERGE,), []).append((key.start_mark.line + 1, key.start_mark.column + 1))
+                    names.setdefault((_MERGE,), name)
                     walk(value, path)
                     continue
                 if isinstance(key, ScalarNode) and key.tag == YAML11_BOOL:

@@ -27,9 +27,13 @@ def class_table_text(names: Sequence[str], limit: int = 40) -> str:
 
 
 def _number(name: str) -> int | None:
-    """The integer a class name spells (``"3"``, ``"007"``), else None."""
-    text = name.strip()
-    return int(text) if text.isascii() and text.isdigit() else None
+    """The integer a class name spells (``"3"``, ``"007"``, and as Python's ``int`` reads them: ``"+1"``,
+    ``"-0"``, ``" 7"``, ``"1_0"``, Unicode digits such as ``"١"``), else None. A YAML integer
+    (``+1``, ``-0``) that spells a folder's name this way is refused as ambiguous, never taken as a position."""
+    try:
+        return int(name)
+    except ValueError:
+        return None
 
 
 def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: Sequence[int], key: str,

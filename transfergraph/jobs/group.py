@@ -237,7 +237,9 @@ def _markdown(names, groups, alone, gains, design, n_groups, failed) -> str:
              f"Tasks: {', '.join(names)}. Design: {design.describe()}.", "",
              f"Gain: {GAIN_DEFINITION}.", "",
              (f"Groups (HOA + exact partition search, at most {n_groups} groups): "
-              + " | ".join("+".join(g) for g in groups) + "." if groups else
+              + " | ".join("+".join(g) for g in groups)
+              + (f" ({len(groups)} groups: each task that sharing hurts keeps a group of its own, beyond the budget of "
+                 f"{n_groups})." if len(groups) > n_groups else ".") if groups else
               "No pair could be measured (see the failures below): plan.json and graph.graphml were left as they were."),
              ""]
     if alone:

@@ -1,0 +1,152 @@
+"""Hidden variants of the inputs-from-the-wild cases, each a failure found by trying them as a user would:
+other system folders, other checkpoint wrappers, other number-like names and control characters,
+other YAML 1.1 surprises and Hugging Face datasets of other shapes. Each is handled right (the result
+equals the clean input's) or refused with the project's error naming the entry and what to do.
+
+Tiny generated files in tmp_path, local executor (seconds).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+import pytest
+from PIL import Image
+
+from transfergraph.planner.inputs.readers import ImageFolderReader
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+SIZE = 8
+
+
+def _image_folder(root, classes, seed=0):
+    rng = np.random.default_rng(seed)
+    for k, name in enumerate(classes):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (SIZE, SIZE)).astype(np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+# --- image folders: system folders as Windows and NAS boxes spell them --------------------------------
+
+
+@pytest.mark.parametrize("folder", ["$Recycle.Bin", "$recycle.bin", "#recycle", "#snapshot", "@Recycle",
+                                    "@Recently-Snapshot", "__macosx", "@EADIR"])
+def test_system_folders_in_any_case_are_not_classes(tmp_path, folder):
+    clean = ImageFolderReader(_image_folder(tmp_path / "clean", ["cat", "dog"]), mode="L")
+    root = _image_folder(tmp_path / "wild", ["cat", "dog"])
+    _image_folder(root, [folder], seed=1)  # deleted pictures in the recycle bin: not a class
+    wild = ImageFolderReader(root, mode="L")
+    assert wild.classes == ["cat", "dog"] and wild.skipped == {folder: "hidden or system folder"}
+    assert wild.files == clean.files and np.array_equal(wild.labels(), clean.labels())
+
+
+# --- classes by name: integers YAML reads from number-like folder names ---------------------------------
+
+
+NUMBER_FOLDERS = sorted(["+1", "-0", "0x10", "1e5", "nan", "\u0661", " 7", "TRUE"])  # ' 7' '+1' '-0' ... '١'
+
+
+@pytest.mark.parametrize("written, folder", [("+1", "+1"), ("-0", "-0"), ("7", " 7"), ("1", "\u0661")])
+def test_a_yaml_integer_spelling_a_number_like_folder_is_ambiguous_not_a_silent_position(written, folder):
+    """``classes: [+1]`` is the integer 1 in YAML; with a folder named "+1" (or "١", " 7", "-0") the user
+    may mean that folder: refused with the table, never silently position 1."""
+    from transfergraph.jobs.class_names import resolve_classes
+    from transfergraph.planner.common.exceptions import ConfigError
+    from transfergraph.config.yaml_rules import load_yaml
+
+    value = load_yaml(f"classes: [{written}]\n")["classes"][0]
+    assert isinstance(value, int)
+    with pytest.raises(ConfigError) as info:
+        resolve_classes([value], NUMBER_FOLDERS, range(len(NUMBER_FOLDERS)), "tasks[0] (a)", "root")
+    assert "tasks[0] (a).classes: " in str(info.value) and "is ambiguous" in str(info.value)
+    assert "Quote folder names" in str(info.value) and repr(folder) in str(info.value)
+    quoted = load_yaml(f"classes: [{folder!r}]\n".replace("'", '"'))["classes"]
+    assert resolve_classes(quoted, NUMBER_FOLDERS, range(len(NUMBER_FOLDERS)), "k", "root") == \
+        [NUMBER_FOLDERS.index(folder)]
+
+
+# --- checkpoints: deeper wrapper prefixes, counters stored beside the weights ----------------------------
+
+
+def _prefixed(sd: dict, prefix: str) -> dict:
+    return {prefix + k: v for k, v in sd.items()}
+
+
+CHECKPOINTS = {
+    # a script's step counter or an unset entry inside the state_dict: loaded, the entry named in the log
+    "counter_in_lightning_state_dict": (lambda sd: {"state_dict": {**_prefixed(sd, "model."), "n_averaged": 5}},
+                                        "ignored 1 non-tensor entry of the state_dict ['state_dict']: 'n_averaged' (int)"),
+    "none_at_top": (lambda sd: {**sd, "ema_decay": None}, "ignored 1 non-tensor entry of the state_dict: 'ema_decay'"),
+    # a prefix of 5 components (nested wrappers) beside a loss module's weights
+    "deep_prefix_with_loss": (lambda sd: {**_prefixed(sd, "trainer.lit.model.ema.module."),
+                                          "trainer.lit.criterion.weight": torch.ones(3)},
+                              "stripped the key prefix 'trainer.lit.model.ema.module.'"),
+    "swa_averaged_model": (lambda sd: {**_prefixed(sd, "module."), "n_averaged": torch.tensor(5)},
+                           "ignored 1 key(s) outside 'module.'"),
+}
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    import torchvision
+
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=3).eval()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        return net.state_dict(), x, net(x)
+
+
+@pytest.mark.parametrize("case", sorted(CHECKPOINTS))
+def test_other_checkpoint_shapes_load_as_the_clean_one(case, resnet, tmp_path):
+    from transfergraph.adapters.models.zoo import load_zoo_model
+
+    sd, x, clean = resnet
+    make, said = CHECKPOINTS[case]
+    torch.save(make(sd), tmp_path / "ckpt.pt")
+    notes: list[str] = []
+    model = load_zoo_model("torchvision:resnet18", tmp_path / "ckpt.pt", notes=notes)
+    with torch.no_grad():
+        assert torch.equal(model(x), clean)
+    assert any(said in n for n in notes), notes
+
+
+def test_a_checkpoint_of_settings_only_is_still_refused(tmp_path):
+    from transfergraph.adapters.models.zoo import load_zoo_model
+    from transfergraph.planner.common.exceptions import CheckpointError
+
+    torch.save({"epoch": 3, "lr": 0.1, "best": torch.tensor(0.5)}, tmp_path / "ckpt.pt")  # one tensor of three
+    with pytest.raises(CheckpointError, match="holds no state_dict"):
+        load_zoo_model("torchvision:resnet18", tmp_path / "ckpt.pt")
+
+
+# --- labels: a missing label is not a class, however it is spelled ---------------------------------------
+
+
+@pytest.mark.parametrize("missing, said", [(None, "row 5 is None"), (float("nan"), "row 5 is NaN"),
+                                           (float("inf"), "row 5 is inf"), ("pd.NA", "row 5 is NA")])
+def test_missing_or_infinite_labels_are_refused_naming_the_row(missing, said):
+    import pandas as pd
+
+    from transfergraph.planner.common.exceptions import InputError
+    from transfergraph.planner.inputs.task import Task
+
+    labels = [k % 3 for k in range(12)]
+    labels[5] = pd.NA if missing == "pd.NA" else missing
+    with pytest.raises(InputError) as info:
+        Task("t", np.zeros((12, 4), np.float32), np.array(labels, dtype=object))
+    assert "labels of Task 't' must not contain NaN" in str(info.value) and said in str(info.value)
+    with pytest.raises(InputError, match="labels of Task 't' must not contain NaN"):
+        Task("t", np.zeros((12, 4), np.float32), labels)  # a list, as typed
+
+
+def test_a_yaml_merge_key_given_twice_is_an_error(tmp_path):
+    from transfergraph.config.yaml_rules import YamlProblems, load_yaml
+
+    with pytest.raises(YamlProblems) as info:
+        load_yaml("validate:\n  decisions:\n    <<: {steps: 5}\n    <<: {steps: 6}\n")
+    assert "validate.decisions.<<: key given 2 times (lines 3 and 4)" in str(info.value.lines)
+    assert load_yaml("a: &a {s: 1}\nb: &b {t: 2}\nv:\n  <<: [*a, *b]\n")["v"] == {"s": 1, "t": 2}
