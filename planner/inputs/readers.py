@@ -452,7 +452,14 @@ class DatasetReader(Reader):
 
     def read(self, i: int) -> np.ndarray:
         x = self._input(self._item(i), int(i))
-        return _sample_array(x, self.image_mode, self.image_size, self.describe(int(i)))
+        out = _sample_array(x, self.image_mode, self.image_size, self.describe(int(i)))
+        declared = _declared_dtype(self.dataset, self.input_column) if self.columns is not None else None
+        if declared is not None and (declared == np.uint8 or declared.kind in "bf") and out.dtype != declared \
+                and out.dtype.kind in "biuf":
+            # Hugging Face returns an Array column of uint8 as int64: give back the stored type, so pixels
+            # enter the model as an uint8 image array does (float32), not as integer token ids
+            out = out.astype(declared)
+        return out
 
     def labels(self) -> np.ndarray | None:
         ds = self.dataset
@@ -500,6 +507,20 @@ def _check_stored_images(dataset: Any, column: str, size: int | None, batch: int
                                  "(Task(name, dataset, image_size=N), or data.image_size in a config) to resize "
                                  "every image to N x N.", key="image_size")
             row += 1
+
+
+def _declared_dtype(dataset: Any, column: str | None) -> np.dtype | None:
+    """The element type a Hugging Face dataset declares for ``column`` (``Array2D``..``Array5D``,
+    ``Value`` and lists of them), or None (an image column, another dataset, an unknown type)."""
+    feature = getattr(dataset, "features", {}).get(column) if column else None
+    while feature is not None and not hasattr(feature, "dtype") and hasattr(feature, "feature"):
+        feature = feature.feature  # Sequence / List of values
+    name = getattr(feature, "dtype", None)
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        return None
+    return dtype if dtype is not None and dtype.kind in "biuf" else None
 
 
 def _column_names(dataset: Any) -> list[str] | None:

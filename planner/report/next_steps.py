@@ -14,7 +14,8 @@ __all__ = ["next_steps_lines"]
 
 _KINDS = (("sample overlap", "leakage"), ("near chance", "weak source model"), ("flagged", "flagged scores"),
           ("near the label prior", "near-prior source"), ("no task->task", "no task->task edges"),
-          ("not run", "check not run"), ("predicted", "predicted pairs"), ("sharing hurts", "train alone"))
+          ("not run", "check not run"), ("predicted", "predicted pairs"), ("sharing hurts", "train alone"),
+          ("(sources_from)", "sources restricted"))
 
 
 def _warning_counts(warnings: list[Any]) -> str:
@@ -61,11 +62,14 @@ def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
               if warnings else "**No warnings**: no leakage, weak source or flagged score was found in the plan's inputs.")
     evidence = plan.get("evidence") or {}
     levels = {k: (evidence.get(k) or {}).get("level", "proxy only") for k in ("groups", "curriculum")}
+    sources_level = (evidence.get("sources") or {}).get("level", "proxy only")
+    ranking = ("`transfergraph validate CONFIG` checks the source ranking on your data." if sources_level.startswith("proxy")
+               else f"the source ranking is {sources_level} (see the evidence section).")
     if all(level.startswith("proxy") for level in levels.values()):
         third = ("**Groups and curriculum are proxy only** here: measure them with `transfergraph group CONFIG` "
                  "(trains each task alone and with each partner) or `transfergraph validate CONFIG --decisions` "
-                 "before training by them; `transfergraph validate CONFIG` checks the source ranking on your data.")
+                 f"before training by them; {ranking}")
     else:
         third = ("**Groups**: " + levels["groups"] + "; **curriculum**: " + levels["curriculum"]
-                 + " (see the evidence section); `transfergraph validate CONFIG` checks the source ranking on your data.")
+                 + f" (see the evidence section); {ranking}")
     return ["## What to do next", "", f"1. {first}", f"2. {second}", f"3. {third}", ""]

@@ -36,8 +36,8 @@ def _p(v: Any) -> str:
 def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: str = "leep") -> list[str]:
     """Sentences saying, per method, which metrics ``metric`` beat and which beat it.
 
-    "Beat" means a higher pooled Pearson r *and* a higher pooled Kendall tau; one higher and one
-    lower is "mixed". Pooled statistics mix targets, whose raw scores are on different scales, so the
+    "Beat" means a higher pooled Pearson r *and* a higher pooled Kendall tau; anything else (one higher
+    and one lower, or a tie in either) is "mixed or tied". Pooled statistics mix targets, whose raw scores are on different scales, so the
     sentence also names the metric with the best per-target Kendall tau (the ranking of sources *within*
     a target, which is what source selection uses) when it differs from ``metric``. Regret (lower is
     better) is compared separately.
@@ -60,7 +60,7 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
         text += f"{metric} beat: {', '.join(won) if won else 'none'}. "
         text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
         if mixed:
-            text += f" Mixed (one statistic higher, one lower): {', '.join(mixed)}."
+            text += f" Mixed or tied (not higher on both, nor lower on both): {', '.join(mixed)}."
         if "per_target_kendall_tau" in g.columns:
             per = g.dropna(subset=["per_target_kendall_tau"])
             if len(per) and float(mine["per_target_kendall_tau"].iloc[0]) < per["per_target_kendall_tau"].max():

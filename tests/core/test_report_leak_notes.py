@@ -32,3 +32,4 @@ def test_the_decisions_section_flags_a_recommendation_whose_edge_a_warning_names
     lines = {line.split("**")[1]: line for line in _sources_section(plan) if line.startswith("- **")}
     assert LEAK_NOTE in lines["high"]
     assert LEAK_NOTE not in lines["mixed_rot"] and LEAK_NOTE not in lines["other"]
+

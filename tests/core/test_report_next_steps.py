@@ -63,3 +63,11 @@ def test_the_example_names_the_model_behind_a_task_node():
 def test_a_measured_train_alone_warning_is_counted_by_its_kind():
     plan = dict(PLAN, warnings=["sharing hurts task 'high': every measured partner raised its test loss ..."])
     assert "(1 train alone)" in next_steps_lines(plan)[3]
+    plan = dict(PLAN, warnings=["recommended sources restricted to external models only (sources_from); groups ..."])
+    assert "(1 sources restricted)" in next_steps_lines(plan)[3]
+
+
+def test_a_measured_source_ranking_is_named_instead_of_the_validate_advice():
+    plan = dict(PLAN, evidence={**PLAN["evidence"], "sources": {"level": "measured on this data"}})
+    third = next_steps_lines(plan)[4]
+    assert "source ranking is measured on this data" in third and "checks the source ranking" not in third

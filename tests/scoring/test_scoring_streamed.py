@@ -57,7 +57,7 @@ def test_streamed_scores_are_the_in_memory_table_bitwise_and_logme_to_1e_12(tmp_
 
 def test_a_target_stored_over_two_runs_streams_from_both_shards(tmp_path, monkeypatch):
     x, y = base_data(seed=5)
-    sources = tiny_sources()[:2]
+    sources = [Source(s.name, s.model) for s in tiny_sources()[:2]]  # no source task: none is scored here
     cache = tmp_path / "cache"
     score(sources, [Task("first", x[:120].copy(), y[:120])], metrics=("leep",), cache=cache, progress=False)
     second = [Task("second", x[60:240][::-1].copy(), y[60:240][::-1].copy())]  # half stored already

@@ -150,3 +150,68 @@ def test_a_yaml_merge_key_given_twice_is_an_error(tmp_path):
         load_yaml("validate:\n  decisions:\n    <<: {steps: 5}\n    <<: {steps: 6}\n")
     assert "validate.decisions.<<: key given 2 times (lines 3 and 4)" in str(info.value.lines)
     assert load_yaml("a: &a {s: 1}\nb: &b {t: 2}\nv:\n  <<: [*a, *b]\n")["v"] == {"s": 1, "t": 2}
+
+
+# --- Hugging Face array columns: the stored element type, as an in-memory array of it ----------------------
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_hf_array_column_of_pixels_scores_as_the_same_array_in_memory(dtype, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from transfergraph.planner.inputs.task import Source, Task
+    from transfergraph.planner.scoring import score
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (12, 3, SIZE, SIZE)).astype(dtype)
+    y = np.arange(12) % 3
+    features = datasets.Features({"image": datasets.Array3D((3, SIZE, SIZE), dtype), "label": datasets.Value("int64")})
+    datasets.Dataset.from_dict({"image": list(x), "label": y}, features=features).save_to_disk(str(tmp_path / "hf"))
+    hf = datasets.load_from_disk(str(tmp_path / "hf"))
+
+    def leep(task):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * SIZE * SIZE, 4)).eval()
+        out = score([Source("m", model)], [task], metrics=("leep",), executor="local", progress=False)
+        assert (out["status"] == "ok").all(), out["error"].tolist()  # was: "mat1 and mat2 ... Long and Float"
+        return float(out["score"].iloc[0])
+
+    assert leep(Task("hf", hf)) == leep(Task("mem", x, y))
+
+
+# --- transfergraph plan: the run folder, a GraphML file under another name -------------------------------
+
+
+def _scores_and_graph(tmp_path):
+    from transfergraph.planner import Source, Task, score
+
+    rng = np.random.default_rng(0)
+    names = ["-0", "0x10", "\u0661"]
+    tasks = [Task(n, rng.normal(size=(24, 4)).astype("float32"), np.arange(24) % 3) for n in names]
+    torch.manual_seed(0)
+    sources = [Source(f"{n}.lin", torch.nn.Linear(4, 3), task=n) for n in names]
+    scores = score(sources, tasks, metrics=["leep"], progress=False)
+    run = tmp_path / "run"
+    run.mkdir()
+    scores.to_csv(run / "scores.csv", index=False)
+    return run
+
+
+def test_plan_of_a_run_folder_or_a_renamed_graphml_says_what_to_pass_or_reads_it(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from transfergraph.cli import app
+
+    run = _scores_and_graph(tmp_path)
+    result = CliRunner().invoke(app, ["plan", str(run), "--out", str(tmp_path / "p0")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{run} is a folder; pass the scores.csv or graph.graphml" in result.output  # was: "does not exist"
+    assert f"(here: {run / 'scores.csv'})" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["plan", str(run / "scores.csv"), "--out", str(tmp_path / "p1")])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "graph.xml").write_bytes((tmp_path / "p1" / "graph.graphml").read_bytes())
+    result = CliRunner().invoke(app, ["plan", str(tmp_path / "graph.xml"), "--out", str(tmp_path / "p2")])
+    assert result.exit_code == 0, result.output  # was: "lacks columns [...]" (read as a CSV)
+    plans = [json.loads((tmp_path / p / "plan.json").read_text()) for p in ("p1", "p2")]
+    assert plans[0]["sources"] == plans[1]["sources"] and sorted(plans[1]["sources"]) == ["-0", "0x10", "\u0661"]

@@ -54,6 +54,15 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
     return base.replace(**overrides)
 
 
+def _looks_like_graphml(path: Path) -> bool:
+    """A GraphML file under another name (``graph.xml``): its first KiB opens a ``<graphml`` element."""
+    try:
+        with open(path, "rb") as fh:
+            return b"<graphml" in fh.read(1024)
+    except OSError:
+        return False
+
+
 def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph | None]:
     """``(scores, None)`` for a ``.csv`` file, ``(None, graph)`` for a ``.graphml`` file.
 
@@ -63,9 +72,13 @@ def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph |
         The file is missing, unreadable, or neither a score table nor a transfer graph.
     """
     path = Path(path)
+    if path.is_dir():
+        inside = [f"{path / name}" for name in ("scores.csv", "graph.graphml") if (path / name).is_file()]
+        raise InputError(f"{path} is a folder; pass the scores.csv or graph.graphml written by `transfergraph run`"
+                         + (f" (here: {' or '.join(inside)})." if inside else ", not the folder."))
     if not path.is_file():
         raise InputError(f"{path} does not exist; pass the scores.csv or graph.graphml written by `transfergraph run`.")
-    if path.suffix.lower() != ".graphml":
+    if path.suffix.lower() != ".graphml" and not _looks_like_graphml(path):
         return read_scores(path), None
     try:
         graph = nx.read_graphml(path)

@@ -121,6 +121,9 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report
 
+        from transfergraph.jobs.source_evidence import record_source_evidence
+
+        record_source_evidence(out / "plan.json", corr, regret, config.plan_metric)  # sources: no longer proxy only
         render_report(out)  # report.md now links the validation section
     log(f"validation finished in {time.perf_counter() - t0:.1f} s")
     return int((validation["status"] != "ok").sum())
