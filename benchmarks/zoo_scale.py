@@ -17,6 +17,10 @@ Phases (each in its own process, so that memory and time are that phase's own):
   With ``--again`` it then deletes the pair cache (``OUT/cache/scores.v*.jsonl``) and runs the same
   command again: the forward-output store serves every model output, so the second scoring time is
   metrics + store reads + scheduling, and the difference is the forward time inside the run.
+- ``run --cluster``: the same on a two-node ``ray start`` cluster (``tests/cluster/cluster_support.py``:
+  head on 127.0.0.1, worker node on 127.0.0.2, token auth, 1 CPU each), the cluster's processes sampled too.
+- ``driver``: the steps of ``transfergraph run`` in this process (tasks, sources, scores read back from a
+  finished run's cache, graph, plan, report) with the resident memory after each step and its own peak.
 - ``all``: generate, then for each size ``SxT`` the limit and the run (with ``--again``), and a JSON of it all.
 
 Usage (inside the loopback namespace; Ray needs it on the development machines)::
@@ -281,6 +285,69 @@ def phase_run(config_path: Path, out: Path, *, again: bool, extra: list[str], cl
     return res
 
 
+# --------------------------------------------------------------------------------------------- driver
+def phase_driver(config_path: Path, cache: Path, out: Path) -> dict:
+    """Where the driver's memory goes: the steps of ``transfergraph run`` in this process, every pair read
+    back from ``cache`` (a finished run's ``OUT/cache``: no model runs), with the resident memory after
+    each step and each step's own peak (``VmHWM`` reset before it through ``/proc/self/clear_refs``)."""
+    import ctypes
+
+    import networkx as nx
+
+    from transfergraph.config import load_config
+    from transfergraph.jobs.planning import plan_options
+    from transfergraph.jobs.suite import build_sources, build_tasks
+    from transfergraph.planner.decisions import build_plan
+    from transfergraph.planner.decisions.trust import data_warnings
+    from transfergraph.planner.graph import build_graph
+    from transfergraph.planner.report import write_report
+    from transfergraph.planner.scoring import score
+
+    config = load_config(config_path)
+    out.mkdir(parents=True, exist_ok=True)
+    steps: list[dict] = []
+    state: dict = {}
+
+    def step(name, fn):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        Path("/proc/self/clear_refs").write_text("5")
+        t = time.perf_counter()
+        state[name] = fn()
+        steps.append({"step": name, "seconds": time.perf_counter() - t,
+                      "rss_after_mb": _status_kb(os.getpid(), "VmRSS") / 1024,
+                      "peak_during_mb": _status_kb(os.getpid(), "VmHWM") / 1024})
+
+    steps.append({"step": "imports", "rss_after_mb": _status_kb(os.getpid(), "VmRSS") / 1024})
+    step("tasks", lambda: build_tasks(config))
+    step("sources", lambda: build_sources(config, state["tasks"]))
+    step("scores", lambda: score(state["sources"], state["tasks"], metrics=tuple(config.scoring.metrics),
+                                 executor="local", cache=str(cache), progress=False, seed=config.seed,
+                                 batch_size=config.scoring.batch_size))
+    options = plan_options(config)
+
+    def graph():
+        g = build_graph(state["scores"], metric=options.metric)
+        nx.write_graphml(g, out / "graph.graphml")
+        state["scores"].to_csv(out / "scores.csv", index=False)
+        return g
+
+    def plan():
+        made = build_plan(state["graph"], options)
+        made.warnings += data_warnings(made.to_json(), scores=state["scores"], tasks=state["tasks"],
+                                       sources=state["sources"], metric=options.metric)
+        (out / "plan.json").write_text(json.dumps(made.to_json()))
+        return made
+
+    step("graph", graph)
+    step("plan", plan)
+    summary = {"name": config.name, "n_tasks": len(state["tasks"]), "n_sources": len(state["sources"]),
+               "executor": "local (every pair read back from the cache)"}
+    step("report", lambda: write_report(out, graph=state["graph"], plan=state["plan"].to_json(),
+                                        scores=state["scores"], summary=summary, seconds=0.0))
+    return {"phase": "driver", "config": str(config_path), "n_rows": len(state["scores"]),
+            "n_cached": int(state["scores"]["cached"].sum()), "steps": steps}
+
+
 # ------------------------------------------------------------------------------------------------ all
 def _sub(args: list[str]) -> dict:
     """Run this script's phase ``args`` in a fresh process; return its JSON."""
@@ -293,7 +360,7 @@ def _sub(args: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("phase", choices=("generate", "limit", "run", "all"))
+    p.add_argument("phase", choices=("generate", "limit", "run", "driver", "all"))
     p.add_argument("--dir", type=Path, default=ROOT / "runs" / "zoo_scale")
     p.add_argument("--models", type=int, default=100)
     p.add_argument("--targets", type=int, default=100)
@@ -307,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path)
     p.add_argument("--out", type=Path)
     p.add_argument("--again", action="store_true")
+    p.add_argument("--cache", type=Path, help="driver: a finished run's OUT/cache")
     p.add_argument("--cluster", action="store_true", help="run: on a two-node `ray start` cluster")
     p.add_argument("--address", default=None, help="run: a Ray cluster address (else the embedded Ray)")
     p.add_argument("--executor", choices=("ray", "local"), default="ray", help="generate: the config's executor")
@@ -323,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                       workers=a.procs, executor=a.executor))}
     elif a.phase == "limit":
         result = phase_limit(a.config, a.procs, a.batch_size)
+    elif a.phase == "driver":
+        result = phase_driver(a.config, a.cache, a.out)
     elif a.phase == "run":
         extra = ["--address", a.address] if a.address else []
         result = phase_run(a.config, a.out, again=a.again, extra=extra, cluster=a.cluster)

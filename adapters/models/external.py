@@ -3,7 +3,8 @@
 :func:`external_source` turns one loaded-model entry into a :class:`transfergraph.planner.Source`:
 
 - the model: ``arch`` + a plain ``state_dict`` (:func:`transfergraph.adapters.models.zoo.load_zoo_model`), or a
-  ``save_model`` checkpoint (:func:`transfergraph.adapters.models.load_model`) when the file is one;
+  ``save_model`` checkpoint (:func:`transfergraph.adapters.models.load_model`) when the file is one; a plain
+  ``state_dict`` without ``arch`` is an error naming the entry's ``arch`` (``default_arch`` is not guessed);
 - the transform: :class:`transfergraph.adapters.models.preprocess.Preprocess` from the entry's ``preprocess`` and
   the architecture's defaults (see ``transfergraph.config.models``);
 - ``feature_layer`` and ``pooling``;
@@ -17,12 +18,14 @@ Every problem is a :class:`~transfergraph.planner.common.exceptions.ConfigError`
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Sequence
 
 from transfergraph.planner.common.exceptions import CheckpointError, ConfigError, InputError
 from transfergraph.planner.inputs.task import Source, Task
 from transfergraph.planner.runtime.checkpoints import load_weights
 
+from transfergraph.adapters.models.architectures import ARCHITECTURES
 from transfergraph.adapters.models.output_check import degenerate_output_warning
 from transfergraph.adapters.models.preprocess import Preprocess
 from transfergraph.adapters.models.zoo import arch_preprocess_defaults, load_zoo_model
@@ -72,7 +75,13 @@ def _load(spec: Any, key: str, default_arch: str, notes: list[str]) -> tuple[Any
                                   f"rebuild its model ({saved!r} with its hyper-parameters); drop {given}.")
             model, _ = model_from_payload(payload, spec.checkpoint, expect_arch=spec.arch, notes=notes)
             return model, (saved if ":" in saved else None)
-        arch = spec.arch or default_arch
+        if not spec.arch and os.path.isfile(spec.checkpoint):  # plain weights do not say which network they fit
+            load_weights(spec.checkpoint)  # an unreadable file is reported as that first
+            raise ConfigError(f"{key}.arch: {spec.checkpoint} holds plain weights (a state_dict), which do not say "
+                              "which architecture they belong to; set arch (torchvision:NAME, timm:NAME or a "
+                              f"registered name: {sorted(ARCHITECTURES)}), or save the model with "
+                              "transfergraph.adapters.models.save_model, which records it.")
+        arch = spec.arch or default_arch  # (a missing file: load_zoo_model says so)
         return load_zoo_model(arch, spec.checkpoint, num_classes=spec.num_classes, kwargs=spec.arch_kwargs,
                               from_pretrained=getattr(spec, "from_pretrained", None), notes=notes), arch
     except InputError as exc:

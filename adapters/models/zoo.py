@@ -79,8 +79,17 @@ def build_architecture(arch: str, *, num_classes: int | None = None, kwargs: dic
     return ARCHITECTURES[name](**kwargs)
 
 
+#: file suffixes of weights, listed when a folder is given as a checkpoint
+_WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".tar")
+
+
 def _read(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[str]]:
     path = Path(path)
+    if path.is_dir():  # e.g. a Hugging Face save_pretrained folder, a Lightning checkpoints folder
+        inside = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
+        raise CheckpointError(f"checkpoint {path} is a folder; point `checkpoint` at the weights file"
+                              + (f" inside it: {', '.join(inside[:5])}." if inside else
+                                 f" (none of {list(_WEIGHT_SUFFIXES)} in it)."))
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; transfergraph never downloads weights: "
                               "save the model's state_dict there (torch.save(model.state_dict(), path)).")

@@ -7,9 +7,9 @@ This is the only module that imports ``ray`` (lazily, inside functions). Connect
    authentication, after the pre-flight check of :mod:`.preflight` (token present and accepted,
    GCS answering within ``connect_timeout`` seconds, same Ray and Python versions): each cause
    gets its own :class:`~transfergraph.planner.common.exceptions.ExecutorError` within seconds, instead of Ray's long
-   connection retries. The project's packages this process has imported (``planner``, and
-   ``adapters`` and ``transfergraph`` when loaded) are shipped to the workers with
-   ``runtime_env={"py_modules": ...}`` unless ``ship_code=False``.
+   connection retries. The ``transfergraph`` package folder (its ``planner`` and ``adapters``
+   subpackages included) is shipped to the workers with ``runtime_env={"py_modules": ...}`` unless
+   ``ship_code=False``.
 3. Otherwise -> an embedded local Ray (``address="local"``: never attaches by accident to a cluster
    someone else started), ``num_cpus=workers`` (default: all CPUs), no dashboard, token auth left on.
    It lives until :meth:`RayExecutor.close` or the end of the process, and is reused by later runs.
@@ -67,8 +67,9 @@ class RayExecutor(RayConnection):
     max_in_flight : int, optional
         Most tasks submitted and not yet collected (default: 2 x parallel slots).
     ship_code : bool
-        When connecting to a cluster, send the project's imported packages (``planner``, and
-        ``adapters``/``transfergraph`` when loaded) to its workers via ``runtime_env={"py_modules": ...}`` (not needed when they are installed on every node).
+        When connecting to a cluster, send the ``transfergraph`` package folder (its ``planner`` and
+        ``adapters`` subpackages included) to its workers via ``runtime_env={"py_modules": ...}`` (not
+        needed when it is installed on every node).
     runtime_env : dict, optional
         Extra Ray runtime environment (merged; e.g. ``{"py_modules": [my_models]}`` for model classes
         that are not installed on the cluster).

@@ -82,7 +82,10 @@ class ArrayFileReader(Reader):
     pixels : bool
         The array holds pixel values of an unsigned integer type (uint8, uint16): rows are read as
         float32 divided by the type's maximum (255, 65535), as image files are
-        (:mod:`transfergraph.planner.inputs.pixels`). Default False: rows as stored.
+        (:mod:`transfergraph.planner.inputs.pixels`). Default False: rows as stored. Pixel arrays
+        are images ``(n, C, H, W)`` or grayscale ``(n, H, W)``, whose rows are read as ``(1, H, W)``
+        (as an image folder's ``L`` images); a channels-last ``(n, H, W, C)`` array is an
+        :class:`InputError` saying how to transpose it.
     """
 
     def __init__(self, array: np.memmap, *, pixels: bool = False) -> None:
@@ -96,15 +99,25 @@ class ArrayFileReader(Reader):
         self.shape = tuple(array.shape)
         self.order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
         self.pixels = bool(pixels)
+        if self.pixels and len(self.shape) == 4 and self.shape[1] not in (1, 3, 4) and self.shape[3] in (1, 3, 4):
+            raise InputError(f"the pixel array {self.filename} has shape {self.shape}, channels last (n, H, W, C); "
+                             "images are read as (n, C, H, W): save it transposed, np.save(path, "
+                             "x.transpose(0, 3, 1, 2)).")
+        #: a grayscale (n, H, W) pixel array: each row gets its channel axis, (1, H, W)
+        self.channel_axis = self.pixels and len(self.shape) == 3
         st = os.stat(self.filename)
         self.identity = combine("npy", os.path.realpath(self.filename), self.offset, self.dtype, self.shape,
-                                st.st_size, st.st_mtime_ns, *(("pixels",) if self.pixels else ()))
+                                st.st_size, st.st_mtime_ns, *(("pixels",) if self.pixels else ()),
+                                *(("chw",) if self.channel_axis else ()))
         self._handle = array
 
-    def _scaled(self, out: np.ndarray) -> np.ndarray:
+    def _scaled(self, out: np.ndarray, batch: bool = True) -> np.ndarray:
         if not getattr(self, "pixels", False):
             return out
-        return out.astype(np.float32) / np.float32(np.iinfo(out.dtype).max)
+        out = out.astype(np.float32) / np.float32(np.iinfo(out.dtype).max)
+        if getattr(self, "channel_axis", False):
+            out = out[:, None] if batch else out[None]
+        return out
 
     def _array(self) -> np.memmap:
         if getattr(self, "_handle", None) is None:
@@ -118,7 +131,7 @@ class ArrayFileReader(Reader):
     def read(self, i: int) -> np.ndarray:
         if self.order == "C":
             return self.read_rows(np.array([i]))[0]
-        return self._scaled(np.array(self._array()[i]))
+        return self._scaled(np.array(self._array()[i]), batch=False)
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         """Several rows at once, shape (len(rows),) + the sample shape, in the order of ``rows``."""

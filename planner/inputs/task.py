@@ -46,7 +46,7 @@ def _check_name(name: Any, owner: str) -> str:
 def _lazy_labels(x: LazyInputs, labels: Any, task: str, in_name: str, lab_name: str) -> np.ndarray:
     """Labels of a lazy split: given, else the reader's label list, else read item by item (O(1) memory)."""
     if labels is not None:
-        return as_numpy(labels)
+        return _label_array(labels)  # [1, "1"] stays two labels, as for in-memory inputs
     known = x.reader.labels()
     if known is not None:
         return np.asarray(known)[x.rows]

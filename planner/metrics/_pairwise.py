@@ -14,6 +14,8 @@ from typing import Iterator
 
 import numpy as np
 
+from transfergraph.planner.common.exceptions import InputError
+
 __all__ = ["PairwiseSum", "LEAF"]
 
 #: NumPy's pairwise-summation block (``PW_BLOCKSIZE`` in its loops): ranges up to this size are leaves.
@@ -39,13 +41,13 @@ class PairwiseSum:
 
     Raises
     ------
-    ValueError
-        From :meth:`add` when more than ``n`` values come, from :meth:`total` when fewer came.
+    transfergraph.planner.common.exceptions.InputError
+        (a ``ValueError``) from :meth:`add` when more than ``n`` values come, from :meth:`total` when fewer came.
     """
 
     def __init__(self, n: int) -> None:
         if n < 1:
-            raise ValueError(f"PairwiseSum needs n >= 1 values; got n={n}")
+            raise InputError(f"PairwiseSum needs n >= 1 values; got n={n}")
         self.n, self.seen = int(n), 0
         self._ops = _tree(self.n)
         self._stack: list[float] = []
@@ -65,7 +67,7 @@ class PairwiseSum:
         """Feed the next values (any shape; flattened in C order, converted to float64)."""
         values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
         if self.seen + len(values) > self.n:
-            raise ValueError(f"PairwiseSum of {self.n} values got {self.seen + len(values)}")
+            raise InputError(f"PairwiseSum of {self.n} values got {self.seen + len(values)}")
         self.seen += len(values)
         i = 0
         while i < len(values):
@@ -87,5 +89,5 @@ class PairwiseSum:
     def total(self) -> float:
         """The sum of the ``n`` values (all must have come)."""
         if self.seen != self.n:
-            raise ValueError(f"PairwiseSum of {self.n} values got only {self.seen}")
+            raise InputError(f"PairwiseSum of {self.n} values got only {self.seen}")
         return 0.0 + self._stack[0]

@@ -4,7 +4,8 @@
 A direct call of ``transfergraph.planner.metrics.logme(...)`` would otherwise use OpenBLAS's default pool (every
 core), which on a loaded machine oversubscribes the cores: LogME and TransRate were up to 2.3x slower
 than with one thread there. Every public metric therefore runs under
-``threadpoolctl.threadpool_limits(BLAS_THREADS, user_api="blas")`` (about 0.5 ms per call), so a
+``threadpoolctl``'s limit of ``BLAS_THREADS`` for ``user_api="blas"`` (about 0.02 ms per call with the
+process's controller reused, :func:`transfergraph.planner.runtime.threads.blas_threads`), so a
 direct call also returns the same bits as the score table. :func:`set_blas_threads` changes the
 bound (``None`` leaves the pool as the process configured it, e.g. to use every core of an idle
 machine for large ``eigh`` calls).

@@ -132,9 +132,11 @@ def _curriculum_section(plan: dict) -> list[str]:
     parents = obj.get("parents", {})
     kind = plan.get("settings", {}).get("curriculum_objective", "tree")
     tree = kind == "tree"
+    formula = str(obj.get("objective") or "").removeprefix(f"{kind}:").strip()  # what the value measures
     lines = [
         "### In which order to learn the tasks" + (": which model to start each task from" if tree else ""), "",
-        f"Objective `{kind}`: {CURRICULUM_USES.get(kind, kind)}. Value {_f(obj['value'])} ({_proof(obj)}). "
+        f"Objective `{kind}`: {CURRICULUM_USES.get(kind, kind)}. Value {_f(obj['value'])}"
+        + (f" of {formula}" if formula else "") + f" ({_proof(obj)}). "
         + ("Fine-tune each task, in this order, from a copy of:" if tree else "Train in this order:"), "",
     ]
     for i, t in enumerate(plan["curriculum"][:MAX_ROWS], 1):

@@ -8,6 +8,7 @@ naming the file, the reason and what to do.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from transfergraph.planner.common.exceptions import CheckpointError
@@ -35,5 +36,8 @@ def load_weights(path: str | os.PathLike, *, what: str = "checkpoint", advice: s
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - truncated zip, pickled code, garbage bytes
-        reason = " ".join(str(exc).split())[:500]
+        reason = " ".join(str(exc).split())
+        # torch's weights-only refusal wraps its one useful line in advice to load unsafely and to file a torch issue
+        unpickler = re.search(r"WeightsUnpickler error: (.*?)(?: Check the doc|$)", reason)
+        reason = (f"the weights-only loader refused it: {unpickler.group(1).strip()}" if unpickler else reason)[:500]
         raise CheckpointError(f"{what} {path} cannot be read safely ({type(exc).__name__}: {reason}){advice}") from None

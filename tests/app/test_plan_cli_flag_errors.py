@@ -16,3 +16,18 @@ def test_a_bad_plan_option_names_its_flag(tmp_path, scores_csv, extra, expected,
     assert result.exit_code == 2, result.output
     assert expected in result.output and unwanted not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_cotraining_graph_is_not_re_planned_as_transfer_scores(tmp_path):
+    """`transfergraph group` alone writes a graph of co-training gains; `plan` must not read them as LEEP."""
+    import networkx as nx
+
+    graph = nx.DiGraph(metric="cotrain_gain")
+    graph.add_nodes_from(["a", "b"], kind="task")
+    graph.add_edge("a", "b", weight=-0.04, cotrain_gain=-0.04, cotrain_se=0.02)
+    graph.add_edge("b", "a", weight=0.01, cotrain_gain=0.01, cotrain_se=0.02)
+    nx.write_graphml(graph, tmp_path / "graph.graphml")
+    result = runner.invoke(app, ["plan", str(tmp_path / "graph.graphml"), "--out", str(tmp_path / "p")])
+    assert result.exit_code == 2, result.output
+    assert "holds measured co-training gains (written by `transfergraph group`)" in result.output
+    assert not (tmp_path / "p" / "plan.json").exists()

@@ -47,8 +47,8 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     assert level.startswith("validated on this data" if verdict == "beats random" else "measured on this data")
     note = plan["evidence"]["groups"]["note"]
     assert "grouping_k2" in note and "were not trained as such" in note and "'a0to4'" in note
-    assert "Tasks judged: the first five config tasks" in note  # no groups in this plan.json
-    assert "why these: the first five config tasks" in (out / "decisions.md").read_text()
+    assert "Tasks judged: all 3 config tasks" in note  # no groups in this plan.json
+    assert "why these: all 3 config tasks" in (out / "decisions.md").read_text()
     # every curriculum objective is judged, the forgetting ones included
     assert {"planner_periphery_core", "planner_max_dissimilar_path", "planner_final_serves_all"} <= set(summary.arm)
     # the grouping from the measured pairs is what the user gets when the proxy fails, unless it lost to random

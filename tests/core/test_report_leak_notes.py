@@ -33,3 +33,4 @@ def test_the_decisions_section_flags_a_recommendation_whose_edge_a_warning_names
     assert LEAK_NOTE in lines["high"]
     assert LEAK_NOTE not in lines["mixed_rot"] and LEAK_NOTE not in lines["other"]
 
+

@@ -63,6 +63,8 @@ def test_the_plans_own_groups_are_judged_whole():
     assert "t6+t7+t1 | t2+t3 | t4" in why and "not judged: t5+t8" in why
     chosen, why = choose_tasks(names, None, None)
     assert chosen == names[:5] and "first five config tasks" in why
+    chosen, why = choose_tasks(names[:3], None, None)  # fewer than five: not called "the first five"
+    assert chosen == names[:3] and why.startswith("all 3 config tasks")
     chosen, why = choose_tasks(names, None, [names])  # one group larger than the cap: its first 6, said so
     assert chosen == names[:6] and "only the first 6 tasks" in why
     assert choose_tasks(names, ["t8", "t2"], groups) == (["t8", "t2"], "the tasks of validate.decisions.tasks")

@@ -206,7 +206,7 @@ def test_plan_of_a_run_folder_or_a_renamed_graphml_says_what_to_pass_or_reads_it
     run = _scores_and_graph(tmp_path)
     result = CliRunner().invoke(app, ["plan", str(run), "--out", str(tmp_path / "p0")])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"{run} is a folder; pass the scores.csv or graph.graphml" in result.output  # was: "does not exist"
+    assert f"{run} is a folder: a scores.csv or graph.graphml file does not exist at that path" in result.output
     assert f"(here: {run / 'scores.csv'})" in " ".join(result.output.split())
     result = CliRunner().invoke(app, ["plan", str(run / "scores.csv"), "--out", str(tmp_path / "p1")])
     assert result.exit_code == 0, result.output
@@ -215,3 +215,97 @@ def test_plan_of_a_run_folder_or_a_renamed_graphml_says_what_to_pass_or_reads_it
     assert result.exit_code == 0, result.output  # was: "lacks columns [...]" (read as a CSV)
     plans = [json.loads((tmp_path / p / "plan.json").read_text()) for p in ("p1", "p2")]
     assert plans[0]["sources"] == plans[1]["sources"] and sorted(plans[1]["sources"]) == ["-0", "0x10", "\u0661"]
+
+
+def test_a_class_name_that_is_a_skipped_folder_or_differs_in_case_says_why():
+    from transfergraph.jobs.class_names import resolve_classes
+    from transfergraph.planner.common.exceptions import ConfigError
+
+    names, skipped = ["cat", "dog"], {"gnu": "no image files", "$Recycle.Bin": "hidden or system folder"}
+    for given, why in (("gnu", "'gnu' is a sub-folder that is not a class (no image files)"),
+                       ("$Recycle.Bin", "(hidden or system folder)"), ("Cat", "'Cat' is not 'cat'"),
+                       (" dog", "' dog' is not 'dog'")):
+        with pytest.raises(ConfigError) as info:
+            resolve_classes([given, "dog" if given != " dog" else "cat"], names, [0, 1], "tasks[0] (a)", "root",
+                            not_classes=skipped)
+        assert why in str(info.value) and "{'cat': 0, 'dog': 1}" in str(info.value), str(info.value)
+
+
+# --- npy data: grayscale (n, H, W) pixel arrays, channels-last arrays ---------------------------------------
+
+
+def _npy_run(tmp_path, x, name):
+    import pandas as pd
+    import yaml
+    from typer.testing import CliRunner
+
+    from transfergraph.cli import app
+
+    y = np.repeat(np.arange(3), 12)
+    np.save(tmp_path / f"{name}_x.npy", x)
+    np.save(tmp_path / f"{name}_y.npy", y)
+    cfg = {"name": "npy", "data": {"kind": "npy", "root": str(tmp_path / f"{name}_x.npy"),
+                                   "labels": str(tmp_path / f"{name}_y.npy"), "test_fraction": 0.25},
+           "tasks": [{"name": "all"}, {"name": "pair", "classes": [0, 1]}],
+           "models": {"per_task": True, "training": {"epochs": 1, "width": 4, "feature_dim": 8, "batch_size": 8}},
+           "scoring": {"metrics": ["leep"], "executor": "local", "cache": False}, "plan": {"top_k": 1}}
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    result = CliRunner().invoke(app, ["run", str(tmp_path / f"{name}.yaml"), "--out", str(tmp_path / name),
+                                      "--quiet", "--no-cache"])
+    scores = pd.read_csv(tmp_path / name / "scores.csv")["score"].to_numpy() if result.exit_code == 0 else None
+    return result, scores
+
+
+@pytest.mark.slow
+def test_npy_grayscale_pixels_without_a_channel_axis_score_as_with_one(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 12)
+    x = np.clip(60 * y[:, None, None] + rng.normal(0, 30, (36, SIZE, SIZE)), 0, 255).astype(np.uint8)
+    with_axis, clean = _npy_run(tmp_path, x[:, None], "nchw")
+    assert with_axis.exit_code == 0, with_axis.output
+    for name, wild in (("nhw", x), ("nhw16", x.astype(np.uint16) * 257)):
+        result, scores = _npy_run(tmp_path, wild, name)  # was: ValueError "expected 4D input" (a traceback)
+        assert result.exit_code == 0, result.output
+        np.testing.assert_array_equal(scores, clean)
+    result, _ = _npy_run(tmp_path, np.repeat(x[..., None], 3, axis=-1), "nhwc")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert "has shape (36, 8, 8, 3), channels last (n, H, W, C)" in text and "x.transpose(0, 3, 1, 2)" in text
+
+
+def test_a_class_name_typed_composed_selects_the_folder_macos_stored_decomposed(tmp_path):
+    """macOS writes folder names decomposed (NFD: 'e' + combining accent); a config types them composed."""
+    from transfergraph.jobs.class_names import resolve_classes
+
+    root = _image_folder(tmp_path / "imgs", ["cafe\u0301", "dog", "the\u0301"])
+    reader = ImageFolderReader(root, mode="L")
+    names = reader.classes
+    assert resolve_classes(["caf\u00e9", "th\u00e9"], names, [0, 1, 2], "k", "r") == \
+        resolve_classes(["cafe\u0301", "the\u0301"], names, [0, 1, 2], "k", "r") == [0, 2]
+
+
+def test_a_folder_given_as_checkpoint_names_the_weights_inside(resnet, tmp_path):
+    from transfergraph.adapters.models.zoo import load_zoo_model
+    from transfergraph.planner.common.exceptions import CheckpointError
+
+    folder = tmp_path / "hf_model"  # a save_pretrained folder: config.json + weights
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    torch.save(resnet[0], folder / "pytorch_model.bin")
+    with pytest.raises(CheckpointError) as info:  # was: "does not exist" for a folder that exists
+        load_zoo_model("torchvision:resnet18", folder)
+    assert f"checkpoint {folder} is a folder; point `checkpoint` at the weights file inside it: " \
+           f"{folder / 'pytorch_model.bin'}" in str(info.value)
+    model = load_zoo_model("torchvision:resnet18", folder / "pytorch_model.bin")
+    with torch.no_grad():
+        assert torch.equal(model(resnet[1]), resnet[2])
+
+
+def test_labels_given_for_an_image_folder_keep_1_and_the_string_1_apart(tmp_path):
+    """As for in-memory inputs: NumPy would turn [1, "1"] into two equal strings, merging two classes."""
+    from transfergraph.planner.inputs.task import Task
+
+    root = _image_folder(tmp_path / "imgs", ["a", "b"])  # 6 images
+    labels = [1, "1", 2] * 2
+    lazy, memory = Task("lazy", str(root), labels), Task("mem", np.zeros((6, 4), np.float32), labels)
+    assert lazy.labels.tolist() == memory.labels.tolist() == labels

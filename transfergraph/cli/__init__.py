@@ -186,8 +186,11 @@ def plan(
         summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "executor": "none (plan only)",
                    "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
                    "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
+        from transfergraph.jobs.carried_warnings import carried_leakage_warnings
+
+        carried = carried_leakage_warnings(previous)  # the run's leakage findings: this re-plan cannot check them
         _with_flag_names(lambda: plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
-                                              seconds=time.perf_counter() - t0))
+                                              seconds=time.perf_counter() - t0, warnings=carried))
         _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
 
     _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}")

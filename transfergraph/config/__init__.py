@@ -168,7 +168,16 @@ class PlanConfig(_Strict):
     time_limit: SFloat = Field(60.0, gt=0)
     sources_from: Union[Literal["all", "external", "tasks"], list[str]] = Field(
         "all", description="Sources the plan may recommend: all | external (model nodes) | tasks (the tasks' own "
-                           "models) | a list of source names; groups and curriculum still use every task->task edge.")
+                           "models) | a list of source names (or NAME,NAME); groups and curriculum still use every "
+                           "task->task edge.")
+
+    @field_validator("sources_from", mode="before")
+    @classmethod
+    def _sources_from_names(cls, v):
+        """``"a,b"`` (the command line's form) is the list ``[a, b]``; a keyword stays a keyword."""
+        if isinstance(v, str) and v not in ("all", "external", "tasks"):
+            return [name.strip() for name in v.split(",")]
+        return v
 
     @field_validator("sources_from")
     @classmethod
@@ -208,6 +217,11 @@ class ValidateConfig(_Strict):
     fine_tune_epochs: SInt = Field(3, ge=1)
     cache: Union[str, SBool, None] = True
     decisions: Optional[DecisionsConfig] = Field(None, description="Settings of `validate --decisions`.")
+
+
+#: the graph node of the meta-trained backbone (``transfergraph.adapters.meta.sources.BACKBONE_SOURCE``; not
+#: imported here, which would import torch)
+META_BACKBONE_NODE = "cnaps_backbone"
 
 
 class JobConfig(_Strict):
@@ -270,6 +284,12 @@ class JobConfig(_Strict):
             raise ValueError(f"plan.metric {metric!r} must be one of scoring.metrics {self.scoring.metrics}")
         if self.plan.curriculum_start is not None and self.plan.curriculum_start not in names:
             raise ValueError(f"plan.curriculum_start {self.plan.curriculum_start!r} is not a task name; tasks: {names}")
+        if isinstance(self.plan.sources_from, list):  # checked here, before any model is trained or pair scored
+            known = set(names) | set(ext) | ({META_BACKBONE_NODE} if self.models.meta.enabled else set())
+            unknown = [n for n in self.plan.sources_from if n not in known]
+            if unknown:
+                raise ValueError(f"plan.sources_from names {unknown}, which are not source nodes of this config; "
+                                 f"its source nodes: {sorted(known)} (or all | external | tasks)")
         if self.plan.n_groups is not None and self.plan.max_group_size is not None:
             if self.plan.n_groups * self.plan.max_group_size < len(names):
                 raise ValueError(

@@ -13,7 +13,8 @@ once, so everything downstream (class selection, disjoint shares, provenance) se
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import unicodedata
+from typing import Any, Callable, Mapping, Sequence
 
 from transfergraph.planner.common.exceptions import ConfigError
 
@@ -36,9 +37,27 @@ def _number(name: str) -> int | None:
         return None
 
 
+def _why_missing(missing: Sequence[Any], names: Sequence[str], not_classes: Mapping[str, str] | None) -> str:
+    """Why names given in ``classes`` are not classes: a sub-folder skipped (and why), or a name that
+    differs from a class's only in case or surrounding spaces."""
+    folded = {n.strip().casefold(): n for n in names}
+    why = []
+    for c in missing:
+        if not isinstance(c, str):
+            continue
+        if not_classes and c in not_classes:
+            why.append(f"{c!r} is a sub-folder that is not a class ({not_classes[c]})")
+        elif c.strip().casefold() in folded:
+            why.append(f"{c!r} is not {folded[c.strip().casefold()]!r} (names are matched exactly)")
+    return f" ({'; '.join(why)})" if why else ""
+
+
 def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: Sequence[int], key: str,
-                    dataset: str, noun: str = "folder") -> list[int]:
-    """Positions of ``requested`` (folder names and/or positions) among ``names``.
+                    dataset: str, noun: str = "folder", not_classes: Mapping[str, str] | None = None) -> list[int]:
+    """Positions of ``requested`` (folder names and/or positions) among ``names``; ``not_classes``
+    (sub-folder -> why it is not a class) explains a name that is such a folder. A name matches a
+    folder exactly, or as the same Unicode text (NFC: "café" typed composed matches the decomposed
+    "café" macOS writes) when exactly one folder is that text.
 
     Raises
     ------
@@ -48,10 +67,16 @@ def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: S
         message shows the name -> position table.
     """
     table = {n: k for k, n in enumerate(names)}
+    composed: dict[str, list[int]] = {}  # macOS stores folder names decomposed (NFD), configs are typed composed
+    for k, n in enumerate(names):
+        composed.setdefault(unicodedata.normalize("NFC", n), []).append(k)
     have = set(int(c) for c in available)
     out, missing = [], []
     for c in requested:
         if isinstance(c, str):
+            same = composed.get(unicodedata.normalize("NFC", c), [])
+            if c not in table and len(same) == 1:  # the same name, its accents encoded otherwise
+                c = names[same[0]]
             if c in table and table[c] in have:
                 out.append(table[c])
             else:
@@ -69,7 +94,8 @@ def resolve_classes(requested: Sequence[Any], names: Sequence[str], available: S
         else:
             missing.append(c)
     if missing:
-        raise ConfigError(f"{key}.classes: {missing} not in dataset {dataset!r}; give {noun} names or positions. "
+        raise ConfigError(f"{key}.classes: {missing} not in dataset {dataset!r}"
+                          f"{_why_missing(missing, names, not_classes)}; give {noun} names or positions. "
                           f"Its classes (name -> position): {class_table_text(names)}.")
     if len(set(out)) != len(out):
         dupes = sorted({names[p] for p in out if out.count(p) > 1})
@@ -98,7 +124,8 @@ def with_class_positions(config: Any, load: Callable[[Any, str | None, str], Any
             return spec
         noun = "folder" if config.data.source == "image_folder" else "class"
         return spec.model_copy(update={"classes": resolve_classes(spec.classes, names, split.classes, key,
-                                                                   config.data.root, noun)})
+                                                                   config.data.root, noun,
+                                                                   dict(getattr(split, "skipped", None) or ()))})
 
     tasks = [fix(key, s) for key, s in specs[:len(config.tasks)]]
     external = [fix(key, s) for key, s in specs[len(config.tasks):]]

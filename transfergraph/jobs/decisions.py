@@ -59,8 +59,9 @@ def choose_tasks(names: list[str], explicit: list[str] | None, plan_groups: list
         if cut:
             why += "; not judged: " + ", ".join(cut)
     else:
-        chosen, why = names[:5], ("the first five config tasks (no plan.json with groups in the output folder; "
-                                  "set validate.decisions.tasks to choose others)")
+        chosen = names[:5]
+        which = "the first five config tasks" if len(names) > 5 else f"all {len(names)} config tasks"
+        why = f"{which} (no plan.json with groups in the output folder; set validate.decisions.tasks to choose others)"
     if not 2 <= len(chosen) <= 8:
         raise ConfigError(f"validate.decisions.tasks: need 2 to 8 tasks (all subsets are trained); got {len(chosen)} "
                           f"({why}).")

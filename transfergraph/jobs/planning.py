@@ -74,8 +74,9 @@ def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph |
     path = Path(path)
     if path.is_dir():
         inside = [f"{path / name}" for name in ("scores.csv", "graph.graphml") if (path / name).is_file()]
-        raise InputError(f"{path} is a folder; pass the scores.csv or graph.graphml written by `transfergraph run`"
-                         + (f" (here: {' or '.join(inside)})." if inside else ", not the folder."))
+        raise InputError(f"{path} is a folder: a scores.csv or graph.graphml file does not exist at that path; pass "
+                         "the scores.csv or graph.graphml written by `transfergraph run`"
+                         + (f" (here: {' or '.join(inside)})." if inside else ", not a folder."))
     if not path.is_file():
         raise InputError(f"{path} does not exist; pass the scores.csv or graph.graphml written by `transfergraph run`.")
     if path.suffix.lower() != ".graphml" and not _looks_like_graphml(path):
@@ -88,6 +89,10 @@ def read_plan_input(path: str | Path) -> tuple[pd.DataFrame | None, nx.DiGraph |
             or not all(k in ("task", "model") for _, k in graph.nodes(data="kind"))):
         raise InputError(f"{path} is not a transfer graph (a directed graph, at most one edge per pair of nodes, "
                          "whose nodes have kind task/model).")
+    if graph.graph.get("metric") == "cotrain_gain":  # `transfergraph group` without a run in its --out
+        raise InputError(f"{path} holds measured co-training gains (written by `transfergraph group`), not transfer "
+                         "scores: its groups are already in the plan.json beside it; re-plan from the scores.csv or "
+                         "graph.graphml written by `transfergraph run`.")
     bad = bad_names(graph.nodes)
     if bad:  # e.g. a node id written with a character reference such as &#13;
         _, name, problem = bad[0]
