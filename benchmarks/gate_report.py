@@ -25,8 +25,9 @@ def suite_figures(name: str, seeds, cache) -> dict | None:
     """Gate figures of one suite on its cached seeds (None when no seed is cached)."""
     from transfergraph.planner.validation.curriculum_eval import order_measures
     from transfergraph.planner.validation.grouping_eval import partition_table
-    from transfergraph.planner.validation.reliability import (gate, loss_view, order_ceiling, order_effect_reliability,
-                                                               pair_reliability, partition_ceiling)
+    from transfergraph.planner.validation.reliability import (MIN_CEILING, MIN_RELIABILITY, gate, loss_view, order_ceiling,
+                                                               order_effect_reliability, pair_reliability,
+                                                               partition_ceiling, seeds_needed)
 
     s = all_suites()[name]
     data, subsets, orders, _singles, done = read_tables(name, seeds, cache)
@@ -45,6 +46,7 @@ def suite_figures(name: str, seeds, cache) -> dict | None:
         test = partition_table(loss_view(subsets), tasks, 2)[2]
         fig["spread_loss_k2"] = _spread(test)  # values are minus loss: best - mean = loss reduction
         fig["gate"] = gate(fig["rel_loss"], fig["ceil_loss_k2"])
+        ceil = fig["ceil_loss_k2"]
     else:
         for m in ("loss", "acc"):
             fig[f"rel_{m}"] = order_effect_reliability(orders, m)
@@ -52,6 +54,10 @@ def suite_figures(name: str, seeds, cache) -> dict | None:
         vals = order_measures(loss_view(orders), tasks)[1]["acc"]
         fig["spread_loss"] = _spread(vals)
         fig["gate"] = gate(fig["rel_loss"], fig["ceil_loss"])
+        ceil = fig["ceil_loss"]
+    n = len(done)
+    fig["seeds_to_pass"] = max(seeds_needed(fig["rel_loss"], n, MIN_RELIABILITY), seeds_needed(ceil, n, MIN_CEILING)) \
+        if n > 1 else float("nan")
     return fig
 
 
@@ -69,21 +75,23 @@ def gate_report(names, seeds, cache) -> str:
         if f["kind"] == "grouping":
             g_rows.append(f"| {name} | {len(f['seeds'])} | {_fmt(f['rel_loss'])} | {_fmt(f['ceil_loss_k2'])} | "
                           f"{_fmt(f['ceil_loss_k3'])} | {f['spread_loss_k2']} | {_fmt(f['rel_acc'])} | "
-                          f"{_fmt(f['ceil_acc_k2'])} | {f['gate'].verdict()} |")
+                          f"{_fmt(f['ceil_acc_k2'])} | {f['gate'].verdict()} | {f['seeds_to_pass']:.0f} |")
         else:
             c_rows.append(f"| {name} | {len(f['seeds'])} | {_fmt(f['rel_loss'])} | {_fmt(f['ceil_loss'])} | "
-                          f"{f['spread_loss']} | {_fmt(f['rel_acc'])} | {_fmt(f['ceil_acc'])} | {f['gate'].verdict()} |")
+                          f"{f['spread_loss']} | {_fmt(f['rel_acc'])} | {_fmt(f['ceil_acc'])} | {f['gate'].verdict()} | "
+                          f"{f['seeds_to_pass']:.0f} |")
     out = []
     if g_rows:
         out += ["Grouping suites (pair gains of test loss; partitions into <= k groups):", "",
                 "| suite | seeds | pair-gain reliability (loss) | ceiling k=2 (loss) | ceiling k=3 (loss) | "
-                "best - mean partition, k=2 (loss) | pair-gain reliability (acc) | ceiling k=2 (acc) | gate |",
-                "|---|---|---|---|---|---|---|---|---|", *g_rows, ""]
+                "best - mean partition, k=2 (loss) | pair-gain reliability (acc) | ceiling k=2 (acc) | gate | "
+                "seeds to pass (Spearman-Brown) |",
+                "|---|---|---|---|---|---|---|---|---|---|", *g_rows, ""]
     if c_rows:
         out += ["Curriculum suites (naive learner; two-task order effects; orders by final mean test loss):", "",
                 "| suite | seeds | order-effect reliability (loss) | ceiling (loss) | best - mean order (loss) | "
-                "order-effect reliability (acc) | ceiling (acc) | gate |",
-                "|---|---|---|---|---|---|---|---|", *c_rows, ""]
+                "order-effect reliability (acc) | ceiling (acc) | gate | seeds to pass (Spearman-Brown) |",
+                "|---|---|---|---|---|---|---|---|---|", *c_rows, ""]
     return "\n".join(out + notes)
 
 
@@ -130,3 +138,40 @@ def judge_report(names, seeds, cache) -> str:
         parts += [f"#### `{name}` (seeds {done}; `_loss` rows: gain = reduction of mean test loss; `_acc`: accuracy)", "",
                   *lines, ""]
     return "\n".join(parts)
+
+
+def pooled_report(names, seeds, cache) -> str:
+    """Markdown: each curriculum arm's percentile (seed-mean truth, final mean test loss and accuracy) averaged
+    over the given suites (e.g. the ten random class splits), with a 95 % bootstrap CI over suites."""
+    from transfergraph.planner.validation.curriculum_eval import curriculum_rows
+    from transfergraph.planner.validation.decision_run import curriculum_planners, leep_graph
+    from transfergraph.planner.validation.decision_stats import bootstrap_ci
+    from transfergraph.planner.validation.reliability import loss_view
+
+    per_suite, used = [], []
+    for name in names:
+        if all_suites()[name].kind != "curriculum":
+            continue
+        data, _subsets, orders, singles, done = read_tables(name, seeds, cache)
+        if not done:
+            continue
+        used.append(f"{name} ({len(done)} seeds)")
+        graphs = {seed: leep_graph(singles[seed], data, seed=seed) for seed in done}
+        planners, anti = curriculum_planners(graphs, [t.name for t in data])
+        for measure, view in (("loss", loss_view), ("acc", lambda t: t)):
+            rows = curriculum_rows(view(orders), planners=planners, anti=anti)[0]
+            rows = rows[(rows.measure == "acc") & rows.order.ne("")]
+            for arm, g in rows.groupby("arm"):
+                per_suite.append({"suite": name, "measure": measure, "arm": arm,
+                                  "pct_mean_truth": g[g.truth == "mean"]["percentile"].mean(),
+                                  "pct_own_seed": g[g.truth == "seed"]["percentile"].mean()})
+    if not per_suite:
+        return "No curriculum suite of the list is cached: nothing pooled."
+    tab = pd.DataFrame(per_suite)
+    lines = [f"Pooled over {len(used)} suites: {', '.join(used)}.", "",
+             "| measure | arm | suites | mean percentile, seed-mean truth [95 % CI over suites] | mean percentile, own seed |",
+             "|---|---|---|---|---|"]
+    for (measure, arm), g in tab.groupby(["measure", "arm"], sort=True):
+        m, lo, hi = bootstrap_ci(g["pct_mean_truth"].to_numpy())
+        lines.append(f"| final mean test {measure} | {arm} | {len(g)} | {m:.0f} [{lo:.0f}, {hi:.0f}] | {g['pct_own_seed'].mean():.0f} |")
+    return "\n".join(lines)

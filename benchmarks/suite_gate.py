@@ -10,14 +10,23 @@ Parts (every trained network is cached under ``--cache``, so each part resumes w
   split-half (Spearman-Brown) reliability of the pair effects (grouping: test-loss gain of a task from
   one partner; curricula: test-loss change of the first task of every two-task order) >= 0.8 and the
   partition (k = 2) / order (final mean test loss) noise ceiling >= 0.5; accuracy figures beside them.
+- ``pooled``: each curriculum arm's percentile averaged over the listed suites (the random class-split
+  suites ``fm_rand0..9``) with a bootstrap CI over suites.
 - ``judge``: for curriculum suites that pass, every curriculum objective of the planner (LEEP graph of
   each seed's singleton networks) against random orders and the val-chosen oracle, on test loss (primary)
   and accuracy.
 
-Usage (resumable; run the tables of different suites side by side, one process per core)::
+Usage (resumable; run the tables side by side, one process per core: different suites, or disjoint seed
+ranges of one suite with ``--first-seed``; seed s gives the same numbers whichever process trains it)::
 
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/suite_gate.py --suites fm_shared5 --seeds 6 --part tables
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/suite_gate.py --suites fm_shared5 --seeds 3 --part tables &
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/suite_gate.py --suites fm_shared5 --first-seed 3 --seeds 3 --part tables &
     .venv/bin/python benchmarks/suite_gate.py --suites fm_shared5,fm_shared4c --seeds 6 --part gate
+    .venv/bin/python benchmarks/suite_gate.py --suites fm_shared4c --seeds 6 --part judge
+
+``--part gate`` / ``judge`` use only the seeds of ``range(first_seed, first_seed + seeds)`` whose networks
+are all cached, and write ``OUT/gate.md`` / ``OUT/judge.md``; ``tables`` appends one line per (suite,
+seed) to ``OUT/timings.jsonl`` (wall and CPU seconds).
 """
 from __future__ import annotations
 
@@ -117,7 +126,7 @@ def main(argv=None) -> int:
     ap.add_argument("--suites", required=True, help="Comma-separated suite names (benchmarks/suites.py).")
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--part", choices=["tables", "gate", "judge"], default="gate")
+    ap.add_argument("--part", choices=["tables", "gate", "judge", "pooled"], default="gate")
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
@@ -132,9 +141,10 @@ def main(argv=None) -> int:
     if args.part == "tables":
         fill_tables(names, seeds, args.cache, args.out)
         return 0
-    from gate_report import gate_report, judge_report  # noqa: E402
+    from gate_report import gate_report, judge_report, pooled_report  # noqa: E402
 
-    text = gate_report(names, seeds, args.cache) if args.part == "gate" else judge_report(names, seeds, args.cache)
+    report = {"gate": gate_report, "judge": judge_report, "pooled": pooled_report}[args.part]
+    text = report(names, seeds, args.cache)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.part}.md").write_text(text + "\n")
     print(text)

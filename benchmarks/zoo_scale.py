@@ -158,9 +158,10 @@ class _Sampler(threading.Thread):
             name, cmd = p.name(), " ".join(p.cmdline())
         except Exception:  # noqa: BLE001 - gone
             return "other"
-        if name.startswith("ray::") or "default_worker.py" in cmd:
-            return "worker" if not any(s in name for s in ("IDLE", "DashboardAgent", "RuntimeEnvAgent")) \
-                or "default_worker.py" in cmd else "ray_service"
+        if "default_worker.py" in cmd:  # a worker before it renames itself
+            return "worker"
+        if name.startswith("ray::") and not any(s in name for s in ("IDLE", "DashboardAgent", "RuntimeEnvAgent")):
+            return "worker"  # ray::_call (a task running); an idle worker stays a service until it runs one
         return "ray_service"
 
     def run(self) -> None:

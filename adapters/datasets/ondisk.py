@@ -95,6 +95,10 @@ def _reader(data: Any) -> tuple[Reader, np.ndarray]:
         if y.ndim != 1 or len(y) != len(x):
             raise InputError(f"npy labels must be 1-D with one label per input row; got shape {y.shape} for "
                              f"{len(x)} rows.", key="data.labels")
+        if x.ndim == 3 and x.dtype not in (np.uint8, np.uint16):
+            raise InputError(f"npy inputs of shape {tuple(x.shape)} and dtype {x.dtype}: read as images, they need a "
+                             "channel axis; save them as (n, 1, H, W) (np.save(path, x[:, None])), or as uint8/uint16 "
+                             "pixels, which (n, H, W) may be.", key="data.root")
         # unsigned 8/16-bit images ((n, H, W) or (n, C, H, W)) are pixels, scaled by their type's range
         # as image files are; other arrays (floats, token ids) are read as stored
         return ArrayFileReader(x, pixels=x.dtype in (np.uint8, np.uint16) and x.ndim >= 3), y

@@ -233,10 +233,13 @@ class ImageFolderReader(Reader):
         files, labels, stats = [], [], []
         for k, (_, images) in enumerate(found):
             for rel in images:
-                st = os.stat(os.path.join(root, rel))
+                try:
+                    st = os.stat(os.path.join(root, rel))
+                    stats.append(f"{rel}|{st.st_size}|{st.st_mtime_ns}")
+                except OSError:  # a broken link: _check_images refuses it, naming the file
+                    stats.append(f"{rel}|unreadable")
                 files.append(rel)
                 labels.append(k)
-                stats.append(f"{rel}|{st.st_size}|{st.st_mtime_ns}")
         self.root, self.mode, self.size = str(root), mode, size
         self.files = files
         _check_images(self.root, files, size)
@@ -289,13 +292,26 @@ def is_hidden(name: str) -> bool:
 def _image_files(root: Path, name: str) -> list[str]:
     """Image files under ``root/name`` (recursive, hidden/system folders and hidden files skipped), as
     paths relative to ``root`` in ``torchvision.datasets.folder.make_dataset``'s order (folders sorted by
-    path, files by name)."""
+    path, files by name). A linked folder that leads back to one of its own parent folders (a link
+    loop, e.g. to the root) is not searched: the walk would otherwise find every image again, under
+    this class, until the path is too long."""
     walked = []
+    top = os.path.realpath(root)
     for dirpath, dirnames, names in os.walk(root / name, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not is_hidden(d)]
+        here = os.path.realpath(dirpath)
+        dirnames[:] = [d for d in dirnames if not is_hidden(d) and not _loops_back(os.path.join(dirpath, d), here, top)]
         walked.append((dirpath, names))
     return [os.path.relpath(os.path.join(dirpath, f), root) for dirpath, names in sorted(walked)
             for f in sorted(names) if not is_hidden(f) and f.lower().endswith(IMAGE_EXTENSIONS)]
+
+
+def _loops_back(path: str, here: str, top: str) -> bool:
+    """``path`` (a sub-folder of the real folder ``here``) is a link to ``here``, one of its parents
+    or the image folder's root ``top`` (or a folder holding it)."""
+    if not os.path.islink(path):
+        return False
+    target = os.path.realpath(path)
+    return any(p == target or p.startswith(target.rstrip(os.sep) + os.sep) for p in (here, top))
 
 
 def _check_images(root: str, files: list[str], size: int | None) -> None:
@@ -477,7 +493,16 @@ class DatasetReader(Reader):
     def labels(self) -> np.ndarray | None:
         ds = self.dataset
         if self.columns is not None:  # Hugging Face: one column read
-            return np.asarray(ds[self.label_column]) if self.label_column is not None else None
+            if self.label_column is None:
+                return None
+            labels = np.asarray(ds[self.label_column])
+            if self.class_names is not None and labels.size and (labels == -1).any():
+                row = int(np.flatnonzero(labels == -1)[0])
+                raise InputError(f"row {row} (column {self.label_column!r}) of the dataset has the label -1, a "
+                                 f"ClassLabel's 'no label' (as in unlabelled test splits), in "
+                                 f"{int((labels == -1).sum())} row(s); it is not a class: drop those rows first, "
+                                 f"dataset.filter(lambda r: r[{self.label_column!r}] != -1), or use a labelled split.")
+            return labels
         targets = getattr(ds, "targets", None)
         if targets is not None and len(targets) == len(ds):
             return np.asarray([t.item() if hasattr(t, "item") else t for t in targets])
@@ -490,8 +515,8 @@ class DatasetReader(Reader):
 
 def _check_stored_images(dataset: Any, column: str, size: int | None, batch: int = 1024) -> None:
     """For a Hugging Face ``Image`` column: read every row's image header (not its pixels) and refuse,
-    naming the row, an image PIL cannot open and, without ``size``, an image whose size differs from
-    row 0's (the batch would not stack)."""
+    naming the row, an empty cell or an image PIL cannot open and, without ``size``, images of several
+    sizes (the batch would not stack), naming a row of a less common size and one of the most common."""
     import io
 
     feature = getattr(dataset, "features", {}).get(column)
@@ -501,10 +526,13 @@ def _check_stored_images(dataset: Any, column: str, size: int | None, batch: int
     from PIL import Image
 
     raw = dataset.select_columns([column]).cast_column(column, datasets.Image(decode=False))
-    first, row = None, 0
+    sizes: dict[tuple[int, int], list[int]] = {}  # size -> [first row, number of rows]
+    row = 0
     for chunk in raw.iter(batch_size=batch):
         for cell in chunk[column]:
             where = f"row {row} (column {column!r}) of the dataset"
+            if cell is None or (cell.get("bytes") is None and not cell.get("path")):
+                raise InputError(f"{where} has no image (an empty cell); remove the row or give it an image.")
             try:
                 source = io.BytesIO(cell["bytes"]) if cell.get("bytes") is not None else cell.get("path")
                 with Image.open(source) as img:
@@ -512,14 +540,15 @@ def _check_stored_images(dataset: Any, column: str, size: int | None, batch: int
             except Exception as exc:  # noqa: BLE001 - PIL raises many types for bytes that are not an image
                 raise InputError(f"{where} cannot be read as an image ({type(exc).__name__}: {exc}); remove the "
                                  "row or replace its image.") from None
-            if first is None:
-                first = shape
-            elif size is None and shape != first:
-                raise InputError(f"{where} is an image of {shape[0]}x{shape[1]} pixels, unlike row 0 "
-                                 f"({first[0]}x{first[1]}): images of one task must share a size; set image_size=N "
-                                 "(Task(name, dataset, image_size=N), or data.image_size in a config) to resize "
-                                 "every image to N x N.", key="image_size")
+            sizes.setdefault(shape, [row, 0])[1] += 1
             row += 1
+    if size is None and len(sizes) > 1:  # name a row of a less common size, against the most common one
+        (common, (c_row, c_n)), (odd, (o_row, o_n)) = sorted(sizes.items(), key=lambda kv: (-kv[1][1], kv[1][0]))[:2]
+        raise InputError(f"row {o_row} (column {column!r}) of the dataset is an image of {odd[0]}x{odd[1]} pixels, "
+                         f"unlike row {c_row} ({common[0]}x{common[1]}) and {c_n - 1} other row(s) ({len(sizes)} sizes "
+                         f"among {row} rows; {o_n} of {odd[0]}x{odd[1]}): images of one task must share a size; set "
+                         "image_size=N (Task(name, dataset, image_size=N), or data.image_size in a config) to resize "
+                         "every image to N x N.", key="image_size")
 
 
 def _declared_dtype(dataset: Any, column: str | None) -> np.dtype | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from transfergraph.planner.common.exceptions import InputError
@@ -74,6 +75,10 @@ def read_scores(path: str | Path) -> pd.DataFrame:
         if len(wrong):  # text where a number belongs: a hand-edited or corrupt file
             raise InputError(f"{path}: column {col!r} of data row {int(wrong[0]) + 1} is {df[col][wrong[0]]!r}; "
                              "expected a number (or empty).")
+        infinite = df.index[np.isinf(values.to_numpy(dtype=float))]
+        if len(infinite):  # no score transfergraph writes is infinite: a hand edit, and the plan cannot use it
+            raise InputError(f"{path}: column {col!r} of data row {int(infinite[0]) + 1} is "
+                             f"{values[infinite[0]]}; expected a finite number (or empty).")
         df[col] = values
     twice = df.index[df.duplicated(["source", "target", "metric"], keep="first")]
     if len(twice):  # e.g. two score tables concatenated: which score counts would be a silent choice

@@ -74,6 +74,8 @@ def _source_set_section(plan: dict) -> list[str]:
         f"They serve {len(assignment)} of {n_targets} targets with total weight {_f(obj['value'])} "
         f"({_proof(obj)})."
     )
+    if len(chosen) < int(ss["budget"]) and obj.get("optimal"):
+        lines.append(f"Fewer than the budget of {ss['budget']}: no further source raises any target's weight.")
     unserved = sorted(set(plan["sources"]) - set(assignment))
     if unserved:
         lines.append(f"Targets with no edge from the kept sources (train from scratch): {', '.join(unserved)}.")

@@ -1,8 +1,10 @@
 """The report's first screen: what to do next, in three lines, from the plan.
 
-Line 1 says which source to fine-tune for each target (and where the full ranking is), line 2 which
-warnings to read before acting (counted by kind), line 3 how far the groups and the curriculum can
-be trusted and which command measures them. Pure: reads the plan's JSON mapping only.
+Line 1 says which source to fine-tune for each target (and where the full ranking is; its example is a
+target whose first source no leakage warning names, and it counts the targets whose first source one does),
+line 2 which warnings to read before acting (counted by kind), line 3 how far the groups, the curriculum
+and the source ranking can be trusted and which command measures them (or that the groups and curriculum
+carry no information when the graph has no task->task edge). Pure: reads the plan's JSON mapping only.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ __all__ = ["next_steps_lines"]
 
 _KINDS = (("sample overlap", "leakage"), ("near chance", "weak source model"), ("flagged", "flagged scores"),
           ("near the label prior", "near-prior source"), ("no task->task", "no task->task edges"),
-          ("not run", "check not run"), ("predicted", "predicted pairs"), ("sharing hurts", "train alone"),
+          ("not run", "check not run"), ("are predicted, not scored", "predicted pairs"),
+          ("scores are meaningless", "degenerate model output"), ("sharing hurts", "train alone"),
           ("(sources_from)", "sources restricted"))
 
 
@@ -65,7 +68,12 @@ def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
     sources_level = (evidence.get("sources") or {}).get("level", "proxy only")
     ranking = ("`transfergraph validate CONFIG` checks the source ranking on your data." if sources_level.startswith("proxy")
                else f"the source ranking is {sources_level} (see the evidence section).")
-    if all(level.startswith("proxy") for level in levels.values()):
+    all_proxy = all(level.startswith("proxy") for level in levels.values())
+    if all_proxy and any(str(w).startswith("no task->task edges") for w in warnings):
+        third = ("**Groups and curriculum carry no information** here: there is no task->task edge (every grouping "
+                 "and order scores alike); give each task its own model (config `models.per_task: true`, or "
+                 f"`Source(..., task=NAME)`) to plan them; {ranking}")
+    elif all_proxy:
         third = ("**Groups and curriculum are proxy only** here: measure them with `transfergraph group CONFIG` "
                  "(trains each task alone and with each partner) or `transfergraph validate CONFIG --decisions` "
                  f"before training by them; {ranking}")

@@ -113,31 +113,31 @@ def _quotas(budget: int, cand: np.ndarray, t_order: list[int]) -> np.ndarray:
     return np.minimum(np.maximum(q, MIN_PER_TARGET), cand.sum(axis=0))
 
 
+def _deal(cand: np.ndarray, chosen: np.ndarray, line: int, need: int, order: list[int], pos: int) -> int:
+    """Choose up to ``need`` free candidates of row ``line`` of ``cand`` (marked in ``chosen``), visiting
+    its columns in ``order`` round-robin from the cursor ``pos``, one pass at most; returns the cursor."""
+    for _ in range(len(order)):
+        if need <= 0:
+            break
+        k = order[pos % len(order)]
+        pos += 1
+        if cand[line, k] and not chosen[line, k]:
+            chosen[line, k] = True
+            need -= 1
+    return pos
+
+
 def _coverage(cand: np.ndarray, first: np.ndarray, s_order: list[int], t_order: list[int]) -> list[Pair]:
-    S, T = cand.shape
+    """Each target's first ``first[j]`` pairs (sources dealt round-robin), then each source topped up
+    to ``MIN_PER_SOURCE`` pairs (targets dealt round-robin)."""
     chosen = np.zeros_like(cand)
     pos = 0
-    for j in t_order:
-        need = int(first[j])
-        for _ in range(S):
-            if need == 0:
-                break
-            i = s_order[pos % S]
-            pos += 1
-            if cand[i, j] and not chosen[i, j]:
-                chosen[i, j] = True
-                need -= 1
+    for j in t_order:  # transposed views: row j is target j's sources; writes reach ``chosen``
+        pos = _deal(cand.T, chosen.T, j, int(first[j]), s_order, pos)
     pos = 0
     for i in s_order:
         need = min(MIN_PER_SOURCE, int(cand[i].sum())) - int(chosen[i].sum())
-        for _ in range(T):
-            if need <= 0:
-                break
-            j = t_order[pos % T]
-            pos += 1
-            if cand[i, j] and not chosen[i, j]:
-                chosen[i, j] = True
-                need -= 1
+        pos = _deal(cand, chosen, i, need, t_order, pos)
     return [(int(i), int(j)) for i, j in zip(*np.nonzero(chosen))]
 
 

@@ -31,7 +31,7 @@ from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.validation.decision_stats import noise_ceiling
 
 __all__ = ["loss_view", "pair_gain_matrix", "order_effect_matrix", "pair_reliability", "order_effect_reliability",
-           "partition_ceiling", "order_ceiling", "GateResult", "gate", "MIN_RELIABILITY", "MIN_CEILING"]
+           "partition_ceiling", "order_ceiling", "seeds_needed", "GateResult", "gate", "MIN_RELIABILITY", "MIN_CEILING"]
 
 MIN_RELIABILITY = 0.8
 MIN_CEILING = 0.5
@@ -141,6 +141,25 @@ def order_ceiling(orders: pd.DataFrame, measure: str = "loss", metric: str = "ac
     tab = _scored(orders, measure)
     tasks = sorted(tab["task"].unique())
     return noise_ceiling(np.array([order_measures(tab[tab.seed == s], tasks)[1][metric] for s in _seeds(tab)]))
+
+
+def seeds_needed(reliability: float, n_seeds: int, target: float = MIN_RELIABILITY) -> float:
+    """Seeds whose mean would reach ``target`` reliability, by the Spearman-Brown prophecy formula.
+
+    With rho_K the reliability of a K-seed mean, one seed's is rho_1 = rho_K / (K - (K - 1) rho_K) and
+    K' seeds reach rho_K' = K' rho_1 / (1 + (K' - 1) rho_1); the smallest such K' >= target is
+    ceil(target (1 - rho_1) / ((1 - target) rho_1)). Returns inf when rho_K <= 0 or is NaN (no number
+    of seeds helps a truth that does not reproduce at all).
+    Raises InputError: ``n_seeds`` < 1 or ``target`` outside (0, 1).
+    """
+    if n_seeds < 1 or not 0 < target < 1:
+        raise InputError(f"seeds_needed needs n_seeds >= 1 and 0 < target < 1; got {n_seeds!r}, {target!r}.")
+    if not np.isfinite(reliability) or reliability <= 0:
+        return float("inf")
+    if reliability >= 1:
+        return 1.0
+    rho1 = reliability / (n_seeds - (n_seeds - 1) * reliability)
+    return float(np.ceil(target * (1 - rho1) / ((1 - target) * rho1) - 1e-9))
 
 
 @dataclass(frozen=True)

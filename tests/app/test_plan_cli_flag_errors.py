@@ -31,3 +31,11 @@ def test_a_cotraining_graph_is_not_re_planned_as_transfer_scores(tmp_path):
     assert result.exit_code == 2, result.output
     assert "holds measured co-training gains (written by `transfergraph group`)" in result.output
     assert not (tmp_path / "p" / "plan.json").exists()
+
+
+def test_plan_takes_quiet_like_the_other_commands(tmp_path, scores_csv):
+    loud = runner.invoke(app, ["plan", str(scores_csv), "--out", str(tmp_path / "a")])
+    quiet = runner.invoke(app, ["plan", str(scores_csv), "--out", str(tmp_path / "b"), "--quiet"])
+    assert loud.exit_code == quiet.exit_code == 0, quiet.output
+    assert "[transfergraph] wrote" in loud.output and "[transfergraph] wrote" not in quiet.output
+    assert (tmp_path / "b" / "plan.json").is_file()

@@ -71,3 +71,22 @@ def test_a_measured_source_ranking_is_named_instead_of_the_validate_advice():
     plan = dict(PLAN, evidence={**PLAN["evidence"], "sources": {"level": "measured on this data"}})
     third = next_steps_lines(plan)[4]
     assert "source ranking is measured on this data" in third and "checks the source ranking" not in third
+
+
+def test_warning_kinds_are_not_guessed_from_a_common_word():
+    """A degenerate-model warning mentions samples 'predicted as class 3': not a predicted-pairs warning."""
+    plan = dict(PLAN, warnings=[
+        "models.external[1] (m): the model loaded from m.pt gives predictions that carry no information about the "
+        "labels on 30 samples of task 'all': LEEP ... (22 of 30 samples predicted as class 3). Its scores are "
+        "meaningless: check its preprocess",
+        "12 edges of the graph are predicted, not scored (pairs_fraction run); ..."])
+    line = next_steps_lines(plan)[3]
+    assert "1 degenerate model output" in line and "1 predicted pairs" in line
+
+
+def test_without_task_edges_the_groups_line_says_they_carry_no_information():
+    plan = dict(PLAN, warnings=["no task->task edges among tasks ['a', 'b']: the groups and the curriculum carry no "
+                                "information (every order and grouping scores alike); ..."])
+    third = next_steps_lines(plan)[4]
+    assert "carry no information" in third and "models.per_task: true" in third
+    assert "transfergraph group CONFIG" not in third

@@ -26,3 +26,16 @@ def test_the_curriculum_value_says_what_it_measures():
                                           "parents": {"a": [None, None], "b": ["a", 0.5]}}}}
     text = "\n".join(_curriculum_section(plan))
     assert "Value 1.500 of w_ext(pi_1) + sum_k w(pi_{k-1}->pi_k) (proven optimal" in text
+
+
+def test_a_source_set_smaller_than_its_budget_says_why():
+    from transfergraph.planner.report.explain import _source_set_section
+
+    plan = {"sources": {"high": [["ext_all", 0.97]], "low": [["ext_all", 0.98]]}, "source_models": {},
+            "source_set": {"chosen": ["ext_all"], "assignment": {"high": "ext_all", "low": "ext_all"}, "budget": 2},
+            "objectives": {"source_set": {"value": 1.95, "optimal": True, "status": "optimal", "method": "greedy+swap",
+                                          "seconds": 0.0}}}
+    text = "\n".join(_source_set_section(plan))
+    assert "Fewer than the budget of 2: no further source raises any target's weight." in text
+    plan["source_set"]["budget"] = 1
+    assert "Fewer than the budget" not in "\n".join(_source_set_section(plan))

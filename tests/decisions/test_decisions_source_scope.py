@@ -75,7 +75,11 @@ def test_scope_from_the_command_line_and_the_config(graph, tmp_path):
     assert bad.exit_code == 2 and "--sources-from" in bad.output and "zoo_x" in bad.output
     assert "Traceback" not in bad.output
     tasks = [{"name": "a"}, {"name": "b"}]
-    assert plan_options(parse_config({"tasks": tasks, "plan": {"sources_from": ["m0"]}})).sources_from == ("m0",)
+    external = {"per_task": True, "external": [{"name": "m0"}]}
+    assert plan_options(parse_config({"tasks": tasks, "models": external,
+                                      "plan": {"sources_from": ["m0"]}})).sources_from == ("m0",)
+    with pytest.raises(ConfigError, match="not source nodes of this config"):   # checked before any training
+        parse_config({"tasks": tasks, "plan": {"sources_from": ["m0"]}})
     assert plan_options(parse_config({"tasks": tasks, "plan": {"sources_from": "external"}})).sources_from == "external"
     with pytest.raises(ConfigError, match="sources_from"):
         parse_config({"tasks": tasks, "plan": {"sources_from": []}})

@@ -18,7 +18,7 @@ from transfergraph.planner.validation.continual import orders_table
 from transfergraph.planner.validation.multitask import subset_name
 from transfergraph.planner.validation.reliability import (gate, loss_view, order_ceiling, order_effect_matrix,
                                                            order_effect_reliability, pair_gain_matrix,
-                                                           pair_reliability, partition_ceiling)
+                                                           pair_reliability, partition_ceiling, seeds_needed)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -115,6 +115,16 @@ def test_partition_ceiling_is_one_on_identical_seeds():
     tab = pd.concat(rows, ignore_index=True)
     tab = pd.concat([tab.assign(seed=s) for s in range(4)], ignore_index=True)
     assert partition_ceiling(tab, 2) == pytest.approx(1.0)
+
+
+def test_seeds_needed_inverts_spearman_brown():
+    rho1 = 0.2  # one seed; 16 seeds: 16 * 0.2 / (1 + 15 * 0.2) = 0.8 exactly
+    rho4 = 4 * rho1 / (1 + 3 * rho1)
+    assert seeds_needed(rho4, 4) == 16
+    assert seeds_needed(0.9, 6) == 3  # already above: fewer seeds would do
+    assert seeds_needed(-0.1, 6) == float("inf") and seeds_needed(float("nan"), 6) == float("inf")
+    with pytest.raises(InputError, match="n_seeds"):
+        seeds_needed(0.5, 0)
 
 
 def test_gate_thresholds_and_nan():

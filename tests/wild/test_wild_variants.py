@@ -77,8 +77,9 @@ def _prefixed(sd: dict, prefix: str) -> dict:
 
 CHECKPOINTS = {
     # a script's step counter or an unset entry inside the state_dict: loaded, the entry named in the log
-    "counter_in_lightning_state_dict": (lambda sd: {"state_dict": {**_prefixed(sd, "model."), "n_averaged": 5}},
-                                        "ignored 1 non-tensor entry of the state_dict ['state_dict']: 'n_averaged' (int)"),
+    "counter_in_lightning_state_dict": (
+        lambda sd: {"state_dict": {**_prefixed(sd, "model."), "n_averaged": 5}},
+        "ignored 1 non-tensor entry of the state_dict ['state_dict']: 'n_averaged' (int)"),
     "none_at_top": (lambda sd: {**sd, "ema_decay": None}, "ignored 1 non-tensor entry of the state_dict: 'ema_decay'"),
     # a prefix of 5 components (nested wrappers) beside a loss module's weights
     "deep_prefix_with_loss": (lambda sd: {**_prefixed(sd, "trainer.lit.model.ema.module."),
@@ -273,6 +274,16 @@ def test_npy_grayscale_pixels_without_a_channel_axis_score_as_with_one(tmp_path)
     assert "has shape (36, 8, 8, 3), channels last (n, H, W, C)" in text and "x.transpose(0, 3, 1, 2)" in text
 
 
+@pytest.mark.slow
+def test_npy_float_images_without_a_channel_axis_are_refused_with_the_fix(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.random((36, SIZE, SIZE)).astype(np.float32)
+    result, _ = _npy_run(tmp_path, x, "float_nhw")  # was: a RuntimeError traceback from the first conv layer
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert "data.root" in text and "np.save(path, x[:, None])" in text
+
+
 def test_a_class_name_typed_composed_selects_the_folder_macos_stored_decomposed(tmp_path):
     """macOS writes folder names decomposed (NFD: 'e' + combining accent); a config types them composed."""
     from transfergraph.jobs.class_names import resolve_classes
@@ -309,3 +320,114 @@ def test_labels_given_for_an_image_folder_keep_1_and_the_string_1_apart(tmp_path
     labels = [1, "1", 2] * 2
     lazy, memory = Task("lazy", str(root), labels), Task("mem", np.zeros((6, 4), np.float32), labels)
     assert lazy.labels.tolist() == memory.labels.tolist() == labels
+
+
+def test_plan_refuses_infinite_scores_naming_the_row_and_never_keeps_another_tables_scores(tmp_path):
+    from typer.testing import CliRunner
+
+    from transfergraph.cli import app
+    from transfergraph.planner.report.artifacts import read_scores
+
+    run = _scores_and_graph(tmp_path)
+    text = (run / "scores.csv").read_text().splitlines()
+    header = text[0].split(",")
+    for bad in ("inf", "-inf", "Infinity"):
+        row = text[2].split(",")
+        row[header.index("normalized")] = bad
+        (tmp_path / "bad.csv").write_text("\n".join([text[0], text[1], ",".join(row), *text[3:]]) + "\n")
+        result = CliRunner().invoke(app, ["plan", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "pb")])
+        assert result.exit_code == 2 and "Traceback" not in result.output  # was: ValueError of the clustering
+        assert "bad.csv: column 'normalized' of data row 2 is " in result.output
+        assert "expected a finite number (or empty)" in result.output
+    other = tmp_path / "other.csv"  # another run's table, planned into the same folder first
+    other.write_text("source,source_task,target,metric,score,normalized,status\nm,,x,leep,-1,0.5,ok\n"
+                     "m,,y,leep,-1.2,0.4,ok\n")
+    out = tmp_path / "same_out"
+    for table in (other, run / "scores.csv"):
+        result = CliRunner().invoke(app, ["plan", str(table), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    assert sorted(read_scores(out / "scores.csv")["target"].unique()) == ["-0", "0x10", "\u0661"]  # was: x, y
+
+
+def test_a_broken_link_is_refused_naming_it_and_a_link_loop_adds_no_samples(tmp_path):
+    from transfergraph.planner.common.exceptions import InputError
+
+    clean = ImageFolderReader(_image_folder(tmp_path / "clean", ["cat", "dog"]), mode="L")
+    root = _image_folder(tmp_path / "wild", ["cat", "dog"])
+    os.symlink(root, root / "dog" / "back_to_root")  # was: cat's images again under dog, 40 levels deep
+    os.symlink(root / "dog", root / "dog" / "self")
+    wild = ImageFolderReader(root, mode="L")
+    assert wild.files == clean.files and np.array_equal(wild.labels(), clean.labels())
+    os.symlink(tmp_path / "gone.png", root / "cat" / "9.png")
+    with pytest.raises(InputError) as info:  # was: FileNotFoundError from os.stat (a traceback)
+        ImageFolderReader(root, mode="L")
+    assert "1 file(s) cannot be read as images" in str(info.value) and f"{root / 'cat' / '9.png'}" in str(info.value)
+
+
+def test_the_classlabel_no_label_minus_1_is_refused_not_a_class(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from transfergraph.planner.common.exceptions import InputError
+    from transfergraph.planner.inputs.task import Task
+
+    images = [Image.fromarray(np.full((SIZE, SIZE), 20 * i, np.uint8)) for i in range(9)]
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=["a", "b", "c"])})
+    labels = [0, 1, 2, -1, 0, 1, 2, -1, 0]  # an unlabelled test split's -1
+    datasets.Dataset.from_dict({"image": images, "label": labels}, features=features).save_to_disk(str(tmp_path / "hf"))
+    hf = datasets.load_from_disk(str(tmp_path / "hf"))
+    with pytest.raises(InputError) as info:  # was: accepted, -1 a fourth class
+        Task("t", hf)
+    assert "row 3 (column 'label') of the dataset has the label -1" in str(info.value)
+    assert "in 2 row(s)" in str(info.value) and "dataset.filter(" in str(info.value)
+    kept = hf.filter(lambda r: r["label"] != -1)
+    assert Task("t", kept).labels.tolist() == [0, 1, 2, 0, 1, 2, 0]
+
+
+@pytest.mark.parametrize("written, given", [("1e5", "float 100000.0"), (".5", "float 0.5"), ("true", "bool True")])
+def test_a_class_yaml_reads_as_a_float_or_boolean_says_how_to_quote_it(written, given, tmp_path):
+    from transfergraph.config import load_config
+    from transfergraph.planner.common.exceptions import ConfigError
+
+    path = tmp_path / "job.yaml"
+    path.write_text(f"tasks:\n  - {{name: a, classes: [{written}, x]}}\n  - {{name: b}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"tasks.0.classes.0: expected an integer or a string; got {given} (YAML reads the unquoted value" \
+           in str(info.value) and 'quote it exactly as written' in str(info.value)
+    path.write_text(f"tasks:\n  - {{name: a, classes: ['{written}', x]}}\n  - {{name: b}}\n")
+    assert load_config(path).tasks[0].classes == [written, "x"]
+
+
+def test_an_external_model_named_like_a_per_task_model_is_refused_before_training(tmp_path):
+    from transfergraph.config import load_config
+    from transfergraph.planner.common.exceptions import ConfigError
+
+    path = tmp_path / "job.yaml"
+    text = ("tasks:\n  - {name: a, classes: [0, 1, 2]}\n  - {name: b, classes: [3, 4]}\n"
+            "models:\n  per_task: %s\n  external:\n    - {name: a.cnn, classes: [0, 1, 2, 3]}\n")
+    path.write_text(text % "true")
+    with pytest.raises(ConfigError) as info:  # was: "sources must have unique names" after training a's model
+        load_config(path)
+    assert "models.external: ['a.cnn'] would be named like the per-task model of task 'a'" in str(info.value)
+    path.write_text(text % "false")
+    assert load_config(path).models.external[0].name == "a.cnn"
+
+
+def test_hf_sizes_name_the_odd_row_even_when_it_is_row_0_and_an_empty_image_cell(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from transfergraph.planner.common.exceptions import InputError
+    from transfergraph.planner.inputs.task import Task
+
+    images = [Image.fromarray(np.full((SIZE, SIZE), 20 * i, np.uint8)) for i in range(6)]
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")})
+
+    def saved(name, cells):
+        datasets.Dataset.from_dict({"image": cells, "label": [0, 1] * 3}, features=features).save_to_disk(
+            str(tmp_path / name))
+        return datasets.load_from_disk(str(tmp_path / name))
+
+    with pytest.raises(InputError) as info:  # was: "row 1 ... 8x8 pixels, unlike row 0 (10x10)": the wrong row
+        Task("t", saved("odd0", [images[0].resize((10, 10))] + images[1:]))
+    assert "row 0 (column 'image') of the dataset is an image of 10x10 pixels, unlike row 1 (8x8)" in str(info.value)
+    with pytest.raises(InputError) as info:  # was: "AttributeError: 'NoneType' object has no attribute 'get'"
+        Task("t", saved("empty", images[:3] + [None] + images[4:]))
+    assert "row 3 (column 'image') of the dataset has no image (an empty cell)" in str(info.value)

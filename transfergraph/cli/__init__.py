@@ -159,6 +159,7 @@ def plan(
         None, "--sources-from", help="Sources the plan may recommend: all (default) | external (model nodes only) | "
                                      "tasks (the tasks' own models) | NAME,NAME,...; groups and curriculum still use "
                                      "every task->task edge."),
+    quiet: bool = typer.Option(False, "--quiet", help="No summary line (errors are still reported)."),
     debug: _Debug = False,
 ) -> None:
     """Re-plan from an existing score table or transfer graph without computing any score."""
@@ -181,6 +182,9 @@ def plan(
         chosen = _plan_metric(scores, graph, metric, options.metric if inherited else None, source)
         options = options.replace(metric=chosen)
         target = prepare_out_dir(out)
+        stale = target / "scores.csv"  # another table's scores beside this plan would disagree with it
+        if scores is not None and stale.is_file() and not stale.samefile(source):
+            stale.unlink()  # plan_outputs writes the table re-planned from in its place
         nodes = graph.nodes(data="kind") if graph is not None else None
         origin = str(config) if config else (str(previous) if previous.is_file() else "defaults")
         summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "executor": "none (plan only)",
@@ -191,7 +195,7 @@ def plan(
         carried = carried_leakage_warnings(previous)  # the run's leakage findings: this re-plan cannot check them
         _with_flag_names(lambda: plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
                                               seconds=time.perf_counter() - t0, warnings=carried))
-        _echo(f"[transfergraph] wrote {target}/plan.json and {target}/report.md")
+        _logger(quiet)(f"wrote {target}/plan.json and {target}/report.md")
 
     _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}")
 

@@ -54,7 +54,8 @@ def group(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar, log or summary lines (errors and failed "
                                                       "networks are still reported)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors (also accepted before "
+                               "the command: transfergraph --debug group ...)."),
 ) -> None:
     """Train every single task and every pair as a multitask network (random subsets past 10 tasks), write
     cotrain.csv, the gains on graph.graphml and a plan whose groups come from the measured gains (HOA)."""

@@ -277,6 +277,10 @@ class JobConfig(_Strict):
         clash = sorted(set(ext) & set(names)) + sorted({n for n in ext if ext.count(n) > 1})
         if clash:
             raise ValueError(f"models.external: names must be unique and differ from task names; clashing {clash}")
+        own = sorted(set(ext) & {f"{n}.cnn" for n in names}) if self.models.per_task else []
+        if own:  # the per-task models are sources named TASK.cnn: two sources of one name
+            raise ValueError(f"models.external: {own} would be named like the per-task model of task "
+                             f"{own[0][:-4]!r} (models.per_task: true names it {own[0]!r}); rename the entry")
         if not self.models.per_task and not self.models.external and not self.models.meta.enabled:
             raise ValueError("models: no sources; set per_task: true, add models.external, or enable models.meta")
         metric = self.plan.metric or self.scoring.metrics[0]

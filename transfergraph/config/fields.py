@@ -77,7 +77,10 @@ def format_errors(err: ValidationError, source: str) -> str:
         where = ".".join(str(p) for p in loc).replace("validate_", "validate") or "(top level)"
         if kind in ("union",) or _EXPECTED.get(kind):
             msg = f"expected {_EXPECTED.get(kind) or msg}; got {_given(given)}"
-            if kind == "string_type" and isinstance(given, (bool, int, float)):  # e.g. name: 0.50 or name: true
+            if kind == "union" and "a string" in msg and isinstance(given, (bool, float)):  # classes: [1e5]
+                msg += (f" (YAML reads the unquoted value as a {type(given).__name__}: to give a name, quote it "
+                        "exactly as written, e.g. classes: [\"1e5\"])")
+            elif kind == "string_type" and isinstance(given, (bool, int, float)):  # e.g. name: 0.50 or name: true
                 msg += (f" (YAML reads the unquoted value as a {type(given).__name__}: quote it exactly as you mean "
                         "it, e.g. name: \"0.50\", to keep it as text)")
             elif kind in ("int_type", "float_type", "union") and isinstance(given, str) and _YAML11_NUMBER.match(given):

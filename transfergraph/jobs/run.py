@@ -22,6 +22,7 @@ from transfergraph.planner.common.io import atomic_write_json, atomic_write_with
 
 from transfergraph.config import JobConfig
 from transfergraph.config.devices import check_device
+from transfergraph.jobs.out_owner import other_run_in
 from transfergraph.jobs.planning import plan_options, read_scores
 
 __all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor", "connect_executor"]
@@ -154,6 +155,10 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
 
     log = log or (lambda _m: None)
     start = time.perf_counter()
+    other = other_run_in(config.name, out)
+    if other is not None:  # e.g. the default --out runs/latest: say what is being replaced
+        log(f"warning: --out {out} holds a run of config {other!r}; its outputs are replaced by this run of "
+            f"{config.name!r} (give another --out to keep both)")
     out = prepare_out_dir(out)
     cache_dir = resolve_cache(config.scoring.cache, out, "cache", cache)
     model_dir = Path(config.models.model_dir) if config.models.model_dir else out / "models"
