@@ -463,24 +463,18 @@ class DatasetReader(Reader):
                              + (" (or pass labels=)." if which == "label" else "."))
         return key
 
-    def _input(self, item: Any, i: int) -> Any:
+    def _field(self, item: Any, i: int, which: str) -> Any:
+        """Item ``i``'s input (``which="input"``) or label: a dict's column, or the first or second of an
+        ``(x, y)`` pair."""
         if isinstance(item, dict):
-            return item[self._key(item, i, "input")]
+            return item[self._key(item, i, which)]
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise InputError(f"a Dataset given as Task inputs must yield (x, y) pairs; item {i} is "
                              f"{type(item).__name__}.")
-        return item[0]
-
-    def _label(self, item: Any, i: int) -> Any:
-        if isinstance(item, dict):
-            return item[self._key(item, i, "label")]
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
-            raise InputError(f"a Dataset given as Task inputs must yield (x, y) pairs; item {i} is "
-                             f"{type(item).__name__}.")
-        return item[1]
+        return item[0 if which == "input" else 1]
 
     def read(self, i: int) -> np.ndarray:
-        x = self._input(self._item(i), int(i))
+        x = self._field(self._item(i), int(i), "input")
         out = _sample_array(x, self.image_mode, self.image_size, self.describe(int(i)))
         declared = _declared_dtype(self.dataset, self.input_column) if self.columns is not None else None
         if declared is not None and (declared == np.uint8 or declared.kind in "bf") and out.dtype != declared \
@@ -509,7 +503,7 @@ class DatasetReader(Reader):
         return None
 
     def label_of(self, i: int) -> Any:
-        y = self._label(self._item(i), int(i))
+        y = self._field(self._item(i), int(i), "label")
         return y.item() if hasattr(y, "item") else y
 
 

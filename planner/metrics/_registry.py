@@ -223,7 +223,7 @@ class Metric:
         :func:`transfergraph.planner.metrics.tta`).
     version : str
         Bumped whenever the metric's numbers change; score caches key on it.
-    seeded : bool
+    seeded : bool, default False
         Whether ``func`` accepts ``seed=``.
     paper : str
         Link to the paper.
@@ -252,8 +252,8 @@ class Metric:
     func: Callable[..., float]
     input: MetricInput
     version: str
-    seeded: bool
     paper: str
+    seeded: bool = False
     normalizer: Callable[..., np.ndarray]
     regime: Callable[[int, int, np.ndarray], str]
     invariant_columns: frozenset

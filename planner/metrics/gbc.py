@@ -125,19 +125,7 @@ def off_diagonal_sum_exp(ops: Any, logs: Any) -> float:
     return math.exp(top) * ops.to_float(ops.exp(vals - top).sum())
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="gbc",
-    func=gbc,
-    input=MetricInput.FEATURES,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_gbc,
-    bounds=gbc_bounds,
-    regime=gbc_regime,
-    invariant_columns=frozenset({"zero", "constant"}),
-    duplication_invariant=True,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="gbc", func=gbc, input=MetricInput.FEATURES, version="2", paper=PAPER, normalizer=normalize_gbc,
+                bounds=gbc_bounds, regime=gbc_regime, invariant_columns=frozenset({"zero", "constant"}),
+                duplication_invariant=True)

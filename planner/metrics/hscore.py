@@ -84,19 +84,7 @@ def h_score_from_stats(ops: Any, cov: Any, centred_means: Any, weights: Any, rco
     return ops.to_float(((weights[:, None] * proj * proj).sum(axis=0) / lam[keep]).sum())
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="h_score",
-    func=h_score,
-    input=MetricInput.FEATURES,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_by_classes,
-    bounds=class_bounds,
-    regime=h_score_regime,
-    invariant_columns=frozenset({"zero", "constant", "duplicated"}),
-    duplication_invariant=True,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="h_score", func=h_score, input=MetricInput.FEATURES, version="2", paper=PAPER,
+                normalizer=normalize_by_classes, bounds=class_bounds, regime=h_score_regime,
+                invariant_columns=frozenset({"zero", "constant", "duplicated"}), duplication_invariant=True)

@@ -94,19 +94,7 @@ def leep_from_validated(theta: Any, row_sum: Any, codes: Any, k: int) -> float:
     return ops.to_float(log_eep.sum()) / n
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="leep",
-    func=leep,
-    input=MetricInput.PROBS,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_by_entropy,
-    bounds=entropy_bounds,
-    regime=leep_regime,
-    invariant_columns=frozenset(),
-    duplication_invariant=True,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="leep", func=leep, input=MetricInput.PROBS, version="2", paper=PAPER,
+                normalizer=normalize_by_entropy, bounds=entropy_bounds, regime=leep_regime,
+                invariant_columns=frozenset(), duplication_invariant=True)

@@ -173,19 +173,7 @@ def logme(
     return ops.to_float(evidence.mean()) / n
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="logme",
-    func=logme,
-    input=MetricInput.FEATURES,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_minmax,
-    bounds=unbounded,
-    regime=logme_regime,
-    invariant_columns=frozenset({"zero"}),
-    duplication_invariant=False,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="logme", func=logme, input=MetricInput.FEATURES, version="2", paper=PAPER,
+                normalizer=normalize_minmax, bounds=unbounded, regime=logme_regime,
+                invariant_columns=frozenset({"zero"}))

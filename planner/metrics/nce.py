@@ -65,19 +65,7 @@ def nce(probs: Any, labels: Sequence[Any] | Any, *, log_probs: bool = False, cla
     return ops.to_float((counts * ops.log(ratio)).sum()) / n
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="nce",
-    func=nce,
-    input=MetricInput.PROBS,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_by_entropy,
-    bounds=entropy_bounds,
-    regime=nce_regime,
-    invariant_columns=frozenset(),
-    duplication_invariant=True,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="nce", func=nce, input=MetricInput.PROBS, version="2", paper=PAPER,
+                normalizer=normalize_by_entropy, bounds=entropy_bounds, regime=nce_regime,
+                invariant_columns=frozenset(), duplication_invariant=True)

@@ -127,19 +127,7 @@ def nleep(
     return leep_from_validated(posterior, posterior.sum(axis=1), codes, k)
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="nleep",
-    func=nleep,
-    input=MetricInput.FEATURES,
-    version="2",
-    seeded=True,
-    paper=PAPER,
-    normalizer=normalize_by_entropy,
-    bounds=entropy_bounds,
-    regime=nleep_regime,
-    invariant_columns=frozenset({"zero", "constant"}),
-    duplication_invariant=False,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="nleep", func=nleep, input=MetricInput.FEATURES, version="2", seeded=True, paper=PAPER,
+                normalizer=normalize_by_entropy, bounds=entropy_bounds, regime=nleep_regime,
+                invariant_columns=frozenset({"zero", "constant"}))

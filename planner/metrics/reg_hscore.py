@@ -116,19 +116,7 @@ def reg_h_score_from_stats(ops: Any, cov: Any, alpha: float, centred_means: Any,
     return ops.to_float((1.0 - alpha) * ((weights[:, None] * proj * proj).sum(axis=0) / lam[keep]).sum())
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="reg_h_score",
-    func=reg_h_score,
-    input=MetricInput.FEATURES,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_by_classes,
-    bounds=class_bounds,
-    regime=reg_h_score_regime,
-    invariant_columns=frozenset({"zero", "constant"}),
-    duplication_invariant=False,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="reg_h_score", func=reg_h_score, input=MetricInput.FEATURES, version="2", paper=PAPER,
+                normalizer=normalize_by_classes, bounds=class_bounds, regime=reg_h_score_regime,
+                invariant_columns=frozenset({"zero", "constant"}))

@@ -111,6 +111,18 @@ def _check_size(n: Any, k: Any, *, func: str) -> tuple[int, int]:
     return int(n), int(k)
 
 
+def _advance(rows: list[int], pass_: int, shape: tuple[int, ...], width: int | None, n: int, what: str,
+             func: str) -> None:
+    """Count a batch of ``shape`` into pass ``pass_`` of ``rows``: every batch has ``width`` columns (the
+    first batch's when None), and a pass holds at most ``n`` rows."""
+    lo = rows[pass_]
+    if width is not None and shape[1] != width:
+        raise InputError(f"{what} of {func}() batches must all have {width} columns; got {shape[1]} at row {lo}.")
+    if lo + shape[0] > n:
+        raise InputError(f"{func}() was told n={n} rows; pass {pass_ + 1} got more.")
+    rows[pass_] += shape[0]
+
+
 def _in_batch(exc: InputError, lo: int, rows: int) -> InputError:
     """``exc`` with the batch it came from (its row numbers count from the batch's first row)."""
     return InputError(f"{exc} (row numbers within the batch of rows {lo}..{lo + rows - 1})")
@@ -158,12 +170,8 @@ class LeepAccumulator:
         except InputError as exc:
             raise _in_batch(exc, lo, len(probs)) from None
         codes = _check_codes(codes, self.k, theta.shape[0], func="leep")
-        if self.joint is not None and theta.shape[1] != self.joint.shape[1]:
-            raise InputError(f"probs of leep() batches must all have {self.joint.shape[1]} columns; got "
-                             f"{theta.shape[1]} at row {lo}.")
-        if lo + theta.shape[0] > self.n:
-            raise InputError(f"leep() was told n={self.n} rows; pass {pass_ + 1} got more.")
-        self._rows[pass_] += theta.shape[0]
+        _advance(self._rows, pass_, theta.shape, None if self.joint is None else self.joint.shape[1], self.n,
+                 "probs", "leep")
         return theta, row_sum, codes
 
     def add_joint(self, probs: Any, codes: Any) -> None:
@@ -288,12 +296,8 @@ class GaussianAccumulator:
             x = check_features(features, func=self.func)
         except InputError as exc:
             raise _in_batch(exc, lo, len(features)) from None
-        if self._sums is not None and x.shape[1] != self._sums.shape[1]:
-            raise InputError(f"features of {self.func}() batches must all have {self._sums.shape[1]} columns; "
-                             f"got {x.shape[1]} at row {lo}.")
-        if lo + x.shape[0] > self.n:
-            raise InputError(f"{self.func}() was told n={self.n} rows; pass {pass_ + 1} got more.")
-        self._rows[pass_] += x.shape[0]
+        _advance(self._rows, pass_, x.shape, None if self._sums is None else self._sums.shape[1], self.n,
+                 "features", self.func)
         return x
 
     def add_means(self, features: Any, codes: Any) -> None:

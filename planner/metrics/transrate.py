@@ -96,19 +96,7 @@ def transrate(features: Any, labels: Sequence[Any] | Any, *, eps: float = 1e-4, 
     return whole - within / k
 
 
-#: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
-#: its numbers or flags change (score caches key on it).
-METRIC = Metric(
-    name="transrate",
-    func=transrate,
-    input=MetricInput.FEATURES,
-    version="2",
-    seeded=False,
-    paper=PAPER,
-    normalizer=normalize_minmax,
-    bounds=unbounded,
-    regime=transrate_regime,
-    invariant_columns=frozenset({"zero", "constant"}),
-    duplication_invariant=True,
-    columns=(),
-)
+#: The registry record (``version``: bumped when the numbers or flags change; caches key on it).
+METRIC = Metric(name="transrate", func=transrate, input=MetricInput.FEATURES, version="2", paper=PAPER,
+                normalizer=normalize_minmax, bounds=unbounded, regime=transrate_regime,
+                invariant_columns=frozenset({"zero", "constant"}), duplication_invariant=True)

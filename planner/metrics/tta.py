@@ -170,17 +170,7 @@ def _py(v: Any) -> Any:
 #: This metric's record in ``transfergraph.planner.metrics.REGISTRY``: ``version`` is bumped whenever
 #: its numbers or flags change (score caches key on it). Rank-normalized: the certified value is
 #: usually vacuous, and a vacuous upper bound is no sign of negative transfer.
-METRIC = Metric(
-    name="tta",
-    func=tta,
-    input=MetricInput.FEATURES_REFERENCE,
-    version="2",
-    seeded=True,
-    paper=PAPER,
-    normalizer=normalize_rank,
-    bounds=nonpositive,
-    regime=tta_regime,
-    invariant_columns=frozenset({"zero", "constant", "duplicated"}),
-    duplication_invariant=False,
-    columns=tuple(TTATerms(0, 0, 0, 0, 0, 0).columns()),
-)
+METRIC = Metric(name="tta", func=tta, input=MetricInput.FEATURES_REFERENCE, version="2", seeded=True, paper=PAPER,
+                normalizer=normalize_rank, bounds=nonpositive, regime=tta_regime,
+                invariant_columns=frozenset({"zero", "constant", "duplicated"}),
+                columns=tuple(TTATerms(0, 0, 0, 0, 0, 0).columns()))

@@ -9,10 +9,13 @@ from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["ComputeOptions", "check_compute"]
 
+#: what ``device`` may be (besides a ``torch.device``)
+DEVICE_SPELLINGS = ("cpu", "cuda", "cuda:N")
+
 
 @dataclass(frozen=True)
 class ComputeOptions:
-    """How jobs forward their models.
+    """How jobs forward their models (frozen: every job of a run carries the same options).
 
     Attributes
     ----------
@@ -47,7 +50,8 @@ def check_compute(batch_size: Any, device: Any, num_workers: Any) -> ComputeOpti
     num_workers = check_scalar(num_workers, "num_workers", int, caller="score", min_val=0)
     if device is not None:
         if not isinstance(device, str) and type(device).__name__ != "device":
-            raise InputError(f"device must be None, 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+            raise InputError(f"device must be None, {', '.join(map(repr, DEVICE_SPELLINGS[:-1]))} or "
+                             f"{DEVICE_SPELLINGS[-1]!r}; got {device!r}.")
         try:
             resolve_device(device)
         except ValueError as exc:

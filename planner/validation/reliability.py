@@ -23,6 +23,7 @@ whose gains do not reproduce cannot rank groupings, however they are predicted).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,27 @@ def _seeds(table: pd.DataFrame) -> list:
     return sorted(table["seed"].unique())
 
 
+def _effects(table: pd.DataFrame, measure: str, level: str, joint: Callable[[str, str], str],
+             lacks: Callable[[str, str], str]) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Per seed (rows) and ordered pair ``(other, task)`` of the table's tasks (columns, every task in
+    turn with each other task): ``s(task | joint(task, other)) - s(task | task)``, where ``s`` is the
+    measure on ``task``'s test split at ``level`` (the subset or prefix trained). ``lacks(task, joint)``
+    names what is missing when a row is absent."""
+    tab = _scored(table, measure)
+    tasks = sorted(tab["task"].unique())
+    pairs = [(other, task) for task in tasks for other in tasks if other != task]
+    look = tab.set_index(["seed", level, "task"])["test_acc"]
+    out = np.empty((len(_seeds(tab)), len(pairs)))
+    for i, s in enumerate(_seeds(tab)):
+        for j, (other, task) in enumerate(pairs):
+            key = joint(task, other)
+            try:
+                out[i, j] = float(look[(s, key, task)]) - float(look[(s, task, task)])
+            except KeyError as exc:
+                raise InputError(f"seed {s} lacks {lacks(task, key)}.") from exc
+    return out, pairs
+
+
 def pair_gain_matrix(subsets: pd.DataFrame, measure: str = "loss") -> tuple[np.ndarray, list[tuple[str, str]]]:
     """(gains (n_seeds, n(n-1)), [(u, t)] ordered pairs): g(u->t) = s(t | {t, u}) - s(t | {t}) per seed, on test.
 
@@ -77,19 +99,8 @@ def pair_gain_matrix(subsets: pd.DataFrame, measure: str = "loss") -> tuple[np.n
     subset, task, test_acc, test_loss) with every single and pair of every seed.
     Raises InputError: a single or pair missing for some seed.
     """
-    tab = _scored(subsets, measure)
-    tasks = sorted(tab["task"].unique())
-    pairs = [(u, t) for t in tasks for u in tasks if u != t]
-    look = tab.set_index(["seed", "subset", "task"])["test_acc"]
-    out = np.empty((len(_seeds(tab)), len(pairs)))
-    for i, s in enumerate(_seeds(tab)):
-        for j, (u, t) in enumerate(pairs):
-            key = "+".join(sorted((t, u)))
-            try:
-                out[i, j] = float(look[(s, key, t)]) - float(look[(s, t, t)])
-            except KeyError as exc:
-                raise InputError(f"seed {s} lacks the single {t!r} or the pair {key!r} in the subset table.") from exc
-    return out, pairs
+    return _effects(subsets, measure, "subset", lambda t, u: "+".join(sorted((t, u))),
+                    lambda t, key: f"the single {t!r} or the pair {key!r} in the subset table")
 
 
 def order_effect_matrix(orders: pd.DataFrame, measure: str = "loss") -> tuple[np.ndarray, list[tuple[str, str]]]:
@@ -100,18 +111,8 @@ def order_effect_matrix(orders: pd.DataFrame, measure: str = "loss") -> tuple[np
     """
     from transfergraph.planner.validation.continual import SEP
 
-    tab = _scored(orders, measure)
-    tasks = sorted(tab["task"].unique())
-    pairs = [(b, a) for a in tasks for b in tasks if a != b]
-    look = tab.set_index(["seed", "prefix", "task"])["test_acc"]
-    out = np.empty((len(_seeds(tab)), len(pairs)))
-    for i, s in enumerate(_seeds(tab)):
-        for j, (b, a) in enumerate(pairs):
-            try:
-                out[i, j] = float(look[(s, f"{a}{SEP}{b}", a)]) - float(look[(s, a, a)])
-            except KeyError as exc:
-                raise InputError(f"seed {s} lacks the prefix {a!r} or {a}{SEP}{b} in the order table.") from exc
-    return out, pairs
+    return _effects(orders, measure, "prefix", lambda a, b: f"{a}{SEP}{b}",
+                    lambda a, key: f"the prefix {a!r} or {key} in the order table")
 
 
 def pair_reliability(subsets: pd.DataFrame, measure: str = "loss") -> float:

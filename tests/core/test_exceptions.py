@@ -6,7 +6,7 @@ import transfergraph.planner.common.exceptions as exc
 
 ROOT = Path(__file__).resolve().parents[2]
 # pydantic validators must raise ValueError; pydantic turns it into the ConfigError the user sees
-PYDANTIC_VALIDATORS = {ROOT / "transfergraph" / "config" / name for name in ("__init__.py", "data.py", "models.py")}
+PYDANTIC_VALIDATORS = {ROOT / "transfergraph" / "config" / name for name in ("__init__.py", "data.py", "models.py", "fields.py")}
 
 
 def test_every_exception_derives_from_the_base_and_feature_errors_are_score_errors():

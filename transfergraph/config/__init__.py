@@ -30,7 +30,7 @@ from transfergraph.planner.common.exceptions import ConfigError
 
 from transfergraph.config.data import DataConfig
 from transfergraph.config.models import ExternalModelSpec, PreprocessSpec
-from transfergraph.config.fields import SBool, SFloat, SInt, config_name_problem, format_errors
+from transfergraph.config.fields import SBool, SFloat, SInt, TaskName, format_errors
 from transfergraph.config.yaml_rules import YamlProblems, load_yaml
 
 __all__ = [
@@ -59,7 +59,7 @@ class _Strict(BaseModel):
 class TaskSpec(_Strict):
     """One target task cut from a dataset: a class subset, a domain shift, an imbalance."""
 
-    name: str = Field(..., min_length=1)
+    name: TaskName = Field(..., min_length=1)
     dataset: Optional[str] = Field(None, description="Overrides data.dataset.")
     classes: Optional[list[Label]] = Field(None, description="Class subset; default: all classes.")
     shift: dict[str, Union[SFloat, SBool]] = Field(default_factory=dict, description="e.g. {rotate: 30, noise: 0.1}")
@@ -68,14 +68,6 @@ class TaskSpec(_Strict):
     samples_from: Optional[str] = Field(None, description="With data.disjoint: draw from this other task's share "
                                                           "of the training split (a deliberate overlap the plan's "
                                                           "leakage check reports).")
-
-    @field_validator("name")
-    @classmethod
-    def _name_chars(cls, v: str) -> str:
-        problem = config_name_problem(v)
-        if problem:
-            raise ValueError(f"task {problem}")
-        return v
 
     @field_validator("classes")
     @classmethod

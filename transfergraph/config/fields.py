@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AllowInfNan, Strict, ValidationError
+from pydantic import AfterValidator, AllowInfNan, Strict, ValidationError
 
-__all__ = ["SInt", "SFloat", "SBool", "format_errors", "config_name_problem"]
+__all__ = ["SInt", "SFloat", "SBool", "TaskName", "ModelName", "format_errors", "config_name_problem"]
 
 #: an integer (``true``, ``"3"`` and ``2.0`` rejected)
 SInt = Annotated[int, Strict()]
@@ -43,6 +43,24 @@ def config_name_problem(name: str) -> str | None:
     if any(c in name for c in "/\\,\"") or name.strip() != name:
         return "names may not contain / \\ , quotes, tabs, newlines or edge spaces"
     return None
+
+
+def _config_name(kind: str) -> Any:
+    """The type of a ``kind`` name (a task's or an external model's): a string that
+    :func:`config_name_problem` accepts; a refused one fails validation with ``"{kind} {problem}"``."""
+    def check(value: str) -> str:
+        problem = config_name_problem(value)
+        if problem:
+            raise ValueError(f"{kind} {problem}")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+#: A task's name in the config (checked by :func:`config_name_problem`).
+TaskName = _config_name("task")
+#: An external model's name in the config (checked by :func:`config_name_problem`).
+ModelName = _config_name("model")
 
 
 def _given(value: Any) -> str:

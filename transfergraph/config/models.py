@@ -19,7 +19,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from transfergraph.config.fields import SBool, SFloat, SInt, config_name_problem
+from transfergraph.config.fields import ModelName, SBool, SFloat, SInt
 
 __all__ = ["PreprocessSpec", "ExternalModelSpec"]
 
@@ -58,7 +58,7 @@ class PreprocessSpec(_Strict):
 class ExternalModelSpec(_Strict):
     """An external source model: trained here on a broader pool, or loaded from a checkpoint."""
 
-    name: str = Field(..., min_length=1)
+    name: ModelName = Field(..., min_length=1)
     dataset: Optional[str] = None
     classes: Optional[list[Label]] = None
     shift: dict[str, Union[SFloat, SBool]] = Field(default_factory=dict)
@@ -79,14 +79,6 @@ class ExternalModelSpec(_Strict):
     samples_from: Optional[str] = Field(None, description="With data.disjoint: train on this task's share of the "
                                                           "training split (a deliberate overlap that the plan's "
                                                           "leakage check reports, labelled as such).")
-
-    @field_validator("name")
-    @classmethod
-    def _name_chars(cls, v: str) -> str:
-        problem = config_name_problem(v)
-        if problem:
-            raise ValueError(f"model {problem}")
-        return v
 
     @model_validator(mode="after")
     def _checkpoint_xor_training(self) -> "ExternalModelSpec":
