@@ -55,10 +55,14 @@ CURRICULUM_EVIDENCE = {
                       "suites and the only one to beat random orders anywhere: final accuracy above the random-order "
                       "mean by +0.058 [+0.035, +0.081] on D6s (percentile 91, Spearman +0.68: beats random), +0.051 "
                       "[+0.038, +0.066] on F6s (percentile 96, Spearman +0.34; inconclusive: noise ceiling 0.48) and "
-                      "+0.037 [-0.012, +0.088] on B6 (percentile 81; fails the bar). The default was chosen on these "
-                      "tables and is not yet judged on fresh suites" + _CHECK,
+                      "+0.037 [-0.012, +0.088] on B6 (percentile 81; fails the bar). Then judged on fresh suites that "
+                      "pass the reliability gate (RESULTS \"Suites that can tell\", test loss primary): beats random "
+                      "on fm_views4c (+0.534 [+0.372, +0.718] nats, percentile 87), fails the bar on fm_shared4c "
+                      "(+0.223 nats, percentile 70 < 75), beats random on accuracy on both; judged on 2 gated suites "
+                      "so far, not the 3 the protocol asks" + _CHECK,
     "max_dissimilar_path": "proxy only: " + _ROUND1 + " it did not beat random orders on any suite (percentile 68 / "
-                           "48 / 43)" + _CHECK,
+                           "48 / 43); on the fresh gated suite fm_shared4c it beat random on test loss (+0.361 "
+                           "[+0.292, +0.433] nats, percentile 91)" + _CHECK,
     "final_serves_all": "proxy only: " + _ROUND1 + " it did not beat random orders on any suite (percentile 60 / 54 / "
                         "73)" + _CHECK,
     "tree": "proxy only: `tree` says which model to start each task from (each task fine-tuned from a copy of an "
