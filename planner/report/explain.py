@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from transfergraph.planner.report.tables import md
 from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
@@ -41,12 +42,12 @@ def _sources_section(plan: dict) -> list[str]:
     rows = sorted(plan["sources"].items())
     for target, top in rows[:MAX_ROWS]:
         if not top:
-            lines.append(f"- **{target}**: no source was scored for it; train it from scratch.")
+            lines.append(f"- **{md(target)}**: no source was scored for it; train it from scratch.")
             continue
         best, w = top[0]
-        text = f"- **{target}**: fine-tune **{best}** ({_model_note(plan, best, target)}weight {_f(w)})"
+        text = f"- **{md(target)}**: fine-tune **{md(best)}** ({_model_note(plan, best, target)}weight {_f(w)})"
         if len(top) > 1:
-            text += "; next: " + ", ".join(f"{s} ({_f(v)})" for s, v in top[1:])
+            text += "; next: " + ", ".join(f"{md(s)} ({_f(v)})" for s, v in top[1:])
             if w is not None and top[1][1] is not None and w - top[1][1] < NEAR_TIE and w >= NEAR_PRIOR:
                 text += f". The top two differ by less than {NEAR_TIE}: fine-tune both and keep the better"
         if leaky_edge(plan, best, target):
@@ -70,7 +71,7 @@ def _source_set_section(plan: dict) -> list[str]:
     if not chosen:
         return lines + ["No source improves any target; keep none and train every task from scratch.", ""]
     lines.append(
-        f"Keep and fine-tune these {len(chosen)} source(s): {', '.join(f'**{c}**' for c in chosen)}. "
+        f"Keep and fine-tune these {len(chosen)} source(s): {', '.join(f'**{md(c)}**' for c in chosen)}. "
         f"They serve {len(assignment)} of {n_targets} targets with total weight {_f(obj['value'])} "
         f"({_proof(obj)})."
     )
@@ -78,11 +79,11 @@ def _source_set_section(plan: dict) -> list[str]:
         lines.append(f"Fewer than the budget of {ss['budget']}: no further source raises any target's weight.")
     unserved = sorted(set(plan["sources"]) - set(assignment))
     if unserved:
-        lines.append(f"Targets with no edge from the kept sources (train from scratch): {', '.join(unserved)}.")
+        lines.append(f"Targets with no edge from the kept sources (train from scratch): {', '.join(md(u) for u in unserved)}.")
     lines += ["", "| target | use source | model to fine-tune |", "|---|---|---|"]
     for t, s in sorted(assignment.items())[:MAX_ROWS]:
         model = plan.get("source_models", {}).get(str(t), {}).get(str(s), s)
-        lines.append(f"| {t} | {s} | {model} |")
+        lines.append(f"| {md(t)} | {md(s)} | {md(model)} |")
     return lines + [""]
 
 
@@ -99,22 +100,22 @@ def _groups_section(plan: dict) -> list[str]:
     alone = set(plan.get("train_alone") or [])
     for i, (g, v) in enumerate(zip(groups, values), 1):
         if len(g) == 1 and measured:
-            lines.append(f"- Group {i}: **{g[0]}** alone: "
+            lines.append(f"- Group {i}: **{md(g[0])}** alone: "
                          + ("sharing hurts it (every measured partner raised its test loss)" if g[0] in alone
                             else "no measured partner gains enough to share a network with it")
                          + "; train it separately.")
         elif len(g) == 1:
-            lines.append(f"- Group {i}: **{g[0]}** alone: no partner raises it above its median source; train it separately.")
+            lines.append(f"- Group {i}: **{md(g[0])}** alone: no partner raises it above its median source; train it separately.")
         elif v is not None and v <= 0:
             lines.append(
-                f"- Group {i}: {', '.join(f'**{t}**' for t in g)}: group value {_f(v)} <= 0, so these tasks "
+                f"- Group {i}: {', '.join(f'**{md(t)}**' for t in g)}: group value {_f(v)} <= 0, so these tasks "
                 f"gain nothing from each other; they share a group only because at most "
                 f"{obj.get('n_groups')} groups are allowed. Train them separately if you can afford more "
                 f"models (raise n_groups)."
             )
         else:
             lines.append(
-                f"- Group {i}: {', '.join(f'**{t}**' for t in g)}: train one multi-task model on them "
+                f"- Group {i}: {', '.join(f'**{md(t)}**' for t in g)}: train one multi-task model on them "
                 f"(group value {_f(v)}, the summed mean affinity each member receives)."
             )
         if i >= MAX_ROWS:
@@ -145,10 +146,10 @@ def _curriculum_section(plan: dict) -> list[str]:
         p, w = parents.get(t, [None, None])
         src = "start from scratch"
         if p is not None and not tree and i > 1:  # one model trained task after task
-            src = f"continue training the same model (after **{p}**; weight {p} -> {t}: {_f(w)})"
+            src = f"continue training the same model (after **{md(p)}**; weight {md(p)} -> {md(t)}: {_f(w)})"
         elif p is not None:
-            src = f"start from **{p}** ({_model_note(plan, p, t)}weight {_f(w)})"
-        lines.append(f"{i}. **{t}**: {src}.")
+            src = f"start from **{md(p)}** ({_model_note(plan, p, t)}weight {_f(w)})"
+        lines.append(f"{i}. **{md(t)}**: {src}.")
     if len(plan["curriculum"]) > MAX_ROWS:
         lines.append(f"... and {len(plan['curriculum']) - MAX_ROWS} more (see plan.json `curriculum`).")
     lines.append("")
@@ -190,7 +191,7 @@ def explain_plan(plan: dict) -> str:
     lines += _groups_section(plan)
     lines += _curriculum_section(plan)
     if plan.get("evidence"):  # how far each decision is backed by measurements on this data
-        lines += ["### Evidence", ""] + [f"- **{name}**: {_evidence_text(e)}" for name, e in plan["evidence"].items()] + [""]
+        lines += ["### Evidence", ""] + [f"- **{md(name)}**: {_evidence_text(e)}" for name, e in plan["evidence"].items()] + [""]
     if plan.get("warnings"):
         shown = plan["warnings"][:MAX_ROWS]  # a 100-task plan can carry hundreds (one leakage line per source)
         lines += ["### Warnings", ""] + [f"- {w}" for w in shown]

@@ -2,11 +2,23 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["markdown_table", "frame_table"]
+__all__ = ["markdown_table", "frame_table", "md"]
+
+
+_MARKDOWN = re.compile(r"([\\`*\[\]<>|#~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def md(name: object) -> str:
+    """``name`` as literal markdown text: the characters markdown would read as emphasis, code, links,
+    HTML or table cells (``\\ ` * [ ] < > | # ~``, and ``_`` except between letters or digits, where
+    it never starts emphasis) are backslash-escaped, so a task named ``a|b`` or ``*x*`` reads as itself in
+    report.md (outside code spans)."""
+    return _MARKDOWN.sub(r"\\\1", str(name))
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
