@@ -58,8 +58,10 @@ CURRICULUM_EVIDENCE = {
                       "+0.037 [-0.012, +0.088] on B6 (percentile 81; fails the bar). Then judged on fresh suites that "
                       "pass the reliability gate (RESULTS \"Suites that can tell\", test loss primary): beats random "
                       "on fm_views4c (+0.534 [+0.372, +0.718] nats, percentile 87), fails the bar on fm_shared4c "
-                      "(+0.223 nats, percentile 70 < 75), beats random on accuracy on both; judged on 2 gated suites "
-                      "so far, not the 3 the protocol asks" + _CHECK,
+                      "(+0.223 nats, percentile 70 < 75), beats random on accuracy on both; and on 9 random "
+                      "class-split suites it is WORSE than random orders (mean percentile 17 [8, 26] on test loss, "
+                      "31 [17, 45] on accuracy): do not trust this order without `transfergraph validate "
+                      "--decisions` on your own tasks" + _CHECK,
     "max_dissimilar_path": "proxy only: " + _ROUND1 + " it did not beat random orders on any suite (percentile 68 / "
                            "48 / 43); on the fresh gated suite fm_shared4c it beat random on test loss (+0.361 "
                            "[+0.292, +0.433] nats, percentile 91)" + _CHECK,
