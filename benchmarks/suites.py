@@ -103,6 +103,10 @@ TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "rot90": lambda x: np.ascontiguousarray(np.rot90(x, 1, axes=(2, 3))),
     "invert": lambda x: 1.0 - x,
     "flipud": lambda x: np.ascontiguousarray(x[:, :, ::-1, :]),
+    "fliplr": lambda x: np.ascontiguousarray(x[:, :, :, ::-1]),
+    "rot180": lambda x: np.ascontiguousarray(np.rot90(x, 2, axes=(2, 3))),
+    "transpose": lambda x: np.ascontiguousarray(np.swapaxes(x, 2, 3)),
+    "invert_rot90": lambda x: 1.0 - np.ascontiguousarray(np.rot90(x, 1, axes=(2, 3))),
 }
 
 _B = TrainBudget(steps=400, n_evals=4)     # grouping networks
@@ -145,6 +149,17 @@ CURRICULUM_SUITES: dict[str, Suite] = {s.name: s for s in (
         TaskSpec("tops", classes=(0, 2, 4, 6)), TaskSpec("footwear", classes=(5, 7, 9)),
         TaskSpec("others", classes=(1, 3, 8)), TaskSpec("all_inv", transform="invert")), budget=_C,
         note="class-split tasks and a transformed 10-way task"),
+    # round 3 (designed 2026-12-07 before any of their networks was trained): fresh gated suites on which
+    # the default chosen on the round-2 tables is judged (RESULTS.md section 7d)
+    Suite("fm_views4d", "curriculum", (
+        TaskSpec("rot180_10", transform="rot180"), TaskSpec("transp10", transform="transpose"),
+        TaskSpec("fliplr10", transform="fliplr"), TaskSpec("invrot10", transform="invert_rot90")),
+        shared_input=True, budget=_C,
+        note="the 10-way label under four transforms not used in round 2 (domain-incremental)"),
+    Suite("fm_shared4d", "curriculum", (
+        TaskSpec("garment10"), TaskSpec("family3", "family3"), TaskSpec("upper", "upper"),
+        TaskSpec("parity", "parity")), shared_input=True, budget=_C,
+        note="four label functions of the same images: the 10-way label and three coarsenings of it"),
 )}
 
 
@@ -165,8 +180,9 @@ def random_split_suites(m: int = 10, sizes: Sequence[int] = (3, 3, 2, 2)) -> dic
 
 
 def all_suites() -> dict[str, Suite]:
-    """Every named suite and the ten random class-split suites, by name."""
-    return {**GROUPING_SUITES, **CURRICULUM_SUITES, **random_split_suites()}
+    """Every named suite and the twenty random class-split suites (``fm_rand0..9``: round 2;
+    ``fm_rand10..19``: round 3, judged only), by name."""
+    return {**GROUPING_SUITES, **CURRICULUM_SUITES, **random_split_suites(20)}
 
 
 def _pool(x: np.ndarray) -> np.ndarray:

@@ -28,6 +28,10 @@ the directed weights; formulas, solvers and bounds in :mod:`transfergraph.planne
 - ``"final_serves_all"``: the last tasks are those whose models serve the earlier tasks best
   (recency weight 1/2); exact subset DP for n <= 10, greedy + insertion search with an assignment
   bound beyond.
+- ``"dissimilar_chain"``: -sum_k w(pi_{k-1}->pi_k), the chain objective minimized: each task is followed
+  by the one its model transfers to least (interleaving dissimilar tasks, the finding of Li & Hiratani
+  on the directed weights rather than the symmetric rho); Held–Karp exact for n <= 16, assignment
+  bound + patching beyond (:mod:`transfergraph.planner.decisions._chain` on -w).
 """
 from __future__ import annotations
 
@@ -66,14 +70,17 @@ CURRICULUM_OBJECTIVES = {
                            "(Li & Hiratani 2025)",
     "final_serves_all": "sum_k 0.5^(n-k) sum_{j<k} w(pi_k->pi_j): the last tasks are those whose models serve "
                         "the earlier tasks best (missing edge: 0)",
+    "dissimilar_chain": "-sum_k w(pi_{k-1}->pi_k): one model trained task after task, each task followed by the "
+                        "one it transfers to least (the chain objective minimized; missing edge: 0)",
 }
 
 #: objectives that model forgetting (one model trained task after task)
-FORGETTING_OBJECTIVES = ("periphery_core", "max_dissimilar_path", "final_serves_all")
+FORGETTING_OBJECTIVES = ("periphery_core", "max_dissimilar_path", "final_serves_all", "dissimilar_chain")
 
-#: the plan's default objective, chosen on this project's round-1 benchmark tables (benchmarks/RESULTS.md,
-#: "Curriculum objectives that model forgetting"); the functions below keep ``"tree"`` as their default
-DEFAULT_CURRICULUM_OBJECTIVE = "periphery_core"
+#: the plan's default objective, chosen on this project's round-2 judged benchmark tables (benchmarks/RESULTS.md,
+#: "Curriculum default, round 3": the best worst case over the round-2 suites) and frozen before it was judged
+#: on fresh suites; the functions below keep ``"tree"`` as their default
+DEFAULT_CURRICULUM_OBJECTIVE = "dissimilar_chain"
 
 #: what each objective's order is for, in the words of the report
 CURRICULUM_USES = {
@@ -89,6 +96,8 @@ CURRICULUM_USES = {
                            "forgetting by keeping consecutive tasks dissimilar",
     "final_serves_all": "one model trained task after task (continual learning): the order that models "
                         "forgetting by ending with the tasks whose models serve all earlier tasks best",
+    "dissimilar_chain": "one model trained task after task (continual learning): the order that models "
+                        "forgetting by following each task with the one it transfers to least",
 }
 
 
@@ -126,6 +135,8 @@ def curriculum_value(graph: nx.DiGraph, order: Sequence[Hashable], *, objective:
         return path_value(1.0 - forgetting_similarity(W, E), idx)
     if objective == "final_serves_all":
         return serves_value(W, idx)
+    if objective == "dissimilar_chain":
+        return chain_value(-np.where(E, W, 0.0), np.zeros(len(W)), idx)
     raise InputError(f"objective must be one of {sorted(CURRICULUM_OBJECTIVES)}; got {objective!r}.")
 
 
@@ -194,6 +205,17 @@ def _solve_forgetting(objective, W, E, s, time_limit):
             return order, value, value, Status.OPTIMAL, "held-karp" if exact else "assignment+patch+relocate", {}
         return order, value, bound, Status.HEURISTIC, "assignment+patch+relocate", {}
     Wt = np.where(E, W, 0.0)
+    if objective == "dissimilar_chain":
+        zero = np.zeros(len(W))
+        if len(W) <= HELD_KARP_MAX:
+            order = held_karp(-Wt, zero, s)
+            value = chain_value(-Wt, zero, order)
+            return order, value, value, Status.OPTIMAL, "held-karp", {}
+        order, bound = assignment_patch(-Wt, zero, s)
+        value = chain_value(-Wt, zero, order)
+        if proven(value, bound):
+            return order, value, value, Status.OPTIMAL, "assignment+patch+relocate", {}
+        return order, value, bound, Status.HEURISTIC, "assignment+patch+relocate", {}
     order = serves_heuristic(Wt, s, time_limit=time_limit)
     value = serves_value(Wt, order)
     bound = max(serves_bound(Wt, s), value)
@@ -285,7 +307,7 @@ def order_curriculum(
     graph : nx.DiGraph
     start : str, optional
         A task that must come first (exact under that constraint).
-    objective : {"tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path", "final_serves_all"}
+    objective : {"tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path", "final_serves_all", "dissimilar_chain"}
         See :data:`CURRICULUM_OBJECTIVES` and :data:`CURRICULUM_USES` (``tree`` is for "which model to
         start each task from"; the last three model forgetting of one model trained task after task).
 

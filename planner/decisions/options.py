@@ -45,9 +45,9 @@ class PlanOptions:
     curriculum_objective : str
         One of :data:`CURRICULUM_KINDS`: ``"tree"`` (which model to start each task from), ``"chain"``,
         ``"cumulative"`` (forward transfer), ``"periphery_core"``, ``"max_dissimilar_path"``,
-        ``"final_serves_all"`` (one model trained task after task; model forgetting). Default
-        ``"periphery_core"``, the objective the project's curriculum benchmark supports
-        (:data:`transfergraph.planner.decisions.trust.CURRICULUM_EVIDENCE`).
+        ``"final_serves_all"``, ``"dissimilar_chain"`` (one model trained task after task; model forgetting). Default
+        ``"dissimilar_chain"``, chosen on the project's curriculum benchmark; what stands behind it (and
+        where it failed) is :data:`transfergraph.planner.decisions.trust.CURRICULUM_EVIDENCE`.
     time_limit : float
         Seconds each exact solver may run, > 0.
     seed : int

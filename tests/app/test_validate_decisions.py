@@ -50,7 +50,8 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     assert "Tasks judged: all 3 config tasks" in note  # no groups in this plan.json
     assert "why these: all 3 config tasks" in (out / "decisions.md").read_text()
     # every curriculum objective is judged, the forgetting ones included
-    assert {"planner_periphery_core", "planner_max_dissimilar_path", "planner_final_serves_all"} <= set(summary.arm)
+    assert {"planner_periphery_core", "planner_max_dissimilar_path", "planner_final_serves_all",
+            "planner_dissimilar_chain"} <= set(summary.arm)
     # the grouping from the measured pairs is what the user gets when the proxy fails, unless it lost to random
     hoa = summary[(summary.arm == "hoa") & (summary.decision == "grouping_k2")]
     withheld = len(hoa) and hoa.gain_high.iloc[0] < 0

@@ -149,8 +149,8 @@ def plan(
     start: Optional[str] = typer.Option(None, "--start", help="Task the curriculum must start with."),
     curriculum_objective: Optional[str] = typer.Option(None, "--curriculum-objective",
                                                        help="tree (which model to start each task from) | chain | cumulative | "
-                                                            "periphery_core | max_dissimilar_path | final_serves_all "
-                                                            "(one model, task after task: model forgetting); default periphery_core."),
+                                                            "periphery_core | max_dissimilar_path | final_serves_all | dissimilar_chain "
+                                                            "(one model, task after task: model forgetting); default dissimilar_chain."),
     centered: Optional[bool] = typer.Option(None, "--centered/--no-centered",
                                             help="Grouping affinity w - median (default) or raw w."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the grouping heuristic (default 0)."),

@@ -156,7 +156,7 @@ class PlanConfig(_Strict):
     centered: SBool = True
     curriculum_start: Optional[str] = None
     curriculum_objective: Literal["tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path",
-                                  "final_serves_all"] = "periphery_core"
+                                  "final_serves_all", "dissimilar_chain"] = "dissimilar_chain"
     time_limit: SFloat = Field(60.0, gt=0)
     sources_from: Union[Literal["all", "external", "tasks"], list[str]] = Field(
         "all", description="Sources the plan may recommend: all | external (model nodes) | tasks (the tasks' own "
