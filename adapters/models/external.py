@@ -12,12 +12,18 @@
   and the model, so a preprocessing that does not fit the data is reported before scoring, naming
   the entry;
 - an output check: one stratified batch of the first task; degenerate outputs (constant logits,
-  label-prior LEEP) are a warning naming the entry (:mod:`transfergraph.adapters.models.output_check`).
+  label-prior LEEP) are a warning naming the entry (:mod:`transfergraph.adapters.models.output_check`);
+- then the source keeps only a :class:`~transfergraph.planner.inputs.model_ref.ModelRef` to the
+  checkpoint (how to rebuild the model, and its fingerprint), not the model: a run over hundreds of
+  checkpoints holds one model at a time, and each scoring job rebuilds its source's model from the
+  file (so on a cluster the checkpoints must be readable at the same path on every node, as the
+  cache folder and on-disk data are).
 
 Every problem is a :class:`~transfergraph.planner.common.exceptions.ConfigError` whose message starts with the entry's key.
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Callable, Sequence
 
@@ -93,6 +99,11 @@ def _load(spec: Any, key: str, default_arch: str, notes: list[str]) -> tuple[Any
         raise ConfigError(f"{key}.checkpoint: {exc}") from None
 
 
+def _rebuild(spec: Any, key: str, default_arch: str) -> Any:
+    """The entry's model, rebuilt from its checkpoint (a source's :class:`ModelRef` loader: picklable)."""
+    return _load(spec, key, default_arch, [])[0]
+
+
 def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
     from transfergraph.planner.runtime.forward import forward
 
@@ -139,8 +150,13 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
         transform = preprocess_for(spec, model, zoo) if zoo or spec.preprocess is not None else None
     except ValueError as exc:
         raise ConfigError(f"{key}.preprocess: {exc}") from None
+    from transfergraph.planner.inputs.model_ref import ModelRef
+
+    ref = ModelRef(functools.partial(_rebuild, spec.model_copy(update={"checkpoint": os.path.abspath(spec.checkpoint)}),
+                                     key, default_arch), model, describe=f"{key}: checkpoint {spec.checkpoint}")
+    del model  # from here the ref's process-wide "last model" holds it, until the next one is loaded
     try:
-        source = Source(spec.name, model, transform=transform, feature_layer=spec.feature_layer, pooling=spec.pooling)
+        source = Source(spec.name, ref, transform=transform, feature_layer=spec.feature_layer, pooling=spec.pooling)
     except InputError as exc:
         raise ConfigError(f"{key}: {exc}") from None
     _check_fits(source, tasks, key)
@@ -154,4 +170,5 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
             warn(f"{key}: the model loaded from {spec.checkpoint} {problem}. Its scores are meaningless: check that "
                  "the entry rebuilds the model the checkpoint came from (arch, arch_kwargs, from_pretrained) and "
                  "its preprocess (resize, mean, std).")
+    source.model_fingerprint()  # taken now, while the model is loaded: planning a run needs no second load
     return source

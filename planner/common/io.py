@@ -16,7 +16,7 @@ from typing import IO, Any, Callable
 from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_write_json", "atomic_write_bytes", "commit_file",
-           "prepare_out_dir"]
+           "prepare_out_dir", "expand_home"]
 
 
 def _file_mode_from_umask() -> int:
@@ -87,9 +87,24 @@ def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
+def expand_home(path: Any) -> Any:
+    """``path`` with a leading ``~`` or ``~user`` replaced by that user's home folder
+    (:func:`os.path.expanduser`: ``$HOME`` for ``~``), as a shell would do; the one place the command
+    line, the config's path keys and :func:`prepare_out_dir` expand it. A ``str`` stays a ``str`` and a
+    ``PathLike`` becomes a :class:`~pathlib.Path`; ``None`` and a path without a leading ``~`` come back
+    unchanged (a ``~`` inside a path is an ordinary character)."""
+    if path is None:
+        return None
+    if isinstance(path, str):
+        return os.path.expanduser(path)
+    return Path(os.path.expanduser(os.fspath(path)))
+
+
 def prepare_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
-    """Create the output folder if needed and check that it is a writable folder."""
-    out = Path(out)
+    """Create the output folder (``~`` expanded, :func:`expand_home`) if needed and check that it is a
+    writable folder; returns it as a :class:`~pathlib.Path`. Raises :class:`InputError` naming ``option``
+    when it is a file, cannot be created or is not writable."""
+    out = Path(expand_home(out))
     if out.exists() and not out.is_dir():
         raise InputError(f"{option} {out} is a file, not a folder; choose another path or remove the file.")
     try:

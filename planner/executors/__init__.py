@@ -16,6 +16,8 @@ An executor has
   ``fn`` as a top-level argument (zero-copy, read-only NumPy arrays on Ray). When a job cannot be
   completed -- ``fn`` raised, or its worker or node died more often than the retries allow -- the
   exception is yielded in place of the result: ``run`` never raises for one job's failure.
+  Jobs with the same optional ``batch_key`` may share one remote task (weighed by their optional
+  ``batch_cost``; :mod:`.batching`); each still gets its own result or exception.
   It raises :class:`~transfergraph.planner.common.exceptions.ExecutorError` when it cannot start or reach its workers.
 - ``close()`` -- release what the executor started (an embedded Ray instance).
 

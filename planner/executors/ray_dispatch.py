@@ -7,6 +7,10 @@ after its backoff, with ``NodeAffinitySchedulingStrategy(soft=True)`` towards an
 than the ones that failed, so the retry avoids a crashed node that the GCS still lists as alive.
 Everything else is yielded as the job's result. Each job is resubmitted only while it has no
 result: a job that finished is never run again, so nothing the cache already holds is recomputed.
+With ``split``, a failed task that carried several jobs (a :class:`~.batching.Batch`) is not yielded:
+its jobs are submitted again one per task -- after the backoff for a system failure the policy
+retries, at once for any other failure of the task as a whole -- so each job's outcome is the one
+it would have had alone.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from transfergraph.planner.executors.retry import RetryPolicy, failed_node_id
+from transfergraph.planner.executors.retry import RetryPolicy, failed_node_id, is_system_failure
 
 __all__ = ["DispatchStats", "dispatch"]
 
@@ -56,14 +60,17 @@ def dispatch(
     policy: RetryPolicy,
     stats: DispatchStats,
     poll: float = 0.2,
+    split: Callable[[Any], list[Any] | None] | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(job, result | exception)`` for every job, in completion order.
 
     ``submit(job, options)`` starts one task (``options`` are extra ``.options()`` for Ray, e.g. a
-    scheduling strategy) and returns its ObjectRef.
+    scheduling strategy) and returns its ObjectRef. ``split(job)``: the jobs a failed task is rerun
+    as, one per task (None or fewer than two: the task's failure is handled as a job's).
     """
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+    jobs = list(jobs)  # the pieces of split tasks are appended
     pending = list(range(len(jobs)))[::-1]  # pop() from the end keeps submission order
     due: list[tuple[float, int, int]] = []  # (ready time, seq, job index) of resubmissions
     first_failure: dict[int, float] = {}
@@ -98,13 +105,25 @@ def dispatch(
             except Exception as exc:  # noqa: BLE001 - RayTaskError, NodeDiedError, WorkerCrashedError, ...
                 now = time.monotonic()
                 first = first_failure.setdefault(i, now)
-                if policy.should_retry(exc, first, now):
+                retry = policy.should_retry(exc, first, now)
+                if retry:
                     attempts[i] = attempts.get(i, 0) + 1
                     stats.retries += 1
                     stats.system_failures.append(type(exc).__name__)
                     node = failed_node_id(exc)
                     if node:
                         stats.failed_nodes.add(node)
+                parts = split(jobs[i]) if split is not None else None
+                if parts is not None and len(parts) > 1 and (retry or not is_system_failure(exc)):
+                    ready = now + policy.delay(attempts[i]) if retry else now
+                    for part in parts:  # each job again, alone: its outcome is its own
+                        j = len(jobs)
+                        jobs.append(part)
+                        if retry:
+                            first_failure[j], attempts[j] = first, attempts[i]
+                        heapq.heappush(due, (ready, next(seq), j))
+                    continue
+                if retry:
                     heapq.heappush(due, (now + policy.delay(attempts[i]), next(seq), i))
                     continue
                 result = _unwrap(exc)

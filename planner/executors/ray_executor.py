@@ -17,7 +17,9 @@ This is the only module that imports ``ray`` (lazily, inside functions). Connect
 Execution: every shared object is ``ray.put`` once and passed as a top-level argument (zero-copy
 NumPy on the workers); at most ``max_in_flight`` tasks are pending (default ``2 x`` the parallel
 slots); results are taken with ``ray.wait`` (at most ``0.2 s`` per wait, so Ctrl-C is seen at once)
-in completion order (:mod:`.ray_dispatch`). A job that fails for a system reason (its worker
+in completion order (:mod:`.ray_dispatch`). Small jobs of one source share a task
+(:mod:`.batching`: the model payload is unpickled and loaded once per task, each job still fails
+only itself; off with ``batching=False``). A job that fails for a system reason (its worker
 process or node died, its result was lost) is resubmitted by the :class:`~.retry.RetryPolicy`
 (backoff, deadline, preferring another node than the failed one); Ray's own immediate task retries
 (``max_retries``) are off by default. Any other error is yielded for that job only. Ray's own console output is routed by :class:`.RayLogs`.
@@ -32,6 +34,7 @@ from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.runtime.threads import torch_threads
 from transfergraph.planner.executors.preflight import ClusterInfo, auth_token_available, ensure_token_auth
 from transfergraph.planner.executors.ray_connect import _OWNED, RayConnection, owns_embedded_ray
+from transfergraph.planner.executors.batching import Batch, plan_batches, run_batch
 from transfergraph.planner.executors.ray_logs import RayLogs
 from transfergraph.planner.executors.ray_dispatch import DispatchStats, dispatch
 from transfergraph.planner.executors.retry import RetryPolicy
@@ -47,6 +50,18 @@ def _call(fn: Callable[..., Any], threads: int | None, job: Any, *shared: Any) -
     keep_large_buffers()  # a worker process is ours: no page faults on every activation buffer
     with torch_threads(threads):
         return fn(job, *shared)
+
+
+def _call_batch(fn: Callable[..., Any], threads: int | None, batch: Batch, *shared: Any) -> list[Any]:
+    from transfergraph.planner.runtime.allocator import keep_large_buffers
+
+    keep_large_buffers()
+    with torch_threads(threads):
+        return run_batch(fn, batch, *shared)
+
+
+def _split(unit: Any) -> list[Any] | None:
+    return list(unit.jobs) if isinstance(unit, Batch) else None
 
 
 class RayExecutor(RayConnection):
@@ -91,6 +106,9 @@ class RayExecutor(RayConnection):
         warnings on the console.
     verbose : bool
         Show all of Ray's output (worker logs included) on the console.
+    batching : bool
+        Run jobs that share a ``batch_key`` (scoring: the same source) several to a task, within
+        the bounds of :func:`.batching.plan_batches` (default True). Results are the same either way.
 
     Attributes
     ----------
@@ -120,6 +138,7 @@ class RayExecutor(RayConnection):
         log_file: str | os.PathLike | None = None,
         verbose: bool = False,
         gpus_per_task: float | None = None,
+        batching: bool = True,
     ) -> None:
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise InputError(f"address must be a Ray address string like '127.0.0.1:6379'; got {address!r}.")
@@ -143,6 +162,8 @@ class RayExecutor(RayConnection):
         self.max_retries = max_retries
         self.max_in_flight = max_in_flight
         self.ship_code = check_bool(ship_code, "ship_code", caller="RayExecutor")
+        self.batching = check_bool(batching, "batching", caller="RayExecutor")
+        self.last_tasks = 0  # tasks the last run() planned for its jobs (batches count once)
         self.runtime_env = dict(runtime_env or {})
         self.init_kwargs = dict(init_kwargs or {})
         self._slots: int | None = None
@@ -152,12 +173,12 @@ class RayExecutor(RayConnection):
         return f"RayExecutor(address={self.address!r}, workers={self.workers!r})"
 
     # -- execution --------------------------------------------------------------------------
-    def _remote_call(self, ray: Any) -> Any:
-        key = id(ray)
+    def _remote_call(self, ray: Any, fn: Callable[..., Any] = _call) -> Any:
+        key = (id(ray), fn.__name__)
         if key not in self._remote:
             self._remote[key] = ray.remote(
                 num_cpus=1, num_gpus=self.num_gpus, max_retries=self.max_retries
-            )(_call)
+            )(fn)
         return self._remote[key]
 
     def run(
@@ -165,11 +186,14 @@ class RayExecutor(RayConnection):
     ) -> Iterator[tuple[Any, Any]]:
         """Yield ``(job, result | exception)`` in completion order (see the package docstring)."""
         ray = self.connect()
-        remote = self._remote_call(ray)
+        remote, remote_batch = self._remote_call(ray), self._remote_call(ray, _call_batch)
         refs: dict[Hashable, Any] = {}
         cap = self.max_in_flight or 2 * (self._slots or 1)
         if self.workers and _OWNED["num_cpus"] is None:
             cap = min(cap, self.workers)  # a cluster or reused Ray: cap running tasks at `workers`
+        jobs = list(jobs)
+        units = plan_batches(jobs, min(self._slots or 1, cap)) if self.batching else jobs
+        self.last_tasks = len(units)
 
         def submit(job: Any, options: dict) -> Any:
             args = []
@@ -177,10 +201,19 @@ class RayExecutor(RayConnection):
                 if k not in refs:
                     refs[k] = ray.put(shared[k])
                 args.append(refs[k])
-            task = remote.options(**options) if options else remote
+            task = remote_batch if isinstance(job, Batch) else remote
+            task = task.options(**options) if options else task
             return task.remote(fn, self.threads_per_task, job, *args)
 
-        yield from dispatch(ray, submit, list(jobs), cap=cap, policy=self.retry, stats=self.stats, poll=_POLL_S)
+        for unit, result in dispatch(ray, submit, units, cap=cap, policy=self.retry, stats=self.stats,
+                                     poll=_POLL_S, split=_split):
+            if not isinstance(unit, Batch):
+                yield unit, result
+            elif isinstance(result, BaseException):  # the whole task failed and was not rerun
+                for job in unit.jobs:
+                    yield job, result
+            else:
+                yield from zip(unit.jobs, result)
 
     def describe(self) -> str:
         """One line for reports: executor, address, Ray version, alive nodes, resubmissions made."""

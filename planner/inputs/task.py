@@ -252,9 +252,12 @@ class Source:
     ----------
     name : str
         Unique source name (the same characters as a task name: no control characters).
-    model : torch.nn.Module
+    model : torch.nn.Module or ModelRef
         Returns logits of shape (batch, |Z|) over its own source classes: a tensor, an object with
         a ``.logits`` tensor (Hugging Face), a dict with "logits" or a tuple whose first item is them.
+        A :class:`~transfergraph.planner.inputs.model_ref.ModelRef` (e.g. a checkpoint path) keeps
+        only how to rebuild it: ``source.model`` then rebuilds it on demand and scoring rebuilds it
+        in the process that runs each job, so a run's driver does not hold every source's weights.
     task : str, optional
         Name of the task the model was trained on. In the graph the source is then that task's
         node (task -> task edges); otherwise the source is a node of its own (``kind="model"``).
@@ -290,7 +293,12 @@ class Source:
     ) -> None:
         import torch.nn as nn
 
+        from transfergraph.planner.inputs.model_ref import ModelRef
+
         self.name = _check_name(name, "Source")
+        self.model_ref = model if isinstance(model, ModelRef) else None
+        if self.model_ref is not None:
+            model = self.model_ref.load()
         if not isinstance(model, nn.Module):
             raise InputError(
                 f"model of Source {self.name!r} must be a torch.nn.Module returning logits; "
@@ -314,7 +322,7 @@ class Source:
             )
         if pooling not in (None, "avg", "max", "flatten"):
             raise InputError(f"pooling of Source {self.name!r} must be 'avg', 'max', 'flatten' or None; got {pooling!r}.")
-        self.model = model
+        self._model = None if self.model_ref is not None else model
         self.task = task
         self.transform = transform
         self.feature_layer = feature_layer
@@ -323,10 +331,31 @@ class Source:
         self.provenance = as_provenance_parts(provenance, f"Source {self.name!r}")
 
     @property
+    def model(self) -> Any:
+        """The ``torch.nn.Module`` (rebuilt by :meth:`ModelRef.load` when the source holds a ref)."""
+        return self._model if self.model_ref is None else self.model_ref.load()
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        self.model_ref, self._model = None, value
+
+    def model_fingerprint(self) -> str:
+        """:func:`~transfergraph.planner.common.fingerprint.model_fingerprint` of the model with this
+        source's transform, feature layer and pooling (a ref's is computed once, without its model
+        when it was computed before)."""
+        from transfergraph.planner.common.fingerprint import model_fingerprint
+
+        options = {"transform": self.transform, "feature_layer": self.feature_layer, "pooling": self.pooling}
+        if self.model_ref is not None:
+            return self.model_ref.fingerprint(**options)
+        return model_fingerprint(self._model, **options)
+
+    @property
     def node(self) -> str:
         """The graph node this source stands for: its task if it has one, else its own name."""
         return self.task if self.task is not None else self.name
 
     def __repr__(self) -> str:
         extra = f", task={self.task!r}" if self.task else ""
-        return f"Source({self.name!r}, model={type(self.model).__name__}{extra})"
+        kind = self.model_ref.class_name if self.model_ref is not None else type(self._model).__name__
+        return f"Source({self.name!r}, model={kind}{extra})"

@@ -21,7 +21,7 @@ from transfergraph.planner.scoring.fraction import check_pairs_fraction
 from transfergraph.planner.scoring.fraction_table import fraction_table
 from transfergraph.planner.scoring.jobs import failed_rows, run_job
 from transfergraph.planner.scoring.keys import SCORING_VERSION, metric_seed, pair_key
-from transfergraph.planner.scoring.payload import ModelPayload
+from transfergraph.planner.scoring.payload import payload_of
 from transfergraph.planner.scoring.planning import plan_jobs
 from transfergraph.planner.scoring.pools import build_pools
 from transfergraph.planner.scoring.reference import reference_tasks, resolve_references
@@ -154,8 +154,7 @@ def score(
         for job in jobs:
             if job.source_key not in shared:
                 s = by_name[job.source]
-                shared[job.source_key] = ModelPayload(s.model, s.transform, s.feature_layer, portable=exe.remote,
-                                                      pooling=s.pooling)
+                shared[job.source_key] = payload_of(s, portable=exe.remote)  # a ModelRef ships as itself
             if job.pool_key not in shared:
                 shared[job.pool_key] = pools[job.pool_key.index].data
         pending = {(j.source, t.name) for j in jobs for t in j.targets}

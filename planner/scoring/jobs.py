@@ -87,6 +87,17 @@ class Job:
         return (self.source_key, self.pool_key)
 
     @property
+    def batch_key(self) -> SourceKey:
+        """Jobs of one source may share an executor task (its model is then loaded once for them;
+        :mod:`transfergraph.planner.executors.batching`)."""
+        return self.source_key
+
+    @property
+    def batch_cost(self) -> int:
+        """The job's size for batching: the distinct samples it forwards (or reads back)."""
+        return int(len(self.union))
+
+    @property
     def n_pairs(self) -> int:
         """(source, target) pairs this job computes (each with one or more metrics)."""
         return len(self.targets)

@@ -4,6 +4,11 @@ In process (local executor) the live ``nn.Module`` is used as is. Across process
 sent as a *skeleton* (the module tree with every parameter and buffer on the ``meta`` device, so it
 pickles in microseconds) plus a dict of NumPy arrays, which Ray reads zero-copy from its object
 store; torch tensors would be copied and deserialized in every task.
+
+A source that holds a :class:`~transfergraph.planner.inputs.model_ref.ModelRef` (a checkpoint) ships
+the ref alone, in process as across processes: the process that runs a job rebuilds the model from
+it (once per source and process), so neither the driver nor the object store holds every source's
+weights (:func:`payload_of`).
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ModelPayload"]
+__all__ = ["ModelPayload", "payload_of"]
 
 
 class ModelPayload:
@@ -28,14 +33,20 @@ class ModelPayload:
     portable : bool
         True: keep only a meta-device skeleton and NumPy weights (for other processes).
         False: keep the live module (same process).
+    ref : ModelRef, optional
+        Instead of ``model`` (give None): ship only the ref; :meth:`load` rebuilds the model from it.
     """
 
     def __init__(self, model: Any, transform: Callable | None, feature_layer: str | None, *, portable: bool,
-                 pooling: str | None = None):
+                 pooling: str | None = None, ref: Any = None):
         self.transform = transform
         self.feature_layer = feature_layer
         self.pooling = pooling
         self.portable = portable
+        self.ref = ref
+        if ref is not None:
+            self._model = None
+            return
         if not portable:
             self._model = model
             return
@@ -44,7 +55,10 @@ class ModelPayload:
         self.skeleton, self.tensors = _split(model)
 
     def load(self) -> Any:
-        """The ready-to-run ``nn.Module`` (rebuilt from skeleton + weights when portable)."""
+        """The ready-to-run ``nn.Module`` (rebuilt from skeleton + weights when portable, from the ref
+        when it has one: :meth:`ModelRef.load`, which raises CheckpointError when the file changed)."""
+        if self.ref is not None:
+            return self.ref.load()
         if not self.portable:
             return self._model
         if self._model is None:
@@ -56,6 +70,14 @@ class ModelPayload:
         if self.portable:
             state["_model"] = None
         return state
+
+
+def payload_of(source: Any, *, portable: bool) -> ModelPayload:
+    """The payload of a :class:`~transfergraph.planner.Source`: its ref when it holds one (the model is
+    not built here), else its live module (``portable``: skeleton + NumPy weights)."""
+    ref = getattr(source, "model_ref", None)
+    return ModelPayload(None if ref is not None else source.model, source.transform, source.feature_layer,
+                        portable=portable, pooling=source.pooling, ref=ref)
 
 
 def _device_type(model: Any) -> str:

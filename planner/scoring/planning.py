@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from transfergraph.planner.common.fingerprint import model_fingerprint
 from transfergraph.planner.inputs.task import Source
 from transfergraph.planner.storage.cache import ScoreCache
 from transfergraph.planner.storage.output_store import store_key
@@ -68,10 +67,7 @@ def plan_jobs(
     rows: list[ScoreRow] = []
     drafts: dict[tuple[int, int], _Draft] = {}
     for si, s in enumerate(sources):
-        model_fp = (
-            model_fingerprint(s.model, transform=s.transform, feature_layer=s.feature_layer, pooling=s.pooling)
-            if store is not None else None
-        )
+        model_fp = s.model_fingerprint() if store is not None else None  # a ModelRef's: computed once
         for v in views:
             if allowed is not None and (s.name, v.task.name) not in allowed:
                 continue

@@ -23,13 +23,15 @@ __all__ = ["ScoreRow", "STATUSES"]
 STATUSES = ("ok", "failed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreRow:
     """One (source, target, metric) row of the score table.
 
     Build rows with :meth:`ok` or :meth:`failed`. Fields are the table's columns (``normalized`` is
     computed per target by the table, not stored here), plus the cache ``key`` of a computed pair
-    and the metric's ``extra`` columns (e.g. the TTA terms).
+    and the metric's ``extra`` columns (e.g. the TTA terms). A row has ``__slots__`` (no instance
+    dict: ~0.2 KB a row instead of ~0.85 KB, which matters at zoo scale where the driver holds
+    every row of a run until the table is built).
 
     Attributes
     ----------

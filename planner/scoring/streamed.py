@@ -3,8 +3,10 @@
 When a job's outputs come from the store (``score(cache=...)``), the metrics of
 :data:`transfergraph.planner.metrics.streaming.STREAMED` (LEEP, NCE, H-score, shrinkage H-score, LogME)
 never see the whole (n, Z) logits or (n, d) features: :func:`score_streamed` reads a target's rows block
-by block (:data:`BLOCK_BYTES` of float64 at most, in the target's row order), once per pass of the
-accumulators of :mod:`transfergraph.planner.metrics.streaming`, whose values are bitwise those of the
+by block (:data:`BLOCK_BYTES` of float64 at most, in the target's row order; the block height follows
+the stored width, read from the shard's header), once per pass of the accumulators of
+:mod:`transfergraph.planner.metrics.streaming` (LEEP's second pass reuses the log-probabilities of
+a target that fits in one block instead of reading them again), whose values are bitwise those of the
 in-memory functions, except LogME's: equal to 1e-12 relative when n >= d (its Gram matrix is summed
 per block instead of in one BLAS product; :mod:`transfergraph.planner.metrics.streaming_logme`), so a
 run with a cache and one without may differ in LogME's last bits (never between executors).
@@ -67,9 +69,10 @@ def _blocks(out: Any, kind: str, union: np.ndarray, index: np.ndarray) -> Iterat
     """(first target row, stored ``kind`` rows) for consecutive blocks of the target's rows ``index``."""
     lo, rows = 0, None
     while lo < len(index):
-        if rows is None:  # the block height follows the width of the first block read
-            first = out.rows.read(kind, np.searchsorted(union, index[:1]))
-            rows = max(1, min(MAX_BLOCK_ROWS, BLOCK_BYTES // (8 * first.shape[1])))
+        if rows is None:  # the block height follows the outputs' width
+            width = getattr(out.rows, "width", None)
+            width = width(kind) if width is not None else out.rows.read(kind, np.searchsorted(union, index[:1])).shape[1]
+            rows = max(1, min(MAX_BLOCK_ROWS, BLOCK_BYTES // (8 * width)))
         part = index[lo:lo + rows]
         yield lo, out.rows.read(kind, np.searchsorted(union, part))
         lo += len(part)
@@ -129,8 +132,10 @@ def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: O
         if "nce" in names:
             accs["nce"] = NceAccumulator(k, log_probs=True)
     bad, width = _BadRows(), 0
+    whole = None  # the target's log-probabilities when they came in one block: pass 2 reuses them
     for lo, logits in _blocks(out, "logits", union, target.index):
         lp = log_softmax64(logits)
+        whole = lp if lo == 0 and len(lp) == n else None
         width = lp.shape[1]
         if not bad.add(lo, np.isnan(lp).any(axis=1)):  # NaN or +inf logits, all -inf rows (as in memory)
             continue
@@ -145,8 +150,9 @@ def _probs(out: Any, union: np.ndarray, target: Any, names: list[str], on_bad: O
         return
     if "leep" in accs:
         try:
-            for lo, logits in _blocks(out, "logits", union, target.index):
-                accs["leep"].add_likelihood(log_softmax64(logits), codes[lo:lo + len(logits)])
+            blocks = ((lo, log_softmax64(logits)) for lo, logits in _blocks(out, "logits", union, target.index))
+            for lo, lp in ([(0, whole)] if whole is not None else blocks):
+                accs["leep"].add_likelihood(lp, codes[lo:lo + len(lp)])
         except Exception as exc:  # noqa: BLE001
             results["leep"] = exc
             del accs["leep"]

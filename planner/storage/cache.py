@@ -73,7 +73,9 @@ class ScoreCache:
             self._lock_fh = open(self.directory / f"scores.v{FORMAT_VERSION}.lock", "ab")
         except OSError as exc:
             raise CacheError(f"cache directory {str(self.directory)!r} cannot be used: {exc}") from exc
-        self._ok: dict[str, dict[str, Any]] = {}
+        # ok records by key, each as its line: a decoded record (a dict of ~10 entries) is ~1.3 KB,
+        # and a run's driver holds the index of every pair ever cached there while it scores
+        self._ok: dict[str, bytes] = {}
         self.discarded = 0
         self._load()
 
@@ -91,7 +93,7 @@ class ScoreCache:
                     continue
                 good.append(line)
                 if record.get("status") == "ok":
-                    self._ok[record["key"]] = record
+                    self._ok[record["key"]] = line  # its checked line (~0.25 KB), decoded again by get()
             if bad:
                 self.discarded = bad
                 self._rewrite(good)
@@ -115,13 +117,15 @@ class ScoreCache:
         return len(self._ok)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The stored ``ok`` record for ``key``, or None."""
-        return self._ok.get(key)
+        """The stored ``ok`` record for ``key`` (a new dict), or None."""
+        line = self._ok.get(key)
+        return None if line is None else json.loads(line[9:])
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Append ``records`` (each with a ``key``) durably: one write, flush, fsync."""
-        records = list(records)
-        blob = b"".join(_encode(r) for r in records if r.get("key"))
+        records = [r for r in records if r.get("key")]
+        lines = [_encode(r) for r in records]
+        blob = b"".join(lines)
         if not blob:
             return
         try:
@@ -132,9 +136,9 @@ class ScoreCache:
                 os.fsync(self._fh.fileno())
         except OSError as exc:
             raise CacheError(f"cannot append to score cache {str(self.path)!r}: {exc}") from exc
-        for r in records:
-            if r.get("key") and r.get("status") == "ok":
-                self._ok[r["key"]] = r
+        for r, line in zip(records, lines):
+            if r.get("status") == "ok":
+                self._ok[r["key"]] = line
 
     def close(self) -> None:
         self._fh.close()

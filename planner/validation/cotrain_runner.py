@@ -7,29 +7,35 @@ executor, the worker that ran it or the order of completion. The task arrays tra
 NumPy (``ray.put`` by a Ray executor: zero-copy on the workers) and are turned back into tensors inside
 each job, the same way for every executor.
 
-Cache: one JSON file per network, ``<cache>/s<seed>/<subset>.json``, written atomically by the driver
-as soon as the network's rows arrive (:func:`~transfergraph.planner.common.io.atomic_write_text`). The
-cache folder is keyed by the tasks' tensors, the budget and the trunk (:func:`cache_folder`), so a
-change to any of them starts a fresh folder. A rerun trains only the networks without a file; a
-killed worker or node costs only the networks it was running (the executor resubmits them).
+Cache: one JSON file per network, written atomically by the driver as soon as the network's rows arrive
+(:func:`~transfergraph.planner.common.io.atomic_write_text`). A :class:`NetworkCache` given the tasks and
+the trunk keys each file by exactly what the network's rows depend on, ``<cache>/s<seed>/<subset>.<key>.json``
+with ``key`` = :func:`network_key` (the members' tensors, the budget and the trunk's description): a
+network does not depend on the other tasks of the run, so ``transfergraph group`` and ``validate
+--decisions`` (:mod:`~transfergraph.planner.validation.decision_prefill`), which train the same networks
+with the same trainer, share the files of one folder and neither trains what the other has. Without
+them, files are ``<cache>/s<seed>/<subset>.json`` in a folder the caller keys (:func:`cache_folder`: the
+tasks' tensors, the budget and the trunk). A rerun trains only the networks without a file; a killed
+worker or node costs only the networks it was running (the executor resubmits them).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.io import atomic_write_text
 from transfergraph.planner.validation._common import seeded_torch
 from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget, arrays_key
 from transfergraph.planner.validation.cotrain_design import NetworkJob
 from transfergraph.planner.validation.multitask import train_group
 
-__all__ = ["pack_arrays", "unpack_arrays", "train_network", "NetworkCache", "cache_folder", "RunOutcome",
-           "run_networks"]
+__all__ = ["pack_arrays", "unpack_arrays", "train_network", "NetworkCache", "cache_folder", "network_key",
+           "RunOutcome", "run_networks"]
 
 _FIELDS = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
 
@@ -60,22 +66,54 @@ def train_network(job: NetworkJob, packed: dict, trunk: Callable[[], object]) ->
 
 def cache_folder(root: str | Path, data: Sequence[TaskArrays], budget: TrainBudget, trunk: Callable[[], object]) -> Path:
     """``root/<key>``: the key hashes the tasks' tensors, the budget and the trunk's description."""
+    return Path(root) / arrays_key(data, budget, _described(trunk), "cotrain")
+
+
+def _described(trunk: Callable[[], object]) -> str:
     with seeded_torch(0):
-        described = repr(trunk())
-    return Path(root) / arrays_key(data, budget, described, "cotrain")
+        return repr(trunk())
+
+
+def network_key(member_digests: Sequence[str], budget: TrainBudget, described: str) -> str:
+    """The cache key of one network: a hash of its members' tensor digests (``arrays_key([task])`` of each
+    member, in sorted-name order), the budget's fields and the trunk's description. The training seed is
+    the file's folder; nothing else enters the network's rows (:func:`train_network`)."""
+    from transfergraph.planner.common.fingerprint import arrays_key as content_key
+
+    return content_key("network", *member_digests, repr(asdict(budget)), described)
 
 
 class NetworkCache:
-    """One JSON file of rows per trained network under ``folder`` (see the module doc)."""
+    """One JSON file of rows per trained network under ``folder`` (see the module doc).
 
-    def __init__(self, folder: str | Path) -> None:
+    With ``data`` (the tasks the jobs draw their members from) and ``trunk``, a file's name holds the
+    network's own :func:`network_key`, so caches of runs over different task sets share their common
+    networks; without them the caller keys ``folder`` (:func:`cache_folder`).
+    """
+
+    def __init__(self, folder: str | Path, *, data: Sequence[TaskArrays] | None = None,
+                 trunk: Callable[[], object] | None = None) -> None:
         self.folder = Path(folder)
+        if (data is None) != (trunk is None):
+            raise InputError("data and trunk of NetworkCache() are given together or not at all; got "
+                             f"data={'None' if data is None else 'tasks'} and trunk={trunk!r}.")
+        self._digests = None if data is None else {t.name: arrays_key([t]) for t in data}
+        self._described = None if trunk is None else _described(trunk)
 
     def path(self, job: NetworkJob) -> Path:
-        return self.folder / f"s{job.seed}" / f"{job.subset}.json"
+        if self._digests is None:
+            return self.folder / f"s{job.seed}" / f"{job.subset}.json"
+        key = network_key([self._digests[m] for m in sorted(job.members)], job.budget, self._described)
+        return self.folder / f"s{job.seed}" / f"{job.subset}.{key}.json"
+
+    def holds(self, job: NetworkJob) -> bool:
+        """Whether this cache can name ``job``'s file (a keyed cache knows only the tasks it was given)."""
+        return self._digests is None or all(m in self._digests for m in job.members)
 
     def get(self, job: NetworkJob) -> list[dict] | None:
         """The cached rows of ``job``, or None (missing or unreadable file: the network is trained again)."""
+        if not self.holds(job):
+            return None
         path = self.path(job)
         if not path.is_file():
             return None
@@ -88,6 +126,8 @@ class NetworkCache:
 
     def put(self, job: NetworkJob, rows: list[dict]) -> None:
         """Write ``job``'s rows atomically (NaN kept as JSON ``NaN``: a diverged network is still a result)."""
+        if not self.holds(job):
+            return
         path = self.path(job)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(rows))

@@ -3,7 +3,9 @@
 Summary per (decision, arm), from the per-seed rows of :mod:`grouping_eval` / :mod:`curriculum_eval`:
 mean percentile and normalized regret on each seed's own table and on the seed-mean table, the gain
 over the exact random mean with a 95 % bootstrap CI over seeds, Spearman(objective, realized) over
-all partitions/orders (mean over seeds, bootstrap CI) and the split-half noise ceiling. Verdict
+all partitions/orders (mean over seeds, bootstrap CI) and the split-half noise ceiling. A regret is
+undefined where the oracle is about equal to random (NaN; the report reads "n/a (oracle ≈ random)" and
+``regret_undefined`` counts the own-seed rows the mean skipped). Verdict
 (pre-registered bar): "beats random" when the gain's CI is above 0, the seed-mean percentile is
 >= 75 (own-seed percentile for HOA, which is chosen on the other seeds) and Spearman's CI is above 0; "inconclusive" when the noise ceiling is < 0.5; else "fails".
 """
@@ -19,11 +21,23 @@ from transfergraph.planner.validation.curriculum_eval import order_measures
 from transfergraph.planner.validation.decision_stats import bootstrap_ci
 from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
-__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "SUMMARY_COLUMNS"]
+__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "regret_text", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_mean_truth", "regret",
                    "regret_seed_mean_truth", "gain", "gain_low", "gain_high", "spearman", "spearman_low",
-                   "spearman_high", "noise_ceiling", "verdict"]
+                   "spearman_high", "noise_ceiling", "verdict", "regret_undefined"]
+#: what an undefined normalized regret reads as in the report (oracle about equal to random)
+REGRET_NA = "n/a (oracle ≈ random)"
+
+
+def regret_text(value: float, undefined: float = 0, of: float | None = None) -> str:
+    """A normalized regret for the report: ``0.42``; ``n/a (oracle ≈ random)`` when undefined
+    (:func:`~transfergraph.planner.validation.decision_stats.normalized_regret` gave NaN); a mean over
+    seeds some of whose regrets were undefined says so: ``0.42 (n/a on 1 of 3)``."""
+    if not np.isfinite(value):
+        return REGRET_NA
+    n = int(undefined) if np.isfinite(undefined) else 0
+    return f"{value:.2f}" + (f" (n/a on {n} of {int(of)})" if n and of else "")
 
 
 def _verdict(row) -> str:
@@ -53,7 +67,9 @@ def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.
              "percentile": own["percentile"].mean(), "percentile_seed_mean_truth": mean["percentile"].mean(),
              "regret": own["regret"].mean(), "regret_seed_mean_truth": mean["regret"].mean(),
              "gain": gain, "gain_low": lo, "gain_high": hi, "spearman": s, "spearman_low": slo, "spearman_high": shi,
-             "noise_ceiling": ceilings.get(dec, np.nan)}
+             "noise_ceiling": ceilings.get(dec, np.nan),
+             # own-seed rows whose regret is undefined (oracle about equal to random); their mean skips them
+             "regret_undefined": int(own["regret"].isna().sum())}
         r["verdict"] = _verdict(r) if len(sp) else ""
         out.append(r)
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
@@ -174,14 +190,15 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
     lines = ["## Validation: decisions", "",
              "Groupings and curricula trained for real on this data (equal per-task budget; every partition "
              "and every order; val-chosen oracle; gain = realized - exact random mean, 95% bootstrap CI over "
-             "seeds; percentile 100 = best of all alternatives; regret 0 = oracle, 1 = random).", "",
+             "seeds; percentile 100 = best of all alternatives; regret 0 = oracle, 1 = random, n/a where the "
+             "oracle is about equal to random).", "",
              "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
              "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         if not (r.arm.startswith("planner") or r.arm in SECTION_ARMS):
             continue
         lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile:.0f} | {r.percentile_seed_mean_truth:.0f} | "
-                     f"{r.regret:.2f} | "
+                     f"{regret_text(r.regret, r.regret_undefined, r.n_seeds)} | "
                      f"{r.gain:+.3f} [{r.gain_low:+.3f}, {r.gain_high:+.3f}] | {r.spearman:+.2f} "
                      f"[{r.spearman_low:+.2f}, {r.spearman_high:+.2f}] | {r.noise_ceiling:.2f} | {r.verdict} |")
     lines.append("")

@@ -11,6 +11,14 @@ deterministic computation the serial path runs (one torch thread, seeds from the
 task names), so the tables, and every number judged from them, are the same whatever the executor and
 its worker count. Jobs whose file exists are skipped (a killed run resumes); a failed job is reported
 and left to the serial path, which trains it again in process.
+
+With a ``networks`` cache (a keyed :class:`~transfergraph.planner.validation.cotrain_runner.NetworkCache`,
+the one ``transfergraph group`` trains into), every subset network's rows are also written there, and a
+subset network of two or more tasks found there is copied into its table file instead of being trained
+(a singleton is trained all the same: the judge needs its weights, which that cache does not keep). A
+subset network is the same computation as ``group``'s network of the same members, seed, budget and
+trunk (:func:`~transfergraph.planner.validation.multitask.train_group` on the members' arrays), so the
+rows are the same whichever command trained them.
 """
 from __future__ import annotations
 
@@ -104,6 +112,7 @@ class PrefillOutcome:
     trained: int = 0
     cached: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    shared: int = 0  #: of ``cached``: subset networks copied from the shared ``networks`` cache
 
 
 def _described(trunk: Callable[[], object]) -> str:
@@ -132,6 +141,35 @@ def _jobs(data, *, seeds, curriculum_seeds, trunk, grouping_budget, curriculum_b
     return out
 
 
+def _network(job: SubsetJob):
+    from transfergraph.planner.validation.cotrain_design import NetworkJob
+
+    return NetworkJob(job.seed, tuple(sorted(job.members)), job.budget)
+
+
+def _share(job: SubsetJob, networks) -> None:
+    """Write ``job``'s table rows into the shared ``networks`` cache unless it holds them already."""
+    import json
+
+    net = _network(job)
+    if networks.get(net) is None:
+        networks.put(net, json.loads(Path(job.path).read_text()))
+
+
+def _copy_shared(job, networks) -> bool:
+    """Fill a subset table file of two or more tasks from the shared cache; True when it was there."""
+    if networks is None or not isinstance(job, SubsetJob) or job.model_path is not None:
+        return False
+    import json
+
+    rows = networks.get(_network(job))
+    if rows is None:
+        return False
+    Path(job.path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(job.path, json.dumps(rows))
+    return True
+
+
 def _done(job) -> bool:
     return Path(job.path).is_file() and (getattr(job, "model_path", None) is None or Path(job.model_path).is_file())
 
@@ -140,12 +178,13 @@ def prefill_decision_tables(data: Sequence[TaskArrays], *, seeds: Sequence[int],
                             grouping_budget: TrainBudget, curriculum_budget: TrainBudget, n_curr: int,
                             learners: Sequence[str], cache: str | Path | dict, executor: Any,
                             curriculum_seeds: Sequence[int] | None = None, progress: bool = False,
-                            log: Callable[[str], None] | None = None) -> PrefillOutcome:
+                            log: Callable[[str], None] | None = None, networks: Any = None) -> PrefillOutcome:
     """Fill ``cache`` with the tables :func:`validate_decisions` will read (same arguments as it takes).
 
     ``cache``: a folder (tables under ``grouping/`` and ``curriculum/``) or {"grouping": dir, "curriculum": dir};
     ``executor``: an object of :mod:`transfergraph.planner.executors` (every worker runs jobs);
-    ``data``: the grouping tasks, of which the first ``n_curr`` are the curriculum tasks.
+    ``data``: the grouping tasks, of which the first ``n_curr`` are the curriculum tasks;
+    ``networks``: a keyed NetworkCache shared with ``transfergraph group`` (module doc), or None.
     """
     from tqdm.auto import tqdm
 
@@ -154,10 +193,16 @@ def prefill_decision_tables(data: Sequence[TaskArrays], *, seeds: Sequence[int],
     c_seeds = list(seeds) if curriculum_seeds is None else list(curriculum_seeds)
     jobs = _jobs(list(data), seeds=list(seeds), curriculum_seeds=c_seeds, trunk=trunk, grouping_budget=grouping_budget,
                  curriculum_budget=curriculum_budget, n_curr=n_curr, learners=list(learners), caches=caches)
+    for job in jobs:  # what an earlier run left in its table files is offered to `group` as well
+        if networks is not None and isinstance(job, SubsetJob) and _done(job):
+            _share(job, networks)
+    copied = [j for j in jobs if not _done(j) and _copy_shared(j, networks)]
     missing = [j for j in jobs if not _done(j)]
-    outcome = PrefillOutcome(cached=len(jobs) - len(missing))
+    outcome = PrefillOutcome(cached=len(jobs) - len(missing), shared=len(copied))
     if outcome.cached:
-        log(f"{outcome.cached} of {len(jobs)} training jobs read from the cache")
+        log(f"{outcome.cached} of {len(jobs)} training jobs read from the cache"
+            + (f" ({outcome.shared} networks from the network cache shared with `transfergraph group`)"
+               if outcome.shared else ""))
     shared = {"data": pack_arrays(data), "trunk": trunk}
     with tqdm(total=len(jobs), initial=outcome.cached, disable=not progress, unit="job", desc="decision tables") as bar:
         for job, result in executor.run(run_table_job, missing, shared):
@@ -167,6 +212,8 @@ def prefill_decision_tables(data: Sequence[TaskArrays], *, seeds: Sequence[int],
                 log(f"training job {what} failed ({outcome.failed[-1][1]}); it is retried in this process")
             else:
                 _save(job, result)
+                if networks is not None and isinstance(job, SubsetJob):
+                    _share(job, networks)
                 outcome.trained += 1
             bar.update(1)
     return outcome

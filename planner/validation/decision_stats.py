@@ -6,7 +6,10 @@ Definitions (higher realized value = better throughout):
 - percentile of x among values v_1..v_N (x one of them): 100 * (#{v < x} + (#{v == x} - 1) / 2) / (N - 1);
   100 = strictly best, 0 = strictly worst, ties share the mid-rank.
 - normalized regret R = (V_oracle - V_arm) / (V_oracle - E[V_random]): 0 = oracle, 1 = random, > 1 worse
-  than random (Standley et al. 2020 compare to random groupings the same way).
+  than random (Standley et al. 2020 compare to random groupings the same way); undefined (NaN) when the
+  oracle does not beat random by more than a tolerance relative to the values' scale
+  (V_oracle - E[V_random] <= max(rtol * max(|V_oracle|, |E[V_random]|, |V_arm|), atol)), where the ratio
+  would be a huge number made of rounding noise.
 - best-of-m random: E[test value of the val-best of m uniform draws with replacement], exactly from the
   order statistics: the unit with the i-th smallest val value (1-based) is the max with probability
   (i/N)^m - ((i-1)/N)^m (val ties broken by position).
@@ -29,7 +32,7 @@ import numpy as np
 from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["set_partitions", "all_orders", "percentile", "normalized_regret", "best_of_m", "spearman",
-           "noise_ceiling", "bootstrap_ci", "order_metrics"]
+           "noise_ceiling", "bootstrap_ci", "order_metrics", "REGRET_RTOL", "REGRET_ATOL"]
 
 
 def set_partitions(items: Sequence[Hashable], max_blocks: int | None = None) -> Iterator[list[list[Hashable]]]:
@@ -72,10 +75,25 @@ def percentile(values: np.ndarray, x: float) -> float:
     return float(100.0 * (below + ties / 2) / (v.size - 1))
 
 
-def normalized_regret(oracle: float, arm: float, random_mean: float) -> float:
-    """(oracle - arm) / (oracle - random_mean); NaN when the oracle does not beat random."""
+#: relative and absolute tolerance of :func:`normalized_regret`'s "oracle about equal to random"
+REGRET_RTOL, REGRET_ATOL = 1e-6, 1e-9
+
+
+def normalized_regret(oracle: float, arm: float, random_mean: float, *, rtol: float = REGRET_RTOL,
+                      atol: float = REGRET_ATOL) -> float:
+    """(oracle - arm) / (oracle - random_mean): 0 = the oracle's value, 1 = random's (module docstring).
+
+    NaN (undefined) when the oracle does not beat random by more than
+    ``max(rtol * max(|oracle|, |random_mean|, |arm|), atol)``: with an oracle about equal to random the
+    ratio would be rounding noise divided by rounding noise (e.g. 1e7 for a denominator of 1e-9), and an
+    oracle below random (a test oracle against the val-chosen one) has no regret scale either. Callers
+    report such a regret as "n/a" (:func:`transfergraph.planner.validation.decision_outputs.decision_section`).
+    """
     denom = oracle - random_mean
-    return float((oracle - arm) / denom) if denom > 1e-12 else float("nan")
+    scale = max(abs(oracle), abs(random_mean), abs(arm))
+    if not np.isfinite(denom) or denom <= max(rtol * scale, atol):
+        return float("nan")
+    return float((oracle - arm) / denom)
 
 
 def best_of_m(val: np.ndarray, test: np.ndarray, m: int) -> float:

@@ -42,11 +42,15 @@ def _mean_val_loss(body, heads, members) -> float:
 
 
 def train_group(data: Sequence[TaskArrays], members: Sequence[str], *, seed: int, budget: TrainBudget,
-                trunk: Callable[[], object], keep_model: bool = False):
+                trunk: Callable[[], object], keep_model: bool = False, on_step: Callable[..., None] | None = None):
     """Train one group network on ``members`` (names in ``data``); returns (rows, model or None).
 
     rows : one dict per member with :data:`SUBSET_COLUMNS`; model : ``(trunk, {task: head})`` at the
-    selected checkpoint when ``keep_model``.
+    selected checkpoint when ``keep_model``. ``on_step(step, body, heads, xb, targets)``, when given, is
+    called at every step (0-based) before the optimizer's update, with the trunk, the heads (members in
+    sorted order), the concatenated batch (``budget.batch`` rows per member, in that order) and the
+    members' label codes; it must leave the weights, gradients and BatchNorm buffers as it found them
+    (e.g. :mod:`~transfergraph.planner.validation.tag_affinity` measures the lookahead affinity there).
 
     Raises InputError: empty group or a name not in ``data``.
     """
@@ -69,6 +73,8 @@ def train_group(data: Sequence[TaskArrays], members: Sequence[str], *, seed: int
         body.train()
         for step in range(budget.steps):
             xb = torch.cat([t.train_x[s[step]] for t, s in zip(group, streams)])
+            if on_step is not None:
+                on_step(step, body, heads, xb, [t.train_y[s[step]] for t, s in zip(group, streams)])
             feats = body(xb).split(budget.batch)
             loss = sum(F.cross_entropy(h(f), t.train_y[s[step]]) for h, f, t, s in zip(heads, feats, group, streams))
             opt.zero_grad()

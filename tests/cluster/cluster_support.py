@@ -4,7 +4,8 @@ Head on 127.0.0.1, worker node on 127.0.0.2 (both on ``lo``: run inside the loop
 namespace, ``scripts/loopback.sh``), token authentication on (a fresh random token), a private
 ``RAY_TMPDIR`` and ports of its own. :meth:`TwoNodeCluster.down` ends every process of the cluster
 with ``scripts/ray_down.sh`` (the teardown docs/cluster.md documents) and removes the temp dir.
-Used by the cluster tests and ``benchmarks/node_loss.py``.
+Used by the cluster tests and ``benchmarks/node_loss.py``; :func:`connect_driver` is the driver side
+(connect, wait for both nodes) shared by the node-loss job scripts.
 """
 from __future__ import annotations
 
@@ -36,6 +37,34 @@ def ray_pids(ray_tmpdir: str) -> list[int]:
         except OSError:
             continue
     return out
+
+
+def connect_driver(address: str, log_file: str, *, nodes: int = 2, wait_s: float = 30.0,
+                   worker_ip: str = "127.0.0.2"):
+    """Connect a :class:`RayExecutor` (the node-loss jobs' retry policy) to ``address`` and wait until
+    ``nodes`` nodes are alive (a fresh worker join can lag; ``wait_s`` seconds at most).
+
+    Returns ``(executor, alive, worker_node)``: the connected executor, the number of nodes alive when the
+    wait ended, and the Ray node id of the node at ``worker_ip``. Raises ``RuntimeError`` naming the
+    address and the nodes seen when no alive node has that IP.
+    """
+    from transfergraph.planner.executors import RayExecutor
+    from transfergraph.planner.executors.retry import RetryPolicy
+
+    exe = RayExecutor(address=address, retry=RetryPolicy(base_delay=0.5, max_delay=4.0, deadline=120.0),
+                      log_file=log_file)
+    exe.connect()
+    import ray
+
+    deadline = time.time() + wait_s
+    while sum(n["Alive"] for n in ray.nodes()) < nodes and time.time() < deadline:
+        time.sleep(0.2)
+    alive = [n for n in ray.nodes() if n["Alive"]]
+    worker = [n["NodeID"] for n in alive if n["NodeManagerAddress"] == worker_ip]
+    if not worker:
+        raise RuntimeError(f"no alive node at {worker_ip} on the cluster at {address} after {wait_s:g} s; "
+                           f"alive: {[n['NodeManagerAddress'] for n in alive]}")
+    return exe, len(alive), worker[0]
 
 
 class TwoNodeCluster:

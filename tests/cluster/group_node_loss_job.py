@@ -13,8 +13,7 @@ import tempfile
 import threading
 import time
 
-from transfergraph.planner.executors import RayExecutor
-from transfergraph.planner.executors.retry import RetryPolicy
+from cluster_support import connect_driver
 from transfergraph.planner.validation._training_core import TaskArrays, TrainBudget
 from transfergraph.planner.validation.cotrain_design import design_networks
 from transfergraph.planner.validation.cotrain_runner import NetworkCache, run_networks
@@ -63,15 +62,7 @@ def strip(rows):
 if __name__ == "__main__":
     address, raylet_pid, cache_dir, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     killed: dict = {}
-    exe = RayExecutor(address=address, retry=RetryPolicy(base_delay=0.5, max_delay=4.0, deadline=120.0),
-                      log_file=log_file)
-    exe.connect()
-    import ray
-
-    deadline = time.time() + 30
-    while sum(n["Alive"] for n in ray.nodes()) < 2 and time.time() < deadline:  # a fresh join can lag
-        time.sleep(0.2)
-    worker_node = next(n["NodeID"] for n in ray.nodes() if n["Alive"] and n["NodeManagerAddress"] == "127.0.0.2")
+    exe, _, worker_node = connect_driver(address, log_file)
     mark_dir = tempfile.mkdtemp(prefix="tg-gmarks-")
 
     def kill_when_busy():

@@ -16,9 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scoring"))
 
+from cluster_support import connect_driver  # noqa: E402
 from node_loss_sources import sources_and_tasks  # noqa: E402
-from transfergraph.planner.executors import RayExecutor  # noqa: E402
-from transfergraph.planner.executors.retry import RetryPolicy  # noqa: E402
 from transfergraph.planner.scoring import score  # noqa: E402
 
 address, raylet_pid, out_csv, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -35,16 +34,7 @@ def kill_when_busy(worker_node: str, mark_dir: str) -> None:
     killed["at"] = time.time()
 
 
-exe = RayExecutor(address=address, retry=RetryPolicy(base_delay=0.5, max_delay=4.0, deadline=120.0),
-                  log_file=log_file)
-exe.connect()
-import ray  # noqa: E402
-
-deadline = time.time() + 30
-while sum(n["Alive"] for n in ray.nodes()) < 2 and time.time() < deadline:  # a fresh join can lag
-    time.sleep(0.2)
-nodes = sum(n["Alive"] for n in ray.nodes())
-worker_node = next(n["NodeID"] for n in ray.nodes() if n["Alive"] and n["NodeManagerAddress"] == "127.0.0.2")
+exe, nodes, worker_node = connect_driver(address, log_file)
 mark_dir = tempfile.mkdtemp(prefix="tg-marks-")
 sources, tasks = sources_and_tasks(mark_dir=mark_dir)
 killer = threading.Thread(target=kill_when_busy, args=(worker_node, mark_dir), daemon=True)

@@ -7,13 +7,11 @@ computed the same way on both executors.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from demo_support import demo_sized_run
+
 COLS = ["source", "source_task", "target", "metric", "score", "normalized", "n_samples", "n_classes", "status"]
 
 
@@ -23,18 +21,8 @@ def test_local_and_ray_tables_are_bitwise_equal_on_a_demo_sized_run(ray_session,
     pytest.importorskip("learn2learn")
     from transfergraph.planner.executors import RayExecutor
     from transfergraph.planner.scoring import score
-    from transfergraph.config import parse_config
-    from transfergraph.jobs.suite import build_meta_model, build_sources, build_tasks
 
-    raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
-    raw["data"]["image_size"] = 8
-    raw["tasks"] = raw["tasks"][:6]
-    raw["models"]["training"].update(epochs=1, width=4, feature_dim=8)
-    raw["models"]["meta"].update(pretrain_steps=10, meta_steps=3)
-    config = parse_config(raw)
-    tasks = build_tasks(config)
-    meta = build_meta_model(config, model_dir=tmp_path)
-    sources = build_sources(config, tasks, model_dir=tmp_path, meta_model=meta)
+    config, tasks, sources = demo_sized_run(tmp_path)
     metrics = tuple(config.scoring.metrics)
     local = score(sources, tasks, metrics=metrics, executor="local", progress=False, seed=config.seed)
     ray = score(sources, tasks, metrics=metrics, executor=RayExecutor(workers=2), progress=False, seed=config.seed)

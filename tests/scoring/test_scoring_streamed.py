@@ -18,6 +18,7 @@ from transfergraph.planner.scoring.jobs import Job, TargetSpec, run_job
 from transfergraph.planner.scoring.keys import PoolKey, SourceKey
 from transfergraph.planner.scoring.payload import ModelPayload
 
+from demo_support import demo_sized_run
 from scoring_support import COLS, base_data, tiny_sources, tiny_tasks
 
 STREAMED = ("leep", "nce", "h_score", "reg_h_score")
@@ -154,26 +155,14 @@ def test_a_streamed_job_peak_memory_does_not_grow_with_n(tmp_path, monkeypatch):
 @pytest.mark.ray
 @pytest.mark.slow
 def test_a_demo_sized_table_is_bitwise_the_same_streamed_from_the_store_locally_and_on_ray(ray_session, tmp_path):
-    # the shape of tests/scoring/test_scoring_bitwise.py's run (configs/demo.yaml cut small), whose
+    # the demo-sized run of test_scoring_bitwise.py (demo_support.py: configs/demo.yaml cut small), whose
     # CLI run has a cache, hence a forward-output store, hence streamed LEEP and NCE
     pytest.importorskip("learn2learn")
-    from pathlib import Path
-
     import pandas as pd
-    import yaml
 
-    from transfergraph.config import parse_config
-    from transfergraph.jobs.suite import build_meta_model, build_sources, build_tasks
     from transfergraph.planner.executors import RayExecutor
 
-    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "demo.yaml").read_text())
-    raw["data"]["image_size"] = 8
-    raw["tasks"] = raw["tasks"][:6]
-    raw["models"]["training"].update(epochs=1, width=4, feature_dim=8)
-    raw["models"]["meta"].update(pretrain_steps=10, meta_steps=3)
-    config = parse_config(raw)
-    tasks = build_tasks(config)
-    sources = build_sources(config, tasks, model_dir=tmp_path, meta_model=build_meta_model(config, model_dir=tmp_path))
+    config, tasks, sources = demo_sized_run(tmp_path)
     metrics = tuple(config.scoring.metrics) + ("h_score", "reg_h_score")
     key = ["source", "target", "metric"]
     cols = COLS + ["flag"]

@@ -15,6 +15,7 @@ import typer
 from transfergraph.planner import __version__
 
 from transfergraph.cli.guard import STATE as _STATE, echo as _echo, guard as _guard
+from transfergraph.cli.options import number as _number, path_option as _path
 
 EXAMPLES = """
 Examples:
@@ -42,10 +43,11 @@ app = typer.Typer(
 
 
 # options shared by `run` and `validate`
-_Out = Annotated[Path, typer.Option("--out", help="Output folder.")]
+_Out = Annotated[Path, typer.Option("--out", callback=_path, help="Output folder.")]
 _Executor = Annotated[Optional[str], typer.Option("--executor", help="local | ray (default: the config's).")]
 _Address = Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (needs --executor ray).")]
-_Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray worker CPUs / tasks in flight.")]
+_Workers = Annotated[Optional[int], typer.Option("--workers", min=1, parser=_number("--workers", low=1),
+                                                  help="Ray worker CPUs / tasks in flight.")]
 _NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write caches.")]
 _Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar, log or summary lines (errors and failed "
                                                       "pairs are still reported).")]
@@ -89,29 +91,32 @@ def _load(config: Path):
 
 @app.command(epilog="Example: transfergraph run configs/demo.yaml --out runs/demo --workers 2")
 def run(
-    config: Path = typer.Argument(..., help="YAML job config (see configs/demo.yaml)."),
+    config: Path = typer.Argument(..., callback=_path, help="YAML job config (see configs/demo.yaml)."),
     out: _Out = Path("runs/latest"),
     executor: _Executor = None,
     address: _Address = None,
     workers: _Workers = None,
-    cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder (default: OUT/cache)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", callback=_path,
+                                         help="Score cache folder (default: OUT/cache)."),
     no_cache: _NoCache = False,
     quiet: _Quiet = False,
     verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own log lines (default: OUT/ray.log)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Samples per forward batch."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, parser=_number("--batch-size", low=1),
+                                             help="Samples per forward batch."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | cuda:N (default: the config's)."),
     gpus_per_task: Optional[float] = typer.Option(None, "--gpus-per-task", min=0.0,
+                                                  parser=_number("--gpus-per-task", float, low=0.0),
                                                   help="Ray executor: GPUs reserved per task."),
     debug: _Debug = False,
     pairs_fraction: Optional[float] = typer.Option(
-        None, "--pairs-fraction", help="Score this share (0 < f <= 1) of the pairs, predict the rest and re-score "
-                                       "each target's predicted top-k exactly (default: the config's, else all)."),
+        None, "--pairs-fraction", parser=_number("--pairs-fraction", float, low=0.0, high=1.0, low_open=True),
+        help="Score this share (0 < f <= 1) of the pairs, predict the rest and re-score each target's predicted "
+             "top-k exactly (default: the config's, else all)."),
 ) -> None:
     """Score every (source, target) pair, build the graph, plan, and write the report."""
     _debug(debug)
     _check_job_options(executor, address, workers, cache, no_cache)
     _check_device_option(device)
-    _check_pairs_fraction_option(pairs_fraction)
 
     def body():
         from transfergraph.jobs.run import run_job
@@ -135,17 +140,22 @@ def run(
 
 @app.command(epilog="Example: transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3")
 def plan(
-    source: Path = typer.Argument(..., metavar="SCORES_CSV|GRAPH_GRAPHML",
+    source: Path = typer.Argument(..., metavar="SCORES_CSV|GRAPH_GRAPHML", callback=_path,
                                   help="scores.csv or graph.graphml written by `transfergraph run`."),
-    out: Path = typer.Option(Path("runs/plan"), "--out", help="Output folder."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Take the plan options of this YAML config "
-                                                                 "(its `plan` section and `seed`); flags override them."),
+    out: Path = typer.Option(Path("runs/plan"), "--out", callback=_path, help="Output folder."),
+    config: Optional[Path] = typer.Option(None, "--config", callback=_path,
+                                          help="Take the plan options of this YAML config (its `plan` section and "
+                                               "`seed`); flags override them."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric weighting the graph (default: the config's, "
                                          "else leep if scored, else the first scored)."),
-    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Sources listed per target (default 3)."),
-    budget: Optional[int] = typer.Option(None, "--budget", min=1, help="Size of the source set."),
-    groups: Optional[int] = typer.Option(None, "--groups", min=1, help="Number of multitask groups."),
-    max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1, help="Most tasks per group."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, parser=_number("--top-k", low=1),
+                                        help="Sources listed per target (default 3)."),
+    budget: Optional[int] = typer.Option(None, "--budget", min=1, parser=_number("--budget", low=1),
+                                         help="Size of the source set."),
+    groups: Optional[int] = typer.Option(None, "--groups", min=1, parser=_number("--groups", low=1),
+                                         help="Number of multitask groups."),
+    max_group_size: Optional[int] = typer.Option(None, "--max-group-size", min=1,
+                                                 parser=_number("--max-group-size", low=1), help="Most tasks per group."),
     start: Optional[str] = typer.Option(None, "--start", help="Task the curriculum must start with."),
     curriculum_objective: Optional[str] = typer.Option(None, "--curriculum-objective",
                                                        help="tree (which model to start each task from) | chain | cumulative | "
@@ -153,8 +163,11 @@ def plan(
                                                             "(one model, task after task: model forgetting); default dissimilar_chain."),
     centered: Optional[bool] = typer.Option(None, "--centered/--no-centered",
                                             help="Grouping affinity w - median (default) or raw w."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the grouping heuristic (default 0)."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per exact solver (default 60)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, parser=_number("--seed", low=0),
+                                       help="Seed of the grouping heuristic (default 0)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", parser=_number("--time-limit", float, low=0.0,
+                                                                                   low_open=True),
+                                               help="Seconds per exact solver, > 0 (default 60)."),
     sources_from: Optional[str] = typer.Option(
         None, "--sources-from", help="Sources the plan may recommend: all (default) | external (model nodes only) | "
                                      "tasks (the tasks' own models) | NAME,NAME,...; groups and curriculum still use "
@@ -240,10 +253,12 @@ def _with_flag_names(build):
 
 @app.command(epilog="Example: transfergraph validate configs/demo.yaml --out runs/demo")
 def validate(
-    config: Path = typer.Argument(..., help="YAML job config (its `validate` section picks methods and pairs)."),
+    config: Path = typer.Argument(..., callback=_path,
+                                  help="YAML job config (its `validate` section picks methods and pairs)."),
     out: _Out = Path("runs/latest"),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="Score cache folder to read back (default: OUT/cache; "
-                                                               "the --cache given to `run`)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", callback=_path,
+                                         help="Score cache folder to read back (default: OUT/cache; "
+                                              "the --cache given to `run`)."),
     executor: _Executor = None,
     address: _Address = None,
     workers: _Workers = None,
@@ -281,16 +296,6 @@ def validate(
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume.")
-
-
-def _check_pairs_fraction_option(value: Optional[float]) -> None:
-    """``--pairs-fraction`` in (0, 1] (exit 2); a non-number is refused by the option's own type (exit 2)."""
-    import math
-
-    if value is not None and not (math.isfinite(value) and 0.0 < value <= 1.0):
-        _echo(f"transfergraph: error: --pairs-fraction must be a number in (0, 1] (the share of pairs to score); "
-              f"got {value!r}.")
-        raise typer.Exit(2)
 
 
 def _check_device_option(device: Optional[str]) -> None:

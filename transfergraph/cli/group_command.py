@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from transfergraph.cli.guard import STATE as _STATE, echo as _echo, guard as _guard
+from transfergraph.cli.options import number as _number, path_option as _path
 
 __all__ = ["group", "EPILOG"]
 
@@ -38,16 +39,20 @@ def _task_list(text: Optional[str]) -> Optional[list[str]]:
 
 
 def group(
-    config: Path = typer.Argument(..., help="YAML job config (its tasks; training budget: validate.decisions)."),
-    out: Path = typer.Option(Path("runs/latest"), "--out", help="Output folder."),
+    config: Path = typer.Argument(..., callback=_path,
+                                  help="YAML job config (its tasks; training budget: validate.decisions)."),
+    out: Path = typer.Option(Path("runs/latest"), "--out", callback=_path, help="Output folder."),
     executor: Optional[str] = typer.Option(None, "--executor", help="local | ray (default: the config's)."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (needs --executor ray)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray worker CPUs / tasks in flight."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="Training seeds (default: validate.decisions.seeds, 3)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, parser=_number("--workers", low=1),
+                                          help="Ray worker CPUs / tasks in flight."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, parser=_number("--seeds", low=1),
+                                        help="Training seeds (default: validate.decisions.seeds, 3)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task names (default: every task)."),
-    groups: Optional[int] = typer.Option(None, "--groups", help="Most groups (default: plan.n_groups, else ceil(n/3))."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Training steps per network (default: "
-                                                               "validate.decisions.steps)."),
+    groups: Optional[int] = typer.Option(None, "--groups", min=1, parser=_number("--groups", low=1),
+                                         help="Most groups (default: plan.n_groups, else ceil(n/3))."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, parser=_number("--steps", low=1),
+                                        help="Training steps per network (default: validate.decisions.steps)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say how many networks would be trained and how long it "
                                  "would take, from one network trained here to time it; train nothing else."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the network cache."),

@@ -27,10 +27,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from transfergraph.planner.common.exceptions import ConfigError
+from transfergraph.planner.common.io import expand_home
 
 from transfergraph.config.data import DataConfig
 from transfergraph.config.models import ExternalModelSpec, PreprocessSpec
-from transfergraph.config.fields import SBool, SFloat, SInt, TaskName, format_errors
+from transfergraph.config.fields import CacheSetting, ConfigPath, SBool, SFloat, SInt, TaskName, format_errors
 from transfergraph.config.yaml_rules import YamlProblems, load_yaml
 
 __all__ = [
@@ -100,7 +101,7 @@ class MetaConfig(_Strict):
     adapted_as: Literal["model", "task"] = Field(
         "task", description="task: a model adapted to task i is task i's node (task->task edges, no self-edge); "
                             "model: a node of its own")
-    checkpoint: Optional[str] = Field(None, description="Load a meta-trained checkpoint instead of training.")
+    checkpoint: Optional[ConfigPath] = Field(None, description="Load a meta-trained checkpoint instead of training.")
 
 
 class ModelsConfig(_Strict):
@@ -108,7 +109,7 @@ class ModelsConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     external: list[ExternalModelSpec] = Field(default_factory=list)
     meta: MetaConfig = MetaConfig()
-    model_dir: Optional[str] = Field(None, description="Where trained models are cached (default: OUT/models).")
+    model_dir: Optional[ConfigPath] = Field(None, description="Where trained models are cached (default: OUT/models).")
 
 
 class ScoringConfig(_Strict):
@@ -116,7 +117,7 @@ class ScoringConfig(_Strict):
     executor: Literal["local", "ray"] = "ray"
     address: Optional[str] = Field(None, description="Ray cluster address (else RAY_ADDRESS, else a local Ray).")
     workers: Optional[SInt] = Field(None, ge=1, description="Ray worker CPUs (local Ray) / max tasks in flight.")
-    cache: Union[str, SBool, None] = Field(True, description="Score cache folder; true = OUT/cache, false = none.")
+    cache: CacheSetting = Field(True, description="Score cache folder; true = OUT/cache, false = none.")
     batch_size: SInt = Field(256, ge=1, description="Samples per forward batch.")
     device: Optional[str] = Field(None, description="cpu | cuda | cuda:N (default: where each model is).")
     gpus_per_task: SFloat = Field(0, ge=0, description="Ray executor: GPUs reserved per task (e.g. 0.5).")
@@ -207,7 +208,7 @@ class ValidateConfig(_Strict):
     pairs: Optional[list[tuple[str, str]]] = Field(None, description="Explicit (source, target) pairs; default all.")
     n_pairs: Optional[SInt] = Field(None, ge=1, description="Seeded sample of this many pairs.")
     fine_tune_epochs: SInt = Field(3, ge=1)
-    cache: Union[str, SBool, None] = True
+    cache: CacheSetting = True
     decisions: Optional[DecisionsConfig] = Field(None, description="Settings of `validate --decisions`.")
 
 
@@ -312,13 +313,14 @@ def parse_config(data: Any, *, source: str = "<dict>") -> JobConfig:
 
 
 def load_config(path: str | os.PathLike) -> JobConfig:
-    """Read and validate a YAML config file; raises :class:`ConfigError` naming the file and key.
+    """Read and validate a YAML config file (a leading ``~`` in ``path`` is the home folder); raises
+    :class:`ConfigError` naming the file and key.
 
     The file is read as written (:mod:`transfergraph.config.yaml_rules`): ``010`` stays the string
     "010", ``1:30`` and ``2024-01-01`` stay strings, unquoted ``yes``/``no``/``on``/``off`` and a key
     given twice are errors that name the key and its lines.
     """
-    path = Path(path)
+    path = Path(expand_home(path))
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist (or is not a file).")
     try:

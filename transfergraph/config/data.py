@@ -14,7 +14,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from transfergraph.config.fields import SBool, SFloat, SInt
+from transfergraph.config.fields import ConfigPath, SBool, SFloat, SInt
 
 __all__ = ["DataConfig", "LAZY_KINDS"]
 
@@ -30,9 +30,9 @@ class DataConfig(BaseModel):
     kind: Optional[Literal["digits", "fashion_mnist", "image_folder", "hf_datasets", "npy"]] = Field(
         None, description="Data source kind (same as `dataset` for digits/fashion_mnist).")
     dataset: str = Field("digits", description="Dataset builder name: digits | fashion_mnist | a plugin's.")
-    root: Optional[str] = Field(None, description="Folder or file of the dataset (fashion_mnist, image_folder, "
+    root: Optional[ConfigPath] = Field(None, description="Folder or file of the dataset (fashion_mnist, image_folder, "
                                                   "hf_datasets, npy).")
-    labels: Optional[str] = Field(None, description="npy: the .npy file of labels.")
+    labels: Optional[ConfigPath] = Field(None, description="npy: the .npy file of labels.")
     input_column: Optional[str] = Field(None, description="hf_datasets: the input column (default: image/img/...).")
     label_column: Optional[str] = Field(None, description="hf_datasets: the label column (default: label/labels).")
     split: Optional[str] = Field(None, description="hf_datasets: the split of a saved DatasetDict (default: train).")

@@ -5,16 +5,18 @@ so a misspelt value in a YAML file would run silently with another meaning. Ever
 boolean field of the config is therefore strict: an integer field accepts only an integer, a boolean
 field only ``true``/``false``, a number field a finite integer or float (never a boolean, a string,
 ``.inf`` or ``.nan``).
-Other fields (strings, paths) keep pydantic's usual validation.
+A path field (:data:`ConfigPath`) has a leading ``~`` expanded to the home folder, as a shell would;
+other string fields keep pydantic's usual validation.
 """
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
 from pydantic import AfterValidator, AllowInfNan, Strict, ValidationError
 
-__all__ = ["SInt", "SFloat", "SBool", "TaskName", "ModelName", "format_errors", "config_name_problem"]
+__all__ = ["SInt", "SFloat", "SBool", "TaskName", "ModelName", "ConfigPath", "CacheSetting", "format_errors",
+           "config_name_problem"]
 
 #: an integer (``true``, ``"3"`` and ``2.0`` rejected)
 SInt = Annotated[int, Strict()]
@@ -22,6 +24,20 @@ SInt = Annotated[int, Strict()]
 SFloat = Annotated[float, Strict(), AllowInfNan(False)]
 #: ``true`` or ``false`` (``1`` and ``"yes"`` rejected)
 SBool = Annotated[bool, Strict()]
+
+
+def _expand_home(value: Any) -> Any:
+    from transfergraph.planner.common.io import expand_home
+
+    return expand_home(value) if isinstance(value, str) else value
+
+
+#: a file or folder path: a string whose leading ``~`` (``~user``) becomes the home folder
+#: (:func:`transfergraph.planner.common.io.expand_home`), e.g. ``root: ~/data``
+ConfigPath = Annotated[str, AfterValidator(_expand_home)]
+#: a cache setting: a folder (a :data:`ConfigPath`), ``true`` (the default folder), ``false`` or null (none);
+#: the expansion runs after the union, so a wrong type still reads "expected a string or a boolean"
+CacheSetting = Annotated[Union[str, SBool, None], AfterValidator(_expand_home)]
 
 _EXPECTED = {"int_type": "an integer", "float_type": "a number", "bool_type": "a boolean (true or false)",
              "string_type": "a string", "finite_number": "a finite number", "literal_error": None}

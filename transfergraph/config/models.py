@@ -19,7 +19,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from transfergraph.config.fields import ModelName, SBool, SFloat, SInt
+from transfergraph.config.fields import ConfigPath, ModelName, SBool, SFloat, SInt
 
 __all__ = ["PreprocessSpec", "ExternalModelSpec"]
 
@@ -62,7 +62,7 @@ class ExternalModelSpec(_Strict):
     dataset: Optional[str] = None
     classes: Optional[list[Label]] = None
     shift: dict[str, Union[SFloat, SBool]] = Field(default_factory=dict)
-    checkpoint: Optional[str] = Field(None, description="A save_model file, or a state_dict when `arch` is given.")
+    checkpoint: Optional[ConfigPath] = Field(None, description="A save_model file, or a state_dict when `arch` is given.")
     arch: Optional[str] = Field(None, description="torchvision:NAME | timm:NAME | a registered architecture.")
     num_classes: Optional[SInt] = Field(None, ge=1, description="Output classes (default: read from the checkpoint).")
     arch_kwargs: dict[str, Union[SInt, SFloat, str, SBool]] = Field(

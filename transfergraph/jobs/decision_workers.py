@@ -5,6 +5,10 @@ config's ``scoring`` section), trains every subset network and every order subtr
 executor jobs (:func:`transfergraph.planner.validation.decision_prefill.prefill_decision_tables`) and
 yields the cache folder to pass to ``validate_decisions``: ``OUT/cache/decisions``, or with ``--no-cache``
 a temporary folder removed afterwards. The numbers are the same with any executor and worker count.
+The subset networks also go to ``OUT/cache/cotrain``, the network cache of ``transfergraph group``
+(same trainer, budget, trunk and seeds: :func:`network_cache`), and are read from it: ``group`` after
+``validate --decisions`` trains only the networks the decisions did not (and the other way round for
+networks of two or more tasks).
 """
 from __future__ import annotations
 
@@ -16,7 +20,16 @@ from typing import Callable, Iterator
 
 from transfergraph.config import DecisionsConfig, JobConfig
 
-__all__ = ["decision_cache"]
+__all__ = ["decision_cache", "network_cache"]
+
+
+def network_cache(out: Path, data, trunk):
+    """``OUT/cache/cotrain``, the per-network cache that ``transfergraph group`` and ``validate --decisions``
+    share (:class:`~transfergraph.planner.validation.cotrain_runner.NetworkCache` keyed by each network's
+    members' tensors, budget and trunk)."""
+    from transfergraph.planner.validation.cotrain_runner import NetworkCache
+
+    return NetworkCache(Path(out) / "cache" / "cotrain", data=data, trunk=trunk)
 
 
 @contextmanager
@@ -43,7 +56,8 @@ def decision_cache(config: JobConfig, out: Path, data, dcfg: DecisionsConfig, *,
             data, seeds=range(config.seed, config.seed + dcfg.seeds), trunk=trunk,
             grouping_budget=TrainBudget(steps=dcfg.steps, batch=dcfg.batch),
             curriculum_budget=TrainBudget(steps=dcfg.curriculum_steps, batch=dcfg.batch),
-            n_curr=n_curr, learners=tuple(dcfg.learners), cache=folder, executor=runner, progress=progress, log=log)
+            n_curr=n_curr, learners=tuple(dcfg.learners), cache=folder, executor=runner, progress=progress, log=log,
+            networks=network_cache(out, data, trunk) if use_cache else None)
         log(f"decision tables: {done.trained} training jobs run on {getattr(runner, 'name', runner)} executor, "
             f"{done.cached} from the cache" + (f", {len(done.failed)} failed (retried in process)" if done.failed else ""))
         yield folder

@@ -19,7 +19,7 @@ from typing import Callable
 from transfergraph.planner.common.exceptions import ConfigError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir
 
-from transfergraph.planner.validation.decision_outputs import rank_plan
+from transfergraph.planner.validation.decision_outputs import rank_plan, regret_text
 from transfergraph.planner.validation.decision_verdicts import offered_groupings, separate_line
 
 from transfergraph.config import JobConfig, DecisionsConfig
@@ -117,7 +117,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                      f"trained for comparison; this plan's own {name} were not trained as such. Tasks judged: "
                      f"{why or 'as configured'}. "
                      + "; ".join(f"{r.decision}: percentile {r.percentile_seed_mean_truth:.0f} and regret "
-                                 f"{r.regret_seed_mean_truth:.2f} (seed-mean truth), gain {r.gain:+.3f} "
+                                 f"{regret_text(r.regret_seed_mean_truth)} (seed-mean truth), gain {r.gain:+.3f} "
                                  f"[{r.gain_low:+.3f}, {r.gain_high:+.3f}]: {r.verdict}" for r in rows.itertuples())),
         }
         if name == "groups" and (evidence.get("groups") or {}).get("level") == "measured":

@@ -3,7 +3,10 @@
 Wiring only. The networks (every single task and every pair, or random subsets past 10 tasks:
 :mod:`transfergraph.planner.validation.cotrain_design`) are trained one per executor job with the
 multitask trainer of ``validate --decisions`` (budget: the config's ``validate.decisions`` steps, batch
-and ``train_per_class``), resumable from ``OUT/cache/cotrain`` (:mod:`~transfergraph.planner.validation.cotrain_runner`).
+and ``train_per_class``), resumable from ``OUT/cache/cotrain``
+(:mod:`~transfergraph.planner.validation.cotrain_runner`), a per-network cache that ``validate --decisions``
+also fills: after it, only the networks it did not train are trained
+(:func:`transfergraph.jobs.decision_workers.network_cache`).
 Outputs, all in ``OUT``:
 
 - ``cotrain.csv``: one row per (task, partner, seed): test loss and accuracy alone and with the partner,
@@ -272,8 +275,9 @@ def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None
     from transfergraph.planner.validation._training_core import TrainBudget, prepare_tasks
     from transfergraph.planner.validation.cotrain import cotrain_table, measured_grouping, pair_gains
     from transfergraph.planner.validation.cotrain_design import design_networks
-    from transfergraph.planner.validation.cotrain_runner import NetworkCache, cache_folder, run_networks
+    from transfergraph.planner.validation.cotrain_runner import run_networks
 
+    from transfergraph.jobs.decision_workers import network_cache
     from transfergraph.jobs.suite import build_tasks
     from transfergraph.jobs.validate import check_out_belongs_to
 
@@ -300,7 +304,7 @@ def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None
     trunk = TrunkFactory(tcfg.arch, int(data[0].train_x.shape[1]), tcfg.width, tcfg.feature_dim)
     design = design_networks(names, seeds=range(config.seed, config.seed + n_seeds), sample_seed=config.seed)
     jobs = design.jobs(budget)
-    cache = NetworkCache(cache_folder(out_dir / "cache" / "cotrain", data, budget, trunk)) if use_cache else None
+    cache = network_cache(out_dir, data, trunk) if use_cache else None
     result = GroupResult(out_dir, len(jobs), design=design.describe())
     log(f"{len(names)} tasks: {design.describe()}")
     if dry_run:

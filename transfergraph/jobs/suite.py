@@ -6,7 +6,9 @@ determines their weights, so a second run of the same config reuses them.
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +19,7 @@ from transfergraph.planner.common.checks import encode_labels
 from transfergraph.planner.common.exceptions import CheckpointError, ConfigError, InputError
 from transfergraph.planner.common.fingerprint import arrays_key
 from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.inputs.model_ref import ModelRef
 from transfergraph.planner.inputs.task import Source, Task
 
 from transfergraph.config import ExternalModelSpec, JobConfig, TaskSpec
@@ -146,7 +149,9 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
                   log: Callable[[str], None] = lambda _msg: None):
     """Train (or load from ``model_dir``) a classifier on (x, y); labels are mapped to 0..K-1 in sorted order.
 
-    ``log`` says which of the two happened ("loading ..." or "training ...")."""
+    ``log`` says which of the two happened ("loading ..." or "training ..."). With a ``model_dir`` the
+    result is a :class:`~transfergraph.planner.inputs.model_ref.ModelRef` to the saved file (the run
+    then holds one model at a time, not one per source); without, the model itself."""
     from transfergraph.adapters.models import ARCHITECTURES, load_model, save_model, train_classifier
 
     tcfg = config.models.training
@@ -161,7 +166,7 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
             try:
                 model, _ = load_model(path, expect_arch=tcfg.arch)
                 log(f"loading source model {name} from {path}")
-                return model
+                return _saved_ref(path, tcfg.arch, model)
             except CheckpointError:
                 path.unlink(missing_ok=True)  # a cached model that cannot be read is rebuilt, not trusted
     if tcfg.arch not in ARCHITECTURES:
@@ -176,7 +181,21 @@ def _train_cached(name: str, x: np.ndarray, y: np.ndarray, config: JobConfig, mo
                      weight_decay=tcfg.weight_decay, seed=seed)
     if path is not None:
         save_model(model, path, arch=tcfg.arch, extra={"classes": [str(c) for c in classes]})
+        return _saved_ref(path, tcfg.arch, model)
     return model
+
+
+def _load_saved(path: str, arch: str):
+    """The model of a ``save_model`` file (a :class:`ModelRef` loader: picklable, module level)."""
+    from transfergraph.adapters.models import load_model
+
+    return load_model(path, expect_arch=arch)[0]
+
+
+def _saved_ref(path: Path, arch: str, model) -> ModelRef:
+    """A ref to ``model``, saved at ``path``: rebuilt from the file wherever it is needed."""
+    path = os.path.abspath(path)
+    return ModelRef(functools.partial(_load_saved, path, arch), model, describe=f"source model file {path}")
 
 
 def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Path | None,
