@@ -252,7 +252,7 @@ def evaluate(args: argparse.Namespace) -> None:
     rows = []
     start = time.perf_counter()
     for f in args.fractions:
-        for protocol in PROTOCOLS:
+        for protocol in args.protocols:
             per_method: dict[str, list[dict]] = {}
             for seed in range(args.seeds):
                 rng = np.random.default_rng([seed, int(f * 1000), PROTOCOLS.index(protocol)])
@@ -274,8 +274,8 @@ def evaluate(args: argparse.Namespace) -> None:
                 rows.append(row)
                 print(_fmt(row), flush=True)
     seconds = time.perf_counter() - start
-    meta = {"scores": str(args.scores), "metric": args.metric, "n_sources": len(sources), "n_targets": len(targets),
-            "n_candidates": int(cand.sum()), "seeds": args.seeds, "seconds": seconds}
+    meta = {"scores": str(args.scores), "metric": args.metric, "protocols": list(args.protocols),
+            "n_sources": len(sources), "n_targets": len(targets), "n_candidates": int(cand.sum()), "seeds": args.seeds, "seconds": seconds}
     print(json.dumps(meta))
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
@@ -301,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--metric", default="leep")
     e.add_argument("--seeds", type=int, default=20)
     e.add_argument("--fractions", type=float, nargs="+", default=[0.05, 0.1, 0.2])
+    e.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS),
+                   help="run only these hold-out protocols (default: all four)")
     e.add_argument("--json", default=None, help="write the rows here")
     args = parser.parse_args(argv)
     make(args) if args.command == "make" else evaluate(args)

@@ -2,8 +2,8 @@
 
 For each grouping suite of ``benchmarks/suites.py`` and each seed s of its ground truth, one multitask
 network over all the suite's tasks (same data, trunk, budget and seed as the suite's networks: it is the
-seed's all-in-one network, trained again with the measurement) measures the TAG affinity Z_s(u -> t) (:func:`~transfergraph.planner.validation.tag_affinity.tag_affinity`; Fifty et al.,
-NeurIPS 2021). The truth is the suite's measured pair gains g(u -> t) = L(t | {t}) - L(t | {t, u}) (test
+seed's all-in-one network, trained again with the measurement) measures the TAG affinity Z_s(u -> t)
+(:func:`~transfergraph.planner.validation.tag_affinity.tag_affinity`; Fifty et al., NeurIPS 2021). The truth is the suite's measured pair gains g(u -> t) = L(t | {t}) - L(t | {t, u}) (test
 cross-entropy; accuracy beside it), read READ-ONLY from the suite-gate cache with the read path of
 ``benchmarks/suite_gate.py`` (``read_tables``: only seeds whose 31 networks are all cached).
 
@@ -26,9 +26,10 @@ Figures per suite, over the n(n-1) = 20 ordered pairs (u, t):
   gain over the random partition with a bootstrap CI over seeds, on test loss and accuracy, beside HOA
   (pair gains of the other seeds), all-in-one and random.
 
-Verdict per suite: "not gated" when the suite fails the reliability gate on its cached seeds; else
-"beats split-half noise" when the CI's lower end of ``rho_single`` exceeds ``noise_floor``, and
-"within noise" otherwise; ``as good as a half-replicate`` is stated separately (rho_tag_half >= r_half).
+Verdict per suite: "beats split-half noise" when the CI's lower end of ``rho_single`` exceeds
+``noise_floor``; "positive, within split-half noise" when it exceeds 0 only; "within noise (CI includes
+0)" otherwise; prefixed by "not gated" when the suite fails the reliability gate on its cached seeds (no
+verdict there counts); ``as good as a half-replicate`` is stated separately (rho_tag_half >= r_half).
 
 Usage (one process, niced; TAG runs cached under ``OUT/cache``, so a rerun only computes the figures)::
 
@@ -179,8 +180,10 @@ def suite_figures(name: str, gate_seeds, every: int, cache: Path, out: Path):
     all_cpu = net_cpu[net_cpu["size"] == net_cpu["size"].max()]["cpu_seconds"].mean()
     tag_cpu = float(np.mean([r["cpu_seconds"] for r in runs]))
     above = fig["rho_single_low"] > fig["noise_floor"]
-    verdict = ("not gated (" + "; ".join(g.reasons) + ")") if not g.passes else \
-        ("beats split-half noise" if above else "within noise")
+    verdict = "beats split-half noise" if above else \
+        ("positive, within split-half noise" if fig["rho_single_low"] > 0 else "within noise (CI includes 0)")
+    if not g.passes:
+        verdict = "not gated (" + "; ".join(g.reasons) + "): " + verdict
     row = {"suite": name, "seeds": len(done), "gated": g.passes, **fig,
            "rho_single_acc": fig_acc["rho_single"], "rho_single_acc_low": fig_acc["rho_single_low"],
            "rho_single_acc_high": fig_acc["rho_single_high"], "reliability_acc": fig_acc["reliability"],

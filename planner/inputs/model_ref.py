@@ -19,11 +19,15 @@ few MB to a few hundred MB each would make its memory grow with the number of so
 
 Each process keeps the model it rebuilt last (one model: :data:`_LAST`), because the jobs of one
 source come one after the other (a job per (source, sample pool)): one rebuild per source and
-process, and at most one model resident beyond the one a job is running.
+process, and at most one model resident beyond the one a job is running. That model is found by
+the ref's own ``token`` (drawn when the ref is made, kept by its pickled copies), not by its
+fingerprint: two refs to one file rebuilt differently (e.g. torchvision's googlenet with and without
+``transform_input``, a flag that neither the weights nor ``repr`` show) are two models.
 """
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any, Callable
 
 import numpy as np
@@ -32,7 +36,7 @@ from transfergraph.planner.common.exceptions import CheckpointError, InputError
 
 __all__ = ["ModelRef", "clear_loaded", "weights_fingerprint"]
 
-#: this process's last rebuilt model: ``(weights_fp, model)`` (one entry; see the module docstring)
+#: this process's last rebuilt model: ``(token, model)`` (one entry; see the module docstring)
 _LAST: list[tuple[str, Any]] = []
 _LOCK = threading.Lock()
 
@@ -87,8 +91,9 @@ class ModelRef:
         self.describe = str(describe)
         self.class_name = type(model).__name__
         self.weights_fp = weights_fingerprint(model)
+        self.token = uuid.uuid4().hex
         self._fps: dict[tuple[str, str | None, str | None], str] = {}
-        _remember(self.weights_fp, model)
+        _remember(self.token, model)
 
     def load(self) -> Any:
         """The model: this process's last rebuilt one when it is this ref's, else ``loader()``, checked.
@@ -101,7 +106,7 @@ class ModelRef:
             ``loader`` returned something else than a ``torch.nn.Module``.
         """
         with _LOCK:
-            if _LAST and _LAST[0][0] == self.weights_fp:
+            if _LAST and _LAST[0][0] == self.token:
                 return _LAST[0][1]
         import torch.nn as nn
 
@@ -115,12 +120,13 @@ class ModelRef:
                 "process that runs the job: on a cluster every node must read it at the same path (a shared "
                 "file system, as for on-disk data and the cache folder).") from None
         if not isinstance(model, nn.Module):
-            raise CheckpointError(f"{self.describe}: its loader returned {type(model).__name__}, not a torch.nn.Module.")
+            raise CheckpointError(
+                f"{self.describe}: its loader returned {type(model).__name__}, not a torch.nn.Module.")
         if weights_fingerprint(model) != self.weights_fp:
             raise CheckpointError(
                 f"{self.describe} changed since this run loaded it (the rebuilt model's weights or structure "
                 "differ): leave the checkpoints of a running job in place, then run it again.")
-        _remember(self.weights_fp, model)
+        _remember(self.token, model)
         return model
 
     def fingerprint(self, *, transform: Callable | None = None, feature_layer: str | None = None,
@@ -139,6 +145,6 @@ class ModelRef:
         return f"ModelRef({self.describe!r}, {self.class_name})"
 
 
-def _remember(weights_fp: str, model: Any) -> None:
+def _remember(token: str, model: Any) -> None:
     with _LOCK:
-        _LAST[:] = [(weights_fp, model)]
+        _LAST[:] = [(token, model)]

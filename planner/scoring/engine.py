@@ -85,8 +85,8 @@ def score(
     num_workers : int
         DataLoader reader processes per job for lazy tasks (default 0: the job reads itself).
     pairs_fraction : float in (0, 1], optional
-        Score only this share of the (source, target) pairs and predict the others
-        (:mod:`transfergraph.planner.scoring.fraction`: every source and target gets a minimum, pivoted
+        Score about this share of the (source, target) pairs, the exact re-score included, and predict
+        the others (:mod:`transfergraph.planner.scoring.fraction`: every source and target gets a minimum, pivoted
         QR over the source factors chooses the rest, then each target's predicted ``pairs_top_k`` are
         scored exactly). None or 1 (default) scores every pair, exactly as without the option.
     pairs_top_k : int

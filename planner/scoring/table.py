@@ -27,8 +27,8 @@ def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], registry: Mapping[
     the other metrics' rows.
 
     The table is assembled column by column (one list per column, :func:`table_columns`), not from
-    a dict per row: the memory beyond the rows themselves is one pointer per cell while building
-    (about 0.2 KB per row for the 15 columns), where a dict per row held ~0.7 KB (twice, at the peak).
+    a dict per row (two of them per row, before): building it peaks at ~0.24 KB per row beyond the
+    rows themselves, against ~1.2 KB with the dicts (tracemalloc, 20,000 rows of 15 columns).
     """
     if not isinstance(rows, list):
         rows = list(rows)

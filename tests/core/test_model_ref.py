@@ -86,3 +86,25 @@ def test_a_loader_that_fails_says_where_the_file_must_be():
     with pytest.raises(CheckpointError, match=r"checkpoint /models/m\.pt: cannot be rebuilt in this process "
                                               r"\(FileNotFoundError: .*every node must read it at the same path"):
         ref.load()
+
+
+class _Flagged(nn.Module):
+    """Same weights, another behaviour: a constructor flag that neither the weights nor repr show."""
+
+    def __init__(self, flip: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(4, 2)
+        self.flip = flip
+
+    def forward(self, x):
+        return -self.fc(x) if self.flip else self.fc(x)
+
+
+def test_two_refs_to_the_same_weights_built_differently_stay_two_models():
+    plain = ModelRef(functools.partial(_Flagged, False), _Flagged(False), describe="plain")
+    flipped = ModelRef(functools.partial(_Flagged, True), _Flagged(True), describe="flipped")
+    assert plain.weights_fp == flipped.weights_fp  # the check cannot tell them apart...
+    assert plain.load().flip is False and flipped.load().flip is True  # ...the per-process model can
+    clear_loaded()
+    assert plain.load().flip is False and flipped.load().flip is True

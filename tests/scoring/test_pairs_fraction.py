@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from transfergraph.planner import Source, Task
 from transfergraph.planner.common.exceptions import ConfigError, InputError
 from transfergraph.planner.scoring import score
-from transfergraph.planner.scoring.fraction import MIN_PER_SOURCE, MIN_PER_TARGET, run_design
+from transfergraph.planner.scoring.fraction import MIN_PER_SOURCE, MIN_PER_TARGET, RESCORE_RESERVE, run_design
 from transfergraph.planner.scoring.predict import predict_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,7 +188,10 @@ def test_design_depends_only_on_seed_and_names():
     b, _ = design(rng.permutation(40), rng.permutation(30), 0)
     c, _ = design(np.arange(40), np.arange(30), 1)
     assert a == b and a != c
-    assert result.n_scored - len(result.rescored) == result.budget == int(np.ceil(0.1 * 40 * 30))
+    # the budget counts the re-score: the design rounds spend it less the re-score's reserve
+    reserve = int(np.ceil(RESCORE_RESERVE * 3 * 30))
+    assert result.budget == int(np.ceil(0.1 * 40 * 30))
+    assert result.n_scored - len(result.rescored) == result.budget - reserve
     counts = result.scored.sum(axis=0), result.scored.sum(axis=1)
     assert counts[0].min() >= MIN_PER_TARGET and counts[1].min() >= MIN_PER_SOURCE
 
@@ -222,3 +225,81 @@ def test_a_fraction_run_on_ray_equals_the_local_one_bitwise(ray_session, zoo, pa
                 executor=RayExecutor(workers=2))
     keep = [c for c in partial.columns if c != "seconds"]
     pd.testing.assert_frame_equal(ray[keep], partial[keep], check_exact=True)
+
+
+def _reveal_design(Y, fraction, *, seed=0, top_k=3):
+    seen = np.full(Y.shape, np.nan)
+
+    def measure(pairs):
+        for i, j in pairs:
+            seen[i, j] = Y[i, j]
+        return {"leep": seen.copy()}
+
+    S, T = Y.shape
+    return run_design([f"m{i:02d}" for i in range(S)], [f"d{j:02d}" for j in range(T)], fraction, measure,
+                      seed=seed, top_k=top_k)
+
+
+def test_every_source_gets_half_its_fair_share_before_any_exploitation():
+    """The coverage round alone scores each source on ceil(SOURCE_COVERAGE_SHARE * (B - R) / S) targets,
+    R the re-score's reserve: a source seen on 2 targets only cannot be ranked on the others."""
+    from transfergraph.planner.scoring.fraction import SOURCE_COVERAGE_SHARE
+
+    S, T, f = 60, 40, 0.2
+    result = _reveal_design(_low_rank(S, T, seed=5), f)
+    budget = int(np.ceil(f * S * T))
+    design_budget = budget - int(np.ceil(RESCORE_RESERVE * 3 * T))
+    minimum = int(np.ceil(SOURCE_COVERAGE_SHARE * design_budget / S))
+    assert minimum > MIN_PER_SOURCE  # the share, not the hard minimum, binds here
+    coverage = np.zeros((S, T), dtype=bool)
+    for i, j in result.rounds[0]:
+        coverage[i, j] = True
+    assert coverage.sum(axis=1).min() >= minimum
+    assert result.budget == budget and result.n_scored - len(result.rescored) == design_budget
+
+
+def test_last_design_round_scores_each_targets_predicted_top():
+    """The last design round takes, per target, the unscored pairs ranked first by the re-score's rule
+    (measured value where scored, the prediction fitted on the earlier rounds elsewhere)."""
+    from transfergraph.planner.common.seeds import derive_seed
+    from transfergraph.planner.scoring.fraction import DESIGN_ROUNDS
+
+    Y = _low_rank(50, 30, seed=6)
+    result = _reveal_design(Y, 0.25)
+    assert len(result.rounds) == 1 + DESIGN_ROUNDS + 1  # coverage, design rounds, re-score
+    before = np.zeros(Y.shape, dtype=bool)
+    for r in result.rounds[:-2]:
+        for i, j in r:
+            before[i, j] = True
+    last = np.zeros(Y.shape, dtype=bool)
+    for i, j in result.rounds[-2]:
+        last[i, j] = True
+    assert last.any() and not (last & before).any()
+    pred = predict_matrix(np.where(before, Y, np.nan), before, seed=derive_seed(0, "pairs_fraction", "folds"))
+    combined = np.where(before, -np.inf, pred.mean)  # the unscored ones, by their prediction
+    for j in range(Y.shape[1]):
+        n = int(last[:, j].sum())
+        expected = set(np.argsort(-combined[:, j], kind="stable")[:n].tolist())
+        assert set(np.flatnonzero(last[:, j]).tolist()) == expected
+
+
+@pytest.mark.slow
+def test_design_ranks_a_low_rank_matrix_better_than_unbalanced_coverage():
+    """Balanced coverage against the old hard minimum of 2 targets per source, same budget and seeds:
+    the unscored pairs of a low-rank matrix are ranked better (mean per-target Kendall tau)."""
+    import transfergraph.planner.scoring.fraction as fraction
+
+    Y = _low_rank(50, 40, seed=7)  # at 20 %: a coverage minimum of 4 targets per source instead of 2
+
+    def mean_tau(result):
+        pred, scored = result.predictions["leep"].mean, result.scored
+        return np.mean([kendalltau(Y[~scored[:, j], j], pred[~scored[:, j], j])[0] for j in range(Y.shape[1])])
+
+    balanced = [mean_tau(_reveal_design(Y, 0.2, seed=s)) for s in range(2)]
+    old = fraction.SOURCE_COVERAGE_SHARE
+    try:
+        fraction.SOURCE_COVERAGE_SHARE = 0.0
+        unbalanced = [mean_tau(_reveal_design(Y, 0.2, seed=s)) for s in range(2)]
+    finally:
+        fraction.SOURCE_COVERAGE_SHARE = old
+    assert np.mean(balanced) > np.mean(unbalanced) + 0.02, (balanced, unbalanced)
