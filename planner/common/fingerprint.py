@@ -7,7 +7,9 @@ cache keyed by fingerprints is never stale and survives renaming a source or a t
 - :func:`row_digests` hashes every sample (row) of an array separately: the basis of content dedupe.
 - :func:`labels_digest` hashes a 1-D label sequence of any hashable values (ints, strings, ...).
 - :func:`model_fingerprint` hashes a model's class and source code, its module structure, every
-  parameter and buffer, the ``transform`` and the ``feature_layer``.
+  parameter and buffer, its :func:`build_flags` (constructor arguments that neither the weights nor
+  ``repr`` show, e.g. torchvision googlenet's ``transform_input``), the ``transform`` and the
+  ``feature_layer``.
 
 - :func:`arrays_key` is the short (64-bit) key of trained-model caches: byte strings and arrays fed
   in order to one SHA-256.
@@ -19,6 +21,7 @@ formats: changing one invalidates every cache written before.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import pickle
@@ -32,6 +35,7 @@ __all__ = [
     "labels_digest",
     "combine",
     "model_fingerprint",
+    "build_flags",
     "callable_identity",
     "arrays_key",
 ]
@@ -176,6 +180,95 @@ def _tensor_array(tensor: Any) -> np.ndarray:
         return t.reshape(-1).view(torch.uint8).numpy()
 
 
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, (tuple, list)) and all(_plain(v) for v in value)
+
+
+def _own_classes(cls: type) -> list[type]:
+    return [k for k in cls.__mro__ if k is not object and not k.__module__.startswith("torch.")]
+
+
+def _code_names(code: Any) -> set[str]:
+    """Every name a code object (and the functions nested in it) loads: attributes, globals, methods."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _code_names(const)
+    return names
+
+
+def _forward_reads(cls: type) -> set[str]:
+    """Names read by ``forward`` of ``cls`` and by the methods of ``cls`` it calls, transitively
+    (from the bytecode: an over-approximation of the attributes a forward pass reads)."""
+    methods: dict[str, Any] = {}
+    for klass in reversed(_own_classes(cls)):
+        methods.update({n: f for n, f in vars(klass).items() if inspect.isfunction(f) and n != "__init__"})
+    seen: set[str] = set()
+    todo = ["forward"]
+    reads: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in methods:
+            continue
+        seen.add(name)
+        found = _code_names(methods[name].__code__)
+        reads |= found
+        todo.extend(found & set(methods))
+    return reads
+
+
+@functools.lru_cache(maxsize=None)
+def _hidden_flags(cls: type) -> tuple[tuple[str, Any], ...]:
+    """``(name, default)`` of the keyword arguments with a default of the ``__init__`` of ``cls`` and of
+    its non-torch base classes (the first definition along the MRO wins) that its forward pass reads
+    (:func:`_forward_reads`); torch's own classes have none (their hyper-parameters show in ``repr``)."""
+    reads = _forward_reads(cls)
+    found: dict[str, Any] = {}
+    for klass in _own_classes(cls):
+        if "__init__" not in vars(klass):
+            continue
+        try:
+            params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        except (TypeError, ValueError):  # builtins without a signature
+            continue
+        for p in params:
+            if p.default is not inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                found.setdefault(p.name, p.default)
+    return tuple((n, d) for n, d in found.items() if n in reads)
+
+
+def build_flags(model: Any) -> list[str]:
+    """The build flags of ``model`` that change its outputs without showing in its weights or ``repr``.
+
+    For every submodule (``named_modules()`` order) whose class is not one of torch's own: each
+    constructor argument with a default (:func:`inspect.signature` of ``__init__`` along the class's
+    MRO) that the module keeps as a plain attribute of the same name (``None``, bool, int, float,
+    str, or tuples/lists of these), that its forward pass reads (``forward`` and the methods it
+    calls, from their bytecode) and whose value differs from that default, as
+    ``"<module path>.<name>=<repr(value)>"``. E.g. ``[".transform_input=True", ".aux_logits=False"]``
+    for a torchvision googlenet built as for pretrained weights, ``[]`` for one built with the
+    defaults or for a torchvision resnet (its ``groups``, ``stride``... only shape the structure,
+    which ``repr`` and the weights show), so such models keep the fingerprint they had before flags
+    were hashed. Required arguments are not listed: they define the structure.
+    """
+    flags: list[str] = []
+    for path, module in model.named_modules():
+        state = vars(module)
+        for name, default in _hidden_flags(type(module)):
+            if name not in state or name == "training" or not _plain(state[name]):
+                continue
+            value = state[name]
+            try:
+                same = bool(value == default) and isinstance(value, bool) == isinstance(default, bool)
+            except Exception:  # noqa: BLE001 - an incomparable default: the value counts
+                same = False
+            if not same:
+                flags.append(f"{path}.{name}={value!r}")
+    return flags
+
+
 def model_fingerprint(
     model: Any,
     *,
@@ -187,8 +280,11 @@ def model_fingerprint(
 
     Hashes, in order: the qualified name and (for non-torch classes) the source code of every module
     class in the model, ``repr(model)`` (module structure and hyper-parameters), the name, dtype,
-    shape and bytes of every entry of ``state_dict()``, the transform's identity
-    (:func:`callable_identity`), ``feature_layer`` and (when set) ``pooling``.
+    shape and bytes of every entry of ``state_dict()``, (when there are any) its :func:`build_flags`,
+    the transform's identity (:func:`callable_identity`), ``feature_layer`` and (when set) ``pooling``.
+    Two sources built from one checkpoint with other flags (e.g. googlenet with and without
+    ``transform_input``) thus get other fingerprints, so a score cache never serves one the other's
+    scores; a model without such flags keeps the fingerprint (and cache keys) it had before.
     """
     h = _hasher()
     for cls in _module_types(model):
@@ -199,6 +295,9 @@ def model_fingerprint(
         arr = _tensor_array(tensor)
         h.update(f"\x00{name}|{arr.dtype.str}|{arr.shape}|".encode())
         h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    flags = build_flags(model)
+    if flags:
+        h.update(("\x00build:" + "\x00".join(flags)).encode())
     h.update(f"\x00transform:{callable_identity(transform)}".encode())
     h.update(f"\x00feature_layer:{feature_layer}".encode())
     if pooling is not None:

@@ -34,7 +34,7 @@ from transfergraph.planner.validation._training_core import TaskArrays, TrainBud
 from transfergraph.planner.validation.cotrain_design import NetworkJob
 from transfergraph.planner.validation.multitask import train_group
 
-__all__ = ["pack_arrays", "unpack_arrays", "train_network", "NetworkCache", "cache_folder", "network_key",
+__all__ = ["shared_network_cache", "pack_arrays", "unpack_arrays", "train_network", "NetworkCache", "cache_folder", "network_key",
            "RunOutcome", "run_networks"]
 
 _FIELDS = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
@@ -81,6 +81,14 @@ def network_key(member_digests: Sequence[str], budget: TrainBudget, described: s
     from transfergraph.planner.common.fingerprint import arrays_key as content_key
 
     return content_key("network", *member_digests, repr(asdict(budget)), described)
+
+
+def shared_network_cache(out, data, trunk) -> "NetworkCache":
+    """``OUT/cache/cotrain``: the per-network cache that ``transfergraph group`` and ``transfergraph validate
+    --decisions`` share, keyed by each network's members' tensors, budget and trunk (:class:`NetworkCache`)."""
+    from pathlib import Path
+
+    return NetworkCache(Path(out) / "cache" / "cotrain", data=data, trunk=trunk)
 
 
 class NetworkCache:

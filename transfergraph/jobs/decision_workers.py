@@ -25,11 +25,10 @@ __all__ = ["decision_cache", "network_cache"]
 
 def network_cache(out: Path, data, trunk):
     """``OUT/cache/cotrain``, the per-network cache that ``transfergraph group`` and ``validate --decisions``
-    share (:class:`~transfergraph.planner.validation.cotrain_runner.NetworkCache` keyed by each network's
-    members' tensors, budget and trunk)."""
-    from transfergraph.planner.validation.cotrain_runner import NetworkCache
+    share (:func:`~transfergraph.planner.validation.cotrain_runner.shared_network_cache`)."""
+    from transfergraph.planner.validation.cotrain_runner import shared_network_cache
 
-    return NetworkCache(Path(out) / "cache" / "cotrain", data=data, trunk=trunk)
+    return shared_network_cache(out, data, trunk)
 
 
 @contextmanager

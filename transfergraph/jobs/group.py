@@ -6,7 +6,7 @@ multitask trainer of ``validate --decisions`` (budget: the config's ``validate.d
 and ``train_per_class``), resumable from ``OUT/cache/cotrain``
 (:mod:`~transfergraph.planner.validation.cotrain_runner`), a per-network cache that ``validate --decisions``
 also fills: after it, only the networks it did not train are trained
-(:func:`transfergraph.jobs.decision_workers.network_cache`).
+(:func:`transfergraph.planner.validation.cotrain_runner.shared_network_cache`).
 Outputs, all in ``OUT``:
 
 - ``cotrain.csv``: one row per (task, partner, seed): test loss and accuracy alone and with the partner,
@@ -277,7 +277,7 @@ def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None
     from transfergraph.planner.validation.cotrain_design import design_networks
     from transfergraph.planner.validation.cotrain_runner import run_networks
 
-    from transfergraph.jobs.decision_workers import network_cache
+    from transfergraph.planner.validation.cotrain_runner import shared_network_cache as network_cache
     from transfergraph.jobs.suite import build_tasks
     from transfergraph.jobs.validate import check_out_belongs_to
 
