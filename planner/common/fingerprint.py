@@ -247,7 +247,7 @@ def build_flags(model: Any) -> list[str]:
     MRO) that the module keeps as a plain attribute of the same name (``None``, bool, int, float,
     str, or tuples/lists of these), that its forward pass reads (``forward`` and the methods it
     calls, from their bytecode) and whose value differs from that default, as
-    ``"<module path>.<name>=<repr(value)>"``. E.g. ``[".transform_input=True", ".aux_logits=False"]``
+    ``"<module path>.<name>=<repr(value)>"``. E.g. ``[".aux_logits=False", ".transform_input=True"]``
     for a torchvision googlenet built as for pretrained weights, ``[]`` for one built with the
     defaults or for a torchvision resnet (its ``groups``, ``stride``... only shape the structure,
     which ``repr`` and the weights show), so such models keep the fingerprint they had before flags

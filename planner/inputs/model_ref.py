@@ -8,9 +8,9 @@ few MB to a few hundred MB each would make its memory grow with the number of so
   function bound to a checkpoint path with ``functools.partial``), called in whichever process needs the model (the
   driver for a check, a Ray worker for a job: the file must be readable there, as on-disk data and
   the cache folder are);
-- ``weights_fp``: :func:`weights_fingerprint` of the model when the ref was made (its class, repr and
-  every ``state_dict`` entry: cheaper than the scoring fingerprint, which also hashes the source
-  code of every module class); every rebuilt model is checked against it, so
+- ``weights_fp``: :func:`weights_fingerprint` of the model when the ref was made (its class, repr,
+  every ``state_dict`` entry and its build flags: cheaper than the scoring fingerprint, which also
+  hashes the source code of every module class); every rebuilt model is checked against it, so
   a checkpoint replaced during a run fails its pairs
   (:class:`~transfergraph.planner.common.exceptions.CheckpointError`) instead of scoring other
   weights under the cache keys of the first ones;
@@ -22,7 +22,8 @@ source come one after the other (a job per (source, sample pool)): one rebuild p
 process, and at most one model resident beyond the one a job is running. That model is found by
 the ref's own ``token`` (drawn when the ref is made, kept by its pickled copies), not by its
 fingerprint: two refs to one file rebuilt differently (e.g. torchvision's googlenet with and without
-``transform_input``, a flag that neither the weights nor ``repr`` show) are two models.
+``transform_input``, a flag that neither the weights nor ``repr`` show) are two models, and their
+scoring fingerprints differ too (they hash the model's build flags), so they never share cached scores.
 """
 from __future__ import annotations
 
@@ -43,8 +44,10 @@ _LOCK = threading.Lock()
 
 def weights_fingerprint(model: Any) -> str:
     """Hex digest (BLAKE2b) of ``model``'s class (qualified name), ``repr(model)`` (structure and
-    hyper-parameters) and every ``state_dict()`` entry's name, dtype, shape and bytes, in order."""
-    from transfergraph.planner.common.fingerprint import _hasher, _tensor_array
+    hyper-parameters), every ``state_dict()`` entry's name, dtype, shape and bytes, in order, and its
+    :func:`~transfergraph.planner.common.fingerprint.build_flags` (a file rewritten with the same
+    weights but other flags, e.g. googlenet's ``transform_input``, is a changed model)."""
+    from transfergraph.planner.common.fingerprint import _hasher, _tensor_array, build_flags
 
     h = _hasher()
     h.update(f"{type(model).__module__}.{type(model).__qualname__}\x00{model!r}".encode())
@@ -52,6 +55,8 @@ def weights_fingerprint(model: Any) -> str:
         arr = _tensor_array(tensor)
         h.update(f"\x00{name}|{arr.dtype.str}|{arr.shape}|".encode())
         h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    for flag in build_flags(model):
+        h.update(f"\x00build:{flag}".encode())
     return h.hexdigest()
 
 

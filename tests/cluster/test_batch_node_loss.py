@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.skipif(
 
 def test_a_batch_lost_with_its_node_is_rerun_and_the_table_equals_local(tmp_path):
     sys.path.insert(0, str(HERE))
-    from batch_node_loss_sources import sources_and_tasks
+    from batch_node_loss_sources import N_SOURCES, sources_and_tasks
 
     from transfergraph.planner.scoring import score
 
@@ -34,8 +34,8 @@ def test_a_batch_lost_with_its_node_is_rerun_and_the_table_equals_local(tmp_path
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
     assert stats["nodes_at_start"] == 2 and stats["killed"], stats
-    assert stats["tasks"] < stats["jobs"], stats  # the jobs did run in batches
-    assert stats["retries"] >= 1, stats  # the kill hit a computing task (every task is a batch here)
+    assert stats["tasks"] == N_SOURCES and stats["jobs"] == 3 * N_SOURCES, stats  # each task: a source's 3 jobs
+    assert stats["retries"] >= 1, stats  # the kill hit a computing task, hence a batch
     got = pd.read_csv(out, keep_default_na=False, na_values={"score": [""], "normalized": [""]})
     sources, tasks = sources_and_tasks(sleep=0.0)  # the sleep changes the time taken, not the scores
     ref = score(sources, tasks, metrics=("leep", "nce"), progress=False)

@@ -236,3 +236,12 @@ def test_batched_scores_equal_unbatched_and_local_bitwise_and_failures_stay_per_
     bad = (local.source == "picky") & (local.target == "small6")
     assert (local[bad].status == "failed").all() and local[bad].error.str.contains("cannot take 6 x 6").all()
     assert (local[~bad].status == "ok").all(), local[local.status != "ok"].error.tolist()
+
+
+def test_batching_must_be_a_bool():
+    from transfergraph.planner.common.exceptions import InputError
+    from transfergraph.planner.executors import RayExecutor
+
+    with pytest.raises(InputError, match="batching"):
+        RayExecutor(batching="yes")
+    assert RayExecutor().batching is True and RayExecutor(batching=False).batching is False
