@@ -9,6 +9,9 @@ from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTI
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
 from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
+#: forgetting objectives computed from the symmetric task similarity (the others read the directed edges)
+SIMILARITY_OBJECTIVES = ("periphery_core", "max_dissimilar_path")
+
 __all__ = ["explain_plan"]
 
 #: two sources whose weights differ by less than this are reported as a near tie
@@ -154,9 +157,12 @@ def _curriculum_section(plan: dict) -> list[str]:
         lines.append(f"... and {len(plan['curriculum']) - MAX_ROWS} more (see plan.json `curriculum`).")
     lines.append("")
     if kind in FORGETTING_OBJECTIVES:
+        metric = str(plan.get("metric") or "leep")
+        basis = (f"the task similarity of normalized {metric} in both directions" if kind in SIMILARITY_OBJECTIVES
+                 else f"the task->task edges of normalized {metric}, each in its own direction")
         lines.append(
-            "The order is computed from the task similarity of normalized LEEP in both directions (a proxy "
-            "of forgetting, not a measurement); `transfergraph validate --decisions` measures it on this data.")
+            f"The order is computed from {basis} (a proxy of forgetting, not a measurement); "
+            "`transfergraph validate --decisions` measures it on this data.")
     else:
         lines.append(
             "The order maximizes forward transfer only; it does not model forgetting. To train one model on "

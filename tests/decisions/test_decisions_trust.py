@@ -13,7 +13,7 @@ from transfergraph.planner.decisions.trust import data_warnings, graph_trust, sa
 from transfergraph.config import load_config
 from transfergraph.jobs.suite import build_tasks
 
-from decisions_helpers import overlapping_demo_config
+from decisions_helpers import overlapping_demo_config, random_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,17 @@ def test_source_near_chance_on_its_own_task_is_flagged():
     assert len(got) == 1 and "'a.cnn'" in got[0] and "own task 'a'" in got[0]
 
 
+
+def test_own_task_chance_check_says_it_did_not_run_on_predicted_own_task_pairs():
+    # a pairs_fraction run predicts a source on its own task: a value near chance there is no evidence either way
+    scores = pd.DataFrame({"source": ["a.cnn", "a.cnn", "b.cnn"], "source_task": ["a", "a", "b"],
+                           "target": ["a", "b", "b"], "metric": ["leep"] * 3, "normalized": [1e-6, 0.3, 0.5],
+                           "status": ["predicted", "ok", "ok"]})
+    got = data_warnings({}, scores=scores, metric="leep")
+    assert not any("near chance" in w for w in got)
+    not_run = [w for w in got if "own-task chance check not run for 1 source(s)" in w]
+    assert len(not_run) == 1 and "'a.cnn'" in not_run[0] and "'b.cnn'" not in not_run[0]
+
 def test_sample_overlap_is_measured_on_identical_samples():
     rng = np.random.default_rng(0)
     x = rng.random((20, 1, 4, 4)).astype(np.float32)
@@ -69,3 +80,17 @@ def test_leakage_of_the_imbalanced_task_is_flagged_when_tasks_share_a_pool():
     plan = {"sources": {"digits_imbalanced_0to3": [["digits_0to4", 1.0]]}}
     got = data_warnings(plan, tasks=tasks)
     assert any("overlap" in w and "digits_imbalanced_0to3" in w and "digits_0to4" in w for w in got)
+
+
+def test_plan_and_report_say_the_zero_cost_grouping_does_not_beat_random_and_point_to_group():
+    """The benchmark's verdict on the default grouping travels with every plan: with its numbers, and the
+    command that measures co-training instead."""
+    from transfergraph.planner.report.explain import explain_plan
+
+    plan = build_plan(random_graph(4, 2)).to_json()
+    note = plan["evidence"]["groups"]["note"]
+    assert plan["evidence"]["groups"]["level"] == "proxy only"
+    assert "does NOT beat random partitions" in note and "Spearman +0.05 [-0.07, +0.18]" in note
+    assert "`transfergraph group CONFIG`" in note
+    report = explain_plan(plan)
+    assert "does NOT beat random partitions" in report and "transfergraph group" in report

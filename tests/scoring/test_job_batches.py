@@ -208,6 +208,7 @@ def _same(a, b) -> None:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 @pytest.mark.parametrize("cached", [False, True], ids=["no-store", "store"])
 def test_batched_scores_equal_unbatched_and_local_bitwise_and_failures_stay_per_pair(ray_session, tmp_path, cached):
     from transfergraph.planner.executors import RayExecutor
