@@ -70,7 +70,7 @@ def allowed_sources(graph: nx.DiGraph, sources_from: str | Sequence[str]) -> set
             known = sorted({str(u) for u, _ in graph.edges})
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
             raise InputError(f"sources_from (--sources-from, plan.sources_from) names {missing}, which are not nodes of "
-                             f"the graph; source nodes: {shown}.")
+                             f"the graph; expected one of the words {list(SOURCE_SCOPES)} or source node names: {shown}.")
         allowed = {by_name[s] for s in sources_from}
     if not any(u in allowed for u, _ in graph.edges):
         raise InputError(f"sources_from={sources_from!r} (--sources-from, plan.sources_from) leaves no node with an edge "

@@ -83,3 +83,10 @@ def test_scope_from_the_command_line_and_the_config(graph, tmp_path):
     assert plan_options(parse_config({"tasks": tasks, "plan": {"sources_from": "external"}})).sources_from == "external"
     with pytest.raises(ConfigError, match="sources_from"):
         parse_config({"tasks": tasks, "plan": {"sources_from": []}})
+
+
+def test_a_misspelt_scope_word_lists_the_scope_words(graph):
+    # "externals" is neither a scope word nor a node: the message shows both kinds of valid value
+    with pytest.raises(InputError, match="sources_from") as err:
+        build_plan(graph, sources_from="externals").to_json()
+    assert "['externals']" in str(err.value) and "['all', 'external', 'tasks']" in str(err.value)
