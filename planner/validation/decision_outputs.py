@@ -21,7 +21,8 @@ from transfergraph.planner.validation.curriculum_eval import order_measures
 from transfergraph.planner.validation.decision_stats import bootstrap_ci
 from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
-__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "regret_text", "SUMMARY_COLUMNS"]
+__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "regret_text",
+           "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_mean_truth", "regret",
                    "regret_seed_mean_truth", "gain", "gain_low", "gain_high", "spearman", "spearman_low",
@@ -109,6 +110,31 @@ def rank_plan(res, groups: list | None, order: list | None, n_groups: int | None
         out.setdefault("curriculum", {})[learner] = {
             "order": list(mine), "acc": float(acc[i]), "percentile": percentile(acc, acc[i]),
             "gain_over_random": float(acc[i] - acc.mean())}
+    return out
+
+
+def measured_orders(res) -> dict:
+    """The curriculum chosen from the trained orders themselves, per learner: the order with the best
+    seed-mean **validation** ACC among all n! orders of the curriculum tasks (the val-chosen "oracle" arm of
+    ``curriculum_validation.csv``; test data never chooses it).
+
+    Returns {learner: {"order", "seeds", "val_acc", "test_acc", "percentile" (of its test ACC among all orders,
+    0-100), "gain_over_random" (test ACC minus the exact mean over all orders)}}; empty when no orders were
+    trained (fewer than 2 curriculum tasks).
+    """
+    from transfergraph.planner.validation.decision_stats import percentile
+
+    out: dict = {}
+    for learner, tab in (res.orders.groupby("learner") if res.orders is not None else []):
+        ctasks = sorted(tab["task"].unique())
+        if len(ctasks) < 2:
+            continue
+        orders, meas = order_measures(tab, ctasks)
+        i = int(np.argmax(meas["acc_val"]))
+        acc = meas["acc"]
+        out[str(learner)] = {"order": [str(t) for t in orders[i]], "seeds": int(tab["seed"].nunique()),
+                             "val_acc": float(meas["acc_val"][i]), "test_acc": float(acc[i]),
+                             "percentile": percentile(acc, acc[i]), "gain_over_random": float(acc[i] - acc.mean())}
     return out
 
 

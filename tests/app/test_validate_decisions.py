@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -60,6 +61,14 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     if not withheld:
         assert sorted(t for g in groups for t in g) == ["a0to4", "b5to9", "c_inv"] and len(groups) <= 2
     assert "measured pairs (HOA)" in (out / "decisions.md").read_text()
+    # the measured curriculum is the val-chosen order of the trained table (never chosen on test)
+    from transfergraph.planner.validation.continual import SEP
+
+    curr = pd.read_csv(out / "curriculum_validation.csv")
+    for learner, m in plan["measured_curriculum"].items():
+        oracle = curr[(curr.arm == "oracle") & (curr.truth == "mean") & (curr.measure == "acc") & (curr.learner == learner)]
+        assert SEP.join(m["order"]) == oracle.order.iloc[0] and m["test_acc"] == pytest.approx(oracle.realized.iloc[0])
+        assert 0 <= m["percentile"] <= 100 and len(set(m["order"])) == len(m["order"]) >= 2
 
 
 def test_validate_decisions_rejects_unknown_tasks(tmp_path):

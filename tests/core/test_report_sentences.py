@@ -39,3 +39,20 @@ def test_a_source_set_smaller_than_its_budget_says_why():
     assert "Fewer than the budget of 2: no further source raises any target's weight." in text
     plan["source_set"]["budget"] = 1
     assert "Fewer than the budget" not in "\n".join(_source_set_section(plan))
+
+
+def test_a_measured_curriculum_is_offered_beside_the_proxy_order():
+    """After `validate --decisions`, the report names the order measured on the user's data, how it was chosen
+    (validation accuracy) and what it gained on test, beside the proxy order."""
+    from transfergraph.planner.report.explain import _curriculum_section
+
+    plan = {"curriculum": ["a", "b", "c"], "settings": {"curriculum_objective": "dissimilar_chain"},
+            "objectives": {"curriculum": {"value": -0.4, "objective": "dissimilar_chain: -sum_k w(pi_{k-1}->pi_k)",
+                                          "status": "optimal", "method": "held-karp", "seconds": 0.0,
+                                          "parents": {"a": [None, None], "b": ["a", 0.1], "c": ["b", 0.3]}}},
+            "measured_curriculum": {"naive": {"order": ["c", "a", "b"], "seeds": 3, "val_acc": 0.9, "test_acc": 0.88,
+                                              "percentile": 100.0, "gain_over_random": 0.042}}}
+    text = "\n".join(_curriculum_section(plan))
+    assert "Measured on this data (naive learner, 3 seeds)" in text
+    assert "**c** > **a** > **b** (test ACC +0.042 over the random-order mean, percentile 100)" in text
+    assert "the task->task edges of normalized leep, each in its own direction" in text

@@ -6,7 +6,8 @@ tables and arms from :func:`transfergraph.planner.validation.decision_run.valida
 groups and the curriculum is replaced by what was measured (the level carries the verdict), with a
 warning when a decision fails the minimum bar, and ``measured_groups`` holds the grouping from the
 measured pair gains (HOA) for each group budget where it was not significantly worse than random
-(the others, with the reason, in ``measured_groups_withheld``). The tasks judged are the plan's own
+(the others, with the reason, in ``measured_groups_withheld``) and ``measured_curriculum`` the order with the
+best validation accuracy among every order trained, per learner. The tasks judged are the plan's own
 groups (:func:`choose_tasks`), and decisions.md says which and why.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable
 from transfergraph.planner.common.exceptions import ConfigError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir
 
-from transfergraph.planner.validation.decision_outputs import rank_plan, regret_text
+from transfergraph.planner.validation.decision_outputs import measured_orders, rank_plan, regret_text
 from transfergraph.planner.validation.decision_verdicts import offered_groupings, separate_line
 
 from transfergraph.config import JobConfig, DecisionsConfig
@@ -101,6 +102,11 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         plan["measured_groups_withheld"] = withheld
     else:
         plan.pop("measured_groups_withheld", None)
+    orders = measured_orders(res)
+    if orders:
+        plan["measured_curriculum"] = orders
+    else:
+        plan.pop("measured_curriculum", None)
     own = rank_plan(res, plan.get("groups"), plan.get("curriculum"),
                     plan.get("objectives", {}).get("groups", {}).get("n_groups"))
     picks = {"groups": summary[(summary.arm == "planner") & summary.decision.str.startswith("grouping")],
@@ -144,7 +150,11 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                                "measured_groups_withheld); train the tasks separately or measure pairs with "
                                "`transfergraph group`.")
             else:
-                advice = "prefer the oracle order of curriculum_validation.csv."
+                advice = ("prefer plan.json's measured_curriculum (the order with the best validation accuracy "
+                          "among every order trained here: " + "; ".join(
+                              f"{learner}: {' > '.join(m['order'])}, test ACC {m['gain_over_random']:+.3f} over the "
+                              f"random-order mean" for learner, m in orders.items()) + ")." if orders else
+                          "prefer the oracle order of curriculum_validation.csv.")
             plan.setdefault("warnings", []).append(
                 f"{name}: trained for real on this data, the planner's method for {name} did not meet the "
                 "'beats random' bar (decisions.md); " + advice)
