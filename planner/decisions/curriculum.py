@@ -309,7 +309,10 @@ def order_curriculum(
         A task that must come first (exact under that constraint).
     objective : {"tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path", "final_serves_all", "dissimilar_chain"}
         See :data:`CURRICULUM_OBJECTIVES` and :data:`CURRICULUM_USES` (``tree`` is for "which model to
-        start each task from"; the last three model forgetting of one model trained task after task).
+        start each task from"; the last four model forgetting of one model trained task after task).
+        The default here stays ``"tree"``; :func:`~transfergraph.planner.decisions.build_plan` and the CLI
+        default to :data:`DEFAULT_CURRICULUM_OBJECTIVE` (``"dissimilar_chain"``): pass
+        ``objective=DEFAULT_CURRICULUM_OBJECTIVE`` for the order a plan would give.
 
     Raises
     ------

@@ -119,11 +119,12 @@ class ModelRef:
         try:
             model = self.loader()
         except Exception as exc:  # noqa: BLE001 - reported with what to do, as the job's error
+            # what to do first: the row's error is cut at 500 characters, and the cause repeats the path
             raise CheckpointError(
-                f"{self.describe}: cannot be rebuilt in this process ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:400]}). Scoring rebuilds each such model from its file in the "
-                "process that runs the job: on a cluster every node must read it at the same path (a shared "
-                "file system, as for on-disk data and the cache folder).") from None
+                f"{self.describe}: cannot be rebuilt in this process (it was read when the run started: leave a "
+                "running job's checkpoints in place; on a cluster every node must read it at the same path). "
+                f"Cause: {type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:400]}") from None
         if not isinstance(model, nn.Module):
             raise CheckpointError(
                 f"{self.describe}: its loader returned {type(model).__name__}, not a torch.nn.Module.")

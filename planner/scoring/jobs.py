@@ -133,6 +133,9 @@ def run_job(job: Job, payload: ModelPayload, pool: np.ndarray) -> list[ScoreRow]
     head = None
     try:
         model = payload.load()
+    except Exception as exc:  # noqa: BLE001 - a source that cannot be rebuilt here fails its pairs, not the run
+        return failed_rows(job, error_text(exc, f"source {job.source!r} could not be loaded: "))
+    try:
         if ref is not None:
             head = linear_head(model, payload.feature_layer)
         # One torch thread unless the executor asks for more (the local executor does not): a

@@ -95,3 +95,15 @@ def test_lenient_where_the_type_is_unambiguous():
     assert cfg.models.training.lr == 1.0 and isinstance(cfg.models.training.lr, float)
     assert cfg.scoring.gpus_per_task == 1.0
     assert cfg.scoring.cache == "runs/cache" and cfg.models.model_dir == "runs/m"
+
+
+@pytest.mark.parametrize("patch, fragment", [
+    ({"scoring": {"pairs_fraction": 0}}, "scoring.pairs_fraction: Input should be greater than 0 (got int 0)"),
+    ({"scoring": {"pairs_fraction": 1.5}}, "scoring.pairs_fraction: Input should be less than or equal to 1 (got float 1.5)"),
+    ({"plan": {"top_k": 0}}, "plan.top_k: Input should be greater than or equal to 1 (got int 0)"),
+])
+def test_a_bound_error_names_the_value_even_when_the_bound_spells_it(patch, fragment):
+    """ "greater than 0" contains "0": the value given is still named."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({**MINIMAL, **patch})
+    assert fragment in str(info.value)

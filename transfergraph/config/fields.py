@@ -104,6 +104,10 @@ def _merge_unions(errors: list[dict]) -> list[tuple[tuple, str, str, Any]]:
     return out
 
 
+#: pydantic's numeric-bound error kinds (their message is "Input should be greater than 0", without the value)
+_BOUND_KINDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "multiple_of")
+
+
 def format_errors(err: ValidationError, source: str) -> str:
     """One line per invalid key: its dotted path, what was expected and what was given."""
     lines = []
@@ -126,7 +130,8 @@ def format_errors(err: ValidationError, source: str) -> str:
             msg = "required key is missing"
         else:
             msg = msg.removeprefix("Value error, ")
-            if not isinstance(given, dict) and f"{given!r}" not in msg:
+            # a bound's message names the bound, never the value: "greater than 0" must still say "(got 0)"
+            if not isinstance(given, dict) and (kind in _BOUND_KINDS or f"{given!r}" not in msg):
                 msg = f"{msg} (got {_given(given)})"
         lines.append(f"  - {where}: {msg}")
     return f"invalid config {source}:\n" + "\n".join(lines)

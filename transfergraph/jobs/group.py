@@ -23,6 +23,7 @@ Outputs, all in ``OUT``:
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -157,7 +158,7 @@ def _write_graph(out: Path, names, gains) -> str:
     if path.is_file():
         graph = nx.read_graphml(path)
         done, skipped = annotate_graph(graph, gains, add_missing=False)
-        what = (f"added cotrain_gain and cotrain_se to {done} task->task edges of the run's graph.graphml"
+        what = (f"added cotrain_gain and cotrain_se to {done} task->task edges of {path}"
                 + (f" ({skipped} measured pairs have no edge there and are only in cotrain_gains.csv)" if skipped else ""))
     else:
         graph = gain_graph(names, gains)
@@ -169,8 +170,12 @@ def _write_graph(out: Path, names, gains) -> str:
 def _hurt_warning(t: str, gains) -> str:
     rows = gains[gains.task == t].sort_values("gain", ascending=False)
     best = rows.iloc[0]
+    noise = ""
+    if math.isfinite(float(best.se)) and best.gain + 2 * best.se >= 0:  # the best partner's loss is within 2 se of alone
+        noise = (f"; that best gain is within noise (gain + 2 se >= 0 over {int(best.n_seeds)} seed(s)): more "
+                 "--seeds would tell whether sharing really hurts")
     return (f"sharing hurts task {t!r}: every measured partner raised its test loss (best partner {best.partner!r}: "
-            f"gain {best.gain:+.4f} nats, se {best.se:.4f}); train {t!r} alone rather than in a group "
+            f"gain {best.gain:+.4f} nats, se {best.se:.4f}){noise}; train {t!r} alone rather than in a group "
             "(plan.json keeps it as a group of its own).")
 
 
