@@ -102,6 +102,22 @@ def _n_groups(options: PlanOptions, n_tasks: int) -> int:
     return n_groups
 
 
+def _unmeasured_steps(order: list, predicted: set, objective: str) -> list[str]:
+    """A warning when consecutive tasks of a one-model curriculum are a pair that was predicted, not scored:
+    the order read it as a missing edge (weight 0), which an objective seeking dissimilar neighbours prefers."""
+    if objective == "tree" or not predicted:
+        return []
+    steps = [(a, b) for a, b in zip(order, order[1:]) if (a, b) in predicted]
+    if not steps:
+        return []
+    shown = ", ".join(f"{a} -> {b}" for a, b in steps[:5]) + (", ..." if len(steps) > 5 else "")
+    prefers = (f"; `{objective}` seeks the least-transferring neighbours, so it prefers exactly such pairs"
+               if objective in ("dissimilar_chain", "max_dissimilar_path") else "")
+    return [f"curriculum: {len(steps)} of its {len(order) - 1} steps are pairs that are predicted, not scored "
+            f"({shown}), read as missing edges (weight 0){prefers}: score the task->task pairs (a run without "
+            "pairs_fraction) before training by this order."]
+
+
 def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **overrides: Any) -> Plan:
     """Run every decision and return the typed :class:`Plan` (``plan.json`` is its ``to_json()``).
 
@@ -135,7 +151,8 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
                              f"build_graph(scores, metric={options.metric!r}) to plan by it.")
         options = options.replace(metric=weighted_by)  # default metric: take the graph's
     o = options
-    n_predicted = len(predicted_edges(graph))
+    predicted = set(predicted_edges(graph))
+    n_predicted = len(predicted)
     graph = measured_graph(graph)  # predicted (unscored) edges never enter a decision
     tasks = task_nodes(graph)
     full_graph, graph = graph, restrict_sources(graph, o.sources_from)  # the source decisions' view
@@ -145,9 +162,12 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
         warnings.append(f"recommended sources restricted to {describe(o.sources_from)} (sources_from); groups and "
                         "curriculum still use every task->task edge.")
     if n_predicted:
+        n_between = sum(1 for u, v in predicted if u in tasks and v in tasks)
         warnings.append(f"{n_predicted} edges of the graph are predicted, not scored (pairs_fraction run); "
                         "they are left out of every decision: sources, source set, groups and curriculum "
-                        "use measured scores only.")
+                        "use measured scores only"
+                        + (f" ({n_between} of them between tasks: groups and curriculum read those pairs as "
+                           "missing, weight 0)" if n_between else "") + ".")
     sources = {str(t): [[str(s), json_float(w)] for s, w in select_sources(graph, t, k=o.top_k)] for t in tasks}
     warnings += _warnings_for_sources(sources, tasks, o.metric)
     warnings += flag_warnings(graph, sources, o.metric)
@@ -162,6 +182,7 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
                               time_limit=o.time_limit, seed=o.seed)
     curriculum = solve_curriculum(graph, start=o.start, objective=o.curriculum_objective, time_limit=o.time_limit)
     warnings += [w for w in map(_warning_for_decision, (src_set, grouping, curriculum)) if w]
+    warnings += _unmeasured_steps(curriculum.solution, predicted, o.curriculum_objective)
     parents = {str(t): [_s(p), json_float(w)] for t, (p, w) in curriculum.details["parents"].items()}
     curriculum = replace(curriculum, details={**curriculum.details, "parents": parents, "start": _s(o.start)})
     named_edges = [(s, t) for t, top in sources.items() for s, _ in top]

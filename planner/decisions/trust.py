@@ -73,7 +73,9 @@ CURRICULUM_EVIDENCE = {
     "dissimilar_chain": "proxy only: chosen on the round-2 judged tables (benchmarks/RESULTS.md, \"Suites that can "
                         "tell\": naive learner, test loss primary, seed-mean percentile among all orders) as the "
                         "zero-cost objective with the best worst case over fm_shared4c (percentile 87), fm_views4c "
-                        "(74) and the mean over 9 random class-split suites (75 [68, 81])" + _CHECK,
+                        "(74) and the mean over 9 random class-split suites (75 [68, 81]): the least bad candidate, "
+                        "not a proven winner (on fm_views4c its gain over random orders has a CI that includes 0); "
+                        "its judgement on fresh suites: RESULTS \"Curriculum default, round 3\"" + _CHECK,
     "tree": "proxy only: `tree` says which model to start each task from (each task fine-tuned from a copy of an "
             "earlier model), a use not yet judged; as the order in which one model learns every task it ignores "
             "forgetting, and " + _ROUND1 + " it did not beat random orders on any suite (percentile 43 / 30 / 14)"
