@@ -16,7 +16,9 @@ known matrix), so the benchmark measures exactly what ``score(..., pairs_fractio
 2. **Round 1, coverage.** Each target takes ``max(MIN_PER_TARGET, ceil(COVERAGE_SHARE * q_j))`` sources walking
    one seeded cyclic order of the sources, so every source is used about equally often; each source
    still below ``m = max(MIN_PER_SOURCE, ceil(SOURCE_COVERAGE_SHARE * (B - R) / S))`` targets is then
-   given targets walking a seeded cyclic order of the targets. Every source is thus scored on about
+   given targets walking a seeded cyclic order of the targets; pairs the caller requires (``required``:
+   a task's own model on the other tasks, the task->task edges that groups and curricula read, which
+   must never be predicted) join this round. Every source is thus scored on about
    half its fair share of targets before any exploitation: a source scored on only 2-3 targets has
    a source mean and factors too noisy to rank it on the others (on the 100 x 100 zoo of
    ``benchmarks/predicted_pairs.py``, with a minimum of 2 the median source had 3 scored targets).
@@ -197,6 +199,7 @@ def run_design(
     seed: int = 0,
     top_k: int = 3,
     excluded: np.ndarray | None = None,
+    required: np.ndarray | None = None,
 ) -> DesignResult:
     """Run the pair design of the module docstring.
 
@@ -217,6 +220,10 @@ def run_design(
         Pairs re-scored per target and metric (at most; fewer when they are scored already).
     excluded : bool array (S, T), optional
         Pairs that are never candidates (a source on its own task).
+    required : bool array (S, T), optional
+        Candidate pairs scored in the first round whatever the design would choose (a task's own model on
+        the other tasks: the task->task edges that groups and curricula read, which are never predicted);
+        they count in the budget, which they may exceed.
 
     Returns
     -------
@@ -234,8 +241,9 @@ def run_design(
         return {m: np.asarray(Y)[np.ix_(rs, rt)] for m, Y in values.items()}
 
     ex = None if excluded is None else np.asarray(excluded, dtype=bool)[np.ix_(rs, rt)]
+    req = None if required is None else np.asarray(required, dtype=bool)[np.ix_(rs, rt)]
     res = _run_canonical([str(sources[i]) for i in rs], [str(targets[j]) for j in rt], fraction, canonical_measure,
-                         seed=seed, top_k=top_k, excluded=ex)
+                         seed=seed, top_k=top_k, excluded=ex, required=req)
     back = np.ix_(inv_s, inv_t)
     predictions = {m: replace(p, mean=p.mean[back], sd=p.sd[back], source_factors=p.source_factors[inv_s])
                    for m, p in res.predictions.items()}
@@ -244,7 +252,7 @@ def run_design(
                         n_candidates=res.n_candidates, budget=res.budget, scored=res.scored[back])
 
 
-def _run_canonical(sources, targets, fraction, measure, *, seed, top_k, excluded) -> DesignResult:
+def _run_canonical(sources, targets, fraction, measure, *, seed, top_k, excluded, required=None) -> DesignResult:
     """:func:`run_design` on names already in sorted order."""
     S, T = len(sources), len(targets)
     cand = np.ones((S, T), dtype=bool) if excluded is None else ~np.asarray(excluded, dtype=bool)
@@ -268,7 +276,10 @@ def _run_canonical(sources, targets, fraction, measure, *, seed, top_k, excluded
         return measure(pairs)
 
     first = np.minimum(quota, np.maximum(MIN_PER_TARGET, np.ceil(COVERAGE_SHARE * quota).astype(np.int64)))
-    values = do(_coverage(cand, first, s_order, t_order, min_source))
+    opening = list(_coverage(cand, first, s_order, t_order, min_source))
+    if required is not None:
+        opening += [(int(i), int(j)) for i, j in zip(*np.nonzero(np.asarray(required, dtype=bool) & cand))]
+    values = do(opening)
     design_metric = next(iter(values))
     for r in range(DESIGN_ROUNDS):
         pred = _predict(values[design_metric], seed)

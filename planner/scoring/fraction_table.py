@@ -60,12 +60,16 @@ def fraction_table(
     """
     rows: list[Any] = []
     excluded = np.array([[source_task.get(s, "") == t for t in targets] for s in sources], dtype=bool)
+    # a task's own model on the other tasks: the task->task edges of groups and curricula, always measured
+    tasks = set(targets)
+    required = np.array([[source_task.get(s, "") in tasks for _ in targets] for s in sources], dtype=bool) & ~excluded
 
     def measure(pairs: list[tuple[int, int]]) -> dict[str, np.ndarray]:
         rows.extend(run_pairs({(sources[i], targets[j]) for i, j in pairs}))
         return _matrices(build_table(list(rows), registry), sources, targets, metrics)
 
-    result = run_design(sources, targets, fraction, measure, seed=seed, top_k=top_k, excluded=excluded)
+    result = run_design(sources, targets, fraction, measure, seed=seed, top_k=top_k, excluded=excluded,
+                        required=required)
     table = build_table(rows, registry)
     table[PREDICTED_SD] = np.nan
     predicted = []

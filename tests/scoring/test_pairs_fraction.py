@@ -303,3 +303,26 @@ def test_design_ranks_a_low_rank_matrix_better_than_unbalanced_coverage():
     finally:
         fraction.SOURCE_COVERAGE_SHARE = old
     assert np.mean(balanced) > np.mean(unbalanced) + 0.02, (balanced, unbalanced)
+
+
+def test_task_to_task_pairs_are_always_scored(partial):
+    """A task's own model on the other tasks gives the task->task edges that groups and curricula read:
+    with any fraction they are measured, never predicted (a predicted edge would be read as missing)."""
+    own = partial[(partial["source_task"] == "t00") & (partial["target"] != "t00")]
+    assert len(own) == 9 * len(METRICS) and (own["status"] == "ok").all()
+
+
+def test_required_pairs_join_the_first_round_of_the_design():
+    Y = _low_rank(20, 12, seed=4)
+    required = np.zeros(Y.shape, dtype=bool)
+    required[3, :] = True  # one source on every target
+    seen = np.full(Y.shape, np.nan)
+
+    def measure(pairs):
+        for i, j in pairs:
+            seen[i, j] = Y[i, j]
+        return {"leep": seen.copy()}
+
+    result = run_design([f"m{i:02d}" for i in range(20)], [f"d{j:02d}" for j in range(12)], 0.1, measure,
+                        seed=0, top_k=2, required=required)
+    assert {(3, j) for j in range(12)} <= set(result.rounds[0]) and result.scored[3].all()
