@@ -27,6 +27,7 @@ import numpy as np
 from transfergraph.planner.common.arguments import check_scalar
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.seeds import derive_seed
+from transfergraph.planner.common.wording import count
 from transfergraph.planner.validation._training_core import TrainBudget
 from transfergraph.planner.validation.multitask import subset_name
 
@@ -78,14 +79,15 @@ class Design:
         """One sentence for logs, reports and plan.json."""
         n = sum(len(g) == 1 for g in self.groups)
         multi = len(self.groups) - n
-        per_seed = f"{n} single-task networks and {multi}"
+        total = count(len(self.groups) * len(self.seeds), "network")
+        per_seed = f"{count(n, 'single-task network')} and {multi}"
         if self.kind == "pairs":
-            return (f"every pair measured: {per_seed} pair networks per seed, {len(self.seeds)} seeds "
-                    f"({len(self.groups) * len(self.seeds)} networks)")
+            return (f"every pair measured: {per_seed} pair network{'' if multi == 1 else 's'} per seed, "
+                    f"{count(len(self.seeds), 'seed')} ({total})")
         missing = sum(1 for c in self.pair_coverage.values() if c == 0)
         return (f"random subsets (more than {SAMPLE_ABOVE} tasks; the averaging estimator of Li et al., KDD 2023): "
-                f"{per_seed} random groups of 3-5 tasks per seed, {len(self.seeds)} seeds "
-                f"({len(self.groups) * len(self.seeds)} networks); {len(self.pair_coverage) - missing} of "
+                f"{per_seed} random group{'' if multi == 1 else 's'} of 3-5 tasks per seed, "
+                f"{count(len(self.seeds), 'seed')} ({total}); {len(self.pair_coverage) - missing} of "
                 f"{len(self.pair_coverage)} pairs share at least one group"
                 + (f", {missing} pairs unmeasured (gain 0)" if missing else ""))
 

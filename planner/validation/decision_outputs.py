@@ -125,7 +125,8 @@ def measured_orders(res) -> dict:
     from transfergraph.planner.validation.decision_stats import percentile
 
     out: dict = {}
-    for learner, tab in (res.orders.groupby("learner") if res.orders is not None else []):
+    orders_table = getattr(res, "orders", None)
+    for learner, tab in (orders_table.groupby("learner") if orders_table is not None else []):
         ctasks = sorted(tab["task"].unique())
         if len(ctasks) < 2:
             continue

@@ -135,7 +135,7 @@ def run(
             _echo("[transfergraph] some pairs failed: see the 'Failed pairs' section of report.md; exit code 1.")
             raise typer.Exit(1)
 
-    _guard(body, resume_hint="run the same command again to resume.")
+    _guard(body, resume_hint="run the same command again to resume.", out=out)
 
 
 @app.command(epilog="Example: transfergraph plan runs/demo/scores.csv --out runs/replan --budget 2 --groups 3")
@@ -210,7 +210,8 @@ def plan(
                                               seconds=time.perf_counter() - t0, warnings=carried))
         _logger(quiet)(f"wrote {target}/plan.json and {target}/report.md")
 
-    _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}")
+    _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}",
+           out=out)
 
 
 def _plan_metric(scores, graph, flag: Optional[str], configured: Optional[str], source: Path) -> str:
@@ -295,7 +296,7 @@ def validate(
         if n_failed:
             raise typer.Exit(1)
 
-    _guard(body, resume_hint="run the same command again to resume.")
+    _guard(body, resume_hint="run the same command again to resume.", out=out)
 
 
 def _check_device_option(device: Optional[str]) -> None:

@@ -92,4 +92,4 @@ def group(
             _echo(f"[transfergraph] {len(result.failed)} networks failed (see cotrain.md); exit code 1.")
             raise typer.Exit(1)
 
-    _guard(body, resume_hint="run the same command again to resume (finished networks are cached).")
+    _guard(body, resume_hint="run the same command again to resume (finished networks are cached).", out=out)

@@ -64,13 +64,30 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
-def guard(fn, *, resume_hint: str, unexpected: str | None = None):
+def guard(fn, *, resume_hint: str, unexpected: str | None = None, out=None):
     """Run a command body with the CLI's error and interruption policy.
 
     ``unexpected``: for a command whose only input is a file (``transfergraph plan``), any other
     exception is reported the same way, after this sentence (``cannot re-plan from x.csv``), with its
     type and first line, and exit 2; ``--debug`` shows its traceback.
+    ``out``: the command's ``--out`` folder; when the command fails (any exit but 0) the folders of that
+    path that it created and left empty are removed again (:mod:`transfergraph.cli.out_folder`).
     """
+    from transfergraph.cli.out_folder import new_folders, remove_if_empty
+
+    created = new_folders(out)
+    try:
+        return _guarded(fn, resume_hint=resume_hint, unexpected=unexpected)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            remove_if_empty(created)
+        raise
+    except BaseException:
+        remove_if_empty(created)
+        raise
+
+
+def _guarded(fn, *, resume_hint: str, unexpected: str | None):
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return fn()

@@ -34,6 +34,7 @@ import networkx as nx
 
 from transfergraph.planner.common.exceptions import ExecutorError, InputError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, atomic_write_with, prepare_out_dir
+from transfergraph.planner.common.wording import count
 
 from transfergraph.config import DecisionsConfig, JobConfig
 
@@ -134,7 +135,7 @@ def _dry_run(jobs, cache, data, trunk, slots: tuple[int | None, str]) -> str:
 
     missing = [j for j in jobs if cache is None or cache.get(j) is None]
     if not missing:
-        return f"would train 0 networks: all {len(jobs)} are in the cache."
+        return f"would train 0 networks: {'it is' if len(jobs) == 1 else f'all {len(jobs)} are'} in the cache."
     timed = next((j for j in missing if len(j.members) == 2), missing[0])
     t0 = time.perf_counter()
     rows = train_network(timed, pack_arrays(data), trunk)
@@ -146,8 +147,9 @@ def _dry_run(jobs, cache, data, trunk, slots: tuple[int | None, str]) -> str:
     n, words = slots
     parallel = f", about {total / n:.0f} s of wall time on {words}" if n and n > 1 else f" ({words})"
     kept = "it is kept in the cache, so the real run trains one fewer" if cache is not None else "not cached (--no-cache)"
-    return (f"would train {len(missing)} networks ({len(jobs) - len(missing)} already cached). Timed one network of "
-            f"{len(timed.members)} tasks by training it here: {took:.1f} s ({kept}). Estimated compute for all "
+    return (f"would train {count(len(missing), 'network')} ({len(jobs) - len(missing)} already cached). Timed one "
+            f"network of {count(len(timed.members), 'task')} by training it here: {took:.1f} s ({kept}). "
+            f"Estimated compute for all "
             f"{len(missing)}: {total:.0f} s on one core (scaled by tasks per network){parallel}.")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from transfergraph.planner.decisions.options import PlanOptions
@@ -25,7 +26,8 @@ from transfergraph.config.devices import check_device
 from transfergraph.jobs.out_owner import other_run_in
 from transfergraph.jobs.planning import plan_options, read_scores
 
-__all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor", "connect_executor"]
+__all__ = ["RunResult", "run_job", "plan_outputs", "read_scores", "resolve_cache", "make_executor", "connect_executor",
+           "pairs_record"]
 
 
 @dataclass
@@ -140,6 +142,33 @@ def _record_data(out: Path, config: JobConfig) -> None:
         atomic_write_json(out / "run.json", {**info, "data": data})
 
 
+def pairs_record(scores) -> dict:
+    """``run.json``'s record of how many pairs were scored: ``pairs_fraction``, the share asked for (``None``
+    when every pair was scored: none asked, or 1), and ``pairs``: ``candidates``, the (source, target) pairs that
+    can be graph edges (every pair but a source's own task: the pairs the share applies to), ``scored`` of them
+    (status ok or failed: tried) and ``predicted`` (every row of the pair has status "predicted")."""
+    meta = scores.attrs.get("pairs_fraction") or {}
+    keys = ["source", "target"]
+    predicted = (scores["status"] == "predicted").groupby([scores[k] for k in keys]).all()
+    first = scores.drop_duplicates(keys).set_index(keys).reindex(predicted.index)
+    if "source_task" in first.columns:
+        own = first["source_task"].astype(str).to_numpy() == first.index.get_level_values("target").astype(str)
+    else:
+        own = np.zeros(len(first), dtype=bool)
+    pred = predicted.to_numpy(dtype=bool)
+    return {"pairs_fraction": meta.get("fraction"),
+            "pairs": {"candidates": int((~own).sum()), "scored": int((~own & ~pred).sum()),
+                      "predicted": int(pred.sum())}}
+
+
+def _record_pairs(out: Path, scores) -> None:
+    """Add :func:`pairs_record` of ``scores`` to ``run.json``."""
+    import json
+
+    info = json.loads((out / "run.json").read_text())
+    atomic_write_json(out / "run.json", {**info, **pairs_record(scores)})
+
+
 def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
             workers: int | None = None, cache: str | None | bool = None, progress: bool = True,
             log: Callable[[str], None] | None = None, verbose: bool = False, batch_size: int | None = None,
@@ -191,5 +220,6 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
                "executor": runner.describe()}
     graph, plan = plan_outputs(scores, out, options=plan_options(config), config_summary=summary, seconds=seconds,
                                tasks=tasks, sources=sources, warnings=model_warnings)
+    _record_pairs(out, scores)
     _record_data(out, config)
     return RunResult(out, scores, graph, plan, time.perf_counter() - start)
