@@ -6,39 +6,26 @@ JSON line of executor statistics to stdout.
 Usage: python batch_node_loss_job.py ADDRESS RAYLET_PID OUT_CSV LOG_FILE
 """
 import json
-import os
-import signal
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from batch_node_loss_sources import SHAPES, sources_and_tasks  # noqa: E402
-from cluster_support import connect_driver  # noqa: E402
+from cluster_support import connect_driver, kill_raylet_when_busy  # noqa: E402
 from transfergraph.planner.scoring import score  # noqa: E402
 
 address, raylet_pid, out_csv, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 killed: dict = {}
 
-
-def kill_when_busy(worker_node: str, mark_dir: str) -> None:
-    """SIGKILL the worker node's raylet once a forward pass has started there (60 s at most)."""
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(f.startswith(worker_node) for f in os.listdir(mark_dir)):
-        time.sleep(0.05)
-    time.sleep(0.1)
-    os.kill(raylet_pid, signal.SIGKILL)
-    killed["at"] = time.time()
-
-
 exe, nodes, worker_node = connect_driver(address, log_file)
 mark_dir = tempfile.mkdtemp(prefix="tg-marks-")
 sources, tasks = sources_and_tasks(mark_dir=mark_dir)
-killer = threading.Thread(target=kill_when_busy, args=(worker_node, mark_dir), daemon=True)
+killer = threading.Thread(target=kill_raylet_when_busy, args=(raylet_pid, worker_node, mark_dir, killed),
+                          daemon=True)
 killer.start()
 df = score(sources, tasks, metrics=("leep", "nce"), executor=exe, progress=False)
 df.to_csv(out_csv, index=False)

@@ -143,3 +143,14 @@ class TwoNodeCluster:
 
     def __exit__(self, *exc) -> None:
         self.down()
+
+
+def kill_raylet_when_busy(raylet_pid: int, worker_node: str, mark_dir: str, killed: dict, wait_s: float = 60.0) -> None:
+    """SIGKILL the worker node's raylet once a forward pass has started there (a file ``<node id>-...`` in
+    ``mark_dir``; ``wait_s`` at most); ``killed["at"]`` is when."""
+    deadline = time.time() + wait_s
+    while time.time() < deadline and not any(f.startswith(worker_node) for f in os.listdir(mark_dir)):
+        time.sleep(0.05)
+    time.sleep(0.1)
+    os.kill(raylet_pid, signal.SIGKILL)
+    killed["at"] = time.time()

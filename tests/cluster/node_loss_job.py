@@ -5,8 +5,6 @@ on that node. Writes the score table to OUT_CSV and one JSON line of executor st
 Usage: python node_loss_job.py ADDRESS RAYLET_PID OUT_CSV LOG_FILE
 """
 import json
-import os
-import signal
 import sys
 import tempfile
 import threading
@@ -16,28 +14,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scoring"))
 
-from cluster_support import connect_driver  # noqa: E402
+from cluster_support import connect_driver, kill_raylet_when_busy  # noqa: E402
 from node_loss_sources import sources_and_tasks  # noqa: E402
 from transfergraph.planner.scoring import score  # noqa: E402
 
 address, raylet_pid, out_csv, log_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 killed: dict = {}
 
-
-def kill_when_busy(worker_node: str, mark_dir: str) -> None:
-    """SIGKILL the worker node's raylet once a forward pass has started there (60 s at most)."""
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(f.startswith(worker_node) for f in os.listdir(mark_dir)):
-        time.sleep(0.05)
-    time.sleep(0.1)
-    os.kill(raylet_pid, signal.SIGKILL)
-    killed["at"] = time.time()
-
-
 exe, nodes, worker_node = connect_driver(address, log_file)
 mark_dir = tempfile.mkdtemp(prefix="tg-marks-")
 sources, tasks = sources_and_tasks(mark_dir=mark_dir)
-killer = threading.Thread(target=kill_when_busy, args=(worker_node, mark_dir), daemon=True)
+killer = threading.Thread(target=kill_raylet_when_busy, args=(raylet_pid, worker_node, mark_dir, killed),
+                          daemon=True)
 killer.start()
 t0 = time.time()
 df = score(sources, tasks, metrics=("leep", "h_score"), executor=exe, progress=False)
