@@ -85,3 +85,23 @@ class OnlySide:
         if batch.shape[-1] != self.side:
             raise ValueError(f"this source takes {self.side}x{self.side} images; got {tuple(batch.shape[-2:])}")
         return batch
+
+
+#: three digits tasks of the decision tests: two class splits and an inverted copy of the first
+DECISION_SPEC = [{"name": "a0to4", "classes": [0, 1, 2, 3, 4]}, {"name": "b5to9", "classes": [5, 6, 7, 8, 9]},
+                 {"name": "c_inv", "classes": [0, 1, 2, 3, 4], "shift": {"invert": True}}]
+
+
+def decision_trunk():
+    """The shared trunk of the decision tests' networks (SmallCNN width 8, feature 16)."""
+    return SmallCNN(2, 1, 8, 16).features
+
+
+def decision_tasks():
+    """:data:`DECISION_SPEC` as prepared training arrays (12 training images per class, 8x8 digits)."""
+    from transfergraph.config import parse_config
+    from transfergraph.jobs.suite import build_tasks
+    from transfergraph.planner.validation._training_core import prepare_tasks
+
+    cfg = parse_config({"name": "t0", "seed": 0, "data": {"dataset": "digits", "image_size": 8}, "tasks": DECISION_SPEC})
+    return prepare_tasks(build_tasks(cfg), train_per_class=12)

@@ -1,31 +1,24 @@
 """Tier T0 of the decision validations: three 8x8 digits tasks, width-8 trunk, a few steps (seconds)."""
 from __future__ import annotations
 
+import _val_support as S
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from transfergraph.adapters.models import SmallCNN
-from transfergraph.jobs.suite import build_tasks
-from transfergraph.config import parse_config
 from transfergraph.planner.validation import multitask
-from transfergraph.planner.validation._training_core import TrainBudget, batch_stream, prepare_tasks
+from transfergraph.planner.validation._training_core import TrainBudget, batch_stream
 from transfergraph.planner.validation.continual import orders_table, train_order
 from transfergraph.planner.validation.decision_run import validate_decisions
 
 BUDGET = TrainBudget(steps=6, batch=8, n_evals=2, replay=4)
-SPEC = [{"name": "a0to4", "classes": [0, 1, 2, 3, 4]}, {"name": "b5to9", "classes": [5, 6, 7, 8, 9]},
-        {"name": "c_inv", "classes": [0, 1, 2, 3, 4], "shift": {"invert": True}}]
-
-
-def trunk():
-    return SmallCNN(2, 1, 8, 16).features
+trunk = S.decision_trunk
 
 
 @pytest.fixture(scope="module")
 def data():
-    cfg = parse_config({"name": "t0", "seed": 0, "data": {"dataset": "digits", "image_size": 8}, "tasks": SPEC})
-    return prepare_tasks(build_tasks(cfg), train_per_class=12)
+    return S.decision_tasks()
 
 
 def test_prepare_tasks_caps_training_and_keeps_splits_disjoint(data):

@@ -1,6 +1,8 @@
 """TAG lookahead affinity (Fifty et al., NeurIPS 2021): one step's Z and the multitask run (seconds)."""
 from __future__ import annotations
 
+import _val_support as S
+
 import dataclasses
 
 import numpy as np
@@ -8,27 +10,18 @@ import pytest
 import torch
 from torch import nn
 
-from transfergraph.adapters.models import SmallCNN
-from transfergraph.config import parse_config
-from transfergraph.jobs.suite import build_tasks
 from transfergraph.planner.common.exceptions import InputError
-from transfergraph.planner.validation._training_core import TrainBudget, prepare_tasks
+from transfergraph.planner.validation._training_core import TrainBudget
 from transfergraph.planner.validation.multitask import train_group
 from transfergraph.planner.validation.tag_affinity import lookahead_affinity, tag_affinity
 
 BUDGET = TrainBudget(steps=6, batch=8, n_evals=2)
-SPEC = [{"name": "a0to4", "classes": [0, 1, 2, 3, 4]}, {"name": "b5to9", "classes": [5, 6, 7, 8, 9]},
-        {"name": "c_inv", "classes": [0, 1, 2, 3, 4], "shift": {"invert": True}}]
-
-
-def trunk():
-    return SmallCNN(2, 1, 8, 16).features
+trunk = S.decision_trunk
 
 
 @pytest.fixture(scope="module")
 def data():
-    cfg = parse_config({"name": "t0", "seed": 0, "data": {"dataset": "digits", "image_size": 8}, "tasks": SPEC})
-    return prepare_tasks(build_tasks(cfg), train_per_class=12)
+    return S.decision_tasks()
 
 
 def _toy(n_heads: int = 3, seed: int = 0):
