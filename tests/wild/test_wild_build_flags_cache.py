@@ -8,11 +8,12 @@ torchvision's googlenet keeps ``transform_input`` as a plain attribute: neither 
 """
 from __future__ import annotations
 
+from _wild_support import googlenet_as_pretrained
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-import torchvision
 import yaml
 from typer.testing import CliRunner
 
@@ -30,15 +31,7 @@ def _googlenet(x: np.ndarray) -> torch.nn.Module:
     ``x`` so that its outputs depend on its input (random weights alone give near-constant logits)."""
     spec = type("Spec", (), {"arch": None, "preprocess": PreprocessSpec(**PRE)})()
     images = preprocess_for(spec, None, "torchvision:googlenet")(torch.from_numpy(x))
-    torch.manual_seed(0)
-    model = torchvision.models.googlenet(num_classes=N_CLASSES, aux_logits=False, transform_input=True,
-                                         init_weights=False)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = None  # cumulative average
-    with torch.no_grad():
-        model.train()(images)
-    return model.eval()
+    return googlenet_as_pretrained(images, N_CLASSES)
 
 
 def _scores(out) -> pd.Series:

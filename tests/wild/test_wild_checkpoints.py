@@ -7,6 +7,8 @@ classes and random weights; images are 16 x 16 so that each run takes seconds.
 """
 from __future__ import annotations
 
+from _wild_support import googlenet_as_pretrained
+
 import json
 import re
 
@@ -219,25 +221,10 @@ def test_a_bad_meta_checkpoint_and_loading_options_on_a_trained_entry_are_refuse
     assert result.exit_code == 2 and "arch_kwargs apply to a model loaded from `checkpoint`" in text, text
 
 
-def _googlenet_fine_tuned_from_pretrained(images: torch.Tensor) -> torch.nn.Module:
-    """A googlenet as ``googlenet(weights=...)`` builds it (transform_input=True, no auxiliary heads),
-    its BatchNorm statistics set on ``images`` so that its outputs depend on its input (random weights
-    alone give near-constant logits)."""
-    torch.manual_seed(0)
-    model = torchvision.models.googlenet(num_classes=N_CLASSES, aux_logits=False, transform_input=True,
-                                         init_weights=False)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = None  # cumulative average
-    with torch.no_grad():
-        model.train()(images)
-    return model.eval()
-
-
 def test_googlenet_is_rebuilt_with_the_flags_of_pretrained_weights(files, tmp_path):
     pre = {"resize": 32}
     x = torch.from_numpy(np.load(files / "x.npy"))
-    model = _googlenet_fine_tuned_from_pretrained(preprocess_for(_Spec(pre), None, "torchvision:googlenet")(x))
+    model = googlenet_as_pretrained(preprocess_for(_Spec(pre), None, "torchvision:googlenet")(x), N_CLASSES)
     torch.save({"state_dict": _prefixed(model.state_dict(), "model.")}, tmp_path / "g_lightning.pt")
     save_model(torch.nn.DataParallel(model), tmp_path / "g_saved.pt", arch="torchvision:googlenet")  # README remedy
     entries = [
