@@ -95,6 +95,7 @@ LABELS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
     "family3": lambda y, x, thr: FAMILY[y],
     "upper": lambda y, x, thr: UPPER[y],
     "parity": lambda y, x, thr: (y % 2).astype(np.int64),
+    "mod3": lambda y, x, thr: (y % 3).astype(np.int64),
     "bright": lambda y, x, thr: _bright(x, thr),
 }
 
@@ -146,6 +147,23 @@ GROUPING_SUITES: dict[str, Suite] = {s.name: s for s in (
         TaskSpec("mixed_a", classes=(0, 1, 5, 8), train_images=300), TaskSpec("mixed_b", classes=(2, 3, 7, 9)),
         TaskSpec("all_rot90", transform="rot90")), train_images=3000, budget=_B,
         note="redesign of fm_split5: tops and mixed_a data-poor (300 of 3,000 images), partners overlap their classes"),
+    # round 4 (designed 2026-12-07 13:35 UTC, before any of their networks was trained; gate pre-registered:
+    # 12 seeds, then the Spearman-Brown projection, at most 24 seeds): three data-poor tasks of five (200 of
+    # the 3,000 shared images' labels) so that 12 of the 20 pair gains are a partner's help or harm to a
+    # task that needs it; 5b had two data-poor tasks of 300
+    Suite("fm_shared5c", "grouping", (
+        TaskSpec("garment10", train_images=200), TaskSpec("upper", "upper", train_images=200),
+        TaskSpec("mod3", "mod3", train_images=200), TaskSpec("family3", "family3"), TaskSpec("bright", "bright")),
+        shared_input=True, train_images=3000, budget=_B,
+        note="five label functions of the same images, three data-poor (garment10, upper and the class index "
+             "mod 3, which cuts across garment families)"),
+    Suite("fm_views5c", "grouping", (
+        TaskSpec("id10", train_images=200), TaskSpec("fliplr10", transform="fliplr"),
+        TaskSpec("rot10", transform="rot90", train_images=200), TaskSpec("inv10", transform="invert"),
+        TaskSpec("inv_upper", "upper", transform="invert", train_images=200)), shared_input=True, train_images=3000,
+        budget=_B,
+        note="one image pool under four transforms, three data-poor views: a near-identical view (fliplr) "
+             "and an opposite one (invert) as data-rich partners"),
 )}
 
 CURRICULUM_SUITES: dict[str, Suite] = {s.name: s for s in (

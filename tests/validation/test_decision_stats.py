@@ -103,6 +103,30 @@ def test_noise_ceiling_is_one_for_identical_seeds_and_low_for_noise():
     assert np.isnan(noise_ceiling(base[None]))
 
 
+@pytest.mark.parametrize("n_seeds", [2, 3, 5, 8])
+def test_noise_ceiling_equals_the_split_by_split_definition(n_seeds):
+    """Every split into floor(n/2) seeds and the rest, scipy's Spearman per split, mean, Spearman-Brown;
+    ties (rounded values) and a split with a constant half (left out) included; chunking changes nothing."""
+    from itertools import combinations
+
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(n_seeds)
+    per_seed = np.round(rng.normal(size=(n_seeds, 7)) + np.arange(7) * 0.3, 1)
+    per_seed[0] = 1.0  # one seed that ranks nothing: some halves are constant when n_seeds = 2
+    rs = []
+    for half in combinations(range(n_seeds), n_seeds // 2):
+        rest = [i for i in range(n_seeds) if i not in half]
+        a, b = per_seed[list(half)].mean(0), per_seed[rest].mean(0)
+        if np.ptp(a) > 0 and np.ptp(b) > 0:
+            rs.append(spearmanr(a, b).statistic)
+    r = np.mean(rs) if rs else np.nan
+    want = 2 * r / (1 + r) if r > 0 else r
+    for chunk in (1, 3, 20_000):
+        got = noise_ceiling(per_seed, chunk=chunk)
+        assert (np.isnan(got) and np.isnan(want)) or got == pytest.approx(want, abs=1e-12)
+
+
 def _pair_table(gains: dict, seeds=(0, 1, 2)) -> pd.DataFrame:
     """Singles at 0.5 val accuracy; pair {t, u} gives t 0.5 + gains[(u, t)] (plus seed noise 1e-4 * seed)."""
     tasks = sorted({t for pair in gains for t in pair})
