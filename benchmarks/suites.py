@@ -147,7 +147,7 @@ GROUPING_SUITES: dict[str, Suite] = {s.name: s for s in (
         TaskSpec("mixed_a", classes=(0, 1, 5, 8), train_images=300), TaskSpec("mixed_b", classes=(2, 3, 7, 9)),
         TaskSpec("all_rot90", transform="rot90")), train_images=3000, budget=_B,
         note="redesign of fm_split5: tops and mixed_a data-poor (300 of 3,000 images), partners overlap their classes"),
-    # round 4 (designed 2026-12-07 13:35 UTC, before any of their networks was trained; gate pre-registered:
+    # round 4 (designed 2026-12-07 13:21 UTC, before any of their networks was trained; gate pre-registered:
     # 12 seeds, then the Spearman-Brown projection, at most 24 seeds): three data-poor tasks of five (200 of
     # the 3,000 shared images' labels) so that 12 of the 20 pair gains are a partner's help or harm to a
     # task that needs it; 5b had two data-poor tasks of 300
