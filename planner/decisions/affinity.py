@@ -18,9 +18,12 @@ import networkx as nx
 from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.decisions._graph import check_graph, task_nodes
 
-__all__ = ["AFFINITIES", "affinity_graph"]
+__all__ = ["AFFINITIES", "DEFAULT_GROUPING_AFFINITY", "affinity_graph"]
 
 AFFINITIES = ("transfer", "mutual", "symmetric")
+
+#: the plan's grouping affinity unless the user picks one (benchmarks/RESULTS.md section 7f judges the choice)
+DEFAULT_GROUPING_AFFINITY = "transfer"
 
 
 def affinity_graph(graph: nx.DiGraph, kind: str = "transfer") -> nx.DiGraph:

@@ -13,6 +13,7 @@ from typing import Any, Hashable, Mapping
 
 from transfergraph.planner.common.arguments import check_bool, check_choice, check_scalar
 from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.decisions.affinity import AFFINITIES, DEFAULT_GROUPING_AFFINITY
 from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES, DEFAULT_CURRICULUM_OBJECTIVE
 from transfergraph.planner.decisions.source_scope import check_sources_from
 
@@ -42,6 +43,11 @@ class PlanOptions:
         Task the curriculum must start with.
     centered : bool
         Grouping affinity ``w - median`` (True) or raw ``w`` (False).
+    grouping_affinity : str
+        One of :data:`~transfergraph.planner.decisions.affinity.AFFINITIES`: how task->task transfer scores
+        become co-training affinity before centring: ``"transfer"`` (w(u->t) as scored), ``"mutual"``
+        (min of both directions), ``"symmetric"`` (their mean); default
+        :data:`~transfergraph.planner.decisions.affinity.DEFAULT_GROUPING_AFFINITY`.
     curriculum_objective : str
         One of :data:`CURRICULUM_KINDS`: ``"tree"`` (which model to start each task from), ``"chain"``,
         ``"cumulative"`` (forward transfer), ``"periphery_core"``, ``"max_dissimilar_path"``,
@@ -70,6 +76,7 @@ class PlanOptions:
     max_group_size: int | None = None
     start: Hashable | None = None
     centered: bool = True
+    grouping_affinity: str = DEFAULT_GROUPING_AFFINITY
     curriculum_objective: str = DEFAULT_CURRICULUM_OBJECTIVE
     time_limit: float = 60.0
     seed: int = 0
@@ -85,6 +92,7 @@ class PlanOptions:
                 check_scalar(getattr(self, name), name, int, caller=caller, min_val=1)
         check_scalar(self.seed, "seed", int, caller=caller, min_val=0)
         check_bool(self.centered, "centered", caller=caller)
+        check_choice(self.grouping_affinity, "grouping_affinity", AFFINITIES, caller=caller)
         check_choice(self.curriculum_objective, "curriculum_objective", CURRICULUM_KINDS, caller=caller)
         t = check_scalar(self.time_limit, "time_limit", float, caller=caller, min_val=0.0,
                          include_boundaries="neither")

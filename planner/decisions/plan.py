@@ -179,6 +179,7 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     src_set = solve_source_set(graph, budget=budget, time_limit=o.time_limit)
     graph = full_graph  # groups and curriculum: every task->task edge
     grouping = solve_grouping(graph, n_groups=n_groups, max_group_size=o.max_group_size, centered=o.centered,
+                              affinity=o.grouping_affinity,
                               time_limit=o.time_limit, seed=o.seed)
     curriculum = solve_curriculum(graph, start=o.start, objective=o.curriculum_objective, time_limit=o.time_limit)
     warnings += [w for w in map(_warning_for_decision, (src_set, grouping, curriculum)) if w]

@@ -76,6 +76,26 @@ def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
+def learner_orders(res) -> dict:
+    """{learner: (tasks, orders, measures, seed count)} of ``res.orders``: :func:`order_measures` of each
+    learner's table, computed once per orders table and kept on ``res`` (the plan ranking, the measured
+    curriculum and the figures all read it); {} when no orders were trained."""
+    table = getattr(res, "orders", None)
+    cached = getattr(res, "_learner_orders", None)
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    out = {}
+    for learner, tab in (table.groupby("learner") if table is not None else []):
+        ctasks = sorted(tab["task"].unique())
+        orders, meas = order_measures(tab, ctasks)
+        out[learner] = (ctasks, orders, meas, int(tab["seed"].nunique()))
+    try:
+        res._learner_orders = (table, out)
+    except AttributeError:  # a frozen or slotted stand-in: recomputed next time
+        pass
+    return out
+
+
 def rank_plan(res, groups: list | None, order: list | None, n_groups: int | None) -> dict:
     """Where a plan's own decisions, restricted to the validated tasks, rank in the trained tables.
 
@@ -99,12 +119,10 @@ def rank_plan(res, groups: list | None, order: list | None, n_groups: int | None
         exact = np.array([len(p) == k for p in parts])
         out["groups"] = {"groups": kept, "k": k, "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
                          "gain_over_random": float(test[i] - test[exact].mean())}
-    for learner, tab in (res.orders.groupby("learner") if res.orders is not None else []):
-        ctasks = sorted(tab["task"].unique())
+    for learner, (ctasks, orders, meas, _) in learner_orders(res).items():
         mine = tuple(str(t) for t in (order or []) if str(t) in ctasks)
         if len(mine) != len(ctasks) or len(ctasks) < 2:
             continue
-        orders, meas = order_measures(tab, ctasks)
         i = [tuple(o) for o in orders].index(mine)
         acc = meas["acc"]
         out.setdefault("curriculum", {})[learner] = {
@@ -125,15 +143,12 @@ def measured_orders(res) -> dict:
     from transfergraph.planner.validation.decision_stats import percentile
 
     out: dict = {}
-    orders_table = getattr(res, "orders", None)
-    for learner, tab in (orders_table.groupby("learner") if orders_table is not None else []):
-        ctasks = sorted(tab["task"].unique())
+    for learner, (ctasks, orders, meas, n_seeds) in learner_orders(res).items():
         if len(ctasks) < 2:
             continue
-        orders, meas = order_measures(tab, ctasks)
         i = int(np.argmax(meas["acc_val"]))
         acc = meas["acc"]
-        out[str(learner)] = {"order": [str(t) for t in orders[i]], "seeds": int(tab["seed"].nunique()),
+        out[str(learner)] = {"order": [str(t) for t in orders[i]], "seeds": n_seeds,
                              "val_acc": float(meas["acc_val"][i]), "test_acc": float(acc[i]),
                              "percentile": percentile(acc, acc[i]), "gain_over_random": float(acc[i] - acc.mean())}
     return out
@@ -183,8 +198,7 @@ def write_decision_outputs(res, out: str | Path) -> tuple[pd.DataFrame, dict[str
         figures[dec] = f"{dec}.png"
         _figure(test, _marks(res.grouping, dec), f"{dec}: all {len(test)} partitions (seed-mean test accuracy)",
                 "mean test accuracy of the partition", out / figures[dec])
-    for learner, tab in res.orders.groupby("learner"):
-        _, meas = order_measures(tab, sorted(tab["task"].unique()))
+    for learner, (_, _, meas, _) in learner_orders(res).items():
         for m in ("acc", "fwt_ft", "bwt"):
             dec = f"curriculum_{learner}_{m}"
             figures[dec] = f"{dec}.png"

@@ -28,11 +28,20 @@ from transfergraph.planner.validation.grouping_eval import grouping_rows, hoa_gr
 from transfergraph.planner.validation.multitask import subset_table
 
 __all__ = ["DecisionValidation", "leep_graph", "grouping_planners", "curriculum_planners", "validate_decisions",
-           "pair_signal", "GROUPING_VARIANTS"]
+           "pair_signal", "GROUPING_VARIANTS", "grouping_arm"]
 
 #: grouping planner arms: name -> (affinity kind, centered); "planner" is the product's default
 GROUPING_VARIANTS = {"planner": ("transfer", True), "planner_uncentered": ("transfer", False),
                      "planner_mutual": ("mutual", True), "planner_symmetric": ("symmetric", True)}
+
+
+def grouping_arm(affinity: str, centered: bool) -> str:
+    """The arm name of the grouping variant (affinity kind, centred) in the validation tables: its
+    :data:`GROUPING_VARIANTS` name, else ``planner_<affinity>[_uncentered]``."""
+    for arm, variant in GROUPING_VARIANTS.items():
+        if variant == (affinity, bool(centered)):
+            return arm
+    return f"planner_{affinity}" + ("" if centered else "_uncentered")
 
 
 @dataclass
@@ -130,13 +139,16 @@ def _curriculum_ceiling(orders: pd.DataFrame, tasks, measure) -> float:
 def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trunk: Callable[[], object],
                        grouping_budget: TrainBudget, curriculum_budget: TrainBudget, k_values=(2, 3),
                        n_group: int | None = None, n_curr: int | None = None, learners=("naive",),
-                       cache: str | Path | dict | None = None, curriculum_seeds: Sequence[int] | None = None, log: Callable[[str], None] | None = None) -> DecisionValidation:
+                       cache: str | Path | dict | None = None, curriculum_seeds: Sequence[int] | None = None,
+                       log: Callable[[str], None] | None = None, grouping_variants: dict | None = None) -> DecisionValidation:
     """Train (or read back from ``cache``) every table and judge every arm; see the module docstring.
 
     ``curriculum_seeds``: seeds of the curricula (default ``seeds``; a seed not in ``seeds`` trains only
     the singleton networks its planner graph needs).
     ``cache``: a folder (tables under ``grouping/`` and ``curriculum/``) or {"grouping": dir, "curriculum": dir}.
     ``n_group`` / ``n_curr``: the first tasks of ``data`` used for grouping (<= 8) / curricula (<= 6).
+    ``grouping_variants``: {arm: (affinity kind, centred)} judged as zero-cost groupings (default
+    :data:`GROUPING_VARIANTS`).
     Raises InputError: fewer than 2 tasks or too many for the exhaustive tables.
     """
     n_group = len(data) if n_group is None else n_group
@@ -161,7 +173,7 @@ def validate_decisions(data: Sequence[TaskArrays], *, seeds: Sequence[int], trun
     for k in k_values:
         if k >= n_group:
             continue
-        r, c = grouping_rows(subsets, k=k, planners=grouping_planners(graphs, gnames, k))
+        r, c = grouping_rows(subsets, k=k, planners=grouping_planners(graphs, gnames, k, grouping_variants))
         g_rows.append(r)
         g_corr.append(c)
         ceilings[f"grouping_k{k}"] = _grouping_ceiling(subsets, gnames, k)

@@ -32,7 +32,7 @@ import numpy as np
 from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["set_partitions", "all_orders", "percentile", "normalized_regret", "best_of_m", "spearman",
-           "noise_ceiling", "bootstrap_ci", "order_metrics", "REGRET_RTOL", "REGRET_ATOL"]
+           "noise_ceiling", "rowwise_spearman", "bootstrap_ci", "order_metrics", "REGRET_RTOL", "REGRET_ATOL"]
 
 
 def set_partitions(items: Sequence[Hashable], max_blocks: int | None = None) -> Iterator[list[list[Hashable]]]:
@@ -118,7 +118,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(spearmanr(x, y).statistic)
 
 
-def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman r (average ranks for ties) of each row of ``a`` (m, u) with the same row of ``b``;
     NaN for a row where either side is constant or u < 3 (as :func:`spearman`)."""
     from scipy.stats import rankdata
@@ -160,7 +160,7 @@ def noise_ceiling(per_seed: np.ndarray, *, chunk: int = 20_000) -> float:
         keep = np.ones((idx.shape[0], k), bool)
         np.put_along_axis(keep, idx, False, axis=1)
         rest = np.broadcast_to(everyone, keep.shape)[keep].reshape(idx.shape[0], k - half)
-        r = _rowwise_spearman(per_seed[idx].mean(1), per_seed[rest].mean(1))
+        r = rowwise_spearman(per_seed[idx].mean(1), per_seed[rest].mean(1))
         fine = np.isfinite(r)
         total += float(r[fine].sum())
         n_ok += int(fine.sum())

@@ -13,9 +13,9 @@ from transfergraph.jobs.planning import plan_options
 
 runner = CliRunner()
 PLAN_SECTION = {"metric": "leep", "top_k": 2, "budget": 2, "n_groups": 3, "max_group_size": 4, "centered": False,
-                "curriculum_start": "famA_01", "curriculum_objective": "chain", "time_limit": 7.5}
+                "grouping_affinity": "mutual", "curriculum_start": "famA_01", "curriculum_objective": "chain", "time_limit": 7.5}
 FLAGS = ["--metric", "leep", "--top-k", "2", "--budget", "2", "--groups", "3", "--max-group-size", "4",
-         "--no-centered", "--start", "famA_01", "--curriculum-objective", "chain", "--time-limit", "7.5",
+         "--no-centered", "--grouping-affinity", "mutual", "--start", "famA_01", "--curriculum-objective", "chain", "--time-limit", "7.5",
          "--seed", "5"]
 CONFIG = {"seed": 5, "tasks": [{"name": "famA_01"}, {"name": "famA_02"}], "plan": PLAN_SECTION}
 
@@ -32,7 +32,8 @@ def _plan(args, out):
 def test_plan_options_from_config_equal_those_from_flags(tmp_path, scores_csv):
     from_config = plan_options(parse_config(CONFIG))
     assert from_config == PlanOptions(metric="leep", top_k=2, budget=2, n_groups=3, max_group_size=4, start="famA_01",
-                                      centered=False, curriculum_objective="chain", time_limit=7.5, seed=5)
+                                      centered=False, grouping_affinity="mutual", curriculum_objective="chain",
+                                      time_limit=7.5, seed=5)
     cfg = tmp_path / "job.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG))
     by_flags = _plan([scores_csv, *FLAGS], tmp_path / "flags")
@@ -60,6 +61,7 @@ def test_plan_replans_from_graphml_with_the_same_decisions(tmp_path, scores_csv)
 
 
 @pytest.mark.parametrize("args, flag", [(["--curriculum-objective", "spiral"], "--curriculum-objective"),
+                                        (["--grouping-affinity", "cosine"], "--grouping-affinity"),
                                         (["--time-limit", "0"], "--time-limit")])
 def test_bad_plan_options_name_the_flag(tmp_path, scores_csv, args, flag):
     result = runner.invoke(app, ["plan", str(scores_csv), "--out", str(tmp_path), *args])

@@ -185,3 +185,21 @@ def test_build_plan_takes_the_graphs_metric_and_refuses_another():
     assert build_plan(g).to_json()["metric"] == "nce"  # no metric given: the one the weights are in
     with pytest.raises(InputError, match=r"metric of build_plan\(\) must be .*'nce'.*got 'leep'"):
         build_plan(g, metric="leep")
+
+
+def test_plan_groups_follow_the_chosen_grouping_affinity():
+    """``grouping_affinity`` reaches the solver (the plan's groups are those of the rewritten graph), is
+    recorded in settings and reads back; an unknown kind names the option."""
+    from transfergraph.planner.decisions import PlanOptions, solve_grouping
+    from transfergraph.planner.decisions.affinity import affinity_graph
+
+    affinity = "mutual"
+    g = random_graph(6, seed=3, p_missing=0.0)  # a graph on which mutual and transfer group differently
+    assert build_plan(g, n_groups=2).groups != build_plan(g, n_groups=2, grouping_affinity=affinity).groups
+    plan = build_plan(g, n_groups=2, grouping_affinity=affinity).to_json()
+    want = solve_grouping(affinity_graph(g, affinity), n_groups=2).solution
+    assert plan["groups"] == [[str(t) for t in grp] for grp in want]
+    assert plan["settings"]["grouping_affinity"] == affinity
+    assert PlanOptions.from_json(plan["settings"]).grouping_affinity == affinity
+    with pytest.raises(InputError, match="grouping_affinity"):
+        PlanOptions(grouping_affinity="cosine")

@@ -110,3 +110,12 @@ def test_validate_decisions_keeps_measured_groups_evidence(tmp_path, monkeypatch
     assert got["level"] == "measured" and got["note"] == "from cotrain.csv"
     assert got["proxy_method"]["level"] == "measured on this data: inconclusive"
     assert got["proxy_method"]["note"].startswith("the proxy grouping method (not this plan's measured groups)")
+
+
+def test_grouping_arm_names_the_plans_own_variant():
+    """validate --decisions judges the plan's own (affinity, centred) variant: its arm name in the tables."""
+    from transfergraph.planner.validation.decision_run import GROUPING_VARIANTS, grouping_arm
+
+    assert {grouping_arm(*v) for v in GROUPING_VARIANTS.values()} == set(GROUPING_VARIANTS)
+    assert grouping_arm("transfer", True) == "planner" and grouping_arm("mutual", True) == "planner_mutual"
+    assert grouping_arm("mutual", False) == "planner_mutual_uncentered"

@@ -163,6 +163,9 @@ def plan(
                                                             "(one model, task after task: model forgetting); default dissimilar_chain."),
     centered: Optional[bool] = typer.Option(None, "--centered/--no-centered",
                                             help="Grouping affinity w - median (default) or raw w."),
+    grouping_affinity: Optional[str] = typer.Option(None, "--grouping-affinity",
+                                                    help="transfer (w(u->t) as scored, default) | mutual (min of both "
+                                                         "directions) | symmetric (their mean)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, parser=_number("--seed", low=0),
                                        help="Seed of the grouping heuristic (default 0)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", parser=_number("--time-limit", float, low=0.0,
@@ -178,7 +181,8 @@ def plan(
     """Re-plan from an existing score table or transfer graph without computing any score."""
     _debug(debug)
     flags = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size,
-             "start": start, "curriculum_objective": curriculum_objective, "centered": centered, "seed": seed,
+             "start": start, "curriculum_objective": curriculum_objective, "centered": centered,
+             "grouping_affinity": grouping_affinity, "seed": seed,
              "time_limit": time_limit, "sources_from": sources_from}
 
     def body():

@@ -155,6 +155,9 @@ class PlanConfig(_Strict):
     n_groups: Optional[SInt] = Field(None, ge=1)
     max_group_size: Optional[SInt] = Field(None, ge=1)
     centered: SBool = True
+    grouping_affinity: Literal["transfer", "mutual", "symmetric"] = Field(
+        "transfer", description="How task->task scores become co-training affinity: transfer (w(u->t) as scored) | "
+                                "mutual (min of both directions) | symmetric (their mean).")
     curriculum_start: Optional[str] = None
     curriculum_objective: Literal["tree", "chain", "cumulative", "periphery_core", "max_dissimilar_path",
                                   "final_serves_all", "dissimilar_chain"] = "dissimilar_chain"

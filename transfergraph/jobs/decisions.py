@@ -84,7 +84,8 @@ def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | N
 
 
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
-                 seeds: int, n_curr: int, res, why: str = "", withheld: dict | None = None) -> None:
+                 seeds: int, n_curr: int, res, why: str = "", withheld: dict | None = None,
+                 grouping_arm: str = "planner", grouping_method: str = "grouping") -> None:
     """Evidence of the plan's method as measured here. What was trained is the planner *method* re-run on
     each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``), not this
     plan's exact groups and order: the note says so, and adds where the plan's own decisions, restricted
@@ -109,7 +110,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         plan.pop("measured_curriculum", None)
     own = rank_plan(res, plan.get("groups"), plan.get("curriculum"),
                     plan.get("objectives", {}).get("groups", {}).get("n_groups"))
-    picks = {"groups": summary[(summary.arm == "planner") & summary.decision.str.startswith("grouping")],
+    picks = {"groups": summary[(summary.arm == grouping_arm) & summary.decision.str.startswith("grouping")],
              "curriculum": summary[(summary.arm == f"planner_{curriculum_objective}")
                                    & summary.decision.str.endswith("_acc")]}
     scope = {"groups": tasks, "curriculum": tasks[:n_curr]}
@@ -118,7 +119,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
             continue
         entry = {
             "level": evidence_level(rows),
-            "note": (f"the planner's method ({'grouping' if name == 'groups' else curriculum_objective}), re-run on "
+            "note": (f"the planner's method ({grouping_method if name == 'groups' else curriculum_objective}), re-run on "
                      f"graphs of per-task networks trained on {scope[name]} ({seeds} seeds), every alternative "
                      f"trained for comparison; this plan's own {name} were not trained as such. Tasks judged: "
                      f"{why or 'as configured'}. "
@@ -172,7 +173,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     from transfergraph.adapters.models import ARCHITECTURES
     from transfergraph.planner.validation._training_core import TrainBudget, prepare_tasks
     from transfergraph.planner.validation.decision_outputs import decision_section, write_decision_outputs
-    from transfergraph.planner.validation.decision_run import validate_decisions
+    from transfergraph.planner.validation.decision_run import GROUPING_VARIANTS, grouping_arm, validate_decisions
     from transfergraph.planner.validation.grouping_eval import hoa_grouping
 
     from transfergraph.jobs.suite import build_tasks
@@ -195,6 +196,8 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         return net.features
 
     n_curr = dcfg.n_curriculum or min(4, len(data))
+    arm = grouping_arm(config.plan.grouping_affinity, config.plan.centered)  # the plan's own grouping variant
+    variants = {**GROUPING_VARIANTS, arm: (config.plan.grouping_affinity, config.plan.centered)}
     log(f"training every subset of {len(data)} tasks and every order of {n_curr}, {dcfg.seeds} seeds")
     from transfergraph.jobs.decision_workers import decision_cache  # the tables trained on every worker first
 
@@ -205,7 +208,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
             grouping_budget=TrainBudget(steps=dcfg.steps, batch=dcfg.batch),
             curriculum_budget=TrainBudget(steps=dcfg.curriculum_steps, batch=dcfg.batch),
             k_values=tuple(dcfg.groups), n_curr=min(n_curr, len(data)), learners=tuple(dcfg.learners),
-            cache=cache_dir, log=log)
+            cache=cache_dir, log=log, grouping_variants=variants)
     summary, figures = write_decision_outputs(res, out)
     measured = {f"k{k}": hoa_grouping(res.subsets, k) for k in dcfg.groups if k < len(data)}
     offered, withheld = offered_groupings(summary, measured)
@@ -221,7 +224,9 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         section += "\n\n" + alone
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, offered,
-                 tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld)
+                 tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld,
+                 grouping_arm=arm, grouping_method=f"grouping, affinity {config.plan.grouping_affinity}"
+                 + ("" if config.plan.centered else ", uncentred"))
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report
 

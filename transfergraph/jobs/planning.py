@@ -24,6 +24,7 @@ __all__ = ["plan_options", "read_plan_input", "read_scores", "FLAGS"]
 #: command-line flag of each PlanOptions field (library errors name the field; the CLI names the flag)
 FLAGS = {"metric": "--metric", "top_k": "--top-k", "budget": "--budget", "n_groups": "--groups",
          "max_group_size": "--max-group-size", "start": "--start", "centered": "--centered/--no-centered",
+         "grouping_affinity": "--grouping-affinity",
          "curriculum_objective": "--curriculum-objective", "time_limit": "--time-limit", "seed": "--seed",
          "sources_from": "--sources-from"}
 
@@ -49,6 +50,7 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
         p = config.plan
         base = PlanOptions(metric=config.plan_metric, top_k=p.top_k, budget=p.budget, n_groups=p.n_groups,
                            max_group_size=p.max_group_size, start=p.curriculum_start, centered=p.centered,
+                           grouping_affinity=p.grouping_affinity,
                            curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed,
                            sources_from=p.sources_from if isinstance(p.sources_from, str) else tuple(p.sources_from))
     return base.replace(**overrides)
