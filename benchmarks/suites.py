@@ -190,6 +190,21 @@ CURRICULUM_SUITES: dict[str, Suite] = {s.name: s for s in (
         TaskSpec("garment10"), TaskSpec("family3", "family3"), TaskSpec("upper", "upper"),
         TaskSpec("parity", "parity")), shared_input=True, budget=_C,
         note="four label functions of the same images: the 10-way label and three coarsenings of it"),
+    # round 4 (designed 2026-12-07 13:33 UTC before any of their networks was trained): fresh gated suites on which
+    # the curriculum candidate chosen on every round-2 and round-3 table is judged (RESULTS.md section 7g)
+    Suite("fm_shared4e", "curriculum", (
+        TaskSpec("garment10"), TaskSpec("mod3", "mod3"), TaskSpec("bright", "bright"), TaskSpec("upper", "upper")),
+        shared_input=True, budget=_C,
+        note="four label functions of the same images: the 10-way label, the class index mod 3 (across families), "
+             "brightness (a nuisance) and upper-body garment or not"),
+    Suite("fm_views4e", "curriculum", (
+        TaskSpec("id10"), TaskSpec("rot180_10", transform="rot180"), TaskSpec("transp10", transform="transpose"),
+        TaskSpec("inv10", transform="invert")), shared_input=True, budget=_C,
+        note="the 10-way label under four transforms, a combination not used before (domain-incremental)"),
+    Suite("fm_split4e", "curriculum", (
+        TaskSpec("tpc", classes=(0, 2, 4)), TaskSpec("tds", classes=(1, 3, 6)), TaskSpec("ssbb", classes=(5, 7, 8, 9)),
+        TaskSpec("all_rot180", transform="rot180")), budget=_C,
+        note="three disjoint class-split tasks and a rotated 10-way task"),
 )}
 
 
@@ -210,9 +225,9 @@ def random_split_suites(m: int = 10, sizes: Sequence[int] = (3, 3, 2, 2)) -> dic
 
 
 def all_suites() -> dict[str, Suite]:
-    """Every named suite and the twenty random class-split suites (``fm_rand0..9``: round 2;
-    ``fm_rand10..19``: round 3, judged only), by name."""
-    return {**GROUPING_SUITES, **CURRICULUM_SUITES, **random_split_suites(20)}
+    """Every named suite and the thirty random class-split suites (``fm_rand0..9``: round 2;
+    ``fm_rand10..19``: round 3, ``fm_rand20..29``: round 4, judged only), by name."""
+    return {**GROUPING_SUITES, **CURRICULUM_SUITES, **random_split_suites(30)}
 
 
 def _pool(x: np.ndarray) -> np.ndarray:
