@@ -190,7 +190,7 @@ CURRICULUM_SUITES: dict[str, Suite] = {s.name: s for s in (
         TaskSpec("garment10"), TaskSpec("family3", "family3"), TaskSpec("upper", "upper"),
         TaskSpec("parity", "parity")), shared_input=True, budget=_C,
         note="four label functions of the same images: the 10-way label and three coarsenings of it"),
-    # round 4 (designed 2026-12-07 13:33 UTC before any of their networks was trained): fresh gated suites on which
+    # round 4 (designed 2026-12-07 13:29 UTC before any of their networks was trained): fresh gated suites on which
     # the curriculum candidate chosen on every round-2 and round-3 table is judged (RESULTS.md section 7g)
     Suite("fm_shared4e", "curriculum", (
         TaskSpec("garment10"), TaskSpec("mod3", "mod3"), TaskSpec("bright", "bright"), TaskSpec("upper", "upper")),
