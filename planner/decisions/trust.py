@@ -37,14 +37,17 @@ EVIDENCE = {
     "sources": "proxy only: LEEP ranks sources well in this project's validation runs (low selection regret); "
                "check with `transfergraph validate`",
     "groups": "proxy only, and it does NOT beat random partitions in this project's benchmark: transfer scores "
-              "measure sequential transfer, not co-training. Round 1 (benchmarks/RESULTS.md, 3 suites, 5 seeds): "
-              "beat random on one suite at 2 groups by under 1 accuracy point, inconclusive on two. On the one "
-              "grouping suite that passes the reliability gate (fm_shared5b, 9 seeds, test loss) it gained +0.012 "
-              "[+0.006, +0.018] nats but fails the bar because its objective does not rank partitions (Spearman "
-              "+0.05 [-0.07, +0.18]); measured pairs (HOA, `transfergraph group`) beat random there (+0.010 "
-              "[+0.003, +0.016] nats, Spearman +0.48, regret 0.41: useful) and TAG's lookahead affinity did not "
-              "track the measured pair gains (Spearman +0.01 [-0.39, +0.41]). Run `transfergraph group CONFIG` "
-              "to measure co-training on your tasks before committing compute",
+              "measure sequential transfer, not co-training. On the four grouping suites that pass the reliability "
+              "gate (benchmarks/RESULTS.md sections 7e-7f: fm_shared5b, fm_shared5, fm_views5c, fm_shared5d; 9-24 "
+              "seeds, test loss, at most 2 groups) it beat random on 1 (fm_views5c: +0.021 [+0.008, +0.034] nats) "
+              "and failed on 3 (on fm_shared5b its objective does not rank partitions: Spearman +0.05 [-0.07, "
+              "+0.18]); the `mutual` affinity, chosen beforehand and judged on three fresh suites, beat random on 1 "
+              "of 3. Measured pairs (HOA, `transfergraph group CONFIG`) were useful on 2 of the 4 (regret 0.41 and "
+              "0.36; 0.64 and 0.90 on the others) and TAG's lookahead affinity tracked the measured gains on none. "
+              "What held on all four: one network for every task ranked below the random-partition mean, training "
+              "every task alone beat it, and so did the partition chosen on validation among every one trained "
+              "(percentile 96-98): `transfergraph validate CONFIG --decisions` trains every partition of up to 8 "
+              "tasks and writes that partition to plan.json measured_partition",
 }
 
 _ROUND1 = ("in this project's continual-learning benchmark (benchmarks/RESULTS.md, \"Curriculum objectives that "

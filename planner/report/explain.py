@@ -124,6 +124,12 @@ def _groups_section(plan: dict) -> list[str]:
         if i >= MAX_ROWS:
             lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
             break
+    for key, m in (plan.get("measured_partition") or {}).items():  # from `transfergraph validate --decisions`
+        lines += ["", f"Measured on this data ({m['seeds']} seeds, at most {key[1:]} groups): among every partition "
+                      f"of {sum(map(len, m['groups']))} tasks trained, the best on validation accuracy is "
+                      + " | ".join(" + ".join(f"**{md(t)}**" for t in g) for g in m["groups"])
+                      + f" (test accuracy {m['gain_over_random']:+.3f} over the random partition mean, percentile "
+                        f"{m['percentile']:.0f}); prefer it to the groups above for these tasks.", ""]
     lines.append(
         "These groups come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
         if measured else

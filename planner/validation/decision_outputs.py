@@ -21,7 +21,7 @@ from transfergraph.planner.validation.curriculum_eval import order_measures
 from transfergraph.planner.validation.decision_stats import bootstrap_ci
 from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
-__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "regret_text",
+__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "measured_partitions", "regret_text",
            "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_mean_truth", "regret",
@@ -151,6 +151,32 @@ def measured_orders(res) -> dict:
         out[str(learner)] = {"order": [str(t) for t in orders[i]], "seeds": n_seeds,
                              "val_acc": float(meas["acc_val"][i]), "test_acc": float(acc[i]),
                              "percentile": percentile(acc, acc[i]), "gain_over_random": float(acc[i] - acc.mean())}
+    return out
+
+
+def measured_partitions(res, ks) -> dict:
+    """The grouping chosen from the trained partitions themselves, per group budget: for each k in ``ks``
+    (2 <= k < tasks), the partition into at most k groups with the best seed-mean **validation** accuracy
+    among all of them (the val-chosen "oracle" arm of ``grouping_validation.csv``, truth "mean"; test data
+    never chooses it).
+
+    Returns {"k<k>": {"groups", "seeds", "val_acc", "test_acc", "percentile" (of its test accuracy among all
+    partitions with <= k groups, 0-100), "gain_over_random" (test accuracy minus the exact mean over the
+    partitions with exactly k groups)}}.
+    """
+    from transfergraph.planner.validation.decision_stats import percentile
+
+    tasks = sorted(res.subsets["task"].unique())
+    out: dict = {}
+    for k in ks:
+        if not 2 <= k < len(tasks):
+            continue
+        parts, val, test = partition_table(res.subsets, tasks, k)
+        i = int(np.argmax(val))
+        exact = np.array([len(p) == k for p in parts])
+        out[f"k{k}"] = {"groups": [sorted(map(str, g)) for g in parts[i]], "seeds": int(res.subsets["seed"].nunique()),
+                        "val_acc": float(val[i]), "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
+                        "gain_over_random": float(test[i] - test[exact].mean())}
     return out
 
 

@@ -61,6 +61,13 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     if not withheld:
         assert sorted(t for g in groups for t in g) == ["a0to4", "b5to9", "c_inv"] and len(groups) <= 2
     assert "measured pairs (HOA)" in (out / "decisions.md").read_text()
+    # the measured partition is the val-chosen partition of the trained table (truth "mean"; never chosen on test)
+    grp = pd.read_csv(out / "grouping_validation.csv")
+    oracle = grp[(grp.arm == "oracle") & (grp.truth == "mean") & (grp.decision == "grouping_k2")]
+    m = plan["measured_partition"]["k2"]
+    assert " | ".join("+".join(g) for g in m["groups"]) == oracle.groups.iloc[0]
+    assert m["test_acc"] == pytest.approx(oracle.realized.iloc[0]) and 0 <= m["percentile"] <= 100
+    assert "plan.json `measured_partition`" in (out / "decisions.md").read_text()
     # the measured curriculum is the val-chosen order of the trained table (never chosen on test)
     from transfergraph.planner.validation.continual import SEP
 

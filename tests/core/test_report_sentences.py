@@ -56,3 +56,19 @@ def test_a_measured_curriculum_is_offered_beside_the_proxy_order():
     assert "Measured on this data (naive learner, 3 seeds)" in text
     assert "**c** > **a** > **b** (test ACC +0.042 over the random-order mean, percentile 100)" in text
     assert "the task->task edges of normalized leep, each in its own direction" in text
+
+
+def test_a_measured_partition_is_offered_beside_the_proxy_groups():
+    """After `validate --decisions`, the report names the partition measured on the user's data (chosen on
+    validation accuracy) and what it gained on test, beside the proxy groups."""
+    from transfergraph.planner.report.explain import _groups_section
+
+    plan = {"groups": [["a", "b"], ["c"]],
+            "objectives": {"groups": {"value": 0.1, "group_values": [0.1, 0.0], "n_groups": 2, "centering": "w - median",
+                                      "objective": "o", "status": "optimal", "method": "dp", "seconds": 0.0,
+                                      "optimal": True, "bound": 0.1, "gap": 0.0}},
+            "measured_partition": {"k2": {"groups": [["a"], ["b", "c"]], "seeds": 3, "val_acc": 0.9, "test_acc": 0.88,
+                                          "percentile": 96.0, "gain_over_random": 0.012}}}
+    text = "\n".join(_groups_section(plan))
+    assert "Measured on this data (3 seeds, at most 2 groups)" in text
+    assert "**a** | **b** + **c** (test accuracy +0.012 over the random partition mean, percentile 96)" in text

@@ -6,8 +6,9 @@ tables and arms from :func:`transfergraph.planner.validation.decision_run.valida
 groups and the curriculum is replaced by what was measured (the level carries the verdict), with a
 warning when a decision fails the minimum bar, and ``measured_groups`` holds the grouping from the
 measured pair gains (HOA) for each group budget where it was not significantly worse than random
-(the others, with the reason, in ``measured_groups_withheld``) and ``measured_curriculum`` the order with the
-best validation accuracy among every order trained, per learner. The tasks judged are the plan's own
+(the others, with the reason, in ``measured_groups_withheld``), ``measured_partition`` the partition with the
+best validation accuracy among every partition trained, per group budget, and ``measured_curriculum`` the
+order with the best validation accuracy among every order trained, per learner. The tasks judged are the plan's own
 groups (:func:`choose_tasks`), and decisions.md says which and why.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable
 from transfergraph.planner.common.exceptions import ConfigError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir
 
-from transfergraph.planner.validation.decision_outputs import measured_orders, rank_plan, regret_text
+from transfergraph.planner.validation.decision_outputs import measured_orders, measured_partitions, rank_plan, regret_text
 from transfergraph.planner.validation.decision_verdicts import offered_groupings, separate_line
 
 from transfergraph.config import JobConfig, DecisionsConfig
@@ -85,7 +86,8 @@ def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | N
 
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
                  seeds: int, n_curr: int, res, why: str = "", withheld: dict | None = None,
-                 grouping_arm: str = "planner", grouping_method: str = "grouping") -> None:
+                 grouping_arm: str = "planner", grouping_method: str = "grouping",
+                 partitions: dict | None = None) -> None:
     """Evidence of the plan's method as measured here. What was trained is the planner *method* re-run on
     each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``), not this
     plan's exact groups and order: the note says so, and adds where the plan's own decisions, restricted
@@ -103,6 +105,10 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         plan["measured_groups_withheld"] = withheld
     else:
         plan.pop("measured_groups_withheld", None)
+    if partitions:
+        plan["measured_partition"] = partitions
+    else:
+        plan.pop("measured_partition", None)
     orders = measured_orders(res)
     if orders:
         plan["measured_curriculum"] = orders
@@ -145,11 +151,16 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         if any(str(v).startswith("fails") for v in rows.verdict):
             if name == "groups":
                 alone = separate_line(summary, rows.decision)
-                advice = (alone if alone else
-                          "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
-                          else "the grouping from the measured pairs did no better (plan.json "
-                               "measured_groups_withheld); train the tasks separately or measure pairs with "
-                               "`transfergraph group`.")
+                best = ("prefer plan.json's measured_partition (the partition with the best validation accuracy "
+                        "among every one trained here: " + "; ".join(
+                            f"{key}: {' | '.join('+'.join(g) for g in m['groups'])}, test accuracy "
+                            f"{m['gain_over_random']:+.3f} over the random partition mean" for key, m in partitions.items())
+                        + ")." if partitions else "")
+                advice = " ".join(x for x in (best, alone) if x) or (
+                    "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
+                    else "the grouping from the measured pairs did no better (plan.json "
+                         "measured_groups_withheld); train the tasks separately or measure pairs with "
+                         "`transfergraph group`.")
             else:
                 advice = ("prefer plan.json's measured_curriculum (the order with the best validation accuracy "
                           "among every order trained here: " + "; ".join(
@@ -211,6 +222,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
             cache=cache_dir, log=log, grouping_variants=variants)
     summary, figures = write_decision_outputs(res, out)
     measured = {f"k{k}": hoa_grouping(res.subsets, k) for k in dcfg.groups if k < len(data)}
+    partitions = measured_partitions(res, dcfg.groups)
     offered, withheld = offered_groupings(summary, measured)
     names = [t.name for t in data]
     section = decision_section(summary, figures, res.pairs)
@@ -219,13 +231,18 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     section += "\n" + "\n".join(
         f"Grouping from the measured pairs (HOA), at most {k[1:]} groups: " + " | ".join("+".join(g) for g in groups)
         + (" (plan.json `measured_groups`)." if k in offered else f": {withheld[k]}.") for k, groups in measured.items())
+    section += "\n" + "\n".join(
+        f"Best partition on validation among every one trained, at most {k[1:]} groups: "
+        + " | ".join("+".join(g) for g in m["groups"]) + f" (test accuracy {m['gain_over_random']:+.3f} over the "
+        f"random partition mean, percentile {m['percentile']:.0f}; plan.json `measured_partition`)."
+        for k, m in partitions.items())
     alone = separate_line(summary)
     if alone:
         section += "\n\n" + alone
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, offered,
                  tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld,
-                 grouping_arm=arm, grouping_method=f"grouping, affinity {config.plan.grouping_affinity}"
+                 partitions=partitions, grouping_arm=arm, grouping_method=f"grouping, affinity {config.plan.grouping_affinity}"
                  + ("" if config.plan.centered else ", uncentred"))
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report
