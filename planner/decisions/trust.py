@@ -59,6 +59,9 @@ _ROUND3 = ("judged on the fresh gated suites fm_split4c / fm_views4d / fm_shared
            "default, round 3\": naive learner, final mean test loss, seed-mean percentile among all 24 orders; "
            "50 = the random-order mean)")
 
+_ROUND4 = ("round 4 (benchmarks/RESULTS.md \"Curriculum round 4\": fresh gated suites fm_shared4e / fm_views4e / "
+           "fm_split4e and 10 fresh random class-split suites, same measure)")
+
 #: what stands behind each curriculum objective (round 1: final accuracy; rounds 2-3: test loss primary)
 CURRICULUM_EVIDENCE = {
     "dissimilar_chain": "proxy only, and it does NOT meet this project's bar for beating random orders: the plan's default, "
@@ -67,25 +70,30 @@ CURRICULUM_EVIDENCE = {
                         "1 of 3 (fm_split4c: +0.288 [+0.036, +0.483] nats, percentile 80) and fails the bar on "
                         "fm_views4d (percentile 51) and fm_shared4d (47); on the mean over 11 fresh random class-split "
                         "suites it beats random orders on test loss (percentile 61 [54, 68]), not on accuracy (50 "
-                        "[42, 58]). No zero-cost objective did "
-                        "better; the order measured on your data (plan.json measured_curriculum after `transfergraph "
-                        "validate --decisions`, every order of up to 6 tasks trained) gained +0.41 to +0.87 nats over "
-                        "random orders on all three" + _CHECK,
+                        "[42, 58]); " + _ROUND4 + ": 52 / 74 / 46, beats random on none, random-split mean 59 "
+                        "[46, 70]. Across three rounds no zero-cost objective did "
+                        "better (the round-4 candidate final_serves_all: none of 3); the order measured on your data (plan.json measured_curriculum after `transfergraph "
+                        "validate --decisions`, every order of up to 6 tasks trained) gained +0.41 to +0.88 nats over "
+                        "random orders on every fresh suite of rounds 3 and 4" + _CHECK,
     "periphery_core": "proxy only: chosen on " + _ROUND1 + " (best objective on all three: final accuracy +0.058 "
                       "[+0.035, +0.081] on D6s, percentile 91); then on round-2 gated suites it beat random on "
                       "fm_views4c (percentile 87), failed on fm_shared4c (70) and was WORSE than random on 9 random "
                       "class-split suites (mean percentile 17 [8, 26]); " + _ROUND3 + ": 46 / 62 / 87, beats random "
-                      "on 1 of 3 (fm_shared4d)" + _CHECK,
+                      "on 1 of 3 (fm_shared4d); " + _ROUND4 + ": 43 / 64 / 58, none, random-split mean 42 [32, 55]"
+                      + _CHECK,
     "max_dissimilar_path": "proxy only: " + _ROUND1 + " it did not beat random orders on any suite (percentile 68 / "
                            "48 / 43); round 2: beat random on fm_shared4c (percentile 91), not on fm_views4c (48); "
-                           + _ROUND3 + ": 71 / 75 / 33, beats random on none" + _CHECK,
+                           + _ROUND3 + ": 71 / 75 / 33, beats random on none; " + _ROUND4 + ": 52 / 70 / 58, none"
+                           + _CHECK,
     "final_serves_all": "proxy only: " + _ROUND1 + " it did not beat random orders on any suite (percentile 60 / 54 / "
                         "73); round 2: 52 (fm_shared4c) / 91 (fm_views4c) / 78 [61, 90] (random splits); " + _ROUND3
-                        + ": 88 / 64 / 76, beats random on 1 of 3 (fm_split4c)" + _CHECK,
+                        + ": 88 / 64 / 76, beats random on 1 of 3 (fm_split4c); chosen on those seven tables as the "
+                        "round-4 candidate (best worst case, 52), then " + _ROUND4 + ": 53 / 61 / 58, beats random on "
+                        "none, random-split mean 58 [44, 73]: not adopted" + _CHECK,
     "tree": "proxy only: `tree` says which model to start each task from (each task fine-tuned from a copy of an "
             "earlier model), a use not yet judged; as the order in which one model learns every task it ignores "
             "forgetting and is WORSE than random orders: " + _ROUND1 + " percentile 43 / 30 / 14; round 2: 25 / 9 and "
-            "27 [17, 38] on random splits; " + _ROUND3 + ": 28 / 16 / 28" + _CHECK,
+            "27 [17, 38] on random splits; " + _ROUND3 + ": 28 / 16 / 28; " + _ROUND4 + ": 30 / 8 / 27" + _CHECK,
     "chain": "proxy only: forward transfer between neighbours, forgetting ignored; " + _ROUND1 + " it did not beat "
              "random orders on any suite (percentile 33 / 38 / 10); round 2: 19 / 22 and 30 [19, 41] on random "
              "splits" + _CHECK,

@@ -90,6 +90,13 @@ def _source_set_section(plan: dict) -> list[str]:
     return lines + [""]
 
 
+#: how the plan's grouping affinity (``--grouping-affinity``) rewrote w before the centring formula
+_AFFINITY_WORDS = {
+    "mutual": "`mutual` (each pair's w(u->t) and w(t->u) both replaced by the smaller of the two), then ",
+    "symmetric": "`symmetric` (each pair's w(u->t) and w(t->u) both replaced by their mean), then ",
+}
+
+
 def _groups_section(plan: dict) -> list[str]:
     obj = plan["objectives"]["groups"]
     groups = plan["groups"]
@@ -97,7 +104,8 @@ def _groups_section(plan: dict) -> list[str]:
     lines = [
         f"### Which tasks to train together ({len(groups)} group(s) of {', '.join(str(len(g)) for g in groups)} "
         f"task(s); group budget {obj.get('n_groups')})", "",
-        f"Affinity: {obj.get('centering')}. Objective value {_f(obj['value'])} ({_proof(obj)}).", "",
+        f"Affinity: {_AFFINITY_WORDS.get(str(obj.get('affinity')), '')}{obj.get('centering')}. Objective value "
+        f"{_f(obj['value'])} ({_proof(obj)}).", "",
     ]
     measured = plan.get("evidence", {}).get("groups", {}).get("level") == "measured"  # `transfergraph group`
     alone = set(plan.get("train_alone") or [])
@@ -187,7 +195,7 @@ def _evidence_text(e: dict) -> str:
     """"level — note", without repeating the level when the note already starts with it."""
     level, note = str(e.get("level", "")), str(e.get("note", ""))
     if note.startswith(level):
-        note = note[len(level):].lstrip(" :")
+        note = note[len(level):].lstrip(" :,;")  # "proxy only, and it ..." -> "proxy only — and it ..."
     return f"{level} — {note}" if note else level
 
 

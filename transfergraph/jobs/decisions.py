@@ -78,10 +78,33 @@ def _plan_groups(path: Path) -> list[list[str]] | None:
     return groups if isinstance(groups, list) and all(isinstance(g, list) for g in groups) else None
 
 
+def plan_grouping_variant(config: JobConfig, path: Path) -> tuple[str, bool]:
+    """(grouping affinity, centred) that made the groups of the plan.json at ``path``: its ``settings``
+    (a plan.json written before ``grouping_affinity`` existed used ``"transfer"``), else the config's
+    ``plan`` section when there is no readable plan.json. The plan's groups are what is judged, so a
+    config edited after the run does not relabel them."""
+    try:
+        settings = json.loads(path.read_text()).get("settings") if path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        settings = None
+    if not isinstance(settings, dict):
+        return config.plan.grouping_affinity, config.plan.centered
+    affinity = settings.get("grouping_affinity", "transfer")
+    from transfergraph.planner.decisions.affinity import AFFINITIES
+
+    if affinity not in AFFINITIES:
+        affinity = config.plan.grouping_affinity
+    return affinity, bool(settings.get("centered", config.plan.centered))
+
+
 def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | None = None):
     names = [t.name for t in tasks]
     chosen, why = choose_tasks(names, dcfg.tasks, _plan_groups(plan_path) if plan_path else None)
     return [next(t for t in tasks if t.name == n) for n in chosen], why
+
+
+#: how the warnings :func:`_update_plan` adds begin (a rerun drops them before adding the new ones)
+_VALIDATION_WARNINGS = ("groups: trained for real on this data", "curriculum: trained for real on this data")
 
 
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
@@ -100,6 +123,8 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         return
     plan = json.loads(path.read_text())
     evidence = plan.setdefault("evidence", {})
+    if plan.get("warnings"):  # a rerun replaces (never repeats) the warnings an earlier validation added
+        plan["warnings"] = [w for w in plan["warnings"] if not str(w).startswith(_VALIDATION_WARNINGS)]
     plan["measured_groups"] = measured_groups
     if withheld:
         plan["measured_groups_withheld"] = withheld
@@ -207,8 +232,9 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         return net.features
 
     n_curr = dcfg.n_curriculum or min(4, len(data))
-    arm = grouping_arm(config.plan.grouping_affinity, config.plan.centered)  # the plan's own grouping variant
-    variants = {**GROUPING_VARIANTS, arm: (config.plan.grouping_affinity, config.plan.centered)}
+    affinity, centered = plan_grouping_variant(config, out / "plan.json")
+    arm = grouping_arm(affinity, centered)  # the plan's own grouping variant
+    variants = {**GROUPING_VARIANTS, arm: (affinity, centered)}
     log(f"training every subset of {len(data)} tasks and every order of {n_curr}, {dcfg.seeds} seeds")
     from transfergraph.jobs.decision_workers import decision_cache  # the tables trained on every worker first
 
@@ -242,8 +268,8 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, offered,
                  tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld,
-                 partitions=partitions, grouping_arm=arm, grouping_method=f"grouping, affinity {config.plan.grouping_affinity}"
-                 + ("" if config.plan.centered else ", uncentred"))
+                 partitions=partitions, grouping_arm=arm, grouping_method=f"grouping, affinity {affinity}"
+                 + ("" if centered else ", uncentred"))
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report
 

@@ -1,0 +1,39 @@
+"""Rerunning `transfergraph validate --decisions` on the same folder replaces the warnings the earlier run
+added to plan.json instead of repeating them (and keeps every other warning)."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from transfergraph.planner.validation.decision_outputs import SUMMARY_COLUMNS
+
+
+def _row(decision, arm, verdict=""):
+    return {"decision": decision, "arm": arm, "n_seeds": 5, "percentile": 50.0, "percentile_seed_mean_truth": 50.0,
+            "regret": 1.0, "regret_seed_mean_truth": 1.0, "gain": 0.0, "gain_low": -0.01, "gain_high": 0.01,
+            "spearman": 0.0, "spearman_low": -0.1, "spearman_high": 0.1, "noise_ceiling": 0.8, "verdict": verdict}
+
+
+def test_rerun_replaces_validation_warnings(tmp_path, monkeypatch):
+    import transfergraph.jobs.decisions as job
+
+    monkeypatch.setattr(job, "rank_plan", lambda *a, **k: {})
+    monkeypatch.setattr(job, "measured_orders", lambda res: {})
+    failing = pd.DataFrame([_row("grouping_k2", "planner", "fails the minimum bar (percentile 60 < 75)")],
+                           columns=SUMMARY_COLUMNS)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"groups": [["a", "b"], ["c"]], "evidence": {}, "warnings": ["leakage: kept"]}))
+    part = {"k2": {"groups": [["a", "b"], ["c"]], "seeds": 5, "val_acc": 0.5, "test_acc": 0.5, "percentile": 90.0,
+                   "gain_over_random": 0.01}}
+    for _ in range(2):
+        job._update_plan(path, failing, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None,
+                         partitions=part)
+    warnings = json.loads(path.read_text())["warnings"]
+    assert warnings[0] == "leakage: kept"
+    assert sum(w.startswith("groups: trained for real") for w in warnings) == 1
+    # a later run whose verdict no longer fails leaves no stale warning behind
+    passing = failing.assign(verdict="beats random")
+    job._update_plan(path, passing, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None,
+                     partitions=part)
+    assert json.loads(path.read_text())["warnings"] == ["leakage: kept"]
