@@ -36,18 +36,18 @@ NEAR_PRIOR = 0.1
 EVIDENCE = {
     "sources": "proxy only: LEEP ranks sources well in this project's validation runs (low selection regret); "
                "check with `transfergraph validate`",
-    "groups": "proxy only, and it does NOT beat random partitions in this project's benchmark: transfer scores "
-              "measure sequential transfer, not co-training. On the four grouping suites that pass the reliability "
-              "gate (benchmarks/RESULTS.md sections 7e-7f: fm_shared5b, fm_shared5, fm_views5c, fm_shared5d; 9-24 "
-              "seeds, test loss, at most 2 groups) it beat random on 1 (fm_views5c: +0.021 [+0.008, +0.034] nats) "
-              "and failed on 3 (on fm_shared5b its objective does not rank partitions: Spearman +0.05 [-0.07, "
-              "+0.18]); the `mutual` affinity, chosen beforehand and judged on three fresh suites, beat random on 1 "
-              "of 3. Measured pairs (HOA, `transfergraph group CONFIG`) were useful on 2 of the 4 (regret 0.41 and "
-              "0.36; 0.64 and 0.90 on the others) and TAG's lookahead affinity tracked the measured gains on none. "
-              "What held on all four: one network for every task ranked below the random-partition mean, training "
-              "every task alone beat it, and so did the partition chosen on validation among every one trained "
-              "(percentile 96-98): `transfergraph validate CONFIG --decisions` trains every partition of up to 8 "
-              "tasks and writes that partition to plan.json measured_partition",
+    "groups": "proxy only: do not rely on these groups. Train each task separately, or run `transfergraph validate "
+              "CONFIG --decisions` (it trains every partition of up to 8 tasks) and use plan.json measured_partition; "
+              "past 8 tasks `transfergraph group CONFIG` measures pairs instead. Why: in this project's benchmark the "
+              "zero-cost grouping does NOT beat random partitions. On four grouping suites whose measurements "
+              "reproduce across seeds (9-24 seeds, test loss, at most 2 groups) it beat random partitions on 1 and "
+              "failed on 3 (on one its objective did not rank partitions at all: Spearman +0.05 [-0.07, +0.18]); the "
+              "other affinities of --grouping-affinity did no better (`mutual`, chosen beforehand and judged on three "
+              "fresh suites: 1 of 3, not adopted; `symmetric`: 1 of 4). Measured pair gains (HOA) were useful on 2 "
+              "of the 4 suites and TAG's lookahead affinity tracked the measured gains on none. What held on all "
+              "four: one network for every task did worse than the average random partition, while training every "
+              "task alone and the partition chosen on validation among every one trained did better. Details: "
+              "benchmarks/RESULTS.md, sections 7e-7f, in the source repository.",
 }
 
 _ROUND1 = ("in this project's continual-learning benchmark (benchmarks/RESULTS.md, \"Curriculum objectives that "
@@ -64,7 +64,10 @@ _ROUND4 = ("round 4 (benchmarks/RESULTS.md \"Curriculum round 4\": fresh gated s
 
 #: what stands behind each curriculum objective (round 1: final accuracy; rounds 2-3: test loss primary)
 CURRICULUM_EVIDENCE = {
-    "dissimilar_chain": "proxy only, and it does NOT meet this project's bar for beating random orders: the plan's default, "
+    "dissimilar_chain": "proxy only: do not rely on this order for one model learning every task; run `transfergraph "
+                        "validate CONFIG --decisions` and use plan.json measured_curriculum (the order chosen on "
+                        "validation among every order trained). Why: it does NOT meet this project's bar for beating "
+                        "random orders. It is the plan's default, "
                         "chosen on the round-2 tables (best worst case over fm_shared4c 87, fm_views4c 74 and 9 random "
                         "class-split suites 75 [68, 81]) and frozen before it was " + _ROUND3 + ": beats random on "
                         "1 of 3 (fm_split4c: +0.288 [+0.036, +0.483] nats, percentile 80) and fails the bar on "

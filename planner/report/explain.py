@@ -132,12 +132,25 @@ def _groups_section(plan: dict) -> list[str]:
         if i >= MAX_ROWS:
             lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
             break
-    for key, m in (plan.get("measured_partition") or {}).items():  # from `transfergraph validate --decisions`
-        lines += ["", f"Measured on this data ({m['seeds']} seeds, at most {key[1:]} groups): among every partition "
-                      f"of {sum(map(len, m['groups']))} tasks trained, the best on validation accuracy is "
-                      + " | ".join(" + ".join(f"**{md(t)}**" for t in g) for g in m["groups"])
-                      + f" (test accuracy {m['gain_over_random']:+.3f} over the random partition mean, percentile "
-                        f"{m['percentile']:.0f}); prefer it to the groups above for these tasks.", ""]
+    parts = plan.get("measured_partition") or {}  # from `transfergraph validate --decisions`
+    for key, m in parts.items():
+        n = sum(map(len, m["groups"]))
+        text = (f"Measured on this data ({m['seeds']} seeds, at most {key[1:]} groups): among every partition of {n} "
+                "tasks trained, the best on validation accuracy is "
+                + " | ".join(" + ".join(f"**{md(t)}**" for t in g) for g in m["groups"])
+                + f" (seed-mean test accuracy {m['gain_over_random']:+.3f} over the random partition mean, percentile "
+                  f"{m['percentile']:.0f})")
+        separate = m.get("separate_gain")
+        if not m["gain_over_random"] > 0:
+            text += "; it did not beat random partitions on test, so it is no better a choice than the groups above."
+        elif separate is not None and separate > m["gain_over_random"]:
+            text += (f"; training every task alone did better still ({separate:+.3f}): prefer {n} separate models "
+                     "if you can afford them, else this partition.")
+        elif key == f"k{obj.get('n_groups')}" or len(parts) == 1:
+            text += "; prefer it to the groups above for these tasks."
+        else:
+            text += f" (the plan's budget is {obj.get('n_groups')} groups)."
+        lines += ["", text, ""]
     lines.append(
         "These groups come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
         if measured else
@@ -186,8 +199,10 @@ def _curriculum_section(plan: dict) -> list[str]:
         lines += ["", f"Measured on this data ({learner} learner, {m['seeds']} seeds): among every order of "
                       f"{len(m['order'])} tasks trained, the best on validation accuracy is "
                       f"{' > '.join(f'**{md(t)}**' for t in m['order'])} (test ACC {m['gain_over_random']:+.3f} over "
-                      f"the random-order mean, percentile {m['percentile']:.0f}); prefer it to the proxy order "
-                      "for these tasks."]
+                      f"the random-order mean, percentile {m['percentile']:.0f}); "
+                      + ("prefer it to the proxy order for these tasks." if m["gain_over_random"] > 0 else
+                         "it did not beat the random-order mean on test, so it is no better a choice than the "
+                         "proxy order.")]
     return lines + [""]
 
 

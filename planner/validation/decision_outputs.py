@@ -162,11 +162,14 @@ def measured_partitions(res, ks) -> dict:
 
     Returns {"k<k>": {"groups", "seeds", "val_acc", "test_acc", "percentile" (of its test accuracy among all
     partitions with <= k groups, 0-100), "gain_over_random" (test accuracy minus the exact mean over the
-    partitions with exactly k groups)}}.
+    partitions with exactly k groups), "separate_gain" (the same for every task trained alone, n networks)}};
+    all on the seed-mean table.
     """
     from transfergraph.planner.validation.decision_stats import percentile
 
     tasks = sorted(res.subsets["task"].unique())
+    singles = res.subsets[res.subsets["subset"] == res.subsets["task"]]
+    separate = singles.groupby("task")["test_acc"].mean()  # each task's network alone, seed mean
     out: dict = {}
     for k in ks:
         if not 2 <= k < len(tasks):
@@ -174,9 +177,11 @@ def measured_partitions(res, ks) -> dict:
         parts, val, test = partition_table(res.subsets, tasks, k)
         i = int(np.argmax(val))
         exact = np.array([len(p) == k for p in parts])
+        alone = float(np.mean([separate[t] for t in tasks]))
         out[f"k{k}"] = {"groups": [sorted(map(str, g)) for g in parts[i]], "seeds": int(res.subsets["seed"].nunique()),
                         "val_acc": float(val[i]), "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
-                        "gain_over_random": float(test[i] - test[exact].mean())}
+                        "gain_over_random": float(test[i] - test[exact].mean()),
+                        "separate_gain": alone - float(test[exact].mean())}
     return out
 
 

@@ -91,3 +91,19 @@ def test_replanning_keeps_the_runs_other_options(tmp_path, scores_csv):
     for key in ("budget", "top_k", "curriculum_objective"):  # the rest from a/plan.json, not the defaults
         assert again["settings"][key] == first["settings"][key]
     assert "options: " + str(tmp_path / "a" / "plan.json") in (tmp_path / "b" / "report.md").read_text()
+
+
+def test_a_bad_recorded_setting_is_named_not_silently_dropped(tmp_path, scores_csv):
+    """A hand-edited plan.json setting the options reject: the re-plan names the file and the key instead of
+    falling back to every default; the flag for that key replaces it and the other settings still carry."""
+    _plan([scores_csv, "--top-k", "1", "--groups", "2"], tmp_path / "a")
+    path = tmp_path / "a" / "plan.json"
+    plan = json.loads(path.read_text())
+    plan["settings"]["grouping_affinity"] = "pairwise"
+    path.write_text(json.dumps(plan))
+    bad = runner.invoke(app, ["plan", str(tmp_path / "a" / "scores.csv"), "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and str(path) in bad.output and "--grouping-affinity" in bad.output
+    assert "pairwise" in bad.output and "Traceback" not in bad.output
+    fixed = _plan([tmp_path / "a" / "scores.csv", "--grouping-affinity", "mutual"], tmp_path / "c")
+    assert fixed["settings"]["grouping_affinity"] == "mutual"
+    assert fixed["settings"]["top_k"] == 1 and fixed["settings"]["n_groups"] == 2

@@ -56,19 +56,34 @@ def test_a_measured_curriculum_is_offered_beside_the_proxy_order():
     assert "Measured on this data (naive learner, 3 seeds)" in text
     assert "**c** > **a** > **b** (test ACC +0.042 over the random-order mean, percentile 100)" in text
     assert "the task->task edges of normalized leep, each in its own direction" in text
+    plan["measured_curriculum"]["naive"]["gain_over_random"] = -0.001  # no better than random orders on test
+    text = "\n".join(_curriculum_section(plan))
+    assert "did not beat the random-order mean on test" in text and "prefer it" not in text
 
 
 def test_a_measured_partition_is_offered_beside_the_proxy_groups():
     """After `validate --decisions`, the report names the partition measured on the user's data (chosen on
-    validation accuracy) and what it gained on test, beside the proxy groups."""
+    validation accuracy) and what it gained on test, beside the proxy groups; it recommends it only for the
+    plan's group budget, only when it beat random partitions, and says when every task alone did better."""
     from transfergraph.planner.report.explain import _groups_section
+
+    def m(groups, gain, separate):
+        return {"groups": groups, "seeds": 3, "val_acc": 0.9, "test_acc": 0.88, "percentile": 96.0,
+                "gain_over_random": gain, "separate_gain": separate}
 
     plan = {"groups": [["a", "b"], ["c"]],
             "objectives": {"groups": {"value": 0.1, "group_values": [0.1, 0.0], "n_groups": 2, "centering": "w - median",
                                       "objective": "o", "status": "optimal", "method": "dp", "seconds": 0.0,
                                       "optimal": True, "bound": 0.1, "gap": 0.0}},
-            "measured_partition": {"k2": {"groups": [["a"], ["b", "c"]], "seeds": 3, "val_acc": 0.9, "test_acc": 0.88,
-                                          "percentile": 96.0, "gain_over_random": 0.012}}}
+            "measured_partition": {"k2": m([["a"], ["b", "c"]], 0.012, 0.004)}}
     text = "\n".join(_groups_section(plan))
     assert "Measured on this data (3 seeds, at most 2 groups)" in text
-    assert "**a** | **b** + **c** (test accuracy +0.012 over the random partition mean, percentile 96)" in text
+    assert ("**a** | **b** + **c** (seed-mean test accuracy +0.012 over the random partition mean, percentile 96); "
+            "prefer it to the groups above") in text
+    plan["measured_partition"] = {"k2": m([["a"], ["b", "c"]], 0.012, 0.020), "k3": m([["a"], ["b"], ["c"]], 0.015, 0.0)}
+    text = "\n".join(_groups_section(plan))
+    assert "training every task alone did better still (+0.020): prefer 3 separate models" in text
+    assert "(the plan's budget is 2 groups)" in text and text.count("prefer it to the groups above") == 0
+    plan["measured_partition"] = {"k2": m([["a"], ["b", "c"]], -0.001, -0.01)}
+    text = "\n".join(_groups_section(plan))
+    assert "it did not beat random partitions on test" in text and "prefer it" not in text

@@ -78,23 +78,28 @@ def _plan_groups(path: Path) -> list[list[str]] | None:
     return groups if isinstance(groups, list) and all(isinstance(g, list) for g in groups) else None
 
 
-def plan_grouping_variant(config: JobConfig, path: Path) -> tuple[str, bool]:
-    """(grouping affinity, centred) that made the groups of the plan.json at ``path``: its ``settings``
-    (a plan.json written before ``grouping_affinity`` existed used ``"transfer"``), else the config's
-    ``plan`` section when there is no readable plan.json. The plan's groups are what is judged, so a
-    config edited after the run does not relabel them."""
+def plan_methods(config: JobConfig, path: Path) -> tuple[str, bool, str]:
+    """(grouping affinity, centred, curriculum objective) that made the groups and the order of the plan.json
+    at ``path``: its ``settings`` (a plan.json written before ``grouping_affinity`` existed used
+    ``"transfer"``), else the config's ``plan`` section when there is no readable plan.json or a setting is
+    not a known one. The plan's decisions are what is judged, so a config edited after the run does not
+    relabel them."""
+    from transfergraph.planner.decisions.affinity import AFFINITIES
+    from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES
+
+    p = config.plan
     try:
         settings = json.loads(path.read_text()).get("settings") if path.is_file() else None
     except (OSError, ValueError, AttributeError):
         settings = None
     if not isinstance(settings, dict):
-        return config.plan.grouping_affinity, config.plan.centered
+        return p.grouping_affinity, p.centered, p.curriculum_objective
     affinity = settings.get("grouping_affinity", "transfer")
-    from transfergraph.planner.decisions.affinity import AFFINITIES
-
-    if affinity not in AFFINITIES:
-        affinity = config.plan.grouping_affinity
-    return affinity, bool(settings.get("centered", config.plan.centered))
+    objective = settings.get("curriculum_objective", p.curriculum_objective)
+    centered = settings.get("centered", p.centered)
+    return (affinity if affinity in AFFINITIES else p.grouping_affinity,
+            centered if isinstance(centered, bool) else p.centered,
+            objective if objective in CURRICULUM_OBJECTIVES else p.curriculum_objective)
 
 
 def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | None = None):
@@ -232,7 +237,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
         return net.features
 
     n_curr = dcfg.n_curriculum or min(4, len(data))
-    affinity, centered = plan_grouping_variant(config, out / "plan.json")
+    affinity, centered, objective = plan_methods(config, out / "plan.json")
     arm = grouping_arm(affinity, centered)  # the plan's own grouping variant
     variants = {**GROUPING_VARIANTS, arm: (affinity, centered)}
     log(f"training every subset of {len(data)} tasks and every order of {n_curr}, {dcfg.seeds} seeds")
@@ -266,7 +271,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     if alone:
         section += "\n\n" + alone
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
-    _update_plan(out / "plan.json", summary, config.plan.curriculum_objective, offered,
+    _update_plan(out / "plan.json", summary, objective, offered,
                  tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld,
                  partitions=partitions, grouping_arm=arm, grouping_method=f"grouping, affinity {affinity}"
                  + ("" if centered else ", uncentred"))

@@ -38,14 +38,17 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
     """
     base = PlanOptions()
     if config is None and previous is not None and Path(previous).is_file():
-        import json
-
-        from transfergraph.planner.decisions import Plan
-
-        try:
-            base = Plan.from_json(json.loads(Path(previous).read_text())).options
-        except (InputError, ValueError, OSError, TypeError):
-            base = PlanOptions()
+        settings = _previous_settings(Path(previous))
+        if settings is not None:
+            given = {k: v for k, v in overrides.items() if v is not None}
+            for key in given:  # a flag's value replaces the recorded one, defaulted or not
+                settings.pop(f"{key}_default", None)
+            try:
+                return PlanOptions.from_json({**settings, **given})
+            except InputError as exc:
+                raise InputError(f"{previous} (the run re-planned from) records a setting the plan options do not "
+                                 f"accept: {exc} Fix that key of its 'settings', or give the option on the command "
+                                 "line.") from exc
     if config is not None:
         p = config.plan
         base = PlanOptions(metric=config.plan_metric, top_k=p.top_k, budget=p.budget, n_groups=p.n_groups,
@@ -54,6 +57,20 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
                            curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed,
                            sources_from=p.sources_from if isinstance(p.sources_from, str) else tuple(p.sources_from))
     return base.replace(**overrides)
+
+
+def _previous_settings(path: Path) -> dict | None:
+    """``settings`` (with the plan's ``metric``) of a plan.json, or None when the file is not a readable plan
+    (then the defaults apply: there are no options to inherit)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, OSError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+        return None
+    return {**({"metric": data["metric"]} if isinstance(data.get("metric"), str) else {}), **data["settings"]}
 
 
 def _looks_like_graphml(path: Path) -> bool:
