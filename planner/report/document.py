@@ -62,7 +62,7 @@ def _failed_lines(scores: pd.DataFrame | None) -> list[str]:
 def _run_lines(run: dict[str, Any]) -> list[str]:
     """Any further facts of the run summary (e.g. the executor's cluster), one bullet each."""
     known = {"name", "n_tasks", "n_sources", "executor"}
-    extra = {k: v for k, v in run.get("summary", {}).items() if k not in known}
+    extra = {k: v for k, v in run.get("summary", {}).items() if k not in known and v is not None}
     return [f"- {k.replace('_', ' ')}: {v}" for k, v in extra.items()] + ([""] if extra else [])
 
 

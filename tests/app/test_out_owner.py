@@ -34,3 +34,39 @@ def test_run_logs_the_warning_before_replacing(tmp_path, monkeypatch):
     except Stop:
         pass
     assert logged and logged[0].startswith(f"warning: --out {tmp_path} holds a run of config 'demo'")
+
+
+def test_a_replan_counts_as_a_run_of_the_config_it_inherited(tmp_path, scores_csv):
+    """`plan` into a run's own folder records the run's config, so `validate CONFIG --out` there still works;
+    a re-plan whose config is unknown is refused with a message that says so."""
+    import shutil
+
+    import pytest
+    from typer.testing import CliRunner
+
+    from transfergraph.cli import app
+    from transfergraph.config import parse_config
+    from transfergraph.jobs.out_owner import run_config_name
+    from transfergraph.jobs.validate import check_out_belongs_to
+    from transfergraph.planner.common.exceptions import ConfigError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(scores_csv, run / "scores.csv")
+    (run / "run.json").write_text(json.dumps({"summary": {"name": "tiny"}}))
+    result = CliRunner().invoke(app, ["plan", str(run / "scores.csv"), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    assert run_config_name(run) == (True, "tiny")
+    config = parse_config({"name": "tiny", "data": {"dataset": "digits"},
+                           "tasks": [{"name": "a", "classes": [0, 1]}, {"name": "b", "classes": [2, 3]}]})
+    check_out_belongs_to(config, run)  # the re-plan belongs to tiny's run: no error
+    with pytest.raises(ConfigError, match="holds a run of config 'tiny'"):
+        check_out_belongs_to(config.model_copy(update={"name": "other"}), run)
+    elsewhere = tmp_path / "elsewhere"  # a score table outside any run folder: the config is unknown
+    elsewhere.mkdir()
+    shutil.copy(scores_csv, elsewhere / "scores.csv")
+    assert CliRunner().invoke(app, ["plan", str(elsewhere / "scores.csv"), "--out", str(elsewhere)]).exit_code == 0
+    assert run_config_name(elsewhere) == (True, None)
+    with pytest.raises(ConfigError, match="re-plan whose config is unknown"):
+        check_out_belongs_to(config, elsewhere)
+    assert "config: None" not in (elsewhere / "report.md").read_text()

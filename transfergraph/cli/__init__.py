@@ -204,7 +204,11 @@ def plan(
             stale.unlink()  # plan_outputs writes the table re-planned from in its place
         nodes = graph.nodes(data="kind") if graph is not None else None
         origin = str(config) if config else (str(previous) if previous.is_file() else "defaults")
-        summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "executor": "none (plan only)",
+        from transfergraph.jobs.out_owner import run_config_name
+
+        of_config = _load(config).name if config else run_config_name(source.parent)[1]
+        summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "config": of_config,
+                   "executor": "none (plan only)",
                    "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
                    "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
         from transfergraph.jobs.carried_warnings import carried_leakage_warnings

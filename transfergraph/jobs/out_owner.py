@@ -6,14 +6,25 @@ from pathlib import Path
 
 from transfergraph.planner.report.artifacts import RUN_INFO
 
-__all__ = ["other_run_in"]
+__all__ = ["other_run_in", "run_config_name"]
+
+
+def run_config_name(out: str | Path) -> tuple[bool, str | None]:
+    """(recorded, name) of the config whose run ``out`` holds, from its ``run.json`` summary: a run's
+    ``name``, or for a re-plan (``transfergraph plan``) the ``config`` it inherited its options from (None
+    when unknown). (False, None) when the folder holds no readable ``run.json``. Never raises."""
+    try:
+        summary = json.loads((Path(out) / RUN_INFO).read_text()).get("summary", {})
+    except (OSError, ValueError, AttributeError):
+        return False, None
+    if not isinstance(summary, dict):
+        return False, None
+    name = summary["config"] if "config" in summary else summary.get("name")
+    return True, None if name is None else str(name)
 
 
 def other_run_in(config_name: str, out: str | Path) -> str | None:
-    """The config name recorded in ``out/run.json`` when it is not ``config_name``; None when they agree or
-    the folder holds no readable ``run.json``. Never raises."""
-    try:
-        other = json.loads((Path(out) / RUN_INFO).read_text()).get("summary", {}).get("name")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return str(other) if other is not None and other != config_name else None
+    """The config name recorded in ``out/run.json`` (:func:`run_config_name`) when it is not ``config_name``;
+    None when they agree, the name is unknown or the folder holds no readable ``run.json``. Never raises."""
+    other = run_config_name(out)[1]
+    return other if other is not None and other != config_name else None

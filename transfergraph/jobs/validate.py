@@ -6,7 +6,6 @@ transfers from :func:`transfergraph.planner.validation.run_validation`.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -50,19 +49,20 @@ def _pairs(config: JobConfig, sources: list[Source], tasks: list[Task], *, with_
 
 def check_out_belongs_to(config: JobConfig, out: Path) -> None:
     """ConfigError when ``out`` holds a run of another config (its ``run.json`` names it): validating
-    config A into B's folder would mix A's validation into B's report and plan."""
+    config A into B's folder would mix A's validation into B's report and plan. A re-plan counts as a run of
+    the config it inherited its options from."""
     from transfergraph.planner.report.artifacts import RUN_INFO
 
-    info = out / RUN_INFO
-    if not info.is_file():
+    from transfergraph.jobs.out_owner import run_config_name
+
+    recorded, other = run_config_name(out)
+    if not recorded or other == config.name:
         return
-    try:
-        other = json.loads(info.read_text()).get("summary", {}).get("name")
-    except (OSError, ValueError):
-        return
-    if other is not None and other != config.name:
-        raise ConfigError(f"--out {out} holds a run of config {other!r} ({RUN_INFO}), not of {config.name!r}; "
-                          "validate with that config, or give another --out.")
+    if other is None:
+        raise ConfigError(f"--out {out} holds a re-plan whose config is unknown ({RUN_INFO}); validate "
+                          f"{config.name!r} into the folder of its own run, or give another --out.")
+    raise ConfigError(f"--out {out} holds a run of config {other!r} ({RUN_INFO}), not of {config.name!r}; "
+                      "validate with that config, or give another --out.")
 
 
 def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
