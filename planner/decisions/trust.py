@@ -36,8 +36,9 @@ NEAR_PRIOR = 0.1
 EVIDENCE = {
     "sources": "proxy only: LEEP ranks sources well in this project's validation runs (low selection regret); "
                "check with `transfergraph validate`",
-    "groups": "proxy only: do not rely on these groups. Train each task separately, or run `transfergraph validate "
-              "CONFIG --decisions` (it trains every partition of up to 8 tasks) and use plan.json measured_partition; "
+    "groups": "proxy only: do not rely on these groups. Train each task separately if you can afford one model per "
+              "task, or run `transfergraph validate CONFIG --decisions` (it trains every partition of up to 8 tasks) "
+              "and use plan.json measured_partition; "
               "past 8 tasks `transfergraph group CONFIG` measures pairs instead. Why: in this project's benchmark the "
               "zero-cost grouping does NOT beat random partitions. On four grouping suites whose measurements "
               "reproduce across seeds (9-24 seeds, test loss, at most 2 groups) it beat random partitions on 1 and "
