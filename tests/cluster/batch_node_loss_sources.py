@@ -4,15 +4,14 @@ size (inputs 6 x 6, 7 x 8 and 8 x 8), so that the Ray executor puts each source'
 
 With ``mark_dir``, every forward pass on a Ray worker first leaves an empty file named
 ``<node id>-<pid>`` there, so the test driver can kill the worker node while it is computing."""
-import os
 import sys
-import time
 
 import cloudpickle
 import numpy as np
 import torch
 import torch.nn as nn
 
+from marking import marking_sleep
 from transfergraph.planner import Source, Task
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray workers cannot import test modules
@@ -40,25 +39,11 @@ class PooledNet(nn.Module):
         return self.fc(self.pool(torch.relu(self.conv(x))))
 
 
-def _marking_sleep(seconds: float, mark_dir):
-    def transform(batch):
-        if mark_dir is not None:
-            import ray
-
-            if ray.is_initialized():
-                node = ray.get_runtime_context().get_node_id()
-                open(os.path.join(mark_dir, f"{node}-{os.getpid()}"), "w").close()
-        time.sleep(seconds)
-        return batch
-
-    return transform
-
-
 def sources_and_tasks(sleep: float = 0.3, mark_dir=None):
     rng = np.random.default_rng(0)
     tasks = []
     for h, w in SHAPES:
         x, y = rng.random((40, 1, h, w), dtype=np.float32), rng.integers(0, 3, 40)
         tasks += [Task(f"t{h}x{w}a", x[:30].copy(), y[:30]), Task(f"t{h}x{w}b", x[10:].copy(), y[10:])]
-    sources = [Source(f"s{i}", PooledNet(i), transform=_marking_sleep(sleep, mark_dir)) for i in range(N_SOURCES)]
+    sources = [Source(f"s{i}", PooledNet(i), transform=marking_sleep(sleep, mark_dir)) for i in range(N_SOURCES)]
     return sources, tasks

@@ -3,28 +3,12 @@
 
 With ``mark_dir``, every forward pass on a Ray worker first leaves an empty file named
 ``<node id>-<pid>`` there, so the test driver can kill the worker node while it is computing."""
-import os
-import time
-
+from marking import marking_sleep
 from scoring_support import Boom, tiny_model, tiny_tasks
 
 from transfergraph.planner import Source
 
 
-def _marking_sleep(seconds: float, mark_dir: str | None):
-    def transform(batch):
-        if mark_dir is not None:
-            import ray
-
-            if ray.is_initialized():
-                node = ray.get_runtime_context().get_node_id()
-                open(os.path.join(mark_dir, f"{node}-{os.getpid()}"), "w").close()
-        time.sleep(seconds)
-        return batch
-
-    return transform
-
-
 def sources_and_tasks(sleep: float = 0.25, mark_dir: str | None = None):
-    sources = [Source(f"s{i}", tiny_model(i), transform=_marking_sleep(sleep, mark_dir)) for i in range(3)]
+    sources = [Source(f"s{i}", tiny_model(i), transform=marking_sleep(sleep, mark_dir)) for i in range(3)]
     return sources + [Source("boom", Boom())], tiny_tasks()
