@@ -127,6 +127,8 @@ def compare(Z: np.ndarray, gains: np.ndarray, *, seed: int = 0, n_boot: int = N_
         boots.append(np.nanmean([spearman(z[b], truth[b]) for z in Z]))
     boots = np.asarray(boots)
     boots = boots[np.isfinite(boots)]
+    if gains.shape[0] < 2:
+        raise ValueError(f"compare needs gains of >= 2 seeds (split halves); got {gains.shape[0]}.")
     A, B = _splits(gains.shape[0], seed)
     ma, mb = gains[A].mean(1), gains[B].mean(1)
     r_half = rowwise_spearman(ma, mb)
@@ -135,7 +137,7 @@ def compare(Z: np.ndarray, gains: np.ndarray, *, seed: int = 0, n_boot: int = N_
         zz = np.broadcast_to(z, ma.shape)
         tag_half += [rowwise_spearman(zz, ma), rowwise_spearman(zz, mb)]
         null.append(np.abs(rowwise_spearman(zz, ma - mb)))
-    # order as the split-by-split loop had it (split-major, then TAG seed): the quantile does not depend on it
+    # TAG-seed-major order (the split-by-split loop was split-major): the mean and the quantile do not depend on it
     return {"rho_single": float(np.nanmean(single)), "rho_single_low": float(np.quantile(boots, 0.025)),
             "rho_single_high": float(np.quantile(boots, 0.975)), "rho_single_min": float(np.nanmin(single)),
             "rho_single_max": float(np.nanmax(single)), "rho_mean": spearman(Z.mean(0), truth),

@@ -146,15 +146,15 @@ def _groups_section(plan: dict) -> list[str]:
         elif separate is not None and separate > m["gain_over_random"]:
             text += (f"; training every task alone did better still ({separate:+.3f}): prefer {n} separate models "
                      "if you can afford them, else this partition.")
-        elif key == f"k{obj.get('n_groups')}" or len(parts) == 1:
+        elif key == f"k{obj.get('n_groups')}":
             text += "; prefer it to the groups above for these tasks."
         else:
             text += f" (the plan's budget is {obj.get('n_groups')} groups)."
         lines += ["", text, ""]
     lines.append(
-        "These groups come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
+        "The groups listed above come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
         if measured else
-        "These groups use transfer scores as a proxy for co-training benefit; confirm with one "
+        "The groups listed above use transfer scores as a proxy for co-training benefit; confirm with one "
         "multi-task training before committing (`transfergraph group` measures the pairs)."
     )
     return lines + [""]

@@ -53,6 +53,9 @@ def test_a_replan_counts_as_a_run_of_the_config_it_inherited(tmp_path, scores_cs
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(scores_csv, run / "scores.csv")
+    first = tmp_path / "first"  # a run folder holds the run's plan.json, whose options the re-plan inherits
+    assert CliRunner().invoke(app, ["plan", str(scores_csv), "--out", str(first)]).exit_code == 0
+    shutil.copy(first / "plan.json", run / "plan.json")
     (run / "run.json").write_text(json.dumps({"summary": {"name": "tiny"}}))
     result = CliRunner().invoke(app, ["plan", str(run / "scores.csv"), "--out", str(run)])
     assert result.exit_code == 0, result.output
@@ -70,3 +73,11 @@ def test_a_replan_counts_as_a_run_of_the_config_it_inherited(tmp_path, scores_cs
     with pytest.raises(ConfigError, match="re-plan whose config is unknown"):
         check_out_belongs_to(config, elsewhere)
     assert "config: None" not in (elsewhere / "report.md").read_text()
+    legacy = tmp_path / "legacy"  # a re-plan written before 'config' was recorded: unknown too
+    legacy.mkdir()
+    (legacy / "run.json").write_text(json.dumps({"summary": {"name": "re-plan of x.csv (options: defaults)"}}))
+    assert run_config_name(legacy) == (True, None)
+    with pytest.raises(ConfigError, match="re-plan whose config is unknown"):
+        check_out_belongs_to(config, legacy)
+    (legacy / "run.json").write_text(json.dumps({"summary": {"executor": "local"}}))  # names nothing: no check
+    check_out_belongs_to(config, legacy)

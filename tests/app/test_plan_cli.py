@@ -103,7 +103,7 @@ def test_a_bad_recorded_setting_is_named_not_silently_dropped(tmp_path, scores_c
     path.write_text(json.dumps(plan))
     bad = runner.invoke(app, ["plan", str(tmp_path / "a" / "scores.csv"), "--out", str(tmp_path / "b")])
     assert bad.exit_code == 2 and str(path) in bad.output and "--grouping-affinity" in bad.output
-    assert "pairwise" in bad.output and "Traceback" not in bad.output
+    assert "pairwise" in bad.output and "settings.grouping_affinity" in bad.output and "Traceback" not in bad.output
     fixed = _plan([tmp_path / "a" / "scores.csv", "--grouping-affinity", "mutual"], tmp_path / "c")
     assert fixed["settings"]["grouping_affinity"] == "mutual"
     assert fixed["settings"]["top_k"] == 1 and fixed["settings"]["n_groups"] == 2

@@ -37,3 +37,31 @@ def test_rerun_replaces_validation_warnings(tmp_path, monkeypatch):
     job._update_plan(path, passing, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None,
                      partitions=part)
     assert json.loads(path.read_text())["warnings"] == ["leakage: kept"]
+
+
+def test_the_warning_recommends_a_measured_partition_only_when_it_beat_random(tmp_path, monkeypatch):
+    """The failing-proxy warning names measured_partition only for budgets whose partition beat the random
+    mean on test (the report says the same), the plan's own budget first."""
+    import transfergraph.jobs.decisions as job
+
+    monkeypatch.setattr(job, "rank_plan", lambda *a, **k: {})
+    monkeypatch.setattr(job, "measured_orders", lambda res: {})
+    failing = pd.DataFrame([_row("grouping_k2", "planner", "fails the minimum bar (percentile 60 < 75)")],
+                           columns=SUMMARY_COLUMNS)
+    path = tmp_path / "plan.json"
+
+    def warning(parts):
+        path.write_text(json.dumps({"groups": [["a", "b"], ["c", "d"]], "evidence": {}, "warnings": [],
+                                    "objectives": {"groups": {"n_groups": 3}}}))
+        job._update_plan(path, failing, "periphery_core", {}, tasks=["a", "b", "c", "d"], seeds=5, n_curr=3,
+                         res=None, partitions=parts)
+        return next(w for w in json.loads(path.read_text())["warnings"] if w.startswith("groups:"))
+
+    def part(gain):
+        return {"groups": [["a", "b"], ["c", "d"]], "seeds": 5, "val_acc": 0.5, "test_acc": 0.5, "percentile": 50.0,
+                "gain_over_random": gain}
+
+    text = warning({"k2": part(0.01), "k3": part(0.02)})
+    assert "prefer plan.json's measured_partition" in text and text.index("k3:") < text.index("k2:")
+    text = warning({"k2": part(-0.01), "k3": part(0.0)})
+    assert "measured_partition" not in text

@@ -181,22 +181,27 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         if any(str(v).startswith("fails") for v in rows.verdict):
             if name == "groups":
                 alone = separate_line(summary, rows.decision)
+                budget = f"k{plan.get('objectives', {}).get('groups', {}).get('n_groups')}"
+                won = {key: m for key, m in sorted((partitions or {}).items(), key=lambda kv: kv[0] != budget)
+                       if m["gain_over_random"] > 0}  # the plan's own budget first; only those that beat random
                 best = ("prefer plan.json's measured_partition (the partition with the best validation accuracy "
                         "among every one trained here: " + "; ".join(
                             f"{key}: {' | '.join('+'.join(g) for g in m['groups'])}, test accuracy "
-                            f"{m['gain_over_random']:+.3f} over the random partition mean" for key, m in partitions.items())
-                        + ")." if partitions else "")
+                            f"{m['gain_over_random']:+.3f} over the random partition mean" for key, m in won.items())
+                        + ")." if won else "")
                 advice = " ".join(x for x in (best, alone) if x) or (
                     "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
                     else "the grouping from the measured pairs did no better (plan.json "
                          "measured_groups_withheld); train the tasks separately or measure pairs with "
                          "`transfergraph group`.")
             else:
+                won = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0}
                 advice = ("prefer plan.json's measured_curriculum (the order with the best validation accuracy "
                           "among every order trained here: " + "; ".join(
                               f"{learner}: {' > '.join(m['order'])}, test ACC {m['gain_over_random']:+.3f} over the "
-                              f"random-order mean" for learner, m in orders.items()) + ")." if orders else
-                          "prefer the oracle order of curriculum_validation.csv.")
+                              f"random-order mean" for learner, m in won.items()) + ")." if won else
+                          "no order chosen on validation here beat the random-order mean on test (plan.json "
+                          "measured_curriculum); the order matters little on this data.")
             plan.setdefault("warnings", []).append(
                 f"{name}: trained for real on this data, the planner's method for {name} did not meet the "
                 "'beats random' bar (decisions.md); " + advice)

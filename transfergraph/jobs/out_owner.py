@@ -12,15 +12,20 @@ __all__ = ["other_run_in", "run_config_name"]
 def run_config_name(out: str | Path) -> tuple[bool, str | None]:
     """(recorded, name) of the config whose run ``out`` holds, from its ``run.json`` summary: a run's
     ``name``, or for a re-plan (``transfergraph plan``) the ``config`` it inherited its options from (None
-    when unknown). (False, None) when the folder holds no readable ``run.json``. Never raises."""
+    when unknown, also for a re-plan written before ``config`` was recorded). (False, None) when the folder
+    holds no readable ``run.json`` or it names nothing. Never raises."""
     try:
         summary = json.loads((Path(out) / RUN_INFO).read_text()).get("summary", {})
     except (OSError, ValueError, AttributeError):
         return False, None
     if not isinstance(summary, dict):
         return False, None
-    name = summary["config"] if "config" in summary else summary.get("name")
-    return True, None if name is None else str(name)
+    if "config" in summary:
+        return True, None if summary["config"] is None else str(summary["config"])
+    name = summary.get("name")
+    if name is None:
+        return False, None
+    return True, None if str(name).startswith("re-plan of ") else str(name)
 
 
 def other_run_in(config_name: str, out: str | Path) -> str | None:

@@ -46,9 +46,11 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
             try:
                 return PlanOptions.from_json({**settings, **given})
             except InputError as exc:
+                bad = [k for k in PlanOptions.names() if k in settings and k not in given
+                       and _rejected(k, settings[k])]
                 raise InputError(f"{previous} (the run re-planned from) records a setting the plan options do not "
-                                 f"accept: {exc} Fix that key of its 'settings', or give the option on the command "
-                                 "line.") from exc
+                                 f"accept: {exc} Fix {', '.join(f'settings.{k}' for k in bad) or 'its settings'} in "
+                                 "that file, or give the option on the command line.") from exc
     if config is not None:
         p = config.plan
         base = PlanOptions(metric=config.plan_metric, top_k=p.top_k, budget=p.budget, n_groups=p.n_groups,
@@ -57,6 +59,15 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
                            curriculum_objective=p.curriculum_objective, time_limit=p.time_limit, seed=config.seed,
                            sources_from=p.sources_from if isinstance(p.sources_from, str) else tuple(p.sources_from))
     return base.replace(**overrides)
+
+
+def _rejected(key: str, value: Any) -> bool:
+    """Whether PlanOptions rejects ``value`` for ``key`` (the other options at their defaults)."""
+    try:
+        PlanOptions(**{key: value})
+    except (InputError, TypeError):
+        return True
+    return False
 
 
 def _previous_settings(path: Path) -> dict | None:
