@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 
 from transfergraph.planner.decisions.options import PlanOptions
@@ -147,15 +146,10 @@ def pairs_record(scores) -> dict:
     when every pair was scored: none asked, or 1), and ``pairs``: ``candidates``, the (source, target) pairs that
     can be graph edges (every pair but a source's own task: the pairs the share applies to), ``scored`` of them
     (status ok or failed: tried) and ``predicted`` (every row of the pair has status "predicted")."""
+    from transfergraph.planner.report.predicted import pair_masks
+
     meta = scores.attrs.get("pairs_fraction") or {}
-    keys = ["source", "target"]
-    predicted = (scores["status"] == "predicted").groupby([scores[k] for k in keys]).all()
-    first = scores.drop_duplicates(keys).set_index(keys).reindex(predicted.index)
-    if "source_task" in first.columns:
-        own = first["source_task"].astype(str).to_numpy() == first.index.get_level_values("target").astype(str)
-    else:
-        own = np.zeros(len(first), dtype=bool)
-    pred = predicted.to_numpy(dtype=bool)
+    pred, own = pair_masks(scores)
     return {"pairs_fraction": meta.get("fraction"),
             "pairs": {"candidates": int((~own).sum()), "scored": int((~own & ~pred).sum()),
                       "predicted": int(pred.sum())}}
