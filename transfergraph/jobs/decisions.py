@@ -82,24 +82,21 @@ def plan_methods(config: JobConfig, path: Path) -> tuple[str, bool, str]:
     """(grouping affinity, centred, curriculum objective) that made the groups and the order of the plan.json
     at ``path``: its ``settings`` (a plan.json written before ``grouping_affinity`` existed used
     ``"transfer"``), else the config's ``plan`` section when there is no readable plan.json or a setting is
-    not a known one. The plan's decisions are what is judged, so a config edited after the run does not
-    relabel them."""
-    from transfergraph.planner.decisions.affinity import AFFINITIES
-    from transfergraph.planner.decisions.curriculum import CURRICULUM_OBJECTIVES
+    not one the plan options accept. The plan's decisions are what is judged, so a config edited after the
+    run does not relabel them."""
+    from transfergraph.jobs.planning import option_rejected, recorded_settings
 
     p = config.plan
-    try:
-        settings = json.loads(path.read_text()).get("settings") if path.is_file() else None
-    except (OSError, ValueError, AttributeError):
-        settings = None
-    if not isinstance(settings, dict):
+    settings = recorded_settings(path) if path.is_file() else None
+    if settings is None:
         return p.grouping_affinity, p.centered, p.curriculum_objective
-    affinity = settings.get("grouping_affinity", "transfer")
-    objective = settings.get("curriculum_objective", p.curriculum_objective)
-    centered = settings.get("centered", p.centered)
-    return (affinity if affinity in AFFINITIES else p.grouping_affinity,
-            centered if isinstance(centered, bool) else p.centered,
-            objective if objective in CURRICULUM_OBJECTIVES else p.curriculum_objective)
+
+    def recorded(key: str, missing):
+        value = settings.get(key, missing)
+        return getattr(p, key) if option_rejected(key, value) else value
+
+    return (recorded("grouping_affinity", "transfer"), recorded("centered", p.centered),
+            recorded("curriculum_objective", p.curriculum_objective))
 
 
 def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | None = None):

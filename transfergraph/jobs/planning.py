@@ -19,7 +19,7 @@ from transfergraph.planner.report.artifacts import read_scores
 
 from transfergraph.config import JobConfig
 
-__all__ = ["plan_options", "read_plan_input", "read_scores", "FLAGS"]
+__all__ = ["plan_options", "recorded_settings", "option_rejected", "read_plan_input", "read_scores", "FLAGS"]
 
 #: command-line flag of each PlanOptions field (library errors name the field; the CLI names the flag)
 FLAGS = {"metric": "--metric", "top_k": "--top-k", "budget": "--budget", "n_groups": "--groups",
@@ -38,7 +38,7 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
     """
     base = PlanOptions()
     if config is None and previous is not None and Path(previous).is_file():
-        settings = _previous_settings(Path(previous))
+        settings = recorded_settings(Path(previous))
         if settings is not None:
             given = {k: v for k, v in overrides.items() if v is not None}
             for key in given:  # a flag's value replaces the recorded one, defaulted or not
@@ -47,7 +47,7 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
                 return PlanOptions.from_json({**settings, **given})
             except InputError as exc:
                 bad = [k for k in PlanOptions.names() if k in settings and k not in given
-                       and _rejected(k, settings[k])]
+                       and option_rejected(k, settings[k])]
                 raise InputError(f"{previous} (the run re-planned from) records a setting the plan options do not "
                                  f"accept: {exc} Fix {', '.join(f'settings.{k}' for k in bad) or 'its settings'} in "
                                  "that file, or give the option on the command line.") from exc
@@ -61,7 +61,7 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
     return base.replace(**overrides)
 
 
-def _rejected(key: str, value: Any) -> bool:
+def option_rejected(key: str, value: Any) -> bool:
     """Whether PlanOptions rejects ``value`` for ``key`` (the other options at their defaults)."""
     try:
         PlanOptions(**{key: value})
@@ -70,7 +70,7 @@ def _rejected(key: str, value: Any) -> bool:
     return False
 
 
-def _previous_settings(path: Path) -> dict | None:
+def recorded_settings(path: Path) -> dict | None:
     """``settings`` (with the plan's ``metric``) of a plan.json, or None when the file is not a readable plan
     (then the defaults apply: there are no options to inherit)."""
     import json
