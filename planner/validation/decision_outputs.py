@@ -170,6 +170,7 @@ def measured_partitions(res, ks) -> dict:
     tasks = sorted(res.subsets["task"].unique())
     singles = res.subsets[res.subsets["subset"] == res.subsets["task"]]
     separate = singles.groupby("task")["test_acc"].mean()  # each task's network alone, seed mean
+    alone = float(np.mean([separate[t] for t in tasks]))
     out: dict = {}
     for k in ks:
         if not 2 <= k < len(tasks):
@@ -177,7 +178,6 @@ def measured_partitions(res, ks) -> dict:
         parts, val, test = partition_table(res.subsets, tasks, k)
         i = int(np.argmax(val))
         exact = np.array([len(p) == k for p in parts])
-        alone = float(np.mean([separate[t] for t in tasks]))
         out[f"k{k}"] = {"groups": [sorted(map(str, g)) for g in parts[i]], "seeds": int(res.subsets["seed"].nunique()),
                         "val_acc": float(val[i]), "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
                         "gain_over_random": float(test[i] - test[exact].mean()),
