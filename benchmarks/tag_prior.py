@@ -99,16 +99,15 @@ def _splits(k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     ``combinations`` order when there are at most :data:`MAX_SPLITS`, else that many drawn uniformly."""
     from math import comb
 
+    from transfergraph.planner.validation.decision_stats import split_rest
+
     h = k // 2
     if comb(k, h) <= MAX_SPLITS:
         A = np.array(list(combinations(range(k), h)), dtype=np.intp).reshape(-1, h)
     else:
         rng = np.random.default_rng(seed)
         A = np.sort(np.argsort(rng.random((MAX_SPLITS, k)), axis=1)[:, :h], axis=1)
-    keep = np.ones((len(A), k), bool)
-    np.put_along_axis(keep, A, False, axis=1)
-    B = np.broadcast_to(np.arange(k), keep.shape)[keep].reshape(len(A), k - h)
-    return A, B
+    return A, split_rest(A, k)
 
 
 def compare(Z: np.ndarray, gains: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT) -> dict:

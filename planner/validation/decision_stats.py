@@ -32,7 +32,7 @@ import numpy as np
 from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["set_partitions", "all_orders", "percentile", "normalized_regret", "best_of_m", "spearman",
-           "noise_ceiling", "rowwise_spearman", "bootstrap_ci", "order_metrics", "REGRET_RTOL", "REGRET_ATOL"]
+           "noise_ceiling", "rowwise_spearman", "split_rest", "bootstrap_ci", "order_metrics", "REGRET_RTOL", "REGRET_ATOL"]
 
 
 def set_partitions(items: Sequence[Hashable], max_blocks: int | None = None) -> Iterator[list[list[Hashable]]]:
@@ -136,6 +136,14 @@ def rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def split_rest(halves: np.ndarray, k: int) -> np.ndarray:
+    """The other half of each split: (m, h) sorted index rows of h of ``k`` seeds -> (m, k - h) rows of the
+    remaining seeds, ascending."""
+    keep = np.ones((halves.shape[0], k), bool)
+    np.put_along_axis(keep, halves, False, axis=1)
+    return np.broadcast_to(np.arange(k), keep.shape)[keep].reshape(halves.shape[0], k - halves.shape[1])
+
+
 def noise_ceiling(per_seed: np.ndarray, *, chunk: int = 20_000) -> float:
     """Split-half reliability of the ranking of units, (n_seeds, n_units) -> Spearman-Brown-stepped r.
 
@@ -148,7 +156,6 @@ def noise_ceiling(per_seed: np.ndarray, *, chunk: int = 20_000) -> float:
     if k < 2:
         return float("nan")
     half = k // 2
-    everyone = np.arange(k)
     # with even n each split appears twice (A, B) and (B, A), and Spearman is symmetric: keep the half with seed 0
     splits = (((0,) + c for c in combinations(range(1, k), half - 1)) if k % 2 == 0
               else combinations(range(k), half))
@@ -157,10 +164,7 @@ def noise_ceiling(per_seed: np.ndarray, *, chunk: int = 20_000) -> float:
         idx = np.fromiter(chain.from_iterable(islice(splits, chunk)), dtype=np.intp).reshape(-1, half)
         if idx.size == 0:
             break
-        keep = np.ones((idx.shape[0], k), bool)
-        np.put_along_axis(keep, idx, False, axis=1)
-        rest = np.broadcast_to(everyone, keep.shape)[keep].reshape(idx.shape[0], k - half)
-        r = rowwise_spearman(per_seed[idx].mean(1), per_seed[rest].mean(1))
+        r = rowwise_spearman(per_seed[idx].mean(1), per_seed[split_rest(idx, k)].mean(1))
         fine = np.isfinite(r)
         total += float(r[fine].sum())
         n_ok += int(fine.sum())
