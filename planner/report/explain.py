@@ -7,6 +7,7 @@ from transfergraph.planner.report.tables import md
 from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
+from transfergraph.planner.validation.decision_outputs import partition_verdicts
 from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
 #: forgetting objectives computed from the symmetric task similarity (the others read the directed edges)
@@ -132,24 +133,20 @@ def _groups_section(plan: dict) -> list[str]:
         if i >= MAX_ROWS:
             lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
             break
-    parts = plan.get("measured_partition") or {}  # from `transfergraph validate --decisions`
-    for key, m in parts.items():
-        n = sum(map(len, m["groups"]))
+    for key, m, verdict in partition_verdicts(plan.get("measured_partition"), obj.get("n_groups")):
+        n = sum(map(len, m["groups"]))  # plan.json measured_partition, from `transfergraph validate --decisions`
         text = (f"Measured on this data ({m['seeds']} seeds, at most {key[1:]} groups): among every partition of {n} "
                 "tasks trained, the best on validation accuracy is "
                 + " | ".join(" + ".join(f"**{md(t)}**" for t in g) for g in m["groups"])
                 + f" (seed-mean test accuracy {m['gain_over_random']:+.3f} over the random partition mean, percentile "
                   f"{m['percentile']:.0f})")
-        separate = m.get("separate_gain")
-        if not m["gain_over_random"] > 0:
-            text += "; it did not beat random partitions on test, so it is no better a choice than the groups above."
-        elif separate is not None and separate > m["gain_over_random"]:
-            text += (f"; training every task alone did better still ({separate:+.3f}): prefer {n} separate models "
-                     "if you can afford them, else this partition.")
-        elif key == f"k{obj.get('n_groups')}":
-            text += "; prefer it to the groups above for these tasks."
-        else:
-            text += f" (the plan's budget is {obj.get('n_groups')} groups)."
+        text += {
+            "no_gain": "; it did not beat random partitions on test, so it is no better a choice than the groups above.",
+            "separate": f"; training every task alone did better still ({m.get('separate_gain', 0.0):+.3f}): prefer "
+                        f"{n} separate models if you can afford them, else this partition.",
+            "prefer": "; prefer it to the groups above for these tasks.",
+            "other_budget": f" (the plan's budget is {obj.get('n_groups')} groups).",
+        }[verdict]
         lines += ["", text, ""]
     lines.append(
         "The groups listed above come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."

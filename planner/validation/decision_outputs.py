@@ -21,7 +21,7 @@ from transfergraph.planner.validation.curriculum_eval import order_measures
 from transfergraph.planner.validation.decision_stats import bootstrap_ci
 from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
-__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "measured_partitions", "regret_text",
+__all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "measured_partitions", "partition_verdicts", "regret_text",
            "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["decision", "arm", "n_seeds", "percentile", "percentile_seed_mean_truth", "regret",
@@ -182,6 +182,33 @@ def measured_partitions(res, ks) -> dict:
                         "val_acc": float(val[i]), "test_acc": float(test[i]), "percentile": percentile(test, test[i]),
                         "gain_over_random": float(test[i] - test[exact].mean()),
                         "separate_gain": alone - float(test[exact].mean())}
+    return out
+
+
+def partition_verdicts(partitions: dict | None, n_groups) -> list[tuple[str, dict, str]]:
+    """What to recommend from plan.json ``measured_partition`` (:func:`measured_partitions`): one verdict per
+    group budget, the plan's own budget (``"k<n_groups>"``) first, then the others in their order. The report and
+    the warning of ``validate --decisions`` both read these, so they never disagree.
+
+    - ``"no_gain"``: its seed-mean test accuracy did not beat the random partition mean (``gain_over_random``
+      <= 0): no better a choice than the proxy groups;
+    - ``"separate"``: it beat random, but every task trained alone beat random by more (``separate_gain`` >
+      ``gain_over_random``): separate models if affordable, else this partition;
+    - ``"prefer"``: the plan's budget, beat random and every task alone: prefer it to the proxy groups;
+    - ``"other_budget"``: beat random at a budget other than the plan's: for information.
+
+    Returns [(key, entry, verdict)]; [] for no partitions."""
+    budget = f"k{n_groups}"
+    out = []
+    for key, m in sorted((partitions or {}).items(), key=lambda kv: kv[0] != budget):
+        gain, separate = m["gain_over_random"], m.get("separate_gain")
+        if not gain > 0:
+            verdict = "no_gain"
+        elif separate is not None and separate > gain:
+            verdict = "separate"
+        else:
+            verdict = "prefer" if key == budget else "other_budget"
+        out.append((key, m, verdict))
     return out
 
 

@@ -65,3 +65,44 @@ def test_the_warning_recommends_a_measured_partition_only_when_it_beat_random(tm
     assert "prefer plan.json's measured_partition" in text and text.index("k3:") < text.index("k2:")
     text = warning({"k2": part(-0.01), "k3": part(0.0)})
     assert "measured_partition" not in text
+
+
+def test_report_and_warning_read_one_rule_for_measured_partitions(tmp_path, monkeypatch):
+    """partition_verdicts is the one rule: the plan's budget first; no gain -> not offered; every task alone
+    better -> separate models said in both the warning and the report; another budget -> for information."""
+    import transfergraph.jobs.decisions as job
+    from transfergraph.planner.report.explain import _groups_section
+    from transfergraph.planner.validation.decision_outputs import partition_verdicts
+
+    def part(gain, separate):
+        return {"groups": [["a", "b"], ["c", "d"]], "seeds": 5, "val_acc": 0.5, "test_acc": 0.5, "percentile": 90.0,
+                "gain_over_random": gain, "separate_gain": separate}
+
+    parts = {"k2": part(0.01, 0.0), "k3": part(0.02, 0.05), "k4": part(-0.01, 0.0)}
+    assert [(k, v) for k, _, v in partition_verdicts(parts, 3)] == [
+        ("k3", "separate"), ("k2", "other_budget"), ("k4", "no_gain")]
+    assert [(k, v) for k, _, v in partition_verdicts(parts, 2)] == [
+        ("k2", "prefer"), ("k3", "separate"), ("k4", "no_gain")]
+    assert partition_verdicts(None, 2) == []
+
+    monkeypatch.setattr(job, "rank_plan", lambda *a, **k: {})
+    monkeypatch.setattr(job, "measured_orders", lambda res: {})
+    failing = pd.DataFrame([_row("grouping_k2", "planner", "fails the minimum bar (percentile 60 < 75)")],
+                           columns=SUMMARY_COLUMNS)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"groups": [["a", "b"], ["c", "d"]], "evidence": {}, "warnings": [],
+                                "objectives": {"groups": {"n_groups": 3}}}))
+    job._update_plan(path, failing, "periphery_core", {}, tasks=["a", "b", "c", "d"], seeds=5, n_curr=3,
+                     res=None, partitions=parts)
+    warning = next(w for w in json.loads(path.read_text())["warnings"] if w.startswith("groups:"))
+    assert "k3: a+b | c+d, test accuracy +0.020 over the random partition mean (every task alone did better" in warning
+    assert "k2: a+b | c+d, test accuracy +0.010 over the random partition mean (another group budget" in warning
+    assert "k4:" not in warning
+    plan = {"groups": [["a", "b"], ["c", "d"]], "measured_partition": parts,
+            "objectives": {"groups": {"value": 0.1, "group_values": [0.1, 0.0], "n_groups": 3, "centering": "w - median",
+                                      "objective": "o", "status": "optimal", "method": "dp", "seconds": 0.0,
+                                      "optimal": True, "bound": 0.1, "gap": 0.0}}}
+    report = "\n".join(_groups_section(plan))
+    assert report.index("at most 3 groups") < report.index("at most 2 groups") < report.index("at most 4 groups")
+    assert "training every task alone did better still (+0.050)" in report
+    assert "(the plan's budget is 3 groups)" in report and "prefer it to the groups above" not in report

@@ -21,7 +21,8 @@ from typing import Callable
 from transfergraph.planner.common.exceptions import ConfigError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir
 
-from transfergraph.planner.validation.decision_outputs import measured_orders, measured_partitions, rank_plan, regret_text
+from transfergraph.planner.validation.decision_outputs import (measured_orders, measured_partitions, partition_verdicts,
+                                                               rank_plan, regret_text)
 from transfergraph.planner.validation.decision_verdicts import offered_groupings, separate_line
 
 from transfergraph.config import JobConfig, DecisionsConfig
@@ -178,14 +179,14 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         if any(str(v).startswith("fails") for v in rows.verdict):
             if name == "groups":
                 alone = separate_line(summary, rows.decision)
-                budget = f"k{plan.get('objectives', {}).get('groups', {}).get('n_groups')}"
-                won = {key: m for key, m in sorted((partitions or {}).items(), key=lambda kv: kv[0] != budget)
-                       if m["gain_over_random"] > 0}  # the plan's own budget first; only those that beat random
+                verdicts = partition_verdicts(partitions, plan.get("objectives", {}).get("groups", {}).get("n_groups"))
+                said = {"prefer": "", "other_budget": " (another group budget than the plan's)",
+                        "separate": " (every task alone did better still: separate models if you can afford them)"}
+                won = [f"{key}: {' | '.join('+'.join(g) for g in m['groups'])}, test accuracy "
+                       f"{m['gain_over_random']:+.3f} over the random partition mean{said[verdict]}"
+                       for key, m, verdict in verdicts if verdict != "no_gain"]  # the plan's own budget first
                 best = ("prefer plan.json's measured_partition (the partition with the best validation accuracy "
-                        "among every one trained here: " + "; ".join(
-                            f"{key}: {' | '.join('+'.join(g) for g in m['groups'])}, test accuracy "
-                            f"{m['gain_over_random']:+.3f} over the random partition mean" for key, m in won.items())
-                        + ")." if won else "")
+                        "among every one trained here: " + "; ".join(won) + ")." if won else "")
                 advice = " ".join(x for x in (best, alone) if x) or (
                     "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
                     else "the grouping from the measured pairs did no better (plan.json "
