@@ -7,12 +7,16 @@
   ``state_dict`` without ``arch`` is an error naming the entry's ``arch`` (``default_arch`` is not guessed);
 - the transform: :class:`transfergraph.adapters.models.preprocess.Preprocess` from the entry's ``preprocess`` and
   the architecture's defaults (see ``transfergraph.config.models``);
-- ``feature_layer`` and ``pooling``;
+- ``feature_layer`` and ``pooling``; when a requested metric reads features (``metrics``) and the model
+  has none to read (no ``nn.Linear`` whose input is the default features, e.g. SqueezeNet, and no
+  ``feature_layer``), a ConfigError names ``feature_layer`` and ``pooling`` before any scoring;
 - a fit check: one sample of every distinct input shape among the tasks goes through the transform
   and the model, so a preprocessing that does not fit the data is reported before scoring, naming
   the entry;
 - an output check: one stratified batch of the first task; degenerate outputs (constant logits,
-  label-prior LEEP) are a warning naming the entry (:mod:`transfergraph.adapters.models.output_check`);
+  label-prior LEEP) are a warning naming the entry: the scores that read the model's predictions are
+  meaningless for it, those that read its features may still hold
+  (:mod:`transfergraph.adapters.models.output_check`);
 - then the source keeps only a :class:`~transfergraph.planner.inputs.model_ref.ModelRef` to the
   checkpoint (how to rebuild the model, and its fingerprint), not the model: a run over hundreds of
   checkpoints holds one model at a time, and each scoring job rebuilds its source's model from the
@@ -32,7 +36,7 @@ from transfergraph.planner.inputs.task import Source, Task
 from transfergraph.planner.runtime.checkpoints import load_weights
 
 from transfergraph.adapters.models.architectures import ARCHITECTURES
-from transfergraph.adapters.models.output_check import degenerate_output_warning
+from transfergraph.adapters.models.output_check import degenerate_output_advice, degenerate_output_warning
 from transfergraph.adapters.models.preprocess import Preprocess
 from transfergraph.adapters.models.zoo import arch_preprocess_defaults, load_zoo_model
 
@@ -131,13 +135,36 @@ def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
             ) from None
 
 
+def _check_features(model: Any, spec: Any, key: str, metrics: Sequence[str]) -> None:
+    """ConfigError when one of ``metrics`` reads features (its registry input is not ``"probs"``) and the
+    model has no default feature module (no ``nn.Linear``) while the entry sets no ``feature_layer``."""
+    from transfergraph.planner.metrics import REGISTRY
+    from transfergraph.planner.runtime.model_outputs import feature_module
+
+    reading = [m for m in metrics if m in REGISTRY and str(REGISTRY[m].input) != "probs"]
+    if not reading or spec.feature_layer is not None or feature_module(model, None)[0] is not None:
+        return
+    children = [name for name, _ in model.named_children()]
+    shown = ", ".join(children[:10]) + (", ..." if len(children) > 10 else "")
+    raise ConfigError(
+        f"{key}.feature_layer: {type(model).__name__} has no nn.Linear, so it has no default features (the input "
+        f"of its last nn.Linear) for the feature-based metrics of scoring.metrics {reading}. Set {key}.feature_layer "
+        f"to the module whose output are the features (its top-level modules: {shown}; a dotted name reaches "
+        f"inside one) and {key}.pooling to avg (or max) to pool a 4-D feature map, e.g. "
+        "`feature_layer: features, pooling: avg`; or score it with output-based metrics only ("
+        + ", ".join(n for n, m in REGISTRY.items() if str(m.input) == "probs") + ").")
+
+
 def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: str,
-                    log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None) -> Source:
+                    log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
+                    metrics: Sequence[str] = ()) -> Source:
     """The :class:`~transfergraph.planner.Source` of loaded-model entry ``i`` (see the module docstring).
 
     ``log`` receives what was adapted to load the checkpoint (nesting unwrapped, prefixes stripped,
     constructor flags set); ``warn`` (default: ``log``) a warning when the model's outputs on a batch
     of the first task are degenerate (:func:`transfergraph.adapters.models.output_check.degenerate_output_warning`).
+    ``metrics``: the metrics the source will be scored with (config ``scoring.metrics``); when one reads
+    features, a model without features to read is a ConfigError naming the entry's ``feature_layer``.
     """
     log = log or (lambda _m: None)
     warn = warn or log
@@ -146,6 +173,7 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
     model, zoo = _load(spec, key, default_arch, notes)
     for line in notes:
         log(f"{key}: {line}")
+    _check_features(model, spec, key, metrics)
     try:
         transform = preprocess_for(spec, model, zoo) if zoo or spec.preprocess is not None else None
     except ValueError as exc:
@@ -167,8 +195,6 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
             problem = None
             log(f"{key}: output check skipped ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})")
         if problem:
-            warn(f"{key}: the model loaded from {spec.checkpoint} {problem}. Its scores are meaningless: check that "
-                 "the entry rebuilds the model the checkpoint came from (arch, arch_kwargs, from_pretrained) and "
-                 "its preprocess (resize, mean, std).")
+            warn(f"{key}: the model loaded from {spec.checkpoint} {problem}. {degenerate_output_advice()}")
     source.model_fingerprint()  # taken now, while the model is loaded: planning a run needs no second load
     return source

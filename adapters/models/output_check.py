@@ -3,9 +3,13 @@
 A checkpoint loaded into a model built differently from the one it came from (a constructor flag
 such as torchvision's ``transform_input``, another preprocessing) can load without error and still
 give degenerate outputs: the same logits for every input, non-finite logits, or predictions
-saturated on one class. Scores of such a model are meaningless but look normal (LEEP is then
-exactly :math:`-H(Y)`, normalized LEEP 0). :func:`degenerate_output_warning` forwards one stratified
-batch of a task (about 32 samples, every class) through the model and says which of these it sees.
+saturated on one class. So can a model rebuilt correctly whose classifier head is degenerate (untrained,
+collapsed). The scores that read the model's predictions (LEEP, NCE: metric input ``"probs"``) of such a
+model are meaningless but look normal (LEEP is then exactly :math:`-H(Y)`, normalized LEEP 0); the
+scores that read its features (LogME, H-score, ...) may still be valid, since the features can carry
+information the head lost. :func:`degenerate_output_warning` forwards one stratified batch of a task
+(about 32 samples, every class) through the model and says which of these it sees;
+:func:`degenerate_output_advice` says what that means and its possible causes.
 
 Checks on the logits :math:`L` (n, Z) of the batch, in order:
 
@@ -22,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["degenerate_output_warning", "check_sample", "TOLERANCE"]
+__all__ = ["degenerate_output_warning", "degenerate_output_advice", "check_sample", "TOLERANCE"]
 
 #: Relative tolerance of the constant-logits and label-prior checks.
 TOLERANCE = 1e-6
@@ -42,6 +46,22 @@ def _entropy(labels: np.ndarray) -> float:
     _, counts = np.unique(labels, return_counts=True)
     p = counts / counts.sum()
     return float(-(p * np.log(p)).sum())
+
+
+def degenerate_output_advice() -> str:
+    """What a degenerate output means for the scores, and its possible causes (the sentence after the
+    problem that :func:`degenerate_output_warning` found). The metrics are named from
+    ``transfergraph.planner.metrics.REGISTRY``: output-based = input ``"probs"``, feature-based = the others."""
+    from transfergraph.planner.metrics import REGISTRY
+
+    probs = [n for n, m in REGISTRY.items() if str(m.input) == "probs"]
+    feats = [n for n, m in REGISTRY.items() if str(m.input) != "probs"]
+    return (f"Its output-based scores are meaningless for this source ({', '.join(probs)}: they read the model's "
+            f"predictions); its feature-based scores ({', '.join(feats)}) read its features (the input of its last "
+            "nn.Linear, or feature_layer) and may still be valid. Possible causes: a degenerate or untrained classifier head (the features can still "
+            "transfer: `transfergraph validate` with retrain_head measures that), or an entry that does not rebuild "
+            "the model the checkpoint came from (arch, arch_kwargs, from_pretrained) or its preprocess (resize, "
+            "mean, std).")
 
 
 def degenerate_output_warning(source: Any, task: Any, *, size: int = 32) -> str | None:

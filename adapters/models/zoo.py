@@ -92,7 +92,9 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], list[str]]:
                                  f" (none of {list(_WEIGHT_SUFFIXES)} in it)."))
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; transfergraph never downloads weights: "
-                              "save the model's state_dict there (torch.save(model.state_dict(), path)).")
+                              "save your trained model there with transfergraph.adapters.models.save_model(model, "
+                              "path) (arch='torchvision:NAME' or 'timm:NAME' for a zoo model), which records how to "
+                              "rebuild it, or point `checkpoint` at an existing file.")
     if path.suffix == ".safetensors":  # timm / Hugging Face hub weights: tensors only, safe by design
         return find_state_dict(_read_safetensors(path), path)
     payload = load_weights(path, advice=(

@@ -59,8 +59,9 @@ class PlanOptions:
     seed : int
         Seed of the grouping heuristic, >= 0.
     sources_from : str or tuple of str
-        Which nodes may be recommended as sources (ranked sources and source set only; groups and
-        curriculum still use every task->task edge): ``"all"``, ``"external"`` (model nodes),
+        Which nodes may be recommended as sources (ranked sources, source set, and the external models
+        the curriculum starts a task from; groups and curriculum still use every task->task edge):
+        ``"all"``, ``"external"`` (model nodes),
         ``"tasks"`` (task nodes) or node names (:mod:`transfergraph.planner.decisions.source_scope`).
 
     Raises

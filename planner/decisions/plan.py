@@ -25,7 +25,7 @@ from transfergraph.planner.decisions.plan_types import PLAN_KEYS, Plan
 from transfergraph.planner.decisions.trust import graph_trust
 from transfergraph.planner.graph.predicted import measured_graph, predicted_edges
 from transfergraph.planner.decisions.sources import default_budget, select_sources, solve_source_set
-from transfergraph.planner.decisions.source_scope import describe, restrict_sources
+from transfergraph.planner.decisions.source_scope import describe, restrict_sources, restrict_starts
 
 __all__ = ["build_plan", "make_plan", "PLAN_KEYS"]
 
@@ -159,8 +159,9 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     n_candidates = len(source_nodes(graph, tasks))
     warnings: list[str] = []
     if o.sources_from != "all":
-        warnings.append(f"recommended sources restricted to {describe(o.sources_from)} (sources_from); groups and "
-                        "curriculum still use every task->task edge.")
+        warnings.append(f"recommended sources restricted to {describe(o.sources_from)} (sources_from), and so are "
+                        "the models the curriculum starts a task from; groups and curriculum still use every "
+                        "task->task edge.")
     if n_predicted:
         n_between = sum(1 for u, v in predicted if u in tasks and v in tasks)
         warnings.append(f"{n_predicted} edges of the graph are predicted, not scored (pairs_fraction run); "
@@ -181,7 +182,8 @@ def build_plan(graph: nx.DiGraph, options: PlanOptions | None = None, **override
     grouping = solve_grouping(graph, n_groups=n_groups, max_group_size=o.max_group_size, centered=o.centered,
                               affinity=o.grouping_affinity,
                               time_limit=o.time_limit, seed=o.seed)
-    curriculum = solve_curriculum(graph, start=o.start, objective=o.curriculum_objective, time_limit=o.time_limit)
+    curriculum = solve_curriculum(restrict_starts(graph, o.sources_from),  # external starts within the scope
+                                  start=o.start, objective=o.curriculum_objective, time_limit=o.time_limit)
     warnings += [w for w in map(_warning_for_decision, (src_set, grouping, curriculum)) if w]
     warnings += _unmeasured_steps(curriculum.solution, predicted, o.curriculum_objective)
     parents = {str(t): [_s(p), json_float(w)] for t, (p, w) in curriculum.details["parents"].items()}

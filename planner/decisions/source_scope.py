@@ -1,16 +1,20 @@
 """Which nodes a plan may *recommend* as sources (option ``sources_from``).
 
 A user with their own models may want recommendations among those only, while the per-task models
-still give the task->task edges that groups and curricula need. ``sources_from`` restricts the two
-source decisions (the ranked sources per target and the source set) and nothing else:
+still give the task->task edges that groups and curricula need. ``sources_from`` restricts every
+choice of a model to start from: the two source decisions (the ranked sources per target and the
+source set, :func:`restrict_sources`) and the external model a curriculum starts a task from
+(:func:`restrict_starts`). Which nodes are allowed is one rule, :func:`allowed_sources`:
 
 - ``"all"`` (default): every node with an edge into a task;
 - ``"external"``: model nodes only (``kind="model"``: the zoo, a user's checkpoints);
 - ``"tasks"``: task nodes only (the models trained on the tasks themselves);
 - a list of node names: exactly those nodes.
 
-The restricted graph keeps every node and every edge out of an allowed source; the groups and the
-curriculum are decided on the full graph.
+The source decisions see every node and every edge out of an allowed source. The groups see the full
+graph, the curriculum every task->task edge (a task's model is trained within the curriculum, not
+recommended from outside) but only the model->task edges out of allowed models, so a model outside
+the scope is never named as a start.
 """
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ import networkx as nx
 
 from transfergraph.planner.common.exceptions import InputError
 
-__all__ = ["SOURCE_SCOPES", "check_sources_from", "allowed_sources", "restrict_sources", "describe"]
+__all__ = ["SOURCE_SCOPES", "check_sources_from", "allowed_sources", "restrict_sources", "restrict_starts",
+           "describe"]
 
 #: the keywords of ``sources_from`` (besides a list of node names)
 SOURCE_SCOPES = ("all", "external", "tasks")
@@ -86,6 +91,27 @@ def restrict_sources(graph: nx.DiGraph, sources_from: str | Sequence[str]) -> nx
         return graph
     out = graph.copy()
     out.remove_edges_from([(u, v) for u, v in graph.edges if u not in allowed])
+    return out
+
+
+def restrict_starts(graph: nx.DiGraph, sources_from: str | Sequence[str]) -> nx.DiGraph:
+    """The graph the curriculum sees: edges out of model nodes (``kind="model"``) outside the scope removed,
+    every task->task edge kept (nodes kept). Returns ``graph`` itself for ``"all"``.
+
+    With ``"tasks"`` no model edge is left: the first task (and any task no earlier task transfers to)
+    starts from scratch.
+
+    Raises
+    ------
+    InputError
+        As :func:`allowed_sources`.
+    """
+    allowed = allowed_sources(graph, sources_from)
+    if allowed is None:
+        return graph
+    out = graph.copy()
+    out.remove_edges_from([(u, v) for u, v in graph.edges
+                           if u not in allowed and graph.nodes[u].get("kind") == "model"])
     return out
 
 

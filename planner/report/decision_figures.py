@@ -6,6 +6,7 @@ the caller's backend.
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Any
 
 import networkx as nx
@@ -33,9 +34,28 @@ def _status_text(obj: dict[str, Any]) -> str:
     return f"{'time limit' if status == 'time_limit' else 'heuristic'}, gap {gap}"
 
 
+def _gain_view(graph: nx.DiGraph) -> nx.DiGraph:
+    """The graph's nodes and one edge per finite ``cotrain_gain`` (written by ``transfergraph group``), as ``weight``."""
+    view = nx.DiGraph()
+    view.add_nodes_from(graph.nodes)
+    for u, v, d in graph.edges(data=True):
+        g = d.get("cotrain_gain")
+        if g is not None and np.isfinite(float(g)):
+            view.add_edge(u, v, weight=float(g))
+    return view
+
+
 def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike) -> str | None:
     """Heatmap of task->task weights, tasks ordered by group, each group outlined. Returns ``path``,
-    or None (nothing written) when no task->task edge exists: the figure would be blank."""
+    or None (nothing written) when no task->task edge exists: the figure would be blank.
+
+    Groups measured by ``transfergraph group`` (``objectives.groups.affinity == "cotrain_gain"``) are drawn on
+    the edges' measured co-training gains (``cotrain_gain``, nats, diverging colours around 0) instead of the
+    transfer-score weights, so the figure shows what the groups were chosen on."""
+    obj = plan["objectives"]["groups"]
+    measured = obj.get("affinity") == "cotrain_gain"
+    if measured:
+        graph = _gain_view(graph)
     by_name = {str(n): n for n in graph.nodes}
     order = [t for g in plan["groups"] for t in g]
     nodes = [by_name[t] for t in order]
@@ -47,20 +67,29 @@ def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike
     size = min(12.0, 3.0 + 0.25 * n)
     fig = new_figure(size + 1.5, size)
     ax = fig.add_subplot(1, 1, 1)
-    im = ax.imshow(M, cmap="viridis", interpolation="nearest")
-    fig.colorbar(im, ax=ax, label=f"weight (normalized {plan.get('metric', '')}); blank = no edge")
+    if measured:
+        lim = float(np.nanmax(np.abs(M))) or 1.0
+        im = ax.imshow(M, cmap="RdBu", vmin=-lim, vmax=lim, interpolation="nearest")
+        fig.colorbar(im, ax=ax, label="co-training gain, nats (> 0: source helps target)")
+    else:
+        im = ax.imshow(M, cmap="viridis", interpolation="nearest")
+        fig.colorbar(im, ax=ax, label=f"weight (normalized {plan.get('metric', '')}); blank = no edge")
     pos = 0
     for g in plan["groups"]:
-        ax.add_patch(Rectangle((pos - 0.5, pos - 0.5), len(g), len(g), fill=False, edgecolor="red", lw=2))
+        ax.add_patch(Rectangle((pos - 0.5, pos - 0.5), len(g), len(g), fill=False, edgecolor="red" if not measured
+                               else "black", lw=2))
         pos += len(g)
     if n <= LABEL_LIMIT:
         ax.set_xticks(range(n), order, rotation=90, fontsize=7)
         ax.set_yticks(range(n), order, fontsize=7)
     ax.set_xlabel("target task")
     ax.set_ylabel("source task")
-    obj = plan["objectives"]["groups"]
     status = _status_text(obj)
-    ax.set_title(f"{len(plan['groups'])} task groups (red boxes), value {obj.get('value', 0):.3f} ({status})")
+    if measured:
+        ax.set_title(f"{len(plan['groups'])} groups from measured co-training gains (black boxes)\n"
+                     f"value {obj.get('value', 0):.3f} ({status}); blank = not measured", fontsize=9)
+    else:
+        ax.set_title(f"{len(plan['groups'])} task groups (red boxes), value {obj.get('value', 0):.3f} ({status})")
     return _save(fig, path)
 
 
@@ -102,7 +131,8 @@ def plot_curriculum(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.Path
     indent = 0.22 if depth <= 30 else 6.0 / depth  # inches per tree level
     size = 7 if len(rows) <= 40 else 6
     width = 1.0 + indent * depth + 0.068 * max(len(labels[n]) + 2 * d for n, d, _ in rows) * size / 7
-    fig = new_figure(min(30.0, max(5.4, width)), 0.9 + 0.2 * len(rows))  # at least the title's width
+    fig_w = min(30.0, max(5.4, width))
+    fig = new_figure(fig_w, 1.1 + 0.2 * len(rows))
     ax = fig.add_subplot(1, 1, 1)
     y_of = {n: -i for i, (n, _, _) in enumerate(rows)}
     x_of = {n: d * indent for n, d, _ in rows}
@@ -118,6 +148,8 @@ def plot_curriculum(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.Path
     status = _status_text(obj)
     kind = plan.get("settings", {}).get("curriculum_objective", "tree")
     use = ": which model to start each task from" if kind == "tree" else ": one model, task after task"
-    ax.set_title(f"Curriculum ({kind}{use}), value {obj.get('value', 0):.3f} ({status}); "
-                 "\nnumbers = training order, (w) = weight of the edge it starts from", fontsize=9)
+    title = (f"Curriculum ({kind}{use}), value {obj.get('value', 0):.3f} ({status}); "
+             "numbers = training order, (w) = weight of the edge it starts from")
+    per_line = max(30, int(fig_w * 72 / (9 * 0.62)))  # characters of 9-pt text that fit the figure's width
+    ax.set_title(textwrap.fill(title, per_line), fontsize=9)
     return _save(fig, path)

@@ -63,7 +63,8 @@ def _run_lines(run: dict[str, Any]) -> list[str]:
     """Any further facts of the run summary (e.g. the executor's cluster), one bullet each."""
     known = {"name", "n_tasks", "n_sources", "executor"}
     extra = {k: v for k, v in run.get("summary", {}).items() if k not in known and v is not None}
-    return [f"- {k.replace('_', ' ')}: {v}" for k, v in extra.items()] + ([""] if extra else [])
+    labels = {"config": "options inherited from the run of config"}  # a re-plan's run.json summary
+    return [f"- {labels.get(k, k.replace('_', ' '))}: {v}" for k, v in extra.items()] + ([""] if extra else [])
 
 
 def _figure_lines(run: dict[str, Any], keys: tuple[str, ...], metric: str) -> list[str]:
@@ -91,9 +92,9 @@ def render_report(out: str | Path) -> Path:
     summary = run.get("summary", {})
     lines = [f"# transfergraph report: {summary.get('name', '')}", "",
              *_summary_lines(art.scores, art.graph, metric, summary, float(run.get("seconds", 0.0))), "",
+             *_run_lines(run),  # facts of the run itself, beside its summary, before the advice
              *next_steps_lines(plan),
              *predicted_lines(art.scores),
-             *_run_lines(run),
              "## How to read the scores", "",
              "LEEP (Nguyen et al., ICML 2020) is the average log-likelihood of the target labels under the "
              "source model's outputs re-mapped to the target classes by their empirical co-occurrence; higher "

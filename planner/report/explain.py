@@ -1,6 +1,7 @@
 """``explain_plan``: the decisions of a plan.json dict as a markdown section a user can act on."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from transfergraph.planner.report.tables import md
@@ -8,6 +9,7 @@ from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
 from transfergraph.planner.validation.decision_outputs import partition_verdicts
+from transfergraph.planner.validation.decision_verdicts import provisional_note, seeds_text
 from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
 #: forgetting objectives computed from the symmetric task similarity (the others read the directed edges)
@@ -26,12 +28,20 @@ def _f(x: Any, digits: int = 3) -> str:
 
 def _proof(obj: dict) -> str:
     status = Status(obj.get("status") or ("optimal" if obj.get("optimal") else "heuristic"))
+    method = str(obj.get("method"))
+    # a heuristic settled by an exact solver is named "ils (proven optimal by dp)" / "ils (dp stopped at time
+    # limit)": said once, not "proven optimal (ils (proven optimal by dp), ...)"
+    proved = re.fullmatch(r"(.+) \(proven optimal by (.+)\)", method)
+    stopped = re.fullmatch(r"(.+) \((.+) stopped at time limit\)", method)
     if status is Status.OPTIMAL:
-        return f"proven optimal ({obj.get('method')}, {_f(obj.get('seconds'), 2)} s)"
+        how = f"{proved[1]}, proved by {proved[2]}" if proved else method
+        return f"proven optimal ({how}, {_f(obj.get('seconds'), 2)} s)"
     gap = obj.get("gap")
     gap_txt = "unknown gap" if gap is None else f"at most {100 * gap:.2f}% below the optimum"
     how = "exact solver stopped at its time limit" if status is Status.TIME_LIMIT else "heuristic"
-    return f"{how} ({obj.get('method')}), not proven optimal: {gap_txt} (upper bound {_f(obj.get('bound'))})"
+    if stopped and status is Status.TIME_LIMIT:
+        how, method = f"exact solver {stopped[2]} stopped at its time limit", stopped[1]
+    return f"{how} ({method}), not proven optimal: {gap_txt} (upper bound {_f(obj.get('bound'))})"
 
 
 def _model_note(plan: dict, node: Any, target: Any) -> str:
@@ -98,22 +108,77 @@ _AFFINITY_WORDS = {
 }
 
 
+def _sizes(groups: list) -> str:
+    """How many groups of how many tasks: "1 group of 3 tasks", "2 groups of 2 tasks each", "3 groups of 3, 1
+    and 1 tasks"."""
+    sizes = [len(g) for g in groups]
+    if not sizes:
+        return "no groups"
+    if len(sizes) == 1:
+        return f"1 group of {sizes[0]} task{'s' if sizes[0] != 1 else ''}"
+    if len(set(sizes)) == 1:
+        return f"{len(sizes)} groups of {sizes[0]} task{'s' if sizes[0] != 1 else ''} each"
+    return f"{len(sizes)} groups of {', '.join(map(str, sizes[:-1]))} and {sizes[-1]} tasks"
+
+
+def _canon_groups(groups) -> list:
+    return sorted(sorted(str(t) for t in g) for g in groups if g)
+
+
+def _restricted(groups, tasks) -> list:
+    """``groups`` with only the tasks in ``tasks``, empty groups dropped, in a canonical order."""
+    keep = {str(t) for t in tasks}
+    return _canon_groups([t for t in g if str(t) in keep] for g in groups or [])
+
+
+def _this_plan(plan: dict, name: str) -> dict | None:
+    """evidence[name]["this_plan"] (where this plan's own decision ranked among the alternatives ``validate
+    --decisions`` trained; for measured groups under ``proxy_method``), when it still is this plan's decision
+    restricted to the judged tasks (a later re-plan makes it stale)."""
+    ev = (plan.get("evidence") or {}).get(name) or {}
+    mine = ev.get("this_plan") or (ev.get("proxy_method") or {}).get("this_plan")
+    if not isinstance(mine, dict):
+        return None
+    if name == "groups" and mine.get("groups"):
+        tasks = [t for g in mine["groups"] for t in g]
+        return mine if _restricted(plan.get("groups"), tasks) == _canon_groups(mine["groups"]) else None
+    if name == "curriculum" and mine.get("order"):
+        return mine if [t for t in plan.get("curriculum") or [] if t in mine["order"]] == list(mine["order"]) else None
+    return None
+
+
+def _measured_seeds(plan: dict) -> int | None:
+    for key in ("measured_partition", "measured_curriculum"):
+        for m in (plan.get(key) or {}).values():
+            if isinstance(m, dict) and m.get("seeds"):
+                return int(m["seeds"])
+    return None
+
+
+def _with_caveat(text: str, seeds) -> str:
+    """``text`` (ending with ".") with the caveat of few seeds before its final period."""
+    few = provisional_note(seeds) if seeds else ""
+    return f"{text[:-1]} ({few})." if few and text.endswith(".") else text
+
+
 def _groups_section(plan: dict) -> list[str]:
     obj = plan["objectives"]["groups"]
     groups = plan["groups"]
     values = obj.get("group_values") or [None] * len(groups)
     lines = [
-        f"### Which tasks to train together ({len(groups)} group(s) of {', '.join(str(len(g)) for g in groups)} "
-        f"task(s); group budget {obj.get('n_groups')})", "",
+        f"### Which tasks to train together ({_sizes(groups)}; group budget {obj.get('n_groups')})", "",
         f"Affinity: {_AFFINITY_WORDS.get(str(obj.get('affinity')), '')}{obj.get('centering')}. Objective value "
         f"{_f(obj['value'])} ({_proof(obj)}).", "",
     ]
     measured = plan.get("evidence", {}).get("groups", {}).get("level") == "measured"  # `transfergraph group`
     alone = set(plan.get("train_alone") or [])
+    shaky = set(plan.get("train_alone_provisional") or [])  # `group`: every partner hurt it, not beyond noise
     for i, (g, v) in enumerate(zip(groups, values), 1):
         if len(g) == 1 and measured:
             lines.append(f"- Group {i}: **{md(g[0])}** alone: "
                          + ("sharing hurts it (every measured partner raised its test loss)" if g[0] in alone
+                            else "sharing may hurt it (every measured partner raised its test loss, but not beyond "
+                                 "noise: provisional, see the warnings)" if g[0] in shaky
                             else "no measured partner gains enough to share a network with it")
                          + "; train it separately.")
         elif len(g) == 1:
@@ -133,21 +198,48 @@ def _groups_section(plan: dict) -> list[str]:
         if i >= MAX_ROWS:
             lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
             break
+    said_own = False
     for key, m, verdict in partition_verdicts(plan.get("measured_partition"), obj.get("n_groups")):
         n = sum(map(len, m["groups"]))  # plan.json measured_partition, from `transfergraph validate --decisions`
-        text = (f"Measured on this data ({m['seeds']} seeds, at most {key[1:]} groups): among every partition of {n} "
-                "tasks trained, the best on validation accuracy is "
+        own = _restricted(groups, [t for g in m["groups"] for t in g]) == _canon_groups(m["groups"])
+        said_own = said_own or (own and key == f"k{obj.get('n_groups')}")
+        text = (f"Measured on this data ({seeds_text(m['seeds'])}, at most {key[1:]} groups): among every partition of "
+                f"{n} tasks trained, the best on validation accuracy is "
                 + " | ".join(" + ".join(f"**{md(t)}**" for t in g) for g in m["groups"])
                 + f" (seed-mean test accuracy {m['gain_over_random']:+.3f} over the random partition mean, percentile "
                   f"{m['percentile']:.0f})")
-        text += {
-            "no_gain": "; it did not beat random partitions on test, so it is no better a choice than the groups above.",
-            "separate": f"; training every task alone did better still ({m.get('separate_gain', 0.0):+.3f}): prefer "
-                        f"{n} separate models if you can afford them, else this partition.",
-            "prefer": "; prefer it to the groups above for these tasks.",
-            "other_budget": f" (the plan's budget is {obj.get('n_groups')} groups).",
-        }[verdict]
-        lines += ["", text, ""]
+        if own:  # the measurement picked the plan's own grouping of these tasks
+            text += {
+                "no_gain": ", which is this plan's own grouping of these tasks; it did not beat random partitions on "
+                           "test, so the measurement gives no reason to prefer it to other groupings.",
+                "separate": f", which is this plan's own grouping of these tasks; training every task alone did better "
+                            f"still ({m.get('separate_gain', 0.0):+.3f}): prefer {n} separate models if you can afford "
+                            "them, else these groups.",
+                "prefer": ", which is this plan's own grouping of these tasks: the measurement supports the groups "
+                          "above.",
+                "other_budget": f", which is this plan's own grouping of these tasks (the plan's budget is "
+                                f"{obj.get('n_groups')} groups).",
+            }[verdict]
+        else:
+            text += {
+                "no_gain": "; it did not beat random partitions on test, so it is no better a choice than the groups "
+                           "above.",
+                "separate": f"; training every task alone did better still ({m.get('separate_gain', 0.0):+.3f}): "
+                            f"prefer {n} separate models if you can afford them, else this partition.",
+                "prefer": "; prefer it to the groups above for these tasks.",
+                "other_budget": f" (the plan's budget is {obj.get('n_groups')} groups).",
+            }[verdict]
+        lines += ["", text if verdict == "other_budget" else _with_caveat(text, m.get("seeds")), ""]
+    mine = _this_plan(plan, "groups")
+    if mine and not said_own:  # how the plan's own groups scored among the alternatives trained
+        seeds = _measured_seeds(plan)
+        n = sum(map(len, mine["groups"]))
+        lines += ([] if lines[-1] == "" else [""]) + [_with_caveat(
+            f"The groups above, restricted to the {n} judged tasks ("
+            + " | ".join(" + ".join(f"**{md(t)}**" for t in g) for g in mine["groups"])
+            + f"), were trained among every partition into at most {mine.get('k')} groups by `transfergraph validate "
+              f"--decisions`: percentile {mine['percentile']:.0f}, seed-mean test accuracy "
+              f"{mine['gain_over_random']:+.3f} over the random partition mean.", seeds), ""]
     lines.append(
         "The groups listed above come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
         if measured else
@@ -192,23 +284,48 @@ def _curriculum_section(plan: dict) -> list[str]:
             "The order maximizes forward transfer only; it does not model forgetting. To train one model on "
             "every task in turn, use a curriculum objective that models forgetting (`--curriculum-objective "
             f"{' | '.join(FORGETTING_OBJECTIVES)}`) and measure backward transfer when you validate it.")
+    said_own = False
     for learner, m in (plan.get("measured_curriculum") or {}).items():  # from `transfergraph validate --decisions`
-        lines += ["", f"Measured on this data ({learner} learner, {m['seeds']} seeds): among every order of "
-                      f"{len(m['order'])} tasks trained, the best on validation accuracy is "
-                      f"{' > '.join(f'**{md(t)}**' for t in m['order'])} (test ACC {m['gain_over_random']:+.3f} over "
-                      f"the random-order mean, percentile {m['percentile']:.0f}); "
-                      + ("prefer it to the proxy order for these tasks." if m["gain_over_random"] > 0 else
-                         "it did not beat the random-order mean on test, so it is no better a choice than the "
-                         "proxy order.")]
+        own = [t for t in plan.get("curriculum") or [] if t in m["order"]] == list(m["order"])
+        said_own = said_own or own
+        won = m["gain_over_random"] > 0
+        if own:  # the measurement picked the plan's own order of these tasks
+            verdict = ("this plan's own order of these tasks: the measurement supports the order above." if won else
+                       "this plan's own order of these tasks; it did not beat the random-order mean on test, so the "
+                       "order matters little here.")
+        else:
+            verdict = ("prefer it to the proxy order for these tasks." if won else
+                       "it did not beat the random-order mean on test, so it is no better a choice than the proxy "
+                       "order.")
+        lines += ["", _with_caveat(
+            f"Measured on this data ({learner} learner, {seeds_text(m['seeds'])}): among every order of "
+            f"{len(m['order'])} tasks trained, the best on validation accuracy is "
+            f"{' > '.join(f'**{md(t)}**' for t in m['order'])} (test ACC {m['gain_over_random']:+.3f} over "
+            f"the random-order mean, percentile {m['percentile']:.0f}); " + verdict, m.get("seeds"))]
+    mine = _this_plan(plan, "curriculum")
+    if mine and not said_own:  # how the plan's own order scored among the orders trained
+        seeds = _measured_seeds(plan)
+        lines += ["", _with_caveat(
+            f"The order above, restricted to the {len(mine['order'])} judged tasks "
+            f"({' > '.join(f'**{md(t)}**' for t in mine['order'])}), was trained among every order of them by "
+            f"`transfergraph validate --decisions`: percentile {mine['percentile']:.0f}, test ACC "
+            f"{mine['gain_over_random']:+.3f} over the random-order mean.", seeds)]
     return lines + [""]
 
 
 def _evidence_text(e: dict) -> str:
-    """"level — note", without repeating the level when the note already starts with it."""
+    """"level — note", without repeating the level when the note already starts with it; groups measured by
+    `transfergraph group` carry the proxy method's measurement by `validate --decisions` as ``proxy_method``,
+    shown as an indented item under theirs."""
     level, note = str(e.get("level", "")), str(e.get("note", ""))
     if note.startswith(level):
         note = note[len(level):].lstrip(" :,;")  # "proxy only, and it ..." -> "proxy only — and it ..."
-    return f"{level} — {note}" if note else level
+    text = f"{level} — {note}" if note else level
+    proxy = e.get("proxy_method")
+    if isinstance(proxy, dict) and proxy.get("level"):
+        text += "\n  - **proxy grouping method** (`validate --decisions`): " + _evidence_text(
+            {k: v for k, v in proxy.items() if k != "proxy_method"})
+    return text
 
 
 def explain_plan(plan: dict) -> str:

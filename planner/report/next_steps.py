@@ -4,13 +4,15 @@ Line 1 says which source to fine-tune for each target (and where the full rankin
 target whose first source no leakage warning names, and it counts the targets whose first source one does),
 line 2 which warnings to read before acting (counted by kind), line 3 how far the groups, the curriculum
 and the source ranking can be trusted and which command measures them (or that the groups and curriculum
-carry no information when the graph has no task->task edge). Pure: reads the plan's JSON mapping only.
+carry no information when the graph has no task->task edge; or, when ``validate --decisions`` measured them on
+one seed, that its measurements are provisional and how to rerun). Pure: reads the plan's JSON mapping only.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from transfergraph.planner.report.leak_notes import leaky_edge
+from transfergraph.planner.validation.decision_verdicts import MIN_CI_SEEDS, SEEDS_KEY, SUGGESTED_SEEDS, seeds_text
 
 __all__ = ["next_steps_lines"]
 
@@ -18,6 +20,8 @@ _KINDS = (("sample overlap", "leakage"), ("near chance", "weak source model"), (
           ("near the label prior", "near-prior source"), ("no task->task", "no task->task edges"),
           ("not run", "check not run"), ("are predicted, not scored", "predicted pairs"),
           ("scores are meaningless", "degenerate model output"), ("sharing hurts", "train alone"),
+          ("sharing may hurt", "train alone (provisional)"), ("networks at chance", "co-training at chance"),
+          ("co-training gains measured with", "co-training on one seed"),
           ("(sources_from)", "sources restricted"))
 
 
@@ -28,6 +32,14 @@ def _warning_counts(warnings: list[Any]) -> str:
         kind = next((name for key, name in _KINDS if key in text), "other")
         counts[kind] = counts.get(kind, 0) + 1
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _decision_seeds(plan: Mapping[str, Any]) -> int | None:
+    """The fewest seeds behind plan.json ``measured_partition`` / ``measured_curriculum`` (None: neither)."""
+    seeds = [m.get("seeds") for key in ("measured_partition", "measured_curriculum")
+             for m in (plan.get(key) or {}).values() if isinstance(m, Mapping)]
+    seeds = [int(s) for s in seeds if isinstance(s, (int, float))]
+    return min(seeds) if seeds else None
 
 
 def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
@@ -78,6 +90,13 @@ def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
                  "(trains each task alone and with each partner) or `transfergraph validate CONFIG --decisions` "
                  f"before training by them; {ranking}")
     else:
-        third = ("**Groups**: " + levels["groups"] + "; **curriculum**: " + levels["curriculum"]
-                 + f" (see the evidence section); {ranking}")
+        shaky = bool((evidence.get("groups") or {}).get("provisional"))  # `transfergraph group`'s caveats
+        third = ("**Groups**: " + levels["groups"] + (" (provisional: see its caveats)" if shaky else "")
+                 + "; **curriculum**: " + levels["curriculum"]
+                 + " (see the evidence section")
+        seeds = _decision_seeds(plan)
+        if seeds is not None and seeds < MIN_CI_SEEDS:
+            third += (f"; measured on {seeds_text(seeds)}, so provisional: rerun `transfergraph validate CONFIG "
+                      f"--decisions` with {SEEDS_KEY} >= {SUGGESTED_SEEDS}")
+        third += f"); {ranking}"
     return ["## What to do next", "", f"1. {first}", f"2. {second}", f"3. {third}", ""]

@@ -16,7 +16,10 @@ from transfergraph.planner.validation.correlations import joined, selection_regr
 from transfergraph.planner.report.tables import markdown_table  # re-exported: benchmarks import it from here
 from transfergraph.planner.report.validation_figures import level_table, plot_levels, plot_scatter
 
-__all__ = ["validation_report", "verdict_lines", "markdown_table"]
+__all__ = ["validation_report", "verdict_lines", "markdown_table", "MIN_RANKED_TARGETS"]
+
+#: targets (each with >= 3 validated sources) a per-target tau needs before one metric is said to rank sources best
+MIN_RANKED_TARGETS = 3
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
@@ -39,8 +42,9 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
     "Beat" means a higher pooled Pearson r *and* a higher pooled Kendall tau; anything else (one higher
     and one lower, or a tie in either) is "mixed or tied". Pooled statistics mix targets, whose raw scores are on different scales, so the
     sentence also names the metric with the best per-target Kendall tau (the ranking of sources *within*
-    a target, which is what source selection uses) when it differs from ``metric``. Regret (lower is
-    better) is compared separately.
+    a target, which is what source selection uses) when it differs from ``metric``, with the number of
+    targets it averages (``n_ranked_targets``); over fewer than :data:`MIN_RANKED_TARGETS` targets it
+    names no winner (one target's tau is no ranking). Regret (lower is better) is compared separately.
     """
     lines = []
     for method, g in corr.groupby("method", sort=False):
@@ -65,9 +69,7 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
             per = g.dropna(subset=["per_target_kendall_tau"])
             if len(per) and float(mine["per_target_kendall_tau"].iloc[0]) < per["per_target_kendall_tau"].max():
                 best = per.loc[per["per_target_kendall_tau"].idxmax()]
-                text += (f" Within targets (per-target τ, what source selection uses) {best['metric']} ranks "
-                         f"sources best: τ={float(best['per_target_kendall_tau']):.2f} vs "
-                         f"{float(mine['per_target_kendall_tau'].iloc[0]):.2f} for {metric}.")
+                text += _within_targets(best, mine.iloc[0], metric)
         if regret is not None and not regret.empty:
             rg = regret[(regret["method"] == method) & (regret["n_targets"] > 0)]
             mine_r = rg[rg["metric"] == metric]
@@ -78,6 +80,26 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
                          f"targets; lower regret: {', '.join(better) if better else 'none'}.")
         lines.append(text)
     return lines
+
+
+def _n_ranked(row: pd.Series) -> int | None:
+    n = row.get("n_ranked_targets")
+    return None if n is None or (isinstance(n, float) and math.isnan(n)) else int(n)
+
+
+def _within_targets(best: pd.Series, mine: pd.Series, metric: str) -> str:
+    """The per-target sentence: a winner only over at least :data:`MIN_RANKED_TARGETS` ranked targets."""
+    counts = [n for n in (_n_ranked(best), _n_ranked(mine)) if n is not None]
+    n = min(counts) if counts else None
+    taus = f"τ={float(best['per_target_kendall_tau']):.2f} vs {float(mine['per_target_kendall_tau']):.2f} for {metric}"
+    if n is not None and n < MIN_RANKED_TARGETS:
+        over = "one target" if n == 1 else f"{n} targets"
+        return (f" Within targets (per-target τ, what source selection uses; targets with ≥ 3 validated sources: {n}) "
+                f"{best['metric']} has the higher τ ({taus}), but over {over}: no conclusion on which metric ranks "
+                f"sources better (that needs ≥ {MIN_RANKED_TARGETS} such targets).")
+    of = "" if n is None else f" over {n} targets"
+    return (f" Within targets (per-target τ{of}, what source selection uses) {best['metric']} ranks sources best: "
+            f"{taus}.")
 
 
 def validation_report(

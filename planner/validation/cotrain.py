@@ -24,6 +24,11 @@ exactly by :func:`~transfergraph.planner.decisions.grouping.solve_grouping` with
 partner has a negative pair gain ("sharing hurts") is kept alone: it is taken out before the search
 (which then gets ``n_groups`` minus the number of such tasks, at least 1) and added back as a
 singleton group.
+
+Trust (:func:`chance_tasks`, :func:`hurt_resolved`): a task whose single-task network is at chance
+(mean test loss alone >= (1 - :data:`CHANCE_TOLERANCE`) ln C, C its class count, or mean test accuracy
+alone <= 1 / C) learned nothing measurable, so its gains are noise; "sharing hurts t" is resolved
+beyond noise only when every partner u has g(u -> t) + 2 se < 0 (never with one seed: se is NaN).
 """
 from __future__ import annotations
 
@@ -39,8 +44,8 @@ from transfergraph.planner.decisions.grouping import solve_grouping
 from transfergraph.planner.validation.cotrain_design import Design
 from transfergraph.planner.validation.multitask import subset_name
 
-__all__ = ["COTRAIN_COLUMNS", "GAIN_COLUMNS", "cotrain_table", "pair_gains", "sharing_hurts", "gain_graph",
-           "annotate_graph", "measured_grouping"]
+__all__ = ["COTRAIN_COLUMNS", "GAIN_COLUMNS", "CHANCE_TOLERANCE", "cotrain_table", "pair_gains", "sharing_hurts",
+           "hurt_resolved", "chance_tasks", "gain_graph", "annotate_graph", "measured_grouping"]
 
 COTRAIN_COLUMNS = ["task", "partner", "seed", "design", "n_networks", "test_loss_alone", "test_acc_alone",
                    "test_loss_with", "test_acc_with", "gain", "gain_relative", "val_loss_alone", "val_loss_with"]
@@ -107,6 +112,41 @@ def sharing_hurts(gains: pd.DataFrame) -> list[str]:
         return []
     worst = gains.groupby("task")["gain"].max()
     return sorted(str(t) for t, g in worst.items() if g < 0)
+
+
+def hurt_resolved(task: str, gains: pd.DataFrame) -> bool:
+    """True when every measured partner u of ``task`` raised its loss beyond noise: g(u -> t) + 2 se < 0 for
+    all u (False with one seed, where se is NaN, and when ``task`` has no measured partner)."""
+    rows = gains[gains.task == task]
+    bound = rows["gain"].to_numpy(dtype=float) + 2 * rows["se"].to_numpy(dtype=float)
+    return bool(len(rows)) and bool(np.all(np.isfinite(bound) & (bound < 0)))
+
+
+#: relative tolerance of the chance test on the loss: at chance when loss alone >= (1 - tol) ln C
+CHANCE_TOLERANCE = 0.05
+
+
+def chance_tasks(gains: pd.DataFrame, n_classes: Mapping[str, int],
+                 tolerance: float = CHANCE_TOLERANCE) -> dict[str, dict[str, float]]:
+    """Tasks whose single-task network is at chance, from :func:`pair_gains` rows (their seed-mean
+    ``test_loss_alone`` and ``test_acc_alone``) and each task's class count C.
+
+    At chance: loss alone >= (1 - ``tolerance``) ln C (the cross-entropy of a uniform guess is ln C) or
+    accuracy alone <= 1 / C. Returns ``{task: {"loss": L, "chance_loss": ln C, "acc": A, "chance_acc": 1/C}}``,
+    tasks sorted; tasks missing from ``n_classes`` or with C < 2 are skipped.
+    """
+    out: dict[str, dict[str, float]] = {}
+    if not len(gains):
+        return out
+    alone = gains.groupby("task")[["test_loss_alone", "test_acc_alone"]].mean()
+    for t, r in alone.sort_index().iterrows():
+        c = int(n_classes.get(str(t), 0) or 0)
+        if c < 2:
+            continue
+        loss, acc, ln_c = float(r.test_loss_alone), float(r.test_acc_alone), float(np.log(c))
+        if loss >= (1.0 - tolerance) * ln_c or acc <= 1.0 / c:
+            out[str(t)] = {"loss": loss, "chance_loss": ln_c, "acc": acc, "chance_acc": 1.0 / c}
+    return out
 
 
 def gain_graph(tasks: Sequence[str], gains: pd.DataFrame) -> nx.DiGraph:

@@ -5,9 +5,12 @@ mean percentile and normalized regret on each seed's own table and on the seed-m
 over the exact random mean with a 95 % bootstrap CI over seeds, Spearman(objective, realized) over
 all partitions/orders (mean over seeds, bootstrap CI) and the split-half noise ceiling. A regret is
 undefined where the oracle is about equal to random (NaN; the report reads "n/a (oracle ≈ random)" and
-``regret_undefined`` counts the own-seed rows the mean skipped). Verdict
-(pre-registered bar): "beats random" when the gain's CI is above 0, the seed-mean percentile is
->= 75 (own-seed percentile for HOA, which is chosen on the other seeds) and Spearman's CI is above 0; "inconclusive" when the noise ceiling is < 0.5; else "fails".
+``regret_undefined`` counts the own-seed rows the mean skipped). With one seed there is no CI (its bounds
+are NaN: a bootstrap of one value would be a zero-width interval) and no noise ceiling, and the report
+reads "n/a (1 seed)". Verdict (pre-registered bar): "inconclusive" with one seed (nothing to judge the
+spread by) or when the noise ceiling is undefined or < 0.5; else "beats random" when the gain's CI is
+above 0, the seed-mean percentile is >= 75 (own-seed percentile for HOA, which is chosen on the other
+seeds) and Spearman's CI is above 0; else "fails".
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import pandas as pd
 from transfergraph.planner.common.io import atomic_write_with
 from transfergraph.planner.validation.curriculum_eval import order_measures
 from transfergraph.planner.validation.decision_stats import bootstrap_ci
+from transfergraph.planner.validation.decision_verdicts import (FIRM_SEEDS, MIN_CI_SEEDS, SEEDS_KEY, SUGGESTED_SEEDS,
+                                                                ci_text, seeds_text)
 from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
 __all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "measured_partitions", "partition_verdicts", "regret_text",
@@ -42,9 +47,16 @@ def regret_text(value: float, undefined: float = 0, of: float | None = None) -> 
 
 
 def _verdict(row) -> str:
-    """The pre-registered bar, with the reasons when it is not met and a caveat under 5 seeds."""
-    few = f" (provisional: {int(row['n_seeds'])} seeds < 5)" if row["n_seeds"] < 5 else ""
-    if not np.isfinite(row["noise_ceiling"]) or row["noise_ceiling"] < 0.5:
+    """The pre-registered bar, with the reasons when it is not met and a caveat under 5 seeds; one seed is
+    inconclusive whatever its numbers (no CI, no noise ceiling)."""
+    n = int(row["n_seeds"])
+    if n < MIN_CI_SEEDS:
+        return (f"inconclusive ({seeds_text(n)}: no CI and no noise ceiling; rerun with {SEEDS_KEY} >= "
+                f"{SUGGESTED_SEEDS})")
+    few = f" (provisional: {n} seeds < {FIRM_SEEDS})" if n < FIRM_SEEDS else ""
+    if not np.isfinite(row["noise_ceiling"]):
+        return f"inconclusive (noise ceiling undefined: no split of the seeds ranks the alternatives apart){few}"
+    if row["noise_ceiling"] < 0.5:
         return f"inconclusive (noise ceiling {row['noise_ceiling']:.2f} < 0.5){few}"
     # an arm chosen per seed from the *other* seeds (HOA, hoa_budget) has no seed-mean-truth row: its own-seed
     # percentile stands in (judging it on a mean that includes its own training seeds would leak)
@@ -57,14 +69,18 @@ def _verdict(row) -> str:
 
 
 def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.DataFrame:
-    """One row per (decision, arm) with :data:`SUMMARY_COLUMNS`; verdicts only for arms with an objective."""
+    """One row per (decision, arm) with :data:`SUMMARY_COLUMNS`; verdicts only for arms with an objective.
+    With fewer than 2 seeds the CI bounds are NaN (no CI from one seed)."""
     out = []
     for (dec, arm), g in rows.groupby(["decision", "arm"], sort=False):
         own, mean = g[g.truth == "seed"], g[g.truth == "mean"]
+        n_seeds = int(own["seed"].nunique())
         gain, lo, hi = bootstrap_ci(own["gain_over_random"].to_numpy())
         sp = spearman[(spearman.decision == dec) & (spearman.arm == arm) & (spearman.truth == "seed")]["spearman"]
         s, slo, shi = bootstrap_ci(sp.to_numpy()) if len(sp) else (np.nan, np.nan, np.nan)
-        r = {"decision": dec, "arm": arm, "n_seeds": int(own["seed"].nunique()),
+        if n_seeds < MIN_CI_SEEDS:  # a bootstrap of one value is a zero-width interval, not a CI
+            lo = hi = slo = shi = np.nan
+        r = {"decision": dec, "arm": arm, "n_seeds": n_seeds,
              "percentile": own["percentile"].mean(), "percentile_seed_mean_truth": mean["percentile"].mean(),
              "regret": own["regret"].mean(), "regret_seed_mean_truth": mean["regret"].mean(),
              "gain": gain, "gain_low": lo, "gain_high": hi, "spearman": s, "spearman_low": slo, "spearman_high": shi,
@@ -265,16 +281,40 @@ def write_decision_outputs(res, out: str | Path) -> tuple[pd.DataFrame, dict[str
     return summary, figures
 
 
+def _signed(x: float, digits: int = 2) -> str:
+    return f"{x:+.{digits}f}" if np.isfinite(x) else "n/a"
+
+
 def _pairs_line(pairs: pd.DataFrame) -> str:
     rel = pairs[pairs.affinity == "pair_gain_reliability"]["spearman"]
-    parts = []
+    parts, n_graphs = [], 0
     for kind, g in pairs[pairs.affinity != "pair_gain_reliability"].groupby("affinity", sort=False):
-        m, lo, hi = bootstrap_ci(g["spearman"].dropna().to_numpy())
-        parts.append(f"{kind} {m:+.2f} [{lo:+.2f}, {hi:+.2f}]")
+        values = g["spearman"].dropna().to_numpy()
+        n_graphs = max(n_graphs, len(values))
+        m, lo, hi = bootstrap_ci(values)
+        parts.append(f"{kind} {_signed(m)} {ci_text(lo, hi, len(values), 2)}")
+    reliability = float(rel.iloc[0]) if len(rel) else float("nan")
     return ("Pairwise signal: Spearman between the graph's affinity a(u->t) and the measured pair gain "
             "acc(t | {t, u}) - acc(t | {t}) (seed-mean), over ordered pairs, mean over seeds' graphs [CI]: "
-            + "; ".join(parts) + f". Split-half reliability of the measured pair gains: "
-            f"{float(rel.iloc[0]) if len(rel) else float('nan'):.2f}.")
+            + "; ".join(parts) + ". Split-half reliability of the measured pair gains: "
+            + (f"{reliability:.2f}." if np.isfinite(reliability) else
+               f"n/a (it needs {MIN_CI_SEEDS} or more seeds)." if n_graphs < MIN_CI_SEEDS else "n/a."))
+
+
+def _percentile_text(r) -> tuple[str, str]:
+    """(own-seed, seed-mean) percentile cells: ``n/a (off budget)`` for ``all_separate`` when the budget allows
+    fewer groups than tasks (it is then not one of the partitions ranked), ``n/a`` for any other NaN."""
+    def cell(x):
+        if np.isfinite(x):
+            return f"{x:.0f}"
+        return "n/a (off budget)" if r.arm == "all_separate" else "n/a"
+    return cell(r.percentile), cell(r.percentile_seed_mean_truth)
+
+
+def _ceiling_text(r) -> str:
+    if np.isfinite(r.noise_ceiling):
+        return f"{r.noise_ceiling:.2f}"
+    return f"n/a ({seeds_text(r.n_seeds)})" if int(r.n_seeds) < MIN_CI_SEEDS else "n/a"
 
 
 #: arms besides the planner's shown in the section's table (all_separate: every task trained alone)
@@ -285,22 +325,36 @@ SECTION_ARMS = ("hoa", "hoa_budget", "hoa_budget_random_pairs", "all_in_one", "a
 def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.DataFrame | None = None) -> str:
     """Markdown section "## Validation: decisions" with the summary table, the pairwise-signal line
     (when ``pairs`` from :func:`~transfergraph.planner.validation.decision_run.pair_signal` is given) and one figure
-    per decision."""
+    per decision. Nothing reads "nan": an undefined number reads "n/a" with its reason (a CI or noise ceiling
+    of one seed, the percentile of an off-budget ``all_separate``, the Spearman of an arm without objective),
+    and with one seed a line under the table says that no verdict can be reached and how to rerun."""
     lines = ["## Validation: decisions", "",
              "Groupings and curricula trained for real on this data (equal per-task budget; every partition "
              "and every order; val-chosen oracle; gain = realized - exact random mean, 95% bootstrap CI over "
              "seeds; percentile 100 = best of all alternatives; regret 0 = oracle, 1 = random, n/a where the "
-             "oracle is about equal to random).", "",
+             "oracle is about equal to random; percentile n/a (off budget): all_separate has more groups than the "
+             "budget, so it is not among the partitions ranked; seed-mean percentile n/a for HOA arms: each is "
+             "chosen from the other seeds, so it is judged on its own seed; Spearman n/a: the arm has no "
+             "objective).", "",
              "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
              "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         if not (r.arm.startswith("planner") or r.arm in SECTION_ARMS):
             continue
-        lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {r.percentile:.0f} | {r.percentile_seed_mean_truth:.0f} | "
+        own, mean = _percentile_text(r)
+        rho = (f"{r.spearman:+.2f} {ci_text(r.spearman_low, r.spearman_high, r.n_seeds, 2)}"
+               if np.isfinite(r.spearman) else "n/a")
+        lines.append(f"| {r.decision} | {r.arm} | {r.n_seeds} | {own} | {mean} | "
                      f"{regret_text(r.regret, r.regret_undefined, r.n_seeds)} | "
-                     f"{r.gain:+.3f} [{r.gain_low:+.3f}, {r.gain_high:+.3f}] | {r.spearman:+.2f} "
-                     f"[{r.spearman_low:+.2f}, {r.spearman_high:+.2f}] | {r.noise_ceiling:.2f} | {r.verdict} |")
+                     f"{_signed(r.gain, 3)} {ci_text(r.gain_low, r.gain_high, r.n_seeds)} | {rho} | "
+                     f"{_ceiling_text(r)} | {r.verdict} |")
     lines.append("")
+    few = int(summary["n_seeds"].min()) if len(summary) else MIN_CI_SEEDS
+    if few < MIN_CI_SEEDS:
+        lines += [f"With {seeds_text(few)}, every number above is a single measurement: there is no CI and no noise "
+                  "ceiling, so no verdict can be reached and anything advised from these numbers is provisional; "
+                  f"rerun with {SEEDS_KEY} >= {SUGGESTED_SEEDS} ({FIRM_SEEDS} for a verdict that is not provisional).",
+                  ""]
     if pairs is not None and len(pairs):
         lines += [_pairs_line(pairs), ""]
     for dec, fig in figures.items():

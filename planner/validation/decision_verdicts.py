@@ -11,6 +11,10 @@ and arm, with ``gain``, ``gain_low``, ``gain_high`` and the pre-registered ``ver
   unless, on this data, it was significantly worse than random (the upper end of its gain CI below 0).
 - :func:`separate_line`: whether training every task alone (``all_separate``) beat the random
   partition mean, with its gain and CI.
+- :func:`seeds_text`, :func:`ci_text`, :func:`provisional_note`: how a seed count, a CI and the caveat of
+  few seeds read. One seed gives no CI (a bootstrap of one value is a zero-width interval, which would
+  read as certainty) and no noise ceiling: its CI reads "n/a (1 seed)" and what is advised from it is
+  marked provisional, with the config key that sets the seeds (:data:`SEEDS_KEY`).
 """
 from __future__ import annotations
 
@@ -19,10 +23,41 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["short_verdict", "evidence_level", "offered_groupings", "separate_line"]
+__all__ = ["short_verdict", "evidence_level", "offered_groupings", "separate_line", "seeds_text", "ci_text",
+           "provisional_note", "SEEDS_KEY", "MIN_CI_SEEDS", "SUGGESTED_SEEDS", "FIRM_SEEDS"]
 
 VALIDATED = "validated on this data"
 MEASURED = "measured on this data"
+#: the config key that sets the seeds of ``validate --decisions``
+SEEDS_KEY = "validate.decisions.seeds"
+#: fewest seeds with a CI and a noise ceiling; seeds suggested for a rerun; seeds below which a verdict is provisional
+MIN_CI_SEEDS, SUGGESTED_SEEDS, FIRM_SEEDS = 2, 3, 5
+
+
+def seeds_text(n) -> str:
+    """``"1 seed"``, ``"3 seeds"``."""
+    n = int(n)
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
+def ci_text(low: float, high: float, n_seeds, digits: int = 3) -> str:
+    """A CI in brackets: ``[+0.010, +0.030]``; ``[n/a (1 seed)]`` under :data:`MIN_CI_SEEDS` seeds (one seed has
+    no spread to bootstrap); ``[n/a]`` when a bound is not finite for another reason."""
+    if int(n_seeds) < MIN_CI_SEEDS:
+        return f"[n/a ({seeds_text(n_seeds)})]"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "[n/a]"
+    return f"[{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def provisional_note(n_seeds) -> str:
+    """The caveat of what was measured on ``n_seeds`` seeds: under :data:`MIN_CI_SEEDS`, ``"provisional: 1 seed
+    gives no CI; rerun with validate.decisions.seeds >= 3"``; under :data:`FIRM_SEEDS`, ``"provisional: 3 seeds
+    < 5"``; else ``""``."""
+    n = int(n_seeds)
+    if n < MIN_CI_SEEDS:
+        return f"provisional: {seeds_text(n)} gives no CI; rerun with {SEEDS_KEY} >= {SUGGESTED_SEEDS}"
+    return f"provisional: {n} seeds < {FIRM_SEEDS}" if n < FIRM_SEEDS else ""
 
 
 def short_verdict(verdict: str) -> str:
@@ -42,14 +77,15 @@ def evidence_level(rows: pd.DataFrame) -> str:
 
 
 def _gain_text(r) -> str:
-    return f"gain {r.gain:+.3f} [{r.gain_low:+.3f}, {r.gain_high:+.3f}] over the random partition mean"
+    return f"gain {r.gain:+.3f} {ci_text(r.gain_low, r.gain_high, r.n_seeds)} over the random partition mean"
 
 
 def offered_groupings(summary: pd.DataFrame, measured: dict[str, list]) -> tuple[dict[str, list], dict[str, str]]:
     """(offered, withheld) measured groupings per budget key ``"k<k>"``.
 
     A budget is withheld, with the reason, when the ``hoa`` arm of ``grouping_k<k>`` has a gain CI
-    entirely below 0 on this data; a budget without a judged ``hoa`` row is offered as is.
+    entirely below 0 on this data; a budget without a judged ``hoa`` row, or without a CI (one seed), is
+    offered as is.
     """
     offered, withheld = {}, {}
     for key, groups in measured.items():
@@ -65,12 +101,20 @@ def offered_groupings(summary: pd.DataFrame, measured: dict[str, list]) -> tuple
 
 def separate_line(summary: pd.DataFrame, decisions: Iterable[str] | None = None) -> str | None:
     """A sentence on ``all_separate`` (every task trained alone) for the first decision where it beat
-    the random partition mean (gain CI above 0), else None."""
+    the random partition mean (gain CI above 0), marked provisional under :data:`FIRM_SEEDS` seeds; with one
+    seed (no CI) where its single gain is above 0, a provisional sentence that asks for a rerun with more
+    seeds instead of advising separate models; else None."""
     rows = summary[summary.arm == "all_separate"]
     if decisions is not None:
         rows = rows[rows.decision.isin(list(decisions))]
     for r in rows.itertuples():
-        if np.isfinite(r.gain_low) and r.gain_low > 0:
+        if int(r.n_seeds) < MIN_CI_SEEDS and np.isfinite(r.gain) and r.gain > 0:
+            return (f"Training every task alone (all_separate) scored above the mean of random groupings on this "
+                    f"data's one seed ({r.decision}: {_gain_text(r)}); {provisional_note(r.n_seeds)} before "
+                    "preferring separate models to the plan's groups.")
+        if int(r.n_seeds) >= MIN_CI_SEEDS and np.isfinite(r.gain_low) and r.gain_low > 0:
+            few = provisional_note(r.n_seeds)
             return (f"Training every task alone (all_separate) beat random groupings on this data ({r.decision}: "
-                    f"{_gain_text(r)}): prefer separate models to the plan's groups unless a grouping does better.")
+                    f"{_gain_text(r)}): prefer separate models to the plan's groups unless a grouping does better"
+                    + (f" ({few})." if few else "."))
     return None

@@ -64,10 +64,41 @@ def test_sharing_hurts_tasks_are_kept_alone_and_named(local_run):
     plan = json.loads((out / "plan.json").read_text())
     gains = pd.read_csv(out / "cotrain_gains.csv")
     best = gains.groupby("task").gain.max()
-    assert plan["train_alone"] == sorted(t for t, g in best.items() if g < 0)
-    for t in plan["train_alone"]:
+    kept = sorted(t for t, g in best.items() if g < 0)
+    assert sorted(plan["train_alone"] + plan["train_alone_provisional"]) == kept
+    for t in kept:
         assert [t] in plan["groups"]
+    for t in plan["train_alone"]:  # resolved beyond noise: the recommendation is stated
         assert any(w.startswith(f"sharing hurts task {t!r}") and "train" in w and "alone" in w for w in plan["warnings"])
+    for t in plan["train_alone_provisional"]:  # not resolved: provisional, with what to rerun
+        assert any(w.startswith(f"sharing may hurt task {t!r} (provisional)") and "--seeds" in w
+                   for w in plan["warnings"])
+
+
+def test_a_subset_of_the_plan_tasks_leaves_the_plan_groups_as_they_were(local_run, tmp_path):
+    src, _ = local_run
+    out = tmp_path / "subset"
+    shutil.copytree(src, out)
+    before = {n: (out / n).read_bytes() for n in ("cotrain.csv", "cotrain.md", "graph.graphml")}
+    plan0 = json.loads((out / "plan.json").read_text())
+    result = _group(out, "--executor", "local", "--tasks", "low,high")
+    assert result.exit_code == 0, result.output
+    assert "0 networks trained" in result.output and "cotrain_groups" in result.output
+    plan = json.loads((out / "plan.json").read_text())
+    for key in ("groups", "train_alone", "train_alone_provisional", "warnings", "objectives"):
+        assert plan[key] == plan0[key], key
+    assert plan["evidence"]["groups"] == plan0["evidence"]["groups"]
+    assert {n: (out / n).read_bytes() for n in before} == before  # the full run's measurements stay
+    assert sorted(t for g in plan["cotrain_groups"] for t in g) == ["high", "low"]
+    sub = plan["evidence"]["cotrain_groups"]
+    assert sub["tasks"] == ["high", "low"] and sub["networks"] == 3 * 2 and "subset of the plan's tasks" in sub["note"]
+    assert set(pd.read_csv(out / "cotrain_subset.csv").task) == {"high", "low"}
+    assert "Tasks: high, low." in (out / "cotrain_subset.md").read_text()
+    result = _group(out, "--executor", "local")  # every task again: the subset's outputs are dropped
+    assert result.exit_code == 0, result.output
+    plan = json.loads((out / "plan.json").read_text())
+    assert "cotrain_groups" not in plan and "cotrain_groups" not in plan["evidence"]
+    assert not (out / "cotrain_subset.md").exists() and (out / "cotrain.md").read_bytes() == before["cotrain.md"]
 
 
 @pytest.mark.ray
@@ -122,6 +153,7 @@ def test_group_after_run_annotates_the_run_graph_and_keeps_the_proxy_groups(tmp_
     result = runner.invoke(app, ["run", TINY, "--out", str(out), "--executor", "local", "--quiet"])
     assert result.exit_code == 0, result.output
     proxy = json.loads((out / "plan.json").read_text())["groups"]
+    proxy_figure = (out / "groups.png").read_bytes()
     result = _group(out, "--executor", "local", "--quiet")
     assert result.exit_code == 0, result.output
     plan = json.loads((out / "plan.json").read_text())
@@ -133,6 +165,8 @@ def test_group_after_run_annotates_the_run_graph_and_keeps_the_proxy_groups(tmp_
     assert "weight" in graph.edges["low", "high"]  # the transfer score is still there
     report = (out / "report.md").read_text()
     assert "The groups listed above come from measured co-training gains" in report and "**groups**: measured" in report
+    assert (out / "groups.png").read_bytes() != proxy_figure  # redrawn for the measured groups
+    assert json.loads((out / "run.json").read_text())["figures"]["groups"] == "groups.png"
 
 
 def test_past_ten_tasks_it_samples_random_subsets_and_says_so(tmp_path):

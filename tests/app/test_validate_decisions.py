@@ -47,7 +47,7 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
     assert level.endswith(verdict.split(" (")[0])
     assert level.startswith("validated on this data" if verdict == "beats random" else "measured on this data")
     note = plan["evidence"]["groups"]["note"]
-    assert "grouping_k2" in note and "were not trained as such" in note and "'a0to4'" in note
+    assert "grouping_k2" in note and "was re-run on each seed's graph" in note and "'a0to4'" in note
     assert "Tasks judged: all 3 config tasks" in note  # no groups in this plan.json
     assert "why these: all 3 config tasks" in (out / "decisions.md").read_text()
     # every curriculum objective is judged, the forgetting ones included

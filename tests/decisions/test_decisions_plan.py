@@ -203,3 +203,26 @@ def test_plan_groups_follow_the_chosen_grouping_affinity():
     assert PlanOptions.from_json(plan["settings"]).grouping_affinity == affinity
     with pytest.raises(InputError, match="grouping_affinity"):
         PlanOptions(grouping_affinity="cosine")
+
+
+def test_the_curriculum_title_fits_its_figure(tmp_path, monkeypatch):
+    """A long objective name and solver status wrap inside the figure instead of being cut at both sides."""
+    import transfergraph.planner.report.decision_figures as figures
+
+    g = random_graph(3, 3, n_models=1)
+    plan = build_plan(g, curriculum_objective="dissimilar_chain").to_json()
+    plan["objectives"]["curriculum"]["status"] = "proven optimal by exhaustive search over every order " * 2
+    seen = {}
+
+    def keep(fig, path):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        seen["title"] = fig.axes[0].title.get_window_extent(canvas.get_renderer())
+        seen["width"] = fig.bbox.width
+        return str(path)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    figures.plot_curriculum(g, plan, tmp_path / "c.png")
+    assert seen["title"].x0 >= 0 and seen["title"].x1 <= seen["width"]

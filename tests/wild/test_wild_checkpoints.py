@@ -270,7 +270,8 @@ def test_degenerate_outputs_are_a_warning_in_the_log_and_the_plan(files, tmp_pat
     assert len(sat) == 1 and "LEEP" in sat[0] and "= -H(Y)" in sat[0], warnings
     assert not [w for w in warnings if "(fine)" in w]
     assert "warning: models.external[0] (constant): the model loaded from" in text
-    assert "Its scores are meaningless" in const[0] and "from_pretrained" in const[0]
+    assert "Its output-based scores are meaningless for this source (leep, nce" in const[0] and "from_pretrained" in const[0]
+    assert "degenerate or untrained classifier head" in const[0]
 
 
 def test_fit_is_exact_or_refused_for_any_prefix():

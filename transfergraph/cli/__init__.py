@@ -7,6 +7,7 @@ option or input (the message names the key, option or file; no traceback unless 
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -149,7 +150,8 @@ def plan(
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric weighting the graph (default: the config's, "
                                          "else leep if scored, else the first scored)."),
     top_k: Optional[int] = typer.Option(None, "--top-k", min=1, parser=_number("--top-k", low=1),
-                                        help="Sources listed per target (default 3)."),
+                                        help="Sources listed per target (default 3 for a fresh plan; a re-plan "
+                                             "keeps the value recorded in the plan.json beside its input)."),
     budget: Optional[int] = typer.Option(None, "--budget", min=1, parser=_number("--budget", low=1),
                                          help="Size of the source set."),
     groups: Optional[int] = typer.Option(None, "--groups", min=1, parser=_number("--groups", low=1),
@@ -178,7 +180,12 @@ def plan(
     quiet: bool = typer.Option(False, "--quiet", help="No summary line (errors are still reported)."),
     debug: _Debug = False,
 ) -> None:
-    """Re-plan from an existing score table or transfer graph without computing any score."""
+    """Re-plan from an existing score table or transfer graph without computing any score.
+
+    An option not given keeps its value in --config, else in the plan.json beside the input (the run
+    re-planned from), else the default shown. Nothing is written when the plan fails. Into the run's own
+    folder, the results measured there since the run (`transfergraph group`, `validate`) are kept.
+    """
     _debug(debug)
     flags = {"top_k": top_k, "budget": budget, "n_groups": groups, "max_group_size": max_group_size,
              "start": start, "curriculum_objective": curriculum_objective, "centered": centered,
@@ -187,7 +194,9 @@ def plan(
 
     def body():
         from transfergraph.planner.common.io import prepare_out_dir
+        from transfergraph.planner.graph import build_graph
 
+        from transfergraph.jobs import replan_measured
         from transfergraph.jobs.run import plan_outputs
         from transfergraph.jobs.planning import plan_options, read_plan_input
 
@@ -198,11 +207,19 @@ def plan(
         inherited = config is not None or previous.is_file()
         chosen = _plan_metric(scores, graph, metric, options.metric if inherited else None, source)
         options = options.replace(metric=chosen)
-        target = prepare_out_dir(out)
-        stale = target / "scores.csv"  # another table's scores beside this plan would disagree with it
-        if scores is not None and stale.is_file() and not stale.samefile(source):
-            stale.unlink()  # plan_outputs writes the table re-planned from in its place
-        nodes = graph.nodes(data="kind") if graph is not None else None
+        # results measured on the data in --out (`group`, `validate`): kept by a re-plan of that folder's own
+        # run, never replaced by a plan of another table (checked before anything is written)
+        own_folder = out.resolve() == source.resolve().parent
+        measured = replan_measured.read_measured(out)
+        extra: list[str] = []
+        if not own_folder:
+            replan_measured.refuse_foreign(measured, source)
+            extra = replan_measured.measured_elsewhere_warning(replan_measured.read_measured(source.parent), out)
+        if graph is None:
+            graph = build_graph(scores, metric=options.metric)
+        if own_folder:
+            replan_measured.annotate_graph(graph, measured)
+        nodes = graph.nodes(data="kind")
         origin = str(config) if config else (str(previous) if previous.is_file() else "defaults")
         from transfergraph.jobs.out_owner import run_config_name
 
@@ -212,15 +229,59 @@ def plan(
                    "executor": "none (plan only)",
                    "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),
                    "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
-        from transfergraph.jobs.carried_warnings import carried_leakage_warnings
+        from transfergraph.jobs.carried_warnings import carried_input_warnings
 
-        carried = carried_leakage_warnings(previous)  # the run's leakage findings: this re-plan cannot check them
-        _with_flag_names(lambda: plan_outputs(scores, target, options=options, graph=graph, config_summary=summary,
-                                              seconds=time.perf_counter() - t0, warnings=carried))
-        _logger(quiet)(f"wrote {target}/plan.json and {target}/report.md")
+        carried = carried_input_warnings(previous) + extra  # the run's findings about its inputs: not re-checked here
+        target = prepare_out_dir(out)
+
+        def write(staging: Path) -> list[str]:
+            _with_flag_names(lambda: plan_outputs(scores, staging, options=options, graph=graph, config_summary=summary,
+                                                  seconds=time.perf_counter() - t0, warnings=carried))
+            return replan_measured.carry_measured(staging / "plan.json", measured, graph) if own_folder else []
+
+        kept = _written_whole(target, source, write)
+        log = _logger(quiet)
+        if kept:
+            log(f"kept the results measured in {target}: {'; '.join(kept)}")
+        log(f"wrote {target}/plan.json and {target}/report.md")
 
     _guard(body, resume_hint="nothing was computed; run it again.", unexpected=f"cannot re-plan from {source}",
            out=out)
+
+
+def _written_whole(target: Path, source: Path, write):
+    """Run ``write(staging)``, which writes a plan's files into a new hidden folder inside ``target``, then
+    move them into ``target`` and render its report there (with any validation sections it holds): a
+    failed plan leaves ``target`` as it was. ``scores.csv`` replaces the one in ``target`` unless that is
+    ``source`` itself; a figure the new plan skipped is removed from ``target``. Returns what ``write``
+    returned."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    from transfergraph.planner.report import render_report
+    from transfergraph.planner.report.outputs import FILES
+
+    staging = Path(tempfile.mkdtemp(prefix=".plan-", dir=target))
+    try:
+        result = write(staging)
+        same_table = (target / "scores.csv").is_file() and (target / "scores.csv").samefile(source)
+        for path in sorted(staging.iterdir()):
+            if path.name == "scores.csv" and same_table:
+                continue
+            if path.is_dir():
+                shutil.copytree(path, target / path.name, dirs_exist_ok=True)
+            else:
+                os.replace(path, target / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    skipped = json.loads((target / "run.json").read_text()).get("skipped") or {}
+    for key in skipped:
+        if key in FILES:
+            (target / FILES[key]).unlink(missing_ok=True)  # a stale figure of an earlier plan
+    render_report(target)
+    return result
 
 
 def _plan_metric(scores, graph, flag: Optional[str], configured: Optional[str], source: Path) -> str:
@@ -341,9 +402,21 @@ from transfergraph.cli import group_command as _group_command  # noqa: E402
 app.command(epilog=_group_command.EPILOG)(_group_command.group)  # `transfergraph group`
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, *, _default=None):  # noqa: ANN001
+    """transfergraph's own warnings as one ``[transfergraph] warning: ...`` line (no source file or code line,
+    which mean nothing to a CLI user); other libraries' warnings as Python prints them."""
+    if getattr(category, "__module__", "").startswith("transfergraph"):
+        _echo(f"[transfergraph] warning: {message}")
+    else:
+        (_default or warnings.showwarning)(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
     """Console-script entry point (an interruption ends the process at once, see :mod:`transfergraph.cli.guard`)."""
+    import functools
+
     _STATE["exit_at_once"] = True
+    warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning)
     app()
 
 

@@ -48,7 +48,10 @@ def group(
                                           help="Ray worker CPUs / tasks in flight."),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, parser=_number("--seeds", low=1),
                                         help="Training seeds (default: validate.decisions.seeds, 3)."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task names (default: every task)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated task names (default: every task). "
+                                        "A subset of the tasks of OUT's plan is measured on its own: the plan's "
+                                        "groups stay as they are; its grouping goes to plan.json cotrain_groups "
+                                        "and cotrain_subset.md."),
     groups: Optional[int] = typer.Option(None, "--groups", min=1, parser=_number("--groups", low=1),
                                          help="Most groups (default: plan.n_groups, else ceil(n/3))."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, parser=_number("--steps", low=1),
@@ -63,7 +66,10 @@ def group(
                                "the command: transfergraph --debug group ...)."),
 ) -> None:
     """Train every single task and every pair as a multitask network (random subsets past 10 tasks), write
-    cotrain.csv, the gains on graph.graphml and a plan whose groups come from the measured gains (HOA)."""
+    cotrain.csv, the gains on graph.graphml and a plan whose groups come from the measured gains (HOA on test
+    loss), with report.md and groups.png redrawn. With --tasks naming only some of the plan's tasks, the plan's
+    groups are left as they are and the subset's grouping goes to plan.json cotrain_groups and
+    cotrain_subset.md / .csv. Networks at chance or a single seed make the groups provisional (plan.json warns)."""
     if debug:
         _STATE["debug"] = True
     problem = _usage_problem(executor, address, workers, {"--seeds": seeds, "--groups": groups, "--steps": steps})
@@ -84,12 +90,24 @@ def group(
             _echo(f"[transfergraph] dry run: {result.dry_run_text}")
             return
         if not quiet:
+            trust = result.trust
+            shaky = set(trust.provisional) if trust else set()
+            firm = [t for t in result.alone if t not in shaky]
             _echo(f"[transfergraph] {result.trained} networks trained, {result.cached} read from the cache; groups: "
                   + (" | ".join("+".join(g) for g in result.groups) or "none (no pair could be measured)")
-                  + (f"; train alone (sharing hurts): {', '.join(result.alone)}" if result.alone else "")
-                  + f". Wrote {out}/cotrain.csv, graph.graphml, plan.json and cotrain.md in {result.seconds:.1f} s")
+                  + (f"; train alone (sharing hurts): {', '.join(firm)}" if firm else "")
+                  + (f"; kept alone provisionally (not resolved beyond noise): {', '.join(sorted(shaky))}" if shaky else "")
+                  + (" (a subset of the plan's tasks: the plan's groups were left as they are; this grouping is "
+                     "plan.json cotrain_groups)" if result.subset else "")
+                  + f". Wrote {', '.join(result.files)} in {out} in {result.seconds:.1f} s")
+            if trust and (trust.chance or trust.one_seed):
+                _echo("[transfergraph] caution: "
+                      + (f"single-task networks at chance for {', '.join(sorted(trust.chance))}; " if trust.chance else "")
+                      + ("1 seed, no standard error; " if trust.one_seed else "")
+                      + "the groups are provisional: rerun with more --steps / --seeds (see plan.json warnings).")
         if result.failed:
-            _echo(f"[transfergraph] {len(result.failed)} networks failed (see cotrain.md); exit code 1.")
+            _echo(f"[transfergraph] {len(result.failed)} networks failed (see "
+                  f"{'cotrain_subset.md' if result.subset else 'cotrain.md'}); exit code 1.")
             raise typer.Exit(1)
 
     _guard(body, resume_hint="run the same command again to resume (finished networks are cached).", out=out)

@@ -9,7 +9,8 @@ measured pair gains (HOA) for each group budget where it was not significantly w
 (the others, with the reason, in ``measured_groups_withheld``), ``measured_partition`` the partition with the
 best validation accuracy among every partition trained, per group budget, and ``measured_curriculum`` the
 order with the best validation accuracy among every order trained, per learner. The tasks judged are the plan's own
-groups (:func:`choose_tasks`), and decisions.md says which and why.
+groups (:func:`choose_tasks`), the curriculum tasks the first n of the plan's curriculum among them
+(:func:`curriculum_first`), and decisions.md says which and why.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from transfergraph.planner.common.io import atomic_write_json, atomic_write_text
 
 from transfergraph.planner.validation.decision_outputs import (measured_orders, measured_partitions, partition_verdicts,
                                                                rank_plan, regret_text)
-from transfergraph.planner.validation.decision_verdicts import offered_groupings, separate_line
+from transfergraph.planner.validation.decision_verdicts import (ci_text, offered_groupings, provisional_note,
+                                                                seeds_text, separate_line)
 
 from transfergraph.config import JobConfig, DecisionsConfig
 
-__all__ = ["validate_decisions_job", "choose_tasks", "DEFAULT_MAX_TASKS"]
+__all__ = ["validate_decisions_job", "choose_tasks", "curriculum_first", "DEFAULT_MAX_TASKS"]
 
 #: most tasks judged by default (all 2^n - 1 subsets are trained: 63 networks per seed at 6)
 DEFAULT_MAX_TASKS = 6
@@ -71,12 +73,31 @@ def choose_tasks(names: list[str], explicit: list[str] | None, plan_groups: list
     return chosen, why
 
 
-def _plan_groups(path: Path) -> list[list[str]] | None:
+def curriculum_first(chosen: list[str], plan_order: list[str] | None, n: int) -> tuple[list[str], str]:
+    """(the judged tasks with the curriculum tasks first, a sentence naming the curriculum tasks).
+
+    The curriculum is trained on the first ``n`` tasks of the list, so these are the first ``n`` of the plan's
+    curriculum ``plan_order`` among ``chosen`` (in the plan's order), the other judged tasks after them in their
+    order; without a plan curriculum holding at least 2 judged tasks, ``chosen`` as it is (its first ``n``)."""
+    mine = [str(t) for t in (plan_order or []) if str(t) in chosen]
+    mine = list(dict.fromkeys(mine))[:n]
+    if len(mine) >= 2:
+        return mine + [t for t in chosen if t not in mine], (
+            f"the first {len(mine)} of the plan's curriculum among the judged tasks, {' > '.join(mine)}")
+    return list(chosen), f"the first {min(n, len(chosen))} judged tasks, {', '.join(chosen[:n])} (no plan curriculum)"
+
+
+def _plan_value(path: Path, key: str) -> list | None:
     try:
-        groups = json.loads(path.read_text()).get("groups") if path.is_file() else None
+        value = json.loads(path.read_text()).get(key) if path.is_file() else None
     except (OSError, ValueError, AttributeError):
         return None
-    return groups if isinstance(groups, list) and all(isinstance(g, list) for g in groups) else None
+    return value if isinstance(value, list) else None
+
+
+def _plan_groups(path: Path) -> list[list[str]] | None:
+    groups = _plan_value(path, "groups")
+    return groups if groups is not None and all(isinstance(g, list) for g in groups) else None
 
 
 def plan_methods(config: JobConfig, path: Path) -> tuple[str, bool, str]:
@@ -101,23 +122,54 @@ def plan_methods(config: JobConfig, path: Path) -> tuple[str, bool, str]:
 
 
 def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | None = None):
+    """(judged tasks, the curriculum tasks first; why these; which are the curriculum tasks: the first
+    ``validate.decisions.n_curriculum`` (default 4) of the plan's curriculum among the judged tasks)."""
     names = [t.name for t in tasks]
     chosen, why = choose_tasks(names, dcfg.tasks, _plan_groups(plan_path) if plan_path else None)
-    return [next(t for t in tasks if t.name == n) for n in chosen], why
+    n_curr = min(dcfg.n_curriculum or 4, len(chosen))
+    chosen, curr_why = curriculum_first(chosen, _plan_value(plan_path, "curriculum") if plan_path else None, n_curr)
+    return [next(t for t in tasks if t.name == n) for n in chosen], why, curr_why
 
 
 #: how the warnings :func:`_update_plan` adds begin (a rerun drops them before adding the new ones)
-_VALIDATION_WARNINGS = ("groups: trained for real on this data", "curriculum: trained for real on this data")
+#: how the warning that a planner method failed on this data begins, per decision (a re-plan keeps them)
+VALIDATION_WARNINGS = {name: f"{name}: trained for real on this data" for name in ("groups", "curriculum")}
+
+
+def _evidence_note(name: str, method: str, scope: list[str], seeds: int, why: str, curr_why: str, rows,
+                   mine: dict | None) -> str:
+    """One statement of what was measured: the planner's method re-run per seed and judged against every
+    alternative trained, where this plan's own decision (restricted to the judged tasks) ranked among those
+    alternatives, and which tasks were judged and why."""
+    what = {"groups": ("partition", "groups", "were"), "curriculum": ("order", "order", "was")}[name]
+    note = (f"the planner's method ({method}) was re-run on each seed's graph of per-task networks trained on "
+            f"{scope} ({seeds_text(seeds)}) and judged against every alternative {what[0]} trained for real on "
+            f"these tasks: " + "; ".join(
+                f"{r.decision}: percentile {r.percentile_seed_mean_truth:.0f} and regret "
+                f"{regret_text(r.regret_seed_mean_truth)} (seed-mean truth), gain {r.gain:+.3f} "
+                f"{ci_text(r.gain_low, r.gain_high, r.n_seeds)}: {r.verdict}" for r in rows.itertuples()) + ". ")
+    if mine:
+        shown = " | ".join("+".join(g) for g in mine["groups"]) if name == "groups" else " > ".join(mine["order"])
+        note += (f"This plan's own {what[1]}, restricted to the judged tasks ({shown}), {what[2]} among the alternatives "
+                 f"trained: percentile {mine['percentile']:.0f}, gain {mine['gain_over_random']:+.3f} over the random "
+                 f"mean (seed-mean test, {seeds_text(seeds)}). ")
+    else:
+        note += f"This plan's own {what[1]} could not be ranked among them (not every judged task is in it). "
+    note += f"Tasks judged: {why or 'as configured'}"
+    if name == "curriculum" and curr_why:
+        note += f"; curriculum tasks: {curr_why}"
+    return note + "."
 
 
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
                  seeds: int, n_curr: int, res, why: str = "", withheld: dict | None = None,
                  grouping_arm: str = "planner", grouping_method: str = "grouping",
-                 partitions: dict | None = None) -> None:
+                 partitions: dict | None = None, curriculum_why: str = "") -> None:
     """Evidence of the plan's method as measured here. What was trained is the planner *method* re-run on
-    each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``), not this
-    plan's exact groups and order: the note says so, and adds where the plan's own decisions, restricted
-    to the validated tasks, rank among everything trained (``this_plan``). The level carries the verdict
+    each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``, which
+    ``curriculum_why`` names), judged against every alternative trained; the plan's own decisions, restricted
+    to the judged tasks, are among those alternatives, and the note says where they rank (``this_plan``,
+    :func:`_evidence_note`). The level carries the verdict
     (:func:`~transfergraph.planner.validation.decision_verdicts.evidence_level`); ``measured_groups`` holds
     only the measured groupings that may be offered, ``measured_groups_withheld`` the others with the reason."""
     from transfergraph.planner.validation.decision_verdicts import evidence_level, separate_line
@@ -127,7 +179,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
     plan = json.loads(path.read_text())
     evidence = plan.setdefault("evidence", {})
     if plan.get("warnings"):  # a rerun replaces (never repeats) the warnings an earlier validation added
-        plan["warnings"] = [w for w in plan["warnings"] if not str(w).startswith(_VALIDATION_WARNINGS)]
+        plan["warnings"] = [w for w in plan["warnings"] if not str(w).startswith(tuple(VALIDATION_WARNINGS.values()))]
     plan["measured_groups"] = measured_groups
     if withheld:
         plan["measured_groups_withheld"] = withheld
@@ -151,31 +203,20 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
     for name, rows in picks.items():
         if not len(rows):
             continue
-        entry = {
-            "level": evidence_level(rows),
-            "note": (f"the planner's method ({grouping_method if name == 'groups' else curriculum_objective}), re-run on "
-                     f"graphs of per-task networks trained on {scope[name]} ({seeds} seeds), every alternative "
-                     f"trained for comparison; this plan's own {name} were not trained as such. Tasks judged: "
-                     f"{why or 'as configured'}. "
-                     + "; ".join(f"{r.decision}: percentile {r.percentile_seed_mean_truth:.0f} and regret "
-                                 f"{regret_text(r.regret_seed_mean_truth)} (seed-mean truth), gain {r.gain:+.3f} "
-                                 f"[{r.gain_low:+.3f}, {r.gain_high:+.3f}]: {r.verdict}" for r in rows.itertuples())),
-        }
+        mine = own.get(name)
+        if name == "curriculum" and mine:
+            mine = mine.get("naive") or next(iter(mine.values()))
+        entry = {"level": evidence_level(rows),
+                 "note": _evidence_note(name, grouping_method if name == "groups" else curriculum_objective,
+                                        scope[name], seeds, why, curriculum_why, rows, mine)}
+        if mine:
+            entry["this_plan"] = mine
         if name == "groups" and (evidence.get("groups") or {}).get("level") == "measured":
             # groups measured by `transfergraph group` stay the plan's; the proxy method's verdict goes beside them
             entry["note"] = "the proxy grouping method (not this plan's measured groups): " + entry["note"]
             evidence["groups"]["proxy_method"] = entry
         else:
             evidence[name] = entry
-        mine = own.get(name)
-        if name == "curriculum" and mine:
-            mine = mine.get("naive") or next(iter(mine.values()))
-        if mine:
-            what = (" | ".join("+".join(g) for g in mine["groups"]) if name == "groups" else " > ".join(mine["order"]))
-            entry["this_plan"] = mine
-            entry["note"] += (f". This plan's own {name} restricted to the validated tasks ({what}) were "
-                                       f"trained among the alternatives: percentile {mine['percentile']:.0f}, gain "
-                                       f"{mine['gain_over_random']:+.3f} over the random mean (seed-mean test).")
         if any(str(v).startswith("fails") for v in rows.verdict):
             if name == "groups":
                 alone = separate_line(summary, rows.decision)
@@ -200,9 +241,11 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                               f"random-order mean" for learner, m in won.items()) + ")." if won else
                           "no order chosen on validation here beat the random-order mean on test (plan.json "
                           "measured_curriculum); the order matters little on this data.")
+            few = provisional_note(seeds)  # advice from few seeds says so
             plan.setdefault("warnings", []).append(
-                f"{name}: trained for real on this data, the planner's method for {name} did not meet the "
-                "'beats random' bar (decisions.md); " + advice)
+                f"{VALIDATION_WARNINGS[name]}, the planner's method for {name} did not meet the "
+                "'beats random' bar (decisions.md); " + (f"{advice.rstrip('.')} ({few})." if few and few not in advice
+                                                        else advice))
     atomic_write_json(path, plan)
 
 
@@ -228,8 +271,8 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     out = prepare_out_dir(out)
     check_out_belongs_to(config, out)
     dcfg = config.validate_.decisions or DecisionsConfig()
-    tasks, why = _select(config, build_tasks(config), dcfg, out / "plan.json")
-    log(f"judging {[t.name for t in tasks]}: {why}")
+    tasks, why, curr_why = _select(config, build_tasks(config), dcfg, out / "plan.json")
+    log(f"judging {[t.name for t in tasks]}: {why}; curriculum tasks: {curr_why}")
     data = prepare_tasks(tasks, train_per_class=dcfg.train_per_class, split_seed=config.seed)
     tcfg = config.models.training
     in_channels = int(data[0].train_x.shape[1])
@@ -243,7 +286,8 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     affinity, centered, objective = plan_methods(config, out / "plan.json")
     arm = grouping_arm(affinity, centered)  # the plan's own grouping variant
     variants = {**GROUPING_VARIANTS, arm: (affinity, centered)}
-    log(f"training every subset of {len(data)} tasks and every order of {n_curr}, {dcfg.seeds} seeds")
+    log(f"training every subset of {len(data)} tasks and every order of {min(n_curr, len(data))}, "
+        f"{seeds_text(dcfg.seeds)}")
     from transfergraph.jobs.decision_workers import decision_cache  # the tables trained on every worker first
 
     with decision_cache(config, out, data, dcfg, n_curr=min(n_curr, len(data)), use_cache=use_cache, log=log,
@@ -260,16 +304,16 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     offered, withheld = offered_groupings(summary, measured)
     names = [t.name for t in data]
     section = decision_section(summary, figures, res.pairs)
-    section = section.replace("\n\n", f"\n\nTasks judged: {names} (curriculum: the first {min(n_curr, len(names))}); "
-                              f"why these: {why}.\n\n", 1)
+    section = section.replace("\n\n", f"\n\nTasks judged: {names}; why these: {why}. Curriculum tasks (every order "
+                              f"of them trained): {curr_why}.\n\n", 1)
     section += "\n" + "\n".join(
         f"Grouping from the measured pairs (HOA), at most {k[1:]} groups: " + " | ".join("+".join(g) for g in groups)
         + (" (plan.json `measured_groups`)." if k in offered else f": {withheld[k]}.") for k, groups in measured.items())
     section += "\n" + "\n".join(
         f"Best partition on validation among every one trained, at most {k[1:]} groups: "
-        + " | ".join("+".join(g) for g in m["groups"]) + f" (test accuracy {m['gain_over_random']:+.3f} over the "
-        f"random partition mean, percentile {m['percentile']:.0f}; plan.json `measured_partition`)."
-        for k, m in partitions.items())
+        + " | ".join("+".join(g) for g in m["groups"]) + f" (plan.json `measured_partition`: test accuracy "
+        f"{m['gain_over_random']:+.3f} over the random partition mean, percentile {m['percentile']:.0f}; "
+        f"{provisional_note(m['seeds']) or seeds_text(m['seeds'])})." for k, m in partitions.items())
     alone = separate_line(summary)
     if alone:
         section += "\n\n" + alone
@@ -277,7 +321,7 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     _update_plan(out / "plan.json", summary, objective, offered,
                  tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld,
                  partitions=partitions, grouping_arm=arm, grouping_method=f"grouping, affinity {affinity}"
-                 + ("" if centered else ", uncentred"))
+                 + ("" if centered else ", uncentred"), curriculum_why=curr_why)
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report
 

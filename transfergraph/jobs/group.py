@@ -15,10 +15,25 @@ Outputs, all in ``OUT``:
 - ``cotrain_gains.csv``: per (task, partner) the mean gain over seeds and its standard error;
 - ``graph.graphml``: the run's graph (if ``OUT`` holds one) with ``cotrain_gain`` and ``cotrain_se`` on
   its task -> task edges, else a graph of task nodes with those edges;
-- ``plan.json``: ``groups`` from the measured pair gains (HOA + exact partition search), evidence level
-  "measured"; a run's plan keeps its other decisions, and its proxy groups under ``proxy_groups``;
-- ``cotrain.md``: the design, the gains and the grouping in words (and report.md, re-rendered when ``OUT``
-  holds a run).
+- ``plan.json``: ``groups`` from the measured pair gains (HOA + exact partition search, optimised on the test
+  loss of the networks: :data:`OPTIMISED_ON`), evidence level "measured"; a run's plan keeps its other
+  decisions, and its proxy groups under ``proxy_groups``; ``train_alone`` (kept alone: sharing hurts beyond
+  noise), ``train_alone_provisional`` (kept alone, not resolved), the warnings on kept-alone tasks and the
+  evidence note are rewritten with the groups, so they always agree;
+- ``cotrain.md``: the design, the gains and the grouping in words; report.md and its ``groups.png`` are
+  re-rendered when ``OUT`` holds a run.
+
+Trust: when a task's single-task network is at chance, or with one seed (no standard error), plan.json
+warns (naming the tasks and what to rerun) and the evidence note carries the caveat; "sharing hurts t,
+train t alone" is said only when resolved beyond noise, otherwise the task is kept alone *provisionally*
+(:class:`Trust`).
+
+``--tasks`` naming a subset of the tasks of ``OUT``'s plan measures that subset only and leaves the plan's
+groups, ``train_alone``, their warnings, ``evidence.groups``, graph.graphml, cotrain.csv / cotrain.md and
+the report as they were (they describe every task); its grouping goes to plan.json ``cotrain_groups``
+(evidence in ``evidence.cotrain_groups``) and its measurements to ``cotrain_subset.csv``,
+``cotrain_subset_gains.csv`` and ``cotrain_subset.md``. A later run on every task replaces the groups and
+drops that subset's outputs.
 """
 from __future__ import annotations
 
@@ -38,7 +53,21 @@ from transfergraph.planner.common.wording import count
 
 from transfergraph.config import DecisionsConfig, JobConfig
 
-__all__ = ["TrunkFactory", "GroupResult", "group_job", "executor_for", "GAIN_DEFINITION"]
+__all__ = ["TrunkFactory", "GroupResult", "Trust", "group_job", "executor_for", "GAIN_DEFINITION", "OPTIMISED_ON"]
+
+#: plan.json warnings that ``group`` writes (and replaces on its next full run)
+OWN_WARNINGS = ("sharing hurts task", "sharing may hurt task", "more than 10 tasks: pair",
+                "co-training networks at chance", "co-training gains measured with")
+
+#: what the grouping is optimised on, and how it differs from the groupings of ``validate --decisions``
+OPTIMISED_ON = ("optimised on the test loss (cross-entropy) of the single-task and pair networks; `validate "
+                "--decisions` offers two others from networks of the same kind: plan.json `measured_groups` (HOA on "
+                "validation-accuracy pair gains) and `measured_partition` (the trained partition with the best "
+                "validation accuracy), so the three can differ")
+
+#: output names of a run on a subset of the plan's tasks (the full run's cotrain.* files are left as they were)
+SUBSET_FILES = {"csv": "cotrain_subset.csv", "gains": "cotrain_subset_gains.csv", "md": "cotrain_subset.md"}
+FULL_FILES = {"csv": "cotrain.csv", "gains": "cotrain_gains.csv", "md": "cotrain.md"}
 
 GAIN_DEFINITION = ("gain(u -> t) = test cross-entropy of t trained alone - test cross-entropy of t trained with u "
                    "(mean over the networks holding both), in nats, averaged over seeds; > 0: u helps t")
@@ -74,6 +103,9 @@ class GroupResult:
     design: str = ""
     dry_run_text: str = ""
     seconds: float = 0.0
+    subset: bool = False  # measured a subset of the plan's tasks: the plan's groups were left as they were
+    files: list = field(default_factory=list)  # the files written, in OUT
+    trust: "Trust | None" = None
 
 
 def _chosen_names(known: list[str], names: list[str] | None) -> list[str]:
@@ -169,16 +201,58 @@ def _write_graph(out: Path, names, gains) -> str:
     return what
 
 
-def _hurt_warning(t: str, gains) -> str:
+def _hurt_warning(t: str, gains, *, chance: dict | None = None) -> str:
+    """The plan.json warning for a task kept alone because every measured partner raised its test loss.
+
+    "sharing hurts task 't' ... train 't' alone" only when that is resolved beyond noise
+    (:func:`~transfergraph.planner.validation.cotrain.hurt_resolved`) and ``t``'s single-task network is not at
+    chance (``chance``: its facts from :func:`~transfergraph.planner.validation.cotrain.chance_tasks`); otherwise
+    "sharing may hurt task 't' (provisional)", with the reason and what to rerun."""
+    from transfergraph.planner.validation.cotrain import hurt_resolved
+
     rows = gains[gains.task == t].sort_values("gain", ascending=False)
     best = rows.iloc[0]
-    noise = ""
-    if math.isfinite(float(best.se)) and best.gain + 2 * best.se >= 0:  # the best partner's loss is within 2 se of alone
-        noise = (f"; that best gain is within noise (gain + 2 se >= 0 over {int(best.n_seeds)} seed(s)): more "
-                 "--seeds would tell whether sharing really hurts")
-    return (f"sharing hurts task {t!r}: every measured partner raised its test loss (best partner {best.partner!r}: "
-            f"gain {best.gain:+.4f} nats, se {best.se:.4f}){noise}; train {t!r} alone rather than in a group "
-            "(plan.json keeps it as a group of its own).")
+    n = int(best.n_seeds) if "n_seeds" in rows else 1
+    se = f"se {best.se:.4f}" if math.isfinite(best.se) else "no se"
+    facts = f"best partner {best.partner!r}: gain {best.gain:+.4f} nats, {se}, over {count(n, 'seed')}"
+    if hurt_resolved(t, gains) and not chance:
+        return (f"sharing hurts task {t!r}: every measured partner raised its test loss beyond noise ({facts}); "
+                f"train {t!r} alone rather than in a group (plan.json keeps it as a group of its own).")
+    reasons, todo = [], ["more --seeds (3 or more)"]
+    if chance:
+        reasons.append(f"its single-task network is at chance (test loss {chance['loss']:.4f} vs ln C "
+                       f"{chance['chance_loss']:.4f}, accuracy {chance['acc']:.3f} vs 1/C {chance['chance_acc']:.3f}), "
+                       "so its gains are noise")
+        todo.insert(0, "more --steps")
+    if not rows["se"].map(math.isfinite).all():
+        reasons.append(f"with {count(n, 'seed')} there is no standard error, so it is not resolved beyond noise")
+    elif not hurt_resolved(t, gains):  # some partner's gain + 2 se >= 0
+        worst = rows[(rows.gain + 2 * rows.se) >= 0].iloc[0]
+        reasons.append(f"that is within noise (gain + 2 se >= 0 for partner {worst.partner!r} over {n} seed(s))")
+    return (f"sharing may hurt task {t!r} (provisional): every measured partner raised its test loss ({facts}), but "
+            + "; and ".join(reasons) + f"; plan.json keeps {t!r} as a group of its own for now: rerun "
+            f"`transfergraph group` with {' and '.join(todo)} before training it alone.")
+
+
+def _caveats(chance: dict, gains, steps: int) -> list[str]:
+    """plan.json warnings on how far the measured gains can be trusted: tasks whose single-task network is at
+    chance (their gains are noise), and a single seed (no standard error); [] when neither applies."""
+    from transfergraph.planner.validation.cotrain import CHANCE_TOLERANCE
+
+    out = []
+    if chance:
+        facts = ", ".join(f"{t} loss {c['loss']:.4f} vs ln C {c['chance_loss']:.4f}, accuracy {c['acc']:.3f} vs "
+                          f"1/C {c['chance_acc']:.3f}" for t, c in chance.items())
+        out.append(f"co-training networks at chance for tasks {sorted(chance)}: each single-task network's test loss "
+                   f"is within {100 * CHANCE_TOLERANCE:.0f}% of ln C or its accuracy is not above 1/C ({facts}); "
+                   f"their measured gains are noise, so the measured groups holding them are provisional: rerun "
+                   f"`transfergraph group` with more --steps (this run: {steps}) and --seeds.")
+    if len(gains) and not gains["se"].map(math.isfinite).any():
+        n = int(gains["n_seeds"].max()) if "n_seeds" in gains else 1
+        out.append(f"co-training gains measured with {count(n, 'seed')}: no standard error, so no gain is resolved beyond "
+                   "noise and the measured groups are provisional (tasks kept alone are marked so): rerun "
+                   "`transfergraph group` with --seeds 3 or more.")
+    return out
 
 
 def _objective(decision, groups, gains, n_groups: int) -> dict:
@@ -198,51 +272,125 @@ def _objective(decision, groups, gains, n_groups: int) -> dict:
     return obj
 
 
-def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_groups, budget, failed) -> None:
+@dataclass(frozen=True)
+class Trust:
+    """How far one run's measured gains can be trusted.
+
+    ``chance``: the tasks whose single-task network is at chance, with their facts
+    (:func:`~transfergraph.planner.validation.cotrain.chance_tasks`); ``provisional``: the tasks kept alone whose
+    "sharing hurts" is not resolved beyond noise (one seed, within 2 se, or at chance); ``one_seed``: no standard
+    error anywhere (a single seed)."""
+
+    chance: dict = field(default_factory=dict)
+    provisional: list = field(default_factory=list)
+    one_seed: bool = False
+
+    @classmethod
+    def of(cls, alone, gains, n_classes) -> "Trust":
+        from transfergraph.planner.validation.cotrain import chance_tasks, hurt_resolved
+
+        chance = chance_tasks(gains, n_classes)
+        one_seed = bool(len(gains)) and not gains["se"].map(math.isfinite).any()
+        return cls(chance, [t for t in alone if t in chance or not hurt_resolved(t, gains)], one_seed)
+
+    def sentences(self) -> list[str]:
+        """The caveats in words (for the evidence note and cotrain.md)."""
+        from transfergraph.planner.validation.cotrain import CHANCE_TOLERANCE
+
+        out = []
+        if self.chance:
+            out.append(f"Caveat: the single-task networks of {sorted(self.chance)} are at chance (test loss within "
+                       f"{100 * CHANCE_TOLERANCE:.0f}% of ln C or accuracy not above 1/C), so their gains are noise "
+                       "and the groups holding them are provisional: rerun `transfergraph group` with more --steps and --seeds.")
+        if self.one_seed:
+            out.append("Caveat: 1 seed, so no gain has a standard error and none is resolved beyond noise: these "
+                       "groups are provisional; rerun `transfergraph group` with --seeds 3 or more.")
+        return out
+
+
+def _planned_tasks(out: Path) -> set[str]:
+    """The tasks of the groups of ``OUT/plan.json`` (empty when there is no plan)."""
     path = out / "plan.json"
+    if not path.is_file():
+        return set()
+    return {str(t) for g in json.loads(path.read_text()).get("groups") or [] for t in g}
+
+
+def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_groups, budget, failed,
+                 trust: Trust | None = None, subset: bool = False) -> None:
+    """Write the measured grouping into ``OUT/plan.json``.
+
+    Full run (``subset`` False): ``groups``, ``objectives.groups``, ``evidence.groups``, ``train_alone`` and
+    ``group``'s own warnings are replaced together (a run's proxy groups kept as ``proxy_groups``; an earlier
+    subset's ``cotrain_groups`` dropped). Subset run (the plan holds tasks that were not measured): only
+    ``cotrain_groups`` and ``evidence.cotrain_groups`` (whose ``train_alone`` lists the subset's kept-alone
+    tasks) are written; every other key stays as it was. ``train_alone`` holds the kept-alone tasks whose
+    "sharing hurts" is resolved beyond noise, ``train_alone_provisional`` the others (both singleton groups)."""
+    trust = trust or Trust()
+    path = out / "plan.json"
+    firm = [t for t in alone if t not in trust.provisional]
+    shaky = [t for t in alone if t in trust.provisional]
     evidence = {
         "level": "measured",
         "note": (f"measured on your data with `transfergraph group`: {design.describe()}; {GAIN_DEFINITION}; groups "
                  f"by the higher-order approximation (Standley et al., ICML 2020: a task's loss in a group = the mean "
-                 f"of its pair losses there) and exact partition search into at most {n_groups} groups"
-                 + (f"; kept alone because sharing hurts them: {alone}" if alone else "")
+                 f"of its pair losses there) and exact partition search into at most {n_groups} groups, {OPTIMISED_ON}"
+                 + (f"; kept alone because sharing hurts them: {firm}" if firm else "")
+                 + (f"; kept alone provisionally (every measured partner raised their test loss, but not resolved "
+                    f"beyond noise): {shaky}" if shaky else "")
                  + (f" (so {len(groups)} groups, more than the budget of {n_groups})" if len(groups) > n_groups else "")
                  + (f"; {len(failed)} networks failed and are missing from the means" if failed else "")
                  + ". The gains are measured on the test split; confirm the chosen groups on fresh data before "
-                   "reporting their accuracy."),
+                   "reporting their accuracy." + "".join(" " + c for c in trust.sentences())),
         "design": design.kind, "networks": len(design.groups) * len(design.seeds), "seeds": list(design.seeds),
-        "steps": budget.steps, "batch": budget.batch, "train_alone": alone, "tasks": list(names),
+        "steps": budget.steps, "batch": budget.batch, "train_alone": firm, "tasks": list(names),
+        "optimised_on": "test loss of the single-task and pair networks (HOA)",
+        "at_chance": sorted(trust.chance), "provisional_alone": shaky,
+        "provisional": bool(trust.chance or trust.one_seed or shaky),
     }
-    warnings = [_hurt_warning(t, gains) for t in alone]
+    warnings = [_hurt_warning(t, gains, chance=trust.chance.get(t)) for t in alone]
+    warnings += _caveats(trust.chance, gains, budget.steps)
     if design.kind == "subsets":
         warnings.append(f"more than 10 tasks: pair affinities estimated from random task subsets, not every pair "
                         f"({design.describe()}).")
+    if subset:  # only the keys of this measurement: the plan's groups and everything that describes them stay
+        plan = json.loads(path.read_text())
+        evidence["note"] += (f" Measured on {sorted(names)} only, a subset of the plan's tasks: plan.json `groups`, "
+                             f"`train_alone`, their warnings and `evidence.groups` were left as they were; this grouping "
+                             f"is `cotrain_groups` ({SUBSET_FILES['md']}).")
+        evidence["warnings"] = warnings
+        plan["cotrain_groups"] = groups
+        plan.setdefault("evidence", {})["cotrain_groups"] = evidence
+        atomic_write_json(path, plan)
+        return
     objective = _objective(decision, groups, gains, n_groups)
     if path.is_file():
         plan = json.loads(path.read_text())
-        planned = sorted(t for g in plan.get("groups", []) for t in g)
-        if planned and planned != sorted(names):
-            plan["cotrain_groups"] = groups  # measured on a subset of the plan's tasks: offered beside the plan's groups
-            evidence["note"] += f" Measured on {sorted(names)} only, so plan.json `cotrain_groups` holds them."
-            plan.setdefault("evidence", {})["cotrain_groups"] = evidence
-        else:
-            if plan.get("evidence", {}).get("groups", {}).get("level") != "measured":
-                plan["proxy_groups"] = plan.get("groups")
-            plan["groups"] = groups
-            plan.setdefault("evidence", {})["groups"] = evidence
-            plan.setdefault("objectives", {})["groups"] = objective
-        old = [w for w in plan.get("warnings", []) if not w.startswith(("sharing hurts task", "more than 10 tasks: pair"))]
-        plan["warnings"] = old + warnings
+        if plan.get("evidence", {}).get("groups", {}).get("level") != "measured":
+            plan["proxy_groups"] = plan.get("groups")
+        plan["groups"] = groups
+        plan.setdefault("evidence", {})["groups"] = evidence
+        plan.setdefault("objectives", {})["groups"] = objective
+        plan.pop("cotrain_groups", None)  # an earlier subset's grouping: this run measured every task of the plan
+        plan["evidence"].pop("cotrain_groups", None)
+        plan["warnings"] = [w for w in plan.get("warnings", []) if not str(w).startswith(OWN_WARNINGS)] + warnings
     else:
         plan = {"metric": "cotrain_gain", "sources": {}, "source_models": {}, "source_set": {}, "groups": groups,
                 "curriculum": [], "objectives": {"groups": objective},
                 "warnings": warnings, "settings": {"n_groups": n_groups, "tasks": list(names)},
                 "evidence": {"groups": evidence}}
-    plan["train_alone"] = alone
+    plan["train_alone"] = firm  # "train it alone" only where sharing hurts beyond noise
+    plan["train_alone_provisional"] = shaky  # kept alone too, until more --seeds / --steps resolve it
     atomic_write_json(path, plan)
 
 
-def _markdown(names, groups, alone, gains, design, n_groups, failed) -> str:
+def _markdown(names, groups, alone, gains, design, n_groups, failed, *, trust: Trust | None = None,
+              subset: bool = False) -> str:
+    """cotrain.md (cotrain_subset.md for a ``subset`` run): the design, what the grouping is optimised on, the
+    groups, the kept-alone tasks (resolved or provisional), the caveats of ``trust`` and the gains table."""
+    trust = trust or Trust()
+    firm = [t for t in alone if t not in trust.provisional]
+    shaky = [t for t in alone if t in trust.provisional]
     lines = ["## Measured grouping (`transfergraph group`)", "",
              f"Tasks: {', '.join(names)}. Design: {design.describe()}.", "",
              f"Gain: {GAIN_DEFINITION}.", "",
@@ -252,9 +400,23 @@ def _markdown(names, groups, alone, gains, design, n_groups, failed) -> str:
                  f"{n_groups})." if len(groups) > n_groups else ".") if groups else
               "No pair could be measured (see the failures below): plan.json and graph.graphml were left as they were."),
              ""]
-    if alone:
-        lines += [f"Sharing hurts {', '.join(alone)}: every measured partner raised the test loss; train "
-                  + ("it" if len(alone) == 1 else "each") + " alone.", ""]
+    if groups:
+        lines += [f"The grouping is {OPTIMISED_ON}.", ""]
+    if subset and groups:
+        lines += [f"Measured on a subset of the plan's tasks: plan.json `groups`, `train_alone`, their warnings and "
+                  f"`evidence.groups` were left as they were (they describe every task of the plan); this grouping "
+                  f"is plan.json `cotrain_groups`, and this file, {SUBSET_FILES['csv']} and {SUBSET_FILES['gains']} "
+                  f"hold its measurements (cotrain.md and graph.graphml keep those of the plan's groups).", ""]
+    if firm:
+        lines += [f"Sharing hurts {', '.join(firm)}: every measured partner raised the test loss beyond noise; train "
+                  + ("it" if len(firm) == 1 else "each") + " alone.", ""]
+    if shaky:
+        lines += [f"Every measured partner raised the test loss of {', '.join(shaky)}, but not beyond noise (one seed, "
+                  "within 2 se, or a single-task network at chance): "
+                  + ("it keeps a group of its own" if len(shaky) == 1 else "each keeps a group of its own")
+                  + " provisionally; rerun with more --seeds (and --steps) before training "
+                  + ("it" if len(shaky) == 1 else "them") + " alone.", ""]
+    lines += [c for sentence in trust.sentences() for c in (sentence, "")]
     if failed:
         lines += [f"{len(failed)} networks failed (left out of the means): "
                   + "; ".join(f"{k}: {e}" for k, e in failed[:5]), ""]
@@ -262,6 +424,29 @@ def _markdown(names, groups, alone, gains, design, n_groups, failed) -> str:
     lines += [f"| {r.task} | {r.partner} | {r.gain:+.4f} | {r.se:.4f} | {r.test_loss_alone:.4f} | {r.test_loss_with:.4f} |"
               for r in gains.itertuples()]
     return "\n".join(lines) + "\n"
+
+
+def _redraw_groups_figure(out: Path) -> str:
+    """Draw ``groups.png`` again for the plan's (now measured) groups and record it in run.json, so report.md's
+    figure shows the groups it lists; returns what was done, in words."""
+    from transfergraph.planner.report.artifacts import RUN_INFO, read_artifacts
+    from transfergraph.planner.report.decision_figures import plot_groups
+    from transfergraph.planner.report.outputs import FILES
+
+    art = read_artifacts(out)
+    run = dict(art.run)
+    figures, skipped = dict(run.get("figures") or {}), dict(run.get("skipped") or {})
+    if plot_groups(art.graph, art.plan, out / FILES["groups"]) is not None:
+        figures["groups"], what = FILES["groups"], f"redrew {FILES['groups']} for the measured groups"
+        skipped.pop("groups", None)
+    else:
+        (out / FILES["groups"]).unlink(missing_ok=True)
+        figures.pop("groups", None)
+        skipped["groups"] = ("No task-to-task edge of graph.graphml carries a measured co-training gain, so the groups "
+                             "figure is omitted: the groups are listed above.")
+        what = f"removed {FILES['groups']}: no edge carries a measured gain"
+    atomic_write_json(out / RUN_INFO, {**run, "figures": figures, "skipped": skipped})
+    return what
 
 
 def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None, address: str | None = None,
@@ -320,24 +505,36 @@ def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None
         return result
     outcome = run_networks(jobs, data, trunk, executor=runner, cache=cache, progress=progress, log=log)
     result.trained, result.cached, result.failed = len(outcome.trained), len(outcome.cached), outcome.failed
+    subset = bool(_planned_tasks(out_dir) - set(names))  # the plan holds tasks this run does not measure
+    files = SUBSET_FILES if subset else FULL_FILES
+    result.subset, result.files = subset, [files["csv"], files["gains"], files["md"]]
     cotrain = cotrain_table(outcome.rows, design)
-    atomic_write_with(out_dir / "cotrain.csv", lambda tmp: cotrain.to_csv(tmp, index=False))
+    atomic_write_with(out_dir / files["csv"], lambda tmp: cotrain.to_csv(tmp, index=False))
     gains = pair_gains(cotrain)
-    atomic_write_with(out_dir / "cotrain_gains.csv", lambda tmp: gains.to_csv(tmp, index=False))
+    atomic_write_with(out_dir / files["gains"], lambda tmp: gains.to_csv(tmp, index=False))
     if not len(gains):  # every network of every pair failed: nothing measured, the plan and graph stay as they are
-        atomic_write_text(out_dir / "cotrain.md", _markdown(names, [], [], gains, design, 0, outcome.failed))
+        atomic_write_text(out_dir / files["md"], _markdown(names, [], [], gains, design, 0, outcome.failed))
         result.seconds = time.perf_counter() - t0
         return result
-    log(_write_graph(out_dir, names, gains))
+    if not subset:  # graph.graphml's gains are those of the plan's groups: a subset run leaves them as they are
+        log(_write_graph(out_dir, names, gains))
+        result.files.insert(2, "graph.graphml")
     k = n_groups or config.plan.n_groups or default_n_groups(len(names))
     groups, decision, alone = measured_grouping(names, gains, n_groups=k, max_group_size=config.plan.max_group_size)
-    result.groups, result.alone = groups, alone
+    trust = Trust.of(alone, gains, {t.name: t.n_classes for t in data})
+    result.groups, result.alone, result.trust = groups, alone, trust
     _update_plan(out_dir, names=names, groups=groups, decision=decision, alone=alone, gains=gains, design=design,
-                 n_groups=k, budget=budget, failed=outcome.failed)
-    atomic_write_text(out_dir / "cotrain.md", _markdown(names, groups, alone, gains, design, k, outcome.failed))
-    if (out_dir / "report.md").is_file() and (out_dir / "graph.graphml").is_file():
-        from transfergraph.planner.report import render_report
+                 n_groups=k, budget=budget, failed=outcome.failed, trust=trust, subset=subset)
+    result.files.insert(-1, "plan.json")
+    atomic_write_text(out_dir / files["md"], _markdown(names, groups, alone, gains, design, k, outcome.failed,
+                                                       trust=trust, subset=subset))
+    if not subset:
+        for name in SUBSET_FILES.values():  # an earlier subset's outputs: plan.json no longer points at them
+            (out_dir / name).unlink(missing_ok=True)
+        if (out_dir / "report.md").is_file() and (out_dir / "graph.graphml").is_file():
+            from transfergraph.planner.report import render_report
 
-        render_report(out_dir)  # the run's report, with the measured groups and their evidence
+            log(_redraw_groups_figure(out_dir))
+            render_report(out_dir)  # the run's report, with the measured groups, their figure and their evidence
     result.seconds = time.perf_counter() - t0
     return result

@@ -35,8 +35,16 @@ def plan_options(config: JobConfig | None = None, *, previous: Path | None = Non
 
     ``overrides`` use the :class:`PlanOptions` field names (``n_groups`` for ``--groups``). Re-planning
     with one flag changed keeps the other options of the run it came from.
+
+    Raises
+    ------
+    transfergraph.planner.common.exceptions.InputError
+        An override :class:`PlanOptions` rejects (checked first, on its own: the message names the field,
+        what it accepts and the value given, never the recorded file); a setting of ``previous`` it
+        rejects (the message names that file and ``settings.<key>``).
     """
     base = PlanOptions()
+    base.replace(**overrides)  # the values given (the command line's flags) are checked before any recorded one
     if config is None and previous is not None and Path(previous).is_file():
         settings = recorded_settings(Path(previous))
         if settings is not None:

@@ -89,7 +89,10 @@ def _task_from_spec(config: JobConfig, i: int, spec: TaskSpec) -> Task:
         raise ConfigError(f"{key}.classes: {missing} not in dataset {spec.dataset or config.data.source!r}; "
                           f"available classes: {available}.")
     if len(classes) < 2:
-        raise ConfigError(f"{key}.classes: a task needs at least 2 distinct classes; got {classes}.")
+        names = getattr(ds, "class_names", None)  # an image folder's labels are positions: show its names
+        shown = [names[c] if names and isinstance(c, (int, np.integer)) and 0 <= c < len(names) else c
+                 for c in classes]
+        raise ConfigError(f"{key}.classes: a task needs at least 2 distinct classes; got {shown}.")
     rng = np.random.default_rng(stable_seed(config.seed, "task", spec.name))
     share = share_rows(config, spec.name, spec.dataset, ds.train_y)  # None: the whole split
     if share is None:
@@ -205,7 +208,8 @@ def _external(config: JobConfig, i: int, spec: ExternalModelSpec, model_dir: Pat
     if spec.checkpoint:
         from transfergraph.adapters.models.external import external_source
 
-        return external_source(spec, i, tasks, default_arch=config.models.training.arch, log=log, warn=warn)
+        return external_source(spec, i, tasks, default_arch=config.models.training.arch, log=log, warn=warn,
+                               metrics=config.scoring.metrics)
     ds = _dataset(config, spec.dataset, f"{key}.dataset")
     classes = list(spec.classes) if spec.classes is not None else ds.classes
     missing = [c for c in classes if c not in ds.classes]

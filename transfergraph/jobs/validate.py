@@ -123,7 +123,8 @@ def validate_job(config: JobConfig, out: str | Path, *, executor: str | None = N
 
         from transfergraph.jobs.source_evidence import record_source_evidence
 
-        record_source_evidence(out / "plan.json", corr, regret, config.plan_metric)  # sources: no longer proxy only
+        record_source_evidence(out / "plan.json", corr, regret, config.plan_metric,  # sources: no longer proxy only
+                               validation=validation)
         render_report(out)  # report.md now links the validation section
     log(f"validation finished in {time.perf_counter() - t0:.1f} s")
     return int((validation["status"] != "ok").sum())

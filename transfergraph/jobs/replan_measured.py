@@ -1,0 +1,260 @@
+"""What a re-plan into its run's own folder keeps: the results measured on the data since the run.
+
+``transfergraph plan OUT/scores.csv --out OUT`` (or ``OUT/graph.graphml``) rewrites ``OUT/plan.json``,
+``OUT/graph.graphml`` and ``OUT/run.json``. Those files may hold results that training measured on the
+run's data after it, which a re-plan cannot compute again; they are measurements of the data, not of
+the plan's options, so the re-plan keeps them:
+
+- from ``transfergraph group``: the ``cotrain_gain`` / ``cotrain_se`` of the graph's task -> task edges, and
+  the measured grouping (``evidence.groups.level == "measured"``), which stays the plan's ``groups`` (with
+  its evidence and objective; the re-plan's own proxy groups go to ``proxy_groups``) as long as the tasks
+  are the same, plus ``train_alone``, ``train_alone_provisional``, ``cotrain_groups`` and the warnings it
+  wrote;
+- from ``transfergraph validate --decisions``: ``measured_groups``, ``measured_groups_withheld``,
+  ``measured_partition`` and ``measured_curriculum``; its evidence about the planner's grouping method
+  (affinity, centring) and curriculum objective is kept while the re-plan uses the same method (its note
+  then says when the re-plan's own groups or order changed, so that its ``this_plan`` rank is of the
+  decision planned then), with its warnings; otherwise a warning says the new method was not measured;
+- from ``transfergraph validate``: the ``sources`` evidence, computed again for the re-plan's
+  recommendations from ``correlations.csv``, ``regret.csv`` and ``validation.csv``
+  (:func:`transfergraph.jobs.source_evidence.record_source_evidence`);
+- ``run.json``'s records of the run's inputs (``pairs``, ``pairs_fraction``, ``data``).
+
+A re-plan of *another* run's table into a folder holding such results would replace them with a plan of
+other data: :func:`refuse_foreign` stops it before anything is written.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from transfergraph.planner.common.exceptions import InputError
+from transfergraph.planner.common.io import atomic_write_json
+
+from transfergraph.jobs.decisions import VALIDATION_WARNINGS  # the warnings `validate --decisions` writes
+from transfergraph.jobs.group import OWN_WARNINGS as GROUP_WARNINGS  # the warnings `transfergraph group` writes
+
+__all__ = ["Measured", "read_measured", "refuse_foreign", "measured_elsewhere_warning", "annotate_graph",
+           "carry_measured", "MEASURED_KEYS"]
+
+#: plan.json keys that hold measurements of the data (written by `transfergraph group` / `validate --decisions`)
+MEASURED_KEYS = ("measured_groups", "measured_groups_withheld", "measured_partition", "measured_curriculum",
+                 "cotrain_groups", "train_alone", "train_alone_provisional")
+#: the plan options each decision's validated method depends on
+METHOD_OPTIONS = {"groups": ("grouping_affinity", "centered"), "curriculum": ("curriculum_objective",)}
+#: run.json keys that `transfergraph run` adds about its inputs (a re-plan's report writes the others)
+RUN_RECORDS = ("pairs_fraction", "pairs", "data")
+_MEASURED_LEVELS = ("measured on this data", "validated on this data")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tasks(groups) -> list[str]:
+    return sorted(str(t) for g in (groups or []) for t in g)
+
+
+def _measured_level(entry) -> bool:
+    return isinstance(entry, dict) and str(entry.get("level", "")).startswith(_MEASURED_LEVELS)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The measured results of an output folder, read before a re-plan rewrites its files.
+
+    ``plan``: its plan.json as it was ({} when none or unreadable); ``cotrain``: the ``cotrain_*`` attributes of
+    each edge of its graph.graphml that has them; ``run_records``: the :data:`RUN_RECORDS` of its run.json.
+    """
+
+    folder: Path
+    plan: dict = field(default_factory=dict)
+    cotrain: dict = field(default_factory=dict)
+    run_records: dict = field(default_factory=dict)
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the plan's groups were measured by ``transfergraph group``."""
+        return (self.plan.get("evidence", {}).get("groups") or {}).get("level") == "measured"
+
+    def held(self) -> list[str]:
+        """What was measured, in words (``[]``: nothing; the run.json records alone do not count)."""
+        ev = self.plan.get("evidence") or {}
+        out = [f"plan.json {k}" for k in MEASURED_KEYS if self.plan.get(k)]
+        if self.grouped:
+            out.append("plan.json groups measured by `transfergraph group`")
+        out += [f"plan.json evidence.{k} ({ev[k]['level']})" for k in ("sources", "groups", "curriculum")
+                if _measured_level(ev.get(k))]
+        if self.cotrain:
+            out.append(f"graph.graphml cotrain_gain on {len(self.cotrain)} edges")
+        return out
+
+
+def read_measured(folder: str | Path) -> Measured:
+    """The :class:`Measured` of ``folder`` (empty when it holds none of those files); never raises.
+
+    The graph is read only when its plan.json says ``transfergraph group`` ran there (``train_alone`` or
+    ``cotrain_groups``): only that writes ``cotrain_*`` edge attributes."""
+    folder = Path(folder)
+    plan = _read_json(folder / "plan.json")
+    cotrain: dict = {}
+    grouped = any(k in plan for k in ("train_alone", "cotrain_groups"))  # `group` ran: its gains are on the graph
+    if grouped and (folder / "graph.graphml").is_file():
+        try:
+            graph = nx.read_graphml(folder / "graph.graphml")
+        except Exception:  # noqa: BLE001 - an unreadable graph holds nothing to keep
+            graph = nx.DiGraph()
+        for u, v, data in graph.edges(data=True):
+            kept = {k: val for k, val in data.items() if str(k).startswith("cotrain_")}
+            if kept:
+                cotrain[(str(u), str(v))] = kept
+    run = _read_json(folder / "run.json")
+    return Measured(folder, plan, cotrain,
+                    {k: run[k] for k in RUN_RECORDS if k in run})
+
+
+def refuse_foreign(measured: Measured, source: Path) -> None:
+    """InputError when ``measured`` holds results and ``source`` (the table or graph re-planned) is not its
+    folder's: a plan of other data written there would replace measurements of the folder's own run."""
+    held = measured.held()
+    if held:
+        raise InputError(
+            f"--out {measured.folder} holds results measured on its own run's data ({'; '.join(held)}); a plan of "
+            f"{source} written there would replace them. Give another --out for this plan, or re-plan that folder's "
+            f"own table ({measured.folder / 'scores.csv'}) into it, which keeps them.")
+
+
+def measured_elsewhere_warning(measured: Measured, out: Path) -> list[str]:
+    """The warning of a plan written to ``out`` from a folder holding measured results (``[]`` when none)."""
+    held = measured.held()
+    if not held:
+        return []
+    return [f"measured results of {measured.folder} are not in this plan ({'; '.join(held)}): they stay in "
+            f"{measured.folder / 'plan.json'}; re-plan into {measured.folder} itself (--out {measured.folder}) to "
+            f"keep them with the new options."]
+
+
+def annotate_graph(graph: nx.DiGraph, measured: Measured) -> int:
+    """Put the measured ``cotrain_*`` edge attributes back on ``graph`` (in place); returns how many edges got them.
+
+    A measured pair whose edge the graph lacks is skipped (its gain stays in ``cotrain_gains.csv``)."""
+    done = 0
+    for (u, v), attrs in measured.cotrain.items():
+        if graph.has_edge(u, v):
+            graph.edges[u, v].update(attrs)
+            done += 1
+    return done
+
+
+def _method(settings: dict, name: str) -> str:
+    return ", ".join(f"{k} {settings.get(k)!r}" for k in METHOD_OPTIONS[name])
+
+
+def _own_rank_stale(entry: dict, name: str) -> dict:
+    """``entry`` whose note says that the rank of the plan's own decision it gives (``this_plan``) is that of the
+    decision planned then: the re-plan's differs (the report shows ``this_plan`` only while it still matches)."""
+    said = f"This plan's own {name} changed with a re-plan (`transfergraph plan`) after this measurement"
+    if said not in str(entry.get("note", "")):
+        entry["note"] = (str(entry.get("note", "")).rstrip() + f" {said}; any rank of it above is that of the "
+                         f"{name} planned then.").strip()
+    return entry
+
+
+def _carry_validated(plan: dict, old: dict, name: str, own_then, own_now, folder: Path) -> list[str]:
+    """Keep the ``validate --decisions`` evidence of decision ``name`` when the method is the same; returns the
+    warnings to add."""
+    entry = (old.get("evidence") or {}).get(name)
+    if name == "groups" and (entry or {}).get("level") == "measured":
+        entry = entry.get("proxy_method")  # the validation of the proxy method, beside the measured groups
+    if not _measured_level(entry):
+        return []
+    before, now = old.get("settings") or {}, plan.get("settings") or {}
+    kept = [w for w in old.get("warnings") or [] if str(w).startswith(VALIDATION_WARNINGS[name])]
+    if any(before.get(k) != now.get(k) for k in METHOD_OPTIONS[name]):
+        return [f"{name}: `transfergraph validate --decisions` measured the planner's method with "
+                f"{_method(before, name)} on this data ({folder / 'decisions.md'}); this re-plan uses "
+                f"{_method(now, name)}, which it did not judge, so this plan's {name} evidence is the proxy's; run it "
+                "again to judge this method."]
+    entry = copy.deepcopy(entry)
+    if own_then != own_now:
+        entry = _own_rank_stale(entry, name)
+    evidence = plan.setdefault("evidence", {})
+    if name == "groups" and (evidence.get("groups") or {}).get("level") == "measured":
+        evidence["groups"]["proxy_method"] = entry
+    else:
+        evidence[name] = entry
+    return kept
+
+
+def carry_measured(plan_path: str | Path, measured: Measured, graph: nx.DiGraph | None = None) -> list[str]:
+    """Write the measured results of ``measured`` (its folder's, read before the re-plan) into the re-plan's
+    plan.json at ``plan_path`` and its run.json beside it, as the module doc lists; returns what it holds now,
+    in words (:meth:`Measured.held`; ``[]``: nothing was kept). An evidence entry the re-plan's options no
+    longer match is not kept: a warning in the plan says so. With ``graph`` (the re-plan's), a ``groups.png``
+    beside ``plan_path`` is drawn again when the measured groups replace the re-plan's.
+
+    The plan's ``sources`` evidence is computed again for the re-plan (its recommendations may differ) from
+    the folder's ``correlations.csv``, ``regret.csv`` and ``validation.csv``.
+    """
+    import pandas as pd
+
+    from transfergraph.jobs.source_evidence import record_source_evidence
+
+    plan_path = Path(plan_path)
+    plan, old = json.loads(plan_path.read_text()), measured.plan
+    warnings: list[str] = []
+    for key in MEASURED_KEYS:
+        if key in old:
+            plan[key] = copy.deepcopy(old[key])
+    old_ev = old.get("evidence") or {}
+    if "cotrain_groups" in old_ev:
+        plan.setdefault("evidence", {})["cotrain_groups"] = copy.deepcopy(old_ev["cotrain_groups"])
+    proxy_now = plan.get("groups")
+    if measured.grouped:
+        if _tasks(old.get("groups")) == _tasks(plan.get("groups")):
+            plan["proxy_groups"], plan["groups"] = plan.get("groups"), copy.deepcopy(old["groups"])
+            plan.setdefault("evidence", {})["groups"] = {k: v for k, v in copy.deepcopy(old_ev["groups"]).items()
+                                                         if k != "proxy_method"}
+            if "groups" in (old.get("objectives") or {}):
+                plan.setdefault("objectives", {})["groups"] = copy.deepcopy(old["objectives"]["groups"])
+            warnings += [w for w in old.get("warnings") or [] if str(w).startswith(GROUP_WARNINGS)]
+            k_then = (old.get("objectives") or {}).get("groups", {}).get("n_groups")
+            k_now = (plan.get("settings") or {}).get("n_groups")
+            if k_then is not None and k_now is not None and k_then != k_now:
+                warnings.append(
+                    f"groups: plan.json `groups` stay those measured by `transfergraph group` (at most {k_then} "
+                    f"groups); this re-plan's {k_now} groups apply to the proxy's `proxy_groups` only; run "
+                    f"`transfergraph group CONFIG --out {measured.folder} --groups {k_now}` to group the measured "
+                    "pairs into that many (networks already in its cache are not trained again).")
+        elif "cotrain_groups" not in plan:  # other tasks: offered beside the plan's groups, as `group` does
+            plan["cotrain_groups"] = copy.deepcopy(old["groups"])
+            plan.setdefault("evidence", {})["cotrain_groups"] = copy.deepcopy(old_ev["groups"])
+    proxy_then = old.get("proxy_groups") if measured.grouped else old.get("groups")
+    warnings += _carry_validated(plan, old, "groups", proxy_then, proxy_now, measured.folder)
+    warnings += _carry_validated(plan, old, "curriculum", old.get("curriculum"), plan.get("curriculum"),
+                                 measured.folder)
+    plan["warnings"] = list(plan.get("warnings") or []) + [w for w in warnings if w not in (plan.get("warnings") or [])]
+    files = [measured.folder / f for f in ("correlations.csv", "regret.csv", "validation.csv")]
+    if _measured_level(old_ev.get("sources")) and old.get("metric") == plan.get("metric") and not all(
+            f.is_file() for f in files):  # the tables it came from are gone: the entry as it was
+        plan.setdefault("evidence", {})["sources"] = copy.deepcopy(old_ev["sources"])
+    atomic_write_json(plan_path, plan)
+    if all(f.is_file() for f in files):
+        corr, regret, validation = (pd.read_csv(f) for f in files)
+        record_source_evidence(plan_path, corr, regret, str(plan.get("metric")), validation=validation)
+    if graph is not None and plan.get("groups") != proxy_now and (plan_path.parent / "groups.png").is_file():
+        from transfergraph.planner.report.decision_figures import plot_groups
+
+        plot_groups(graph, plan, plan_path.parent / "groups.png")  # the figure shows the groups the plan keeps
+    run_path = plan_path.parent / "run.json"
+    if measured.run_records and run_path.is_file():
+        atomic_write_json(run_path, {**_read_json(run_path), **measured.run_records})
+    return Measured(measured.folder, _read_json(plan_path), measured.cotrain).held()
