@@ -135,18 +135,19 @@ def _check_fits(source: Source, tasks: Sequence[Task], key: str) -> None:
             ) from None
 
 
-def _check_features(model: Any, spec: Any, key: str, metrics: Sequence[str]) -> None:
-    """ConfigError when one of ``metrics`` reads features (its registry input is not ``"probs"``) and the
-    model has no default feature module (no ``nn.Linear``) while the entry sets no ``feature_layer``."""
+def _features_problem(model: Any, spec: Any, key: str, metrics: Sequence[str]) -> str | None:
+    """The ConfigError message when one of ``metrics`` reads features (its registry input is not ``"probs"``)
+    and the model has no default feature module (no ``nn.Linear``) while the entry sets no ``feature_layer``;
+    else None."""
     from transfergraph.planner.metrics import REGISTRY
     from transfergraph.planner.runtime.model_outputs import feature_module
 
     reading = [m for m in metrics if m in REGISTRY and str(REGISTRY[m].input) != "probs"]
     if not reading or spec.feature_layer is not None or feature_module(model, None)[0] is not None:
-        return
+        return None
     children = [name for name, _ in model.named_children()]
     shown = ", ".join(children[:10]) + (", ..." if len(children) > 10 else "")
-    raise ConfigError(
+    return (
         f"{key}.feature_layer: {type(model).__name__} has no nn.Linear, so it has no default features (the input "
         f"of its last nn.Linear) for the feature-based metrics of scoring.metrics {reading}. Set {key}.feature_layer "
         f"to the module whose output are the features (its top-level modules: {shown}; a dotted name reaches "
@@ -173,7 +174,7 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
     model, zoo = _load(spec, key, default_arch, notes)
     for line in notes:
         log(f"{key}: {line}")
-    _check_features(model, spec, key, metrics)
+    no_features = _features_problem(model, spec, key, metrics)  # raised after the fit check, which comes first
     try:
         transform = preprocess_for(spec, model, zoo) if zoo or spec.preprocess is not None else None
     except ValueError as exc:
@@ -188,6 +189,8 @@ def external_source(spec: Any, i: int, tasks: Sequence[Task], *, default_arch: s
     except InputError as exc:
         raise ConfigError(f"{key}: {exc}") from None
     _check_fits(source, tasks, key)
+    if no_features:
+        raise ConfigError(no_features)
     if tasks:
         try:
             problem = degenerate_output_warning(source, tasks[0])

@@ -86,8 +86,10 @@ def plot_groups(graph: nx.DiGraph, plan: dict[str, Any], path: str | os.PathLike
     ax.set_ylabel("source task")
     status = _status_text(obj)
     if measured:
+        shaky = "; provisional: gains not resolved beyond noise" if (plan.get("evidence") or {}).get(
+            "groups", {}).get("provisional") else ""
         ax.set_title(f"{len(plan['groups'])} groups from measured co-training gains (black boxes)\n"
-                     f"value {obj.get('value', 0):.3f} ({status}); blank = not measured", fontsize=9)
+                     f"value {obj.get('value', 0):.3f} ({status}){shaky}; blank = not measured", fontsize=9)
     else:
         ax.set_title(f"{len(plan['groups'])} task groups (red boxes), value {obj.get('value', 0):.3f} ({status})")
     return _save(fig, path)

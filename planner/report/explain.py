@@ -173,6 +173,8 @@ def _groups_section(plan: dict) -> list[str]:
     measured = plan.get("evidence", {}).get("groups", {}).get("level") == "measured"  # `transfergraph group`
     alone = set(plan.get("train_alone") or [])
     shaky = set(plan.get("train_alone_provisional") or [])  # `group`: every partner hurt it, not beyond noise
+    provisional = measured and bool(plan.get("evidence", {}).get("groups", {}).get("provisional"))
+    shaky_note = " (provisional: the measured gains are not resolved beyond noise, see the warnings)" if provisional else ""
     for i, (g, v) in enumerate(zip(groups, values), 1):
         if len(g) == 1 and measured:
             lines.append(f"- Group {i}: **{md(g[0])}** alone: "
@@ -184,20 +186,26 @@ def _groups_section(plan: dict) -> list[str]:
         elif len(g) == 1:
             lines.append(f"- Group {i}: **{md(g[0])}** alone: no partner raises it above its median source; train it separately.")
         elif v is not None and v <= 0:
-            lines.append(
-                f"- Group {i}: {', '.join(f'**{md(t)}**' for t in g)}: group value {_f(v)} <= 0, so these tasks "
-                f"gain nothing from each other; they share a group only because at most "
-                f"{obj.get('n_groups')} groups are allowed. Train them separately if you can afford more "
-                f"models (raise n_groups)."
-            )
+            budget = obj.get("n_groups")
+            why = (f"they share a group only because at most {budget} groups are allowed. Train them separately if "
+                   "you can afford more models (raise n_groups)" if budget is not None and len(groups) <= budget
+                   else "train them separately if you can afford one model each")
+            lines.append(f"- Group {i}: {', '.join(f'**{md(t)}**' for t in g)}: group value {_f(v)} <= 0, so these "
+                         f"tasks gain nothing from each other; {why}{shaky_note}.")
         else:
             lines.append(
                 f"- Group {i}: {', '.join(f'**{md(t)}**' for t in g)}: train one multi-task model on them "
-                f"(group value {_f(v)}, the summed mean affinity each member receives)."
+                f"(group value {_f(v)}, the summed mean affinity each member receives){shaky_note}."
             )
         if i >= MAX_ROWS:
             lines.append(f"- ... and {len(groups) - MAX_ROWS} more groups (see plan.json `groups`).")
             break
+    lines.append(  # about the bullets just above, before what `validate --decisions` measured
+        "These groups come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
+        if measured else
+        "These groups use transfer scores as a proxy for co-training benefit; confirm with one "
+        "multi-task training before committing (`transfergraph group` measures the pairs)."
+    )
     said_own = False
     for key, m, verdict in partition_verdicts(plan.get("measured_partition"), obj.get("n_groups")):
         n = sum(map(len, m["groups"]))  # plan.json measured_partition, from `transfergraph validate --decisions`
@@ -240,12 +248,6 @@ def _groups_section(plan: dict) -> list[str]:
             + f"), were trained among every partition into at most {mine.get('k')} groups by `transfergraph validate "
               f"--decisions`: percentile {mine['percentile']:.0f}, seed-mean test accuracy "
               f"{mine['gain_over_random']:+.3f} over the random partition mean.", seeds), ""]
-    lines.append(
-        "The groups listed above come from measured co-training gains (`transfergraph group`: cotrain.csv, cotrain.md)."
-        if measured else
-        "The groups listed above use transfer scores as a proxy for co-training benefit; confirm with one "
-        "multi-task training before committing (`transfergraph group` measures the pairs)."
-    )
     return lines + [""]
 
 

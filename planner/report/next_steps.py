@@ -21,6 +21,7 @@ _KINDS = (("sample overlap", "leakage"), ("near chance", "weak source model"), (
           ("not run", "check not run"), ("are predicted, not scored", "predicted pairs"),
           ("scores are meaningless", "degenerate model output"), ("sharing hurts", "train alone"),
           ("sharing may hurt", "train alone (provisional)"), ("networks at chance", "co-training at chance"),
+          ("are at chance (", "decision networks at chance"),
           ("co-training gains measured with", "co-training on one seed"),
           ("(sources_from)", "sources restricted"))
 

@@ -16,8 +16,10 @@ from transfergraph.planner.validation.correlations import joined, selection_regr
 from transfergraph.planner.report.tables import markdown_table  # re-exported: benchmarks import it from here
 from transfergraph.planner.report.validation_figures import level_table, plot_levels, plot_scatter
 
-__all__ = ["validation_report", "verdict_lines", "markdown_table", "MIN_RANKED_TARGETS"]
+__all__ = ["validation_report", "verdict_lines", "markdown_table", "MIN_RANKED_TARGETS", "MIN_COMPARED_PAIRS"]
 
+#: fewest validated pairs for which the report lets one metric's pooled r and τ "beat" another's unqualified
+MIN_COMPARED_PAIRS = 30
 #: targets (each with >= 3 validated sources) a per-target tau needs before one metric is said to rank sources best
 MIN_RANKED_TARGETS = 3
 
@@ -44,7 +46,9 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
     sentence also names the metric with the best per-target Kendall tau (the ranking of sources *within*
     a target, which is what source selection uses) when it differs from ``metric``, with the number of
     targets it averages (``n_ranked_targets``); over fewer than :data:`MIN_RANKED_TARGETS` targets it
-    names no winner (one target's tau is no ranking). Regret (lower is better) is compared separately.
+    names no winner (one target's tau is no ranking). Over fewer than :data:`MIN_COMPARED_PAIRS` validated pairs
+    the "beat" lists are said to be point estimates too close to call. Regret (lower is better) is compared
+    separately.
     """
     lines = []
     for method, g in corr.groupby("method", sort=False):
@@ -60,7 +64,11 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
                 continue
             label = f"{row['metric']} (r={r:.2f}, τ={t:.2f})"
             (won if r0 > r and t0 > t else lost if r0 < r and t0 < t else mixed).append(label)
-        text = f"- **{method}**: {metric} r={r0:.2f}, τ={t0:.2f} (n={int(mine['n_pairs'].iloc[0])} pairs). "
+        n_pairs = int(mine["n_pairs"].iloc[0])
+        text = f"- **{method}**: {metric} r={r0:.2f}, τ={t0:.2f} (n={n_pairs} pairs). "
+        if n_pairs < MIN_COMPARED_PAIRS and (won or lost):
+            text += (f"Over {n_pairs} pairs these are point estimates too close to call (fewer than "
+                     f"{MIN_COMPARED_PAIRS} pairs; see the p-values): ")
         text += f"{metric} beat: {', '.join(won) if won else 'none'}. "
         text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
         if mixed:

@@ -47,11 +47,11 @@ def regret_text(value: float, undefined: float = 0, of: float | None = None) -> 
 
 
 def _verdict(row) -> str:
-    """The pre-registered bar, with the reasons when it is not met and a caveat under 5 seeds; one seed is
+    """The pre-registered bar, with the reasons when it is not met and a caveat under 5 seeds; under 3 seeds
     inconclusive whatever its numbers (no CI, no noise ceiling)."""
     n = int(row["n_seeds"])
     if n < MIN_CI_SEEDS:
-        return (f"inconclusive ({seeds_text(n)}: no CI and no noise ceiling; rerun with {SEEDS_KEY} >= "
+        return (f"inconclusive ({seeds_text(n)}: too few for a CI or a noise ceiling; rerun with {SEEDS_KEY} >= "
                 f"{SUGGESTED_SEEDS})")
     few = f" (provisional: {n} seeds < {FIRM_SEEDS})" if n < FIRM_SEEDS else ""
     if not np.isfinite(row["noise_ceiling"]):
@@ -70,7 +70,7 @@ def _verdict(row) -> str:
 
 def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.DataFrame:
     """One row per (decision, arm) with :data:`SUMMARY_COLUMNS`; verdicts only for arms with an objective.
-    With fewer than 2 seeds the CI bounds are NaN (no CI from one seed)."""
+    With fewer than :data:`MIN_CI_SEEDS` (3) seeds the CI bounds are NaN (a bootstrap of one or two values is no CI)."""
     out = []
     for (dec, arm), g in rows.groupby(["decision", "arm"], sort=False):
         own, mean = g[g.truth == "seed"], g[g.truth == "mean"]
@@ -78,7 +78,7 @@ def summarize(rows: pd.DataFrame, spearman: pd.DataFrame, ceilings: dict) -> pd.
         gain, lo, hi = bootstrap_ci(own["gain_over_random"].to_numpy())
         sp = spearman[(spearman.decision == dec) & (spearman.arm == arm) & (spearman.truth == "seed")]["spearman"]
         s, slo, shi = bootstrap_ci(sp.to_numpy()) if len(sp) else (np.nan, np.nan, np.nan)
-        if n_seeds < MIN_CI_SEEDS:  # a bootstrap of one value is a zero-width interval, not a CI
+        if n_seeds < MIN_CI_SEEDS:  # a bootstrap of one or two values is a zero-width interval or their range
             lo = hi = slo = shi = np.nan
         r = {"decision": dec, "arm": arm, "n_seeds": n_seeds,
              "percentile": own["percentile"].mean(), "percentile_seed_mean_truth": mean["percentile"].mean(),
@@ -330,9 +330,11 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
     and with one seed a line under the table says that no verdict can be reached and how to rerun."""
     lines = ["## Validation: decisions", "",
              "Groupings and curricula trained for real on this data (equal per-task budget; every partition "
-             "and every order; val-chosen oracle; gain = realized - exact random mean, 95% bootstrap CI over "
-             "seeds; percentile 100 = best of all alternatives; regret 0 = oracle, 1 = random, n/a where the "
-             "oracle is about equal to random; percentile n/a (off budget): all_separate has more groups than the "
+             "and every order; the oracle is chosen on validation, so on test it can rank below 100 and another "
+             "arm can beat it; gain = realized - exact random mean, 95% bootstrap CI over seeds (n/a under "
+             f"{MIN_CI_SEEDS} seeds); percentile 100 = best of all alternatives on test; regret 0 = the oracle's "
+             "test value, 1 = random's, below 0 = better than the oracle on test, n/a where the oracle is about "
+             "equal to random; percentile n/a (off budget): all_separate has more groups than the "
              "budget, so it is not among the partitions ranked; seed-mean percentile n/a for HOA arms: each is "
              "chosen from the other seeds, so it is judged on its own seed; Spearman n/a: the arm has no "
              "objective).", "",
@@ -351,7 +353,7 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
     lines.append("")
     few = int(summary["n_seeds"].min()) if len(summary) else MIN_CI_SEEDS
     if few < MIN_CI_SEEDS:
-        lines += [f"With {seeds_text(few)}, every number above is a single measurement: there is no CI and no noise "
+        lines += [f"With {seeds_text(few)} (fewer than {MIN_CI_SEEDS}), the numbers above have no CI and no noise "
                   "ceiling, so no verdict can be reached and anything advised from these numbers is provisional; "
                   f"rerun with {SEEDS_KEY} >= {SUGGESTED_SEEDS} ({FIRM_SEEDS} for a verdict that is not provisional).",
                   ""]

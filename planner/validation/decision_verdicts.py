@@ -12,9 +12,10 @@ and arm, with ``gain``, ``gain_low``, ``gain_high`` and the pre-registered ``ver
 - :func:`separate_line`: whether training every task alone (``all_separate``) beat the random
   partition mean, with its gain and CI.
 - :func:`seeds_text`, :func:`ci_text`, :func:`provisional_note`: how a seed count, a CI and the caveat of
-  few seeds read. One seed gives no CI (a bootstrap of one value is a zero-width interval, which would
-  read as certainty) and no noise ceiling: its CI reads "n/a (1 seed)" and what is advised from it is
-  marked provisional, with the config key that sets the seeds (:data:`SEEDS_KEY`).
+  few seeds read. Under 3 seeds there is no CI (a bootstrap of one or two values is a zero-width interval or
+  their range, which would read as certainty) and no noise ceiling: the CI reads "n/a (1 seed)" / "n/a (2
+  seeds)" and what is advised from it is marked provisional, with the config key that sets the seeds
+  (:data:`SEEDS_KEY`).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ MEASURED = "measured on this data"
 #: the config key that sets the seeds of ``validate --decisions``
 SEEDS_KEY = "validate.decisions.seeds"
 #: fewest seeds with a CI and a noise ceiling; seeds suggested for a rerun; seeds below which a verdict is provisional
-MIN_CI_SEEDS, SUGGESTED_SEEDS, FIRM_SEEDS = 2, 3, 5
+MIN_CI_SEEDS, SUGGESTED_SEEDS, FIRM_SEEDS = 3, 3, 5
 
 
 def seeds_text(n) -> str:
@@ -41,8 +42,8 @@ def seeds_text(n) -> str:
 
 
 def ci_text(low: float, high: float, n_seeds, digits: int = 3) -> str:
-    """A CI in brackets: ``[+0.010, +0.030]``; ``[n/a (1 seed)]`` under :data:`MIN_CI_SEEDS` seeds (one seed has
-    no spread to bootstrap); ``[n/a]`` when a bound is not finite for another reason."""
+    """A CI in brackets: ``[+0.010, +0.030]``; ``[n/a (2 seeds)]`` under :data:`MIN_CI_SEEDS` seeds (a bootstrap
+    of one or two values is no CI); ``[n/a]`` when a bound is not finite for another reason."""
     if int(n_seeds) < MIN_CI_SEEDS:
         return f"[n/a ({seeds_text(n_seeds)})]"
     if not (np.isfinite(low) and np.isfinite(high)):
@@ -51,12 +52,12 @@ def ci_text(low: float, high: float, n_seeds, digits: int = 3) -> str:
 
 
 def provisional_note(n_seeds) -> str:
-    """The caveat of what was measured on ``n_seeds`` seeds: under :data:`MIN_CI_SEEDS`, ``"provisional: 1 seed
-    gives no CI; rerun with validate.decisions.seeds >= 3"``; under :data:`FIRM_SEEDS`, ``"provisional: 3 seeds
-    < 5"``; else ``""``."""
+    """The caveat of what was measured on ``n_seeds`` seeds: under :data:`MIN_CI_SEEDS`, ``"provisional: 1 seed,
+    too few for a CI; rerun with validate.decisions.seeds >= 3"``; under :data:`FIRM_SEEDS`, ``"provisional: 3
+    seeds < 5"``; else ``""``."""
     n = int(n_seeds)
     if n < MIN_CI_SEEDS:
-        return f"provisional: {seeds_text(n)} gives no CI; rerun with {SEEDS_KEY} >= {SUGGESTED_SEEDS}"
+        return f"provisional: {seeds_text(n)}, too few for a CI; rerun with {SEEDS_KEY} >= {SUGGESTED_SEEDS}"
     return f"provisional: {n} seeds < {FIRM_SEEDS}" if n < FIRM_SEEDS else ""
 
 

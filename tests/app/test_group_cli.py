@@ -164,7 +164,7 @@ def test_group_after_run_annotates_the_run_graph_and_keeps_the_proxy_groups(tmp_
         pd.read_csv(out / "cotrain_gains.csv").set_index(["task", "partner"]).loc[("high", "low"), "gain"])
     assert "weight" in graph.edges["low", "high"]  # the transfer score is still there
     report = (out / "report.md").read_text()
-    assert "The groups listed above come from measured co-training gains" in report and "**groups**: measured" in report
+    assert "These groups come from measured co-training gains" in report and "**groups**: measured" in report
     assert (out / "groups.png").read_bytes() != proxy_figure  # redrawn for the measured groups
     assert json.loads((out / "run.json").read_text())["figures"]["groups"] == "groups.png"
 

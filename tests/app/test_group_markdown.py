@@ -18,3 +18,10 @@ def test_groups_beyond_the_budget_are_explained():
 def test_groups_within_the_budget_need_no_explanation():
     text = _markdown(["a", "b", "c"], [["a", "b"], ["c"]], ["c"], GAINS, DESIGN, 2, [])
     assert "at most 2 groups): a+b | c." in text and "beyond the budget" not in text
+
+
+def test_a_gain_without_standard_error_reads_n_a_not_nan():
+    one_seed = GAINS.assign(se=float("nan"), n_seeds=1)
+    text = _markdown(["a", "b"], [["a", "b"]], [], one_seed, DESIGN, 2, [])
+    assert "| a | b | -0.1000 | n/a (1 seed) | 0.1000 | 0.2000 |" in text and "nan" not in text
+    assert "| a | b | -0.1000 | 0.0100 |" in _markdown(["a", "b"], [["a", "b"]], [], GAINS, DESIGN, 2, [])

@@ -177,3 +177,15 @@ def test_group_redraws_the_groups_figure_and_records_it(tmp_path):
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["figures"]["groups"] == "groups.png" and "groups" not in run["skipped"] and run["seconds"] == 1.0
     assert (tmp_path / "groups.png").read_bytes() != proxy
+
+
+def test_the_measured_groups_figure_says_provisional(tmp_path, monkeypatch):
+    import transfergraph.planner.report.decision_figures as figures
+
+    titles = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: titles.append(fig.axes[0].get_title()) or str(path))
+    plan = _plan("cotrain_gain")
+    plot_groups(_graph(True), plan, tmp_path / "g.png")
+    plot_groups(_graph(True), {**plan, "evidence": {"groups": {"level": "measured", "provisional": True}}},
+                tmp_path / "g.png")
+    assert "provisional" not in titles[0] and "provisional: gains not resolved beyond noise" in titles[1]

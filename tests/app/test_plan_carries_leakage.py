@@ -33,3 +33,16 @@ def test_a_missing_or_broken_plan_carries_nothing_and_a_carried_warning_is_marke
     marked = f"{LEAK} ({CARRIED_MARK} x/plan.json; not re-checked by this re-plan)"
     (tmp_path / "plan.json").write_text(json.dumps({"warnings": [marked]}))
     assert carried_leakage_warnings(tmp_path / "plan.json") == [marked]
+
+
+def test_a_re_plan_from_the_graph_carries_the_runs_own_task_chance_findings(tmp_path):
+    """Only a re-plan without a score table (from graph.graphml) carries "near chance on its own task": a
+    re-plan from scores.csv checks it again itself."""
+    from transfergraph.jobs.carried_warnings import carried_input_warnings
+
+    chance = "source 'a.cnn' is near chance on its own task 'a' (normalized leep 0.01 < 0.05): its model learned little"
+    (tmp_path / "plan.json").write_text(json.dumps({"warnings": [chance, LEAK]}))
+    from_table = carried_input_warnings(tmp_path / "plan.json")
+    from_graph = carried_input_warnings(tmp_path / "plan.json", without_table=True)
+    assert len(from_table) == 1 and from_table[0].startswith(LEAK)
+    assert len(from_graph) == 2 and from_graph[0].startswith(chance) and CARRIED_MARK in from_graph[0]

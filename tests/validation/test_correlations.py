@@ -137,3 +137,15 @@ def test_report_writes_figures_and_says_where_leep_wins(tmp_path):
     flipped = scores.assign(metric=scores["metric"].map({"leep": "nce", "noise": "leep"}))
     md2 = validation_report(val, correlations(flipped, val), flipped, tmp_path)
     assert "leep beat: none" in md2 and "Beat leep: nce" in md2
+
+
+def test_few_pairs_make_beat_a_point_estimate_not_a_claim():
+    """Six validated pairs cannot rank metrics: the sentence says the differences are too close to call."""
+    from transfergraph.planner.report.validation import MIN_COMPARED_PAIRS, verdict_lines
+
+    corr = pd.DataFrame([{"method": "retrain_head", "metric": "leep", "pearson": 0.5, "kendall_tau": 0.4, "n_pairs": 6},
+                         {"method": "retrain_head", "metric": "nce", "pearson": 0.3, "kendall_tau": 0.2, "n_pairs": 6}])
+    line = verdict_lines(corr, None)[0]
+    assert "too close to call" in line and "leep beat: nce" in line
+    many = corr.assign(n_pairs=MIN_COMPARED_PAIRS)
+    assert "too close to call" not in verdict_lines(many, None)[0]

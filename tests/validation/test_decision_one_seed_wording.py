@@ -39,17 +39,20 @@ def test_one_seed_has_no_ci_no_noise_ceiling_and_no_verdict():
     s = _summary(1).set_index("arm")
     assert s.loc["planner", ["gain_low", "gain_high", "spearman_low", "spearman_high"]].isna().all()
     verdict = s.loc["planner", "verdict"]
-    assert verdict.startswith("inconclusive (1 seed: no CI and no noise ceiling") and ONE_SEED in verdict
+    assert verdict.startswith("inconclusive (1 seed: too few for a CI or a noise ceiling") and ONE_SEED in verdict
     assert "nan" not in verdict
     # a gain above 0 on its one seed never "beats random", whatever the percentile and Spearman
     rows, corr = _rows(1)
     rows = rows.assign(gain_over_random=0.05, percentile=100.0)
     won = summarize(rows, corr.assign(spearman=0.9), {"grouping_k2": 0.99}).set_index("arm")
     assert won.loc["planner", "verdict"].startswith("inconclusive")
-    # two seeds have a CI; an undefined ceiling says why instead of "nan < 0.5"
+    # two seeds have no CI either (a bootstrap of two values is their range); three do, and an undefined
+    # ceiling says why instead of "nan < 0.5"
     two = _summary(2).set_index("arm")
-    assert np.isfinite(two.loc["planner", "gain_low"]) and two.loc["planner", "gain_low"] < two.loc["planner", "gain_high"]
-    assert two.loc["planner", "verdict"].startswith("inconclusive (noise ceiling undefined")
+    assert np.isnan(two.loc["planner", "gain_low"]) and two.loc["planner", "verdict"].startswith("inconclusive (2 seeds")
+    three = _summary(3).set_index("arm")
+    assert np.isfinite(three.loc["planner", "gain_low"]) and three.loc["planner", "gain_low"] < three.loc["planner", "gain_high"]
+    assert three.loc["planner", "verdict"].startswith("inconclusive (noise ceiling undefined")
 
 
 def test_the_one_seed_table_reads_n_a_with_the_reason_never_nan():
@@ -59,12 +62,12 @@ def test_the_one_seed_table_reads_n_a_with_the_reason_never_nan():
     assert "-0.012 [n/a (1 seed)]" in section and "[-0.012, -0.012]" not in section
     assert "| all_separate | 1 | n/a (off budget) | n/a (off budget) |" in section
     assert "| n/a (1 seed) |" in section  # the noise ceiling
-    assert "With 1 seed, every number above is a single measurement" in section and ONE_SEED in section
+    assert "With 1 seed (fewer than 3), the numbers above have no CI" in section and ONE_SEED in section
     assert "With 1 seed" not in decision_section(_summary(3, 0.8), {})
     pairs = pd.DataFrame([{"affinity": "transfer", "seed": 0, "spearman": 0.57},
                           {"affinity": "pair_gain_reliability", "seed": -1, "spearman": float("nan")}])
     line = _pairs_line(pairs)
-    assert "transfer +0.57 [n/a (1 seed)]" in line and "n/a (it needs 2 or more seeds)" in line and "nan" not in line
+    assert "transfer +0.57 [n/a (1 seed)]" in line and "n/a (it needs 3 or more seeds)" in line and "nan" not in line
 
 
 def test_advice_from_one_seed_is_provisional_and_one_seed_withholds_nothing():
@@ -80,7 +83,7 @@ def test_advice_from_one_seed_is_provisional_and_one_seed_withholds_nothing():
     assert offered == {"k2": [["a", "b"], ["c"]]} and withheld == {}
     offered, withheld = offered_groupings(three, {"k2": [["a", "b"], ["c"]]})
     assert list(withheld) == ["k2"]
-    assert ci_text(0.1, 0.2, 1) == "[n/a (1 seed)]" and ci_text(0.1, 0.2, 2) == "[+0.100, +0.200]"
+    assert ci_text(0.1, 0.2, 1) == "[n/a (1 seed)]" and ci_text(0.1, 0.2, 3) == "[+0.100, +0.200]"
     assert provisional_note(5) == "" and ONE_SEED in provisional_note(1)
 
 
@@ -169,7 +172,7 @@ def test_the_report_shows_how_the_plans_own_groups_scored_and_marks_one_seed_pro
     assert "percentile 57" in text
     measured = next(line for line in text.splitlines() if line.startswith("Measured on this data"))
     assert measured.startswith("Measured on this data (1 seed,") and "prefer it to the groups above" in measured
-    assert measured.endswith(f"(provisional: 1 seed gives no CI; rerun with {ONE_SEED}).")
+    assert measured.endswith(f"(provisional: 1 seed, too few for a CI; rerun with {ONE_SEED}).")
     assert "\n\n\n" not in text
     # a stale entry (the plan was re-planned since) is not shown as this plan's
     plan["groups"] = [["a"], ["b", "c"]]
@@ -196,7 +199,7 @@ def test_a_measured_order_that_is_the_plans_own_says_so():
     text = "\n".join(_curriculum_section(_curriculum_plan(["a", "b", "d"], -0.005)))
     assert "this plan's own order of these tasks" in text and "no better a choice than the proxy order" not in text
     assert "The order above, restricted to" not in text  # said once
-    assert f"(provisional: 1 seed gives no CI; rerun with {ONE_SEED})" in text
+    assert f"(provisional: 1 seed, too few for a CI; rerun with {ONE_SEED})" in text
     text = "\n".join(_curriculum_section(_curriculum_plan(["d", "a", "b"], 0.02)))
     assert "prefer it to the proxy order" in text and "this plan's own order of these tasks" not in text
     assert "The order above, restricted to the 3 judged tasks (**a** > **b** > **d**), was trained" in text
@@ -225,8 +228,17 @@ def test_the_failing_method_warning_is_provisional_under_five_seeds(tmp_path, mo
         "decision": "curriculum_naive_acc", "arm": "planner_chain", "n_seeds": 2, "gain_low": -0.01, "gain_high": 0.01,
         "verdict": "fails the minimum bar (percentile 50 < 75) (provisional: 2 seeds < 5)"}], columns=SUMMARY_COLUMNS)
     path = tmp_path / "plan.json"
-    for seeds, caveat in ((2, "(provisional: 2 seeds < 5)."), (5, "random-order mean).")):
+    for seeds, caveat in ((2, "(provisional: 2 seeds, too few for a CI; rerun with validate.decisions.seeds >= 3)."),
+                          (4, "(provisional: 4 seeds < 5)."), (5, "random-order mean).")):
         path.write_text(json.dumps({"curriculum": ["a", "b"], "evidence": {}, "warnings": []}))
         job._update_plan(path, rows, "chain", {}, tasks=["a", "b"], seeds=seeds, n_curr=2, res=None)
         warning = next(w for w in json.loads(path.read_text())["warnings"] if w.startswith("curriculum:"))
         assert warning.endswith(caveat) and "prefer plan.json's measured_curriculum" in warning
+
+
+def test_two_seeds_give_no_ci_either():
+    """A bootstrap of two seeds' values is their range, not a 95 % CI: two seeds read like one (n/a, no verdict)."""
+    from transfergraph.planner.validation.decision_verdicts import ci_text
+
+    assert ci_text(0.005, 0.033, 2) == "[n/a (2 seeds)]"
+    assert ci_text(0.005, 0.033, 3) == "[+0.005, +0.033]"

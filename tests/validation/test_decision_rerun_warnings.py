@@ -106,3 +106,26 @@ def test_report_and_warning_read_one_rule_for_measured_partitions(tmp_path, monk
     assert report.index("at most 3 groups") < report.index("at most 2 groups") < report.index("at most 4 groups")
     assert "training every task alone did better still (+0.050)" in report
     assert "(the plan's budget is 3 groups)" in report and "prefer it to the groups above" not in report
+
+
+def test_networks_at_chance_are_warned_about_once_and_cleared_when_trained(tmp_path, monkeypatch):
+    """validate --decisions names the tasks whose single-task networks are at chance (their measurements are
+    noise); a rerun replaces that warning, and one whose networks learned drops it."""
+    import transfergraph.jobs.decisions as job
+    from transfergraph.planner.report.next_steps import _warning_counts
+
+    monkeypatch.setattr(job, "rank_plan", lambda *a, **k: {})
+    monkeypatch.setattr(job, "measured_orders", lambda res: {})
+    passing = pd.DataFrame([_row("grouping_k2", "planner", "beats random")], columns=SUMMARY_COLUMNS)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"groups": [["a", "b"], ["c"]], "evidence": {}, "warnings": ["leakage: kept"]}))
+    chance = {"a": {"loss": 1.09, "chance_loss": 1.0986, "acc": 0.33, "chance_acc": 1 / 3}}
+    for _ in range(2):
+        job._update_plan(path, passing, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None,
+                         at_chance=chance)
+    warnings = json.loads(path.read_text())["warnings"]
+    said = [w for w in warnings if "are at chance" in w]
+    assert len(said) == 1 and "['a']" in said[0] and "validate.decisions.steps" in said[0]
+    assert "1 decision networks at chance" in _warning_counts(warnings)
+    job._update_plan(path, passing, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None)
+    assert json.loads(path.read_text())["warnings"] == ["leakage: kept"]

@@ -182,7 +182,8 @@ def plan(
 ) -> None:
     """Re-plan from an existing score table or transfer graph without computing any score.
 
-    An option not given keeps its value in --config, else in the plan.json beside the input (the run
+    An option not given takes its value from --config when one is given (that config's defaults included:
+    the plan.json beside the input is then not read), else from the plan.json beside the input (the run
     re-planned from), else the default shown. Nothing is written when the plan fails. Into the run's own
     folder, the results measured there since the run (`transfergraph group`, `validate`) are kept.
     """
@@ -231,7 +232,7 @@ def plan(
                    "n_sources": scores["source"].nunique() if scores is not None else graph.number_of_nodes()}
         from transfergraph.jobs.carried_warnings import carried_input_warnings
 
-        carried = carried_input_warnings(previous) + extra  # the run's findings about its inputs: not re-checked here
+        carried = carried_input_warnings(previous, without_table=scores is None) + extra  # the run's findings about its inputs: not re-checked here
         target = prepare_out_dir(out)
 
         def write(staging: Path) -> list[str]:
@@ -256,10 +257,10 @@ def _written_whole(target: Path, source: Path, write):
     ``source`` itself; a figure the new plan skipped is removed from ``target``. Returns what ``write``
     returned."""
     import json
-    import os
     import shutil
     import tempfile
 
+    from transfergraph.planner.common.io import commit_file
     from transfergraph.planner.report import render_report
     from transfergraph.planner.report.outputs import FILES
 
@@ -273,7 +274,7 @@ def _written_whole(target: Path, source: Path, write):
             if path.is_dir():
                 shutil.copytree(path, target / path.name, dirs_exist_ok=True)
             else:
-                os.replace(path, target / path.name)
+                commit_file(path, target / path.name)  # the one atomic move (fsynced first)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     skipped = json.loads((target / "run.json").read_text()).get("skipped") or {}

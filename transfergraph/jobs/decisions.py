@@ -133,7 +133,7 @@ def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | N
 
 #: how the warnings :func:`_update_plan` adds begin (a rerun drops them before adding the new ones)
 #: how the warning that a planner method failed on this data begins, per decision (a re-plan keeps them)
-VALIDATION_WARNINGS = {name: f"{name}: trained for real on this data" for name in ("groups", "curriculum")}
+VALIDATION_WARNINGS = {name: f"{name}: trained for real on this data" for name in ("groups", "curriculum", "decisions")}
 
 
 def _evidence_note(name: str, method: str, scope: list[str], seeds: int, why: str, curr_why: str, rows,
@@ -164,14 +164,16 @@ def _evidence_note(name: str, method: str, scope: list[str], seeds: int, why: st
 def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups: dict, *, tasks: list[str],
                  seeds: int, n_curr: int, res, why: str = "", withheld: dict | None = None,
                  grouping_arm: str = "planner", grouping_method: str = "grouping",
-                 partitions: dict | None = None, curriculum_why: str = "") -> None:
+                 partitions: dict | None = None, curriculum_why: str = "", at_chance: dict | None = None) -> None:
     """Evidence of the plan's method as measured here. What was trained is the planner *method* re-run on
     each seed's graph of per-task networks over ``tasks`` (and orders of the first ``n_curr``, which
     ``curriculum_why`` names), judged against every alternative trained; the plan's own decisions, restricted
     to the judged tasks, are among those alternatives, and the note says where they rank (``this_plan``,
     :func:`_evidence_note`). The level carries the verdict
     (:func:`~transfergraph.planner.validation.decision_verdicts.evidence_level`); ``measured_groups`` holds
-    only the measured groupings that may be offered, ``measured_groups_withheld`` the others with the reason."""
+    only the measured groupings that may be offered, ``measured_groups_withheld`` the others with the reason.
+    ``at_chance`` (:func:`~transfergraph.planner.validation.cotrain.chance_tasks` of the single-task networks)
+    adds a warning naming the tasks whose networks learned nothing, so their measurements are noise."""
     from transfergraph.planner.validation.decision_verdicts import evidence_level, separate_line
 
     if not path.is_file():
@@ -246,7 +248,18 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                 f"{VALIDATION_WARNINGS[name]}, the planner's method for {name} did not meet the "
                 "'beats random' bar (decisions.md); " + (f"{advice.rstrip('.')} ({few})." if few and few not in advice
                                                         else advice))
+    if at_chance:
+        plan.setdefault("warnings", []).append(f"{VALIDATION_WARNINGS['decisions']}, {chance_text(at_chance)}")
     atomic_write_json(path, plan)
+
+
+def chance_text(at_chance: dict) -> str:
+    """The sentence on the single-task networks at chance of ``validate --decisions`` (for plan.json and decisions.md)."""
+    facts = ", ".join(f"{t} accuracy {c['acc']:.3f} vs 1/C {c['chance_acc']:.3f}, loss {c['loss']:.3f} vs ln C "
+                      f"{c['chance_loss']:.3f}" for t, c in at_chance.items())
+    return (f"the single-task networks of {sorted(at_chance)} are at chance ({facts}): every grouping and order "
+            "measured with these tasks is noise for them, whatever decisions.md says; raise validate.decisions.steps "
+            "(and curriculum_steps) before trusting it.")
 
 
 def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: bool = True,
@@ -317,10 +330,17 @@ def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: boo
     alone = separate_line(summary)
     if alone:
         section += "\n\n" + alone
+    from transfergraph.planner.validation.cotrain import chance_tasks
+
+    singles = res.subsets[res.subsets["subset"] == res.subsets["task"]].rename(
+        columns={"test_loss": "test_loss_alone", "test_acc": "test_acc_alone"})
+    at_chance = chance_tasks(singles, {t.name: t.n_classes for t in data})
+    if at_chance:
+        section += "\n\n**Caveat**: " + chance_text(at_chance)
     atomic_write_text(out / "decisions.md", section.strip() + "\n")
     _update_plan(out / "plan.json", summary, objective, offered,
                  tasks=names, seeds=dcfg.seeds, n_curr=n_curr, res=res, why=why, withheld=withheld,
-                 partitions=partitions, grouping_arm=arm, grouping_method=f"grouping, affinity {affinity}"
+                 partitions=partitions, at_chance=at_chance, grouping_arm=arm, grouping_method=f"grouping, affinity {affinity}"
                  + ("" if centered else ", uncentred"), curriculum_why=curr_why)
     if (out / "plan.json").is_file() and (out / "graph.graphml").is_file():
         from transfergraph.planner.report import render_report

@@ -421,8 +421,9 @@ def _markdown(names, groups, alone, gains, design, n_groups, failed, *, trust: T
         lines += [f"{len(failed)} networks failed (left out of the means): "
                   + "; ".join(f"{k}: {e}" for k, e in failed[:5]), ""]
     lines += ["| task | partner | gain (nats) | se | loss alone | loss with |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r.task} | {r.partner} | {r.gain:+.4f} | {r.se:.4f} | {r.test_loss_alone:.4f} | {r.test_loss_with:.4f} |"
-              for r in gains.itertuples()]
+    lines += [f"| {r.task} | {r.partner} | {r.gain:+.4f} | "
+              + (f"{r.se:.4f}" if math.isfinite(r.se) else f"n/a ({count(int(getattr(r, 'n_seeds', 1)), 'seed')})")
+              + f" | {r.test_loss_alone:.4f} | {r.test_loss_with:.4f} |" for r in gains.itertuples()]
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
@@ -36,89 +35,19 @@ from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.io import atomic_write_json
 
 from transfergraph.jobs.decisions import VALIDATION_WARNINGS  # the warnings `validate --decisions` writes
+from transfergraph.jobs.measured_files import (MEASURED_FILES, MEASURED_KEYS, RUN_RECORDS, SET_ASIDE, Measured,
+                                               measured_level, read_json, read_measured, set_aside_measured)
 from transfergraph.jobs.group import OWN_WARNINGS as GROUP_WARNINGS  # the warnings `transfergraph group` writes
 
 __all__ = ["Measured", "read_measured", "refuse_foreign", "measured_elsewhere_warning", "annotate_graph",
-           "carry_measured", "MEASURED_KEYS"]
+           "carry_measured", "set_aside_measured", "MEASURED_KEYS", "MEASURED_FILES", "SET_ASIDE"]
 
-#: plan.json keys that hold measurements of the data (written by `transfergraph group` / `validate --decisions`)
-MEASURED_KEYS = ("measured_groups", "measured_groups_withheld", "measured_partition", "measured_curriculum",
-                 "cotrain_groups", "train_alone", "train_alone_provisional")
 #: the plan options each decision's validated method depends on
 METHOD_OPTIONS = {"groups": ("grouping_affinity", "centered"), "curriculum": ("curriculum_objective",)}
-#: run.json keys that `transfergraph run` adds about its inputs (a re-plan's report writes the others)
-RUN_RECORDS = ("pairs_fraction", "pairs", "data")
-_MEASURED_LEVELS = ("measured on this data", "validated on this data")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _tasks(groups) -> list[str]:
     return sorted(str(t) for g in (groups or []) for t in g)
-
-
-def _measured_level(entry) -> bool:
-    return isinstance(entry, dict) and str(entry.get("level", "")).startswith(_MEASURED_LEVELS)
-
-
-@dataclass(frozen=True)
-class Measured:
-    """The measured results of an output folder, read before a re-plan rewrites its files.
-
-    ``plan``: its plan.json as it was ({} when none or unreadable); ``cotrain``: the ``cotrain_*`` attributes of
-    each edge of its graph.graphml that has them; ``run_records``: the :data:`RUN_RECORDS` of its run.json.
-    """
-
-    folder: Path
-    plan: dict = field(default_factory=dict)
-    cotrain: dict = field(default_factory=dict)
-    run_records: dict = field(default_factory=dict)
-
-    @property
-    def grouped(self) -> bool:
-        """Whether the plan's groups were measured by ``transfergraph group``."""
-        return (self.plan.get("evidence", {}).get("groups") or {}).get("level") == "measured"
-
-    def held(self) -> list[str]:
-        """What was measured, in words (``[]``: nothing; the run.json records alone do not count)."""
-        ev = self.plan.get("evidence") or {}
-        out = [f"plan.json {k}" for k in MEASURED_KEYS if self.plan.get(k)]
-        if self.grouped:
-            out.append("plan.json groups measured by `transfergraph group`")
-        out += [f"plan.json evidence.{k} ({ev[k]['level']})" for k in ("sources", "groups", "curriculum")
-                if _measured_level(ev.get(k))]
-        if self.cotrain:
-            out.append(f"graph.graphml cotrain_gain on {len(self.cotrain)} edges")
-        return out
-
-
-def read_measured(folder: str | Path) -> Measured:
-    """The :class:`Measured` of ``folder`` (empty when it holds none of those files); never raises.
-
-    The graph is read only when its plan.json says ``transfergraph group`` ran there (``train_alone`` or
-    ``cotrain_groups``): only that writes ``cotrain_*`` edge attributes."""
-    folder = Path(folder)
-    plan = _read_json(folder / "plan.json")
-    cotrain: dict = {}
-    grouped = any(k in plan for k in ("train_alone", "cotrain_groups"))  # `group` ran: its gains are on the graph
-    if grouped and (folder / "graph.graphml").is_file():
-        try:
-            graph = nx.read_graphml(folder / "graph.graphml")
-        except Exception:  # noqa: BLE001 - an unreadable graph holds nothing to keep
-            graph = nx.DiGraph()
-        for u, v, data in graph.edges(data=True):
-            kept = {k: val for k, val in data.items() if str(k).startswith("cotrain_")}
-            if kept:
-                cotrain[(str(u), str(v))] = kept
-    run = _read_json(folder / "run.json")
-    return Measured(folder, plan, cotrain,
-                    {k: run[k] for k in RUN_RECORDS if k in run})
 
 
 def refuse_foreign(measured: Measured, source: Path) -> None:
@@ -174,7 +103,7 @@ def _carry_validated(plan: dict, old: dict, name: str, own_then, own_now, folder
     entry = (old.get("evidence") or {}).get(name)
     if name == "groups" and (entry or {}).get("level") == "measured":
         entry = entry.get("proxy_method")  # the validation of the proxy method, beside the measured groups
-    if not _measured_level(entry):
+    if not measured_level(entry):
         return []
     before, now = old.get("settings") or {}, plan.get("settings") or {}
     kept = [w for w in old.get("warnings") or [] if str(w).startswith(VALIDATION_WARNINGS[name])]
@@ -243,7 +172,7 @@ def carry_measured(plan_path: str | Path, measured: Measured, graph: nx.DiGraph 
                                  measured.folder)
     plan["warnings"] = list(plan.get("warnings") or []) + [w for w in warnings if w not in (plan.get("warnings") or [])]
     files = [measured.folder / f for f in ("correlations.csv", "regret.csv", "validation.csv")]
-    if _measured_level(old_ev.get("sources")) and old.get("metric") == plan.get("metric") and not all(
+    if measured_level(old_ev.get("sources")) and old.get("metric") == plan.get("metric") and not all(
             f.is_file() for f in files):  # the tables it came from are gone: the entry as it was
         plan.setdefault("evidence", {})["sources"] = copy.deepcopy(old_ev["sources"])
     atomic_write_json(plan_path, plan)
@@ -256,5 +185,6 @@ def carry_measured(plan_path: str | Path, measured: Measured, graph: nx.DiGraph 
         plot_groups(graph, plan, plan_path.parent / "groups.png")  # the figure shows the groups the plan keeps
     run_path = plan_path.parent / "run.json"
     if measured.run_records and run_path.is_file():
-        atomic_write_json(run_path, {**_read_json(run_path), **measured.run_records})
-    return Measured(measured.folder, _read_json(plan_path), measured.cotrain).held()
+        atomic_write_json(run_path, {**read_json(run_path), **measured.run_records})
+    return Measured(measured.folder, read_json(plan_path), measured.cotrain).held()
+

@@ -209,6 +209,13 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
                    pairs_fraction=sc.pairs_fraction if pairs_fraction is None else pairs_fraction,
                    pairs_top_k=config.plan.top_k)
     atomic_write_with(out / "scores.csv", lambda tmp: scores.to_csv(tmp, index=False))
+    from transfergraph.jobs.measured_files import set_aside_measured
+
+    aside, moved = set_aside_measured(out)  # measured on the run this one replaces: not shown as this run's
+    if aside is not None:
+        log(f"warning: {out} held results measured on its previous run ({'; '.join(moved)}); moved to {aside}. "
+            "Their networks stay in the caches: `transfergraph group` / `validate` (--decisions) into this "
+            "folder measure this run again, reading them back.")
     seconds = time.perf_counter() - start
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
                "executor": runner.describe()}
