@@ -9,7 +9,7 @@ from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
 from transfergraph.planner.validation.decision_outputs import partition_verdicts
-from transfergraph.planner.validation.decision_verdicts import provisional_note, seeds_text
+from transfergraph.planner.validation.decision_verdicts import measured_seeds, provisional_note, seeds_text
 from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
 #: forgetting objectives computed from the symmetric task similarity (the others read the directed edges)
@@ -147,14 +147,6 @@ def _this_plan(plan: dict, name: str) -> dict | None:
     return None
 
 
-def _measured_seeds(plan: dict) -> int | None:
-    for key in ("measured_partition", "measured_curriculum"):
-        for m in (plan.get(key) or {}).values():
-            if isinstance(m, dict) and m.get("seeds"):
-                return int(m["seeds"])
-    return None
-
-
 def _with_caveat(text: str, seeds) -> str:
     """``text`` (ending with ".") with the caveat of few seeds before its final period."""
     few = provisional_note(seeds) if seeds else ""
@@ -240,7 +232,7 @@ def _groups_section(plan: dict) -> list[str]:
         lines += ["", text if verdict == "other_budget" else _with_caveat(text, m.get("seeds")), ""]
     mine = _this_plan(plan, "groups")
     if mine and not said_own:  # how the plan's own groups scored among the alternatives trained
-        seeds = _measured_seeds(plan)
+        seeds = measured_seeds(plan)
         n = sum(map(len, mine["groups"]))
         lines += ([] if lines[-1] == "" else [""]) + [_with_caveat(
             f"The groups above, restricted to the {n} judged tasks ("
@@ -306,7 +298,7 @@ def _curriculum_section(plan: dict) -> list[str]:
             f"the random-order mean, percentile {m['percentile']:.0f}); " + verdict, m.get("seeds"))]
     mine = _this_plan(plan, "curriculum")
     if mine and not said_own:  # how the plan's own order scored among the orders trained
-        seeds = _measured_seeds(plan)
+        seeds = measured_seeds(plan)
         lines += ["", _with_caveat(
             f"The order above, restricted to the {len(mine['order'])} judged tasks "
             f"({' > '.join(f'**{md(t)}**' for t in mine['order'])}), was trained among every order of them by "

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from transfergraph.planner.report.leak_notes import leaky_edge
-from transfergraph.planner.validation.decision_verdicts import MIN_CI_SEEDS, SEEDS_KEY, SUGGESTED_SEEDS, seeds_text
+from transfergraph.planner.validation.decision_verdicts import (MIN_CI_SEEDS, SEEDS_KEY, SUGGESTED_SEEDS, measured_seeds,
+                                                                seeds_text)
 
 __all__ = ["next_steps_lines"]
 
@@ -33,14 +34,6 @@ def _warning_counts(warnings: list[Any]) -> str:
         kind = next((name for key, name in _KINDS if key in text), "other")
         counts[kind] = counts.get(kind, 0) + 1
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _decision_seeds(plan: Mapping[str, Any]) -> int | None:
-    """The fewest seeds behind plan.json ``measured_partition`` / ``measured_curriculum`` (None: neither)."""
-    seeds = [m.get("seeds") for key in ("measured_partition", "measured_curriculum")
-             for m in (plan.get(key) or {}).values() if isinstance(m, Mapping)]
-    seeds = [int(s) for s in seeds if isinstance(s, (int, float))]
-    return min(seeds) if seeds else None
 
 
 def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
@@ -95,7 +88,7 @@ def next_steps_lines(plan: Mapping[str, Any]) -> list[str]:
         third = ("**Groups**: " + levels["groups"] + (" (provisional: see its caveats)" if shaky else "")
                  + "; **curriculum**: " + levels["curriculum"]
                  + " (see the evidence section")
-        seeds = _decision_seeds(plan)
+        seeds = measured_seeds(plan)
         if seeds is not None and seeds < MIN_CI_SEEDS:
             third += (f"; measured on {seeds_text(seeds)}, so provisional: rerun `transfergraph validate CONFIG "
                       f"--decisions` with {SEEDS_KEY} >= {SUGGESTED_SEEDS}")

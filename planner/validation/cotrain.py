@@ -149,6 +149,13 @@ def chance_tasks(gains: pd.DataFrame, n_classes: Mapping[str, int],
     return out
 
 
+def chance_facts(chance: Mapping[str, Mapping[str, float]]) -> str:
+    """The facts of :func:`chance_tasks` in words: ``"a loss 1.0950 vs ln C 1.0986, accuracy 0.330 vs 1/C 0.333"``,
+    one clause per task, comma-separated."""
+    return ", ".join(f"{t} loss {c['loss']:.4f} vs ln C {c['chance_loss']:.4f}, accuracy {c['acc']:.3f} vs "
+                     f"1/C {c['chance_acc']:.3f}" for t, c in chance.items())
+
+
 def gain_graph(tasks: Sequence[str], gains: pd.DataFrame) -> nx.DiGraph:
     """Task nodes (``kind="task"``) and an edge partner -> task per measured pair with ``cotrain_gain``,
     ``cotrain_se`` and ``weight`` = ``cotrain_gain`` (the solver's input); ``graph["metric"] = "cotrain_gain"``."""

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["short_verdict", "evidence_level", "offered_groupings", "separate_line", "seeds_text", "ci_text",
-           "provisional_note", "SEEDS_KEY", "MIN_CI_SEEDS", "SUGGESTED_SEEDS", "FIRM_SEEDS"]
+           "provisional_note", "measured_seeds", "SEEDS_KEY", "MIN_CI_SEEDS", "SUGGESTED_SEEDS", "FIRM_SEEDS"]
 
 VALIDATED = "validated on this data"
 MEASURED = "measured on this data"
@@ -33,6 +33,15 @@ MEASURED = "measured on this data"
 SEEDS_KEY = "validate.decisions.seeds"
 #: fewest seeds with a CI and a noise ceiling; seeds suggested for a rerun; seeds below which a verdict is provisional
 MIN_CI_SEEDS, SUGGESTED_SEEDS, FIRM_SEEDS = 3, 3, 5
+
+
+def measured_seeds(plan) -> int | None:
+    """The fewest seeds behind plan.json ``measured_partition`` / ``measured_curriculum`` (None: neither): the
+    caveat of the report's and the next steps' advice from them."""
+    seeds = [m.get("seeds") for key in ("measured_partition", "measured_curriculum")
+             for m in (plan.get(key) or {}).values() if isinstance(m, dict)]
+    seeds = [int(s) for s in seeds if isinstance(s, (int, float)) and not isinstance(s, bool)]
+    return min(seeds) if seeds else None
 
 
 def seeds_text(n) -> str:
@@ -102,8 +111,8 @@ def offered_groupings(summary: pd.DataFrame, measured: dict[str, list]) -> tuple
 
 def separate_line(summary: pd.DataFrame, decisions: Iterable[str] | None = None) -> str | None:
     """A sentence on ``all_separate`` (every task trained alone) for the first decision where it beat
-    the random partition mean (gain CI above 0), marked provisional under :data:`FIRM_SEEDS` seeds; with one
-    seed (no CI) where its single gain is above 0, a provisional sentence that asks for a rerun with more
+    the random partition mean (gain CI above 0), marked provisional under :data:`FIRM_SEEDS` seeds; under
+    :data:`MIN_CI_SEEDS` seeds (no CI) where its mean gain is above 0, a provisional sentence that asks for a rerun with more
     seeds instead of advising separate models; else None."""
     rows = summary[summary.arm == "all_separate"]
     if decisions is not None:
@@ -111,7 +120,7 @@ def separate_line(summary: pd.DataFrame, decisions: Iterable[str] | None = None)
     for r in rows.itertuples():
         if int(r.n_seeds) < MIN_CI_SEEDS and np.isfinite(r.gain) and r.gain > 0:
             return (f"Training every task alone (all_separate) scored above the mean of random groupings on this "
-                    f"data's one seed ({r.decision}: {_gain_text(r)}); {provisional_note(r.n_seeds)} before "
+                    f"data's {seeds_text(r.n_seeds)} ({r.decision}: {_gain_text(r)}); {provisional_note(r.n_seeds)} before "
                     "preferring separate models to the plan's groups.")
         if int(r.n_seeds) >= MIN_CI_SEEDS and np.isfinite(r.gain_low) and r.gain_low > 0:
             few = provisional_note(r.n_seeds)

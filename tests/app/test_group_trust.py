@@ -11,7 +11,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from transfergraph.jobs.group import Trust, _hurt_warning, _markdown, _redraw_groups_figure, _update_plan
+from transfergraph.jobs.group import Trust, _hurt_warning, _markdown, redraw_groups_figure, _update_plan
 from transfergraph.planner.report.decision_figures import plot_groups
 from transfergraph.planner.validation.cotrain import chance_tasks, hurt_resolved, measured_grouping
 
@@ -169,11 +169,11 @@ def test_group_redraws_the_groups_figure_and_records_it(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"figures": {"groups": "groups.png"}, "skipped": {}, "seconds": 1.0}))
     proxy = (tmp_path / "groups.png").read_bytes()
     (tmp_path / "plan.json").write_text(json.dumps(_plan("cotrain_gain")))  # group rewrote the groups
-    assert "removed" in _redraw_groups_figure(tmp_path)  # no edge carries a gain yet: the stale figure goes
+    assert "removed" in redraw_groups_figure(tmp_path)  # no edge carries a gain yet: the stale figure goes
     run = json.loads((tmp_path / "run.json").read_text())
     assert not (tmp_path / "groups.png").exists() and "groups" in run["skipped"] and "groups" not in run["figures"]
     nx.write_graphml(_graph(True), tmp_path / "graph.graphml")
-    assert "redrew" in _redraw_groups_figure(tmp_path)
+    assert "redrew" in redraw_groups_figure(tmp_path)
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["figures"]["groups"] == "groups.png" and "groups" not in run["skipped"] and run["seconds"] == 1.0
     assert (tmp_path / "groups.png").read_bytes() != proxy

@@ -56,3 +56,29 @@ def test_run_into_a_measured_folder_says_where_its_results_went(tmp_path):
     plan = json.loads((out / "plan.json").read_text())
     assert "decisions.md" not in report and "measured_partition" not in plan and "train_alone" not in plan
     assert (out / SET_ASIDE / "decisions.md").is_file()
+
+
+def test_every_file_group_and_validate_write_is_set_aside_and_earlier_sets_are_kept(tmp_path):
+    from fnmatch import fnmatch
+
+    from transfergraph.jobs.group import FULL_FILES, SUBSET_FILES
+    from transfergraph.jobs.measured_files import MEASURED_FILES
+
+    names = [*FULL_FILES.values(), *SUBSET_FILES.values(), "validation.csv", "correlations.csv", "regret.csv",
+             "validation.md", "validation_scatter_retrain_head.png", "validation_levels_leep.png"]
+    assert [n for n in names if not any(fnmatch(n, g) for g in MEASURED_FILES)] == []
+    out = _measured_folder(tmp_path / "out")
+    set_aside_measured(out)
+    (out / "decisions.md").write_text("second")
+    aside, _ = set_aside_measured(out)
+    assert (out / f"{SET_ASIDE}.1" / "decisions.md").read_text() == "decisions.md"  # the first set, renamed
+    assert (aside / "decisions.md").read_text() == "second"
+
+
+def test_an_odd_plan_json_never_breaks_the_folder_checks(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.json").write_text(json.dumps({"evidence": None, "groups": [["a"]]}))
+    assert set_aside_measured(out) == (None, [])
+    (out / "plan.json").write_text(json.dumps({"evidence": ["x"], "measured_partition": {"k2": {}}}))
+    assert set_aside_measured(out)[1] == ["plan.json measured_partition"]

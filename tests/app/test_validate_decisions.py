@@ -37,6 +37,13 @@ def test_validate_decisions_writes_spec_csvs_and_updates_the_plan(tmp_path):
         assert {"planner" if name.startswith("grouping") else "planner_tree", "random", "oracle"} <= set(df.arm)
         assert set(df.seed) == {0, 1}
     assert (out / "grouping_k2.png").stat().st_size > 0
+    # a later `transfergraph run` into this folder moves every file written here aside (measured_files)
+    from fnmatch import fnmatch
+
+    from transfergraph.jobs.measured_files import MEASURED_FILES
+
+    written = [f.name for f in out.iterdir() if f.is_file() and f.name not in ("plan.json", "report.md")]
+    assert written and [n for n in written if not any(fnmatch(n, g) for g in MEASURED_FILES)] == []
     assert "## Validation: decisions" in (out / "decisions.md").read_text()
     plan = json.loads((out / "plan.json").read_text())
     # the method was measured on this data, not the plan's own groups: the evidence says which, and its

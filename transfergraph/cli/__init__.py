@@ -210,7 +210,7 @@ def plan(
         options = options.replace(metric=chosen)
         # results measured on the data in --out (`group`, `validate`): kept by a re-plan of that folder's own
         # run, never replaced by a plan of another table (checked before anything is written)
-        own_folder = out.resolve() == source.resolve().parent
+        own_folder = out.resolve() == source.parent.resolve()  # a symlinked scores.csv still lives here
         measured = replan_measured.read_measured(out)
         extra: list[str] = []
         if not own_folder:

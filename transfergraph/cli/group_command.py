@@ -104,7 +104,8 @@ def group(
                 _echo("[transfergraph] caution: "
                       + (f"single-task networks at chance for {', '.join(sorted(trust.chance))}; " if trust.chance else "")
                       + ("1 seed, no standard error; " if trust.one_seed else "")
-                      + "the groups are provisional: rerun with more --steps / --seeds (see plan.json warnings).")
+                      + "the groups are provisional: rerun with more --steps / --seeds (see plan.json "
+                      + ("evidence.cotrain_groups.warnings)." if result.subset else "warnings)."))
         if result.failed:
             _echo(f"[transfergraph] {len(result.failed)} networks failed (see "
                   f"{'cotrain_subset.md' if result.subset else 'cotrain.md'}); exit code 1.")

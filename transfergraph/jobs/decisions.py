@@ -28,6 +28,7 @@ from transfergraph.planner.validation.decision_verdicts import (ci_text, offered
                                                                 seeds_text, separate_line)
 
 from transfergraph.config import JobConfig, DecisionsConfig
+from transfergraph.jobs.measured_files import REPLAN_WARNINGS
 
 __all__ = ["validate_decisions_job", "choose_tasks", "curriculum_first", "DEFAULT_MAX_TASKS"]
 
@@ -181,7 +182,8 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
     plan = json.loads(path.read_text())
     evidence = plan.setdefault("evidence", {})
     if plan.get("warnings"):  # a rerun replaces (never repeats) the warnings an earlier validation added
-        plan["warnings"] = [w for w in plan["warnings"] if not str(w).startswith(tuple(VALIDATION_WARNINGS.values()))]
+        answered = tuple(VALIDATION_WARNINGS.values()) + (REPLAN_WARNINGS["groups"], REPLAN_WARNINGS["curriculum"])
+        plan["warnings"] = [w for w in plan["warnings"] if not str(w).startswith(answered)]  # this run answers them
     plan["measured_groups"] = measured_groups
     if withheld:
         plan["measured_groups_withheld"] = withheld
@@ -255,9 +257,9 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
 
 def chance_text(at_chance: dict) -> str:
     """The sentence on the single-task networks at chance of ``validate --decisions`` (for plan.json and decisions.md)."""
-    facts = ", ".join(f"{t} accuracy {c['acc']:.3f} vs 1/C {c['chance_acc']:.3f}, loss {c['loss']:.3f} vs ln C "
-                      f"{c['chance_loss']:.3f}" for t, c in at_chance.items())
-    return (f"the single-task networks of {sorted(at_chance)} are at chance ({facts}): every grouping and order "
+    from transfergraph.planner.validation.cotrain import chance_facts
+
+    return (f"the single-task networks of {sorted(at_chance)} are at chance ({chance_facts(at_chance)}): every grouping and order "
             "measured with these tasks is noise for them, whatever decisions.md says; raise validate.decisions.steps "
             "(and curriculum_steps) before trusting it.")
 

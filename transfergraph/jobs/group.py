@@ -51,6 +51,8 @@ from transfergraph.planner.common.exceptions import ExecutorError, InputError
 from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, atomic_write_with, prepare_out_dir
 from transfergraph.planner.common.wording import count
 
+from transfergraph.jobs.measured_files import REPLAN_WARNINGS
+
 from transfergraph.config import DecisionsConfig, JobConfig
 
 __all__ = ["TrunkFactory", "GroupResult", "Trust", "group_job", "executor_for", "GAIN_DEFINITION", "OPTIMISED_ON"]
@@ -241,8 +243,9 @@ def _caveats(chance: dict, gains, steps: int) -> list[str]:
 
     out = []
     if chance:
-        facts = ", ".join(f"{t} loss {c['loss']:.4f} vs ln C {c['chance_loss']:.4f}, accuracy {c['acc']:.3f} vs "
-                          f"1/C {c['chance_acc']:.3f}" for t, c in chance.items())
+        from transfergraph.planner.validation.cotrain import chance_facts
+
+        facts = chance_facts(chance)
         out.append(f"co-training networks at chance for tasks {sorted(chance)}: each single-task network's test loss "
                    f"is within {100 * CHANCE_TOLERANCE:.0f}% of ln C or its accuracy is not above 1/C ({facts}); "
                    f"their measured gains are noise, so the measured groups holding them are provisional: rerun "
@@ -373,7 +376,8 @@ def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_
         plan.setdefault("objectives", {})["groups"] = objective
         plan.pop("cotrain_groups", None)  # an earlier subset's grouping: this run measured every task of the plan
         plan["evidence"].pop("cotrain_groups", None)
-        plan["warnings"] = [w for w in plan.get("warnings", []) if not str(w).startswith(OWN_WARNINGS)] + warnings
+        plan["warnings"] = [w for w in plan.get("warnings", [])  # a re-plan's "kept at another budget" is answered now
+                            if not str(w).startswith(OWN_WARNINGS + (REPLAN_WARNINGS["budget"],))] + warnings
     else:
         plan = {"metric": "cotrain_gain", "sources": {}, "source_models": {}, "source_set": {}, "groups": groups,
                 "curriculum": [], "objectives": {"groups": objective},
@@ -427,7 +431,7 @@ def _markdown(names, groups, alone, gains, design, n_groups, failed, *, trust: T
     return "\n".join(lines) + "\n"
 
 
-def _redraw_groups_figure(out: Path) -> str:
+def redraw_groups_figure(out: Path) -> str:
     """Draw ``groups.png`` again for the plan's (now measured) groups and record it in run.json, so report.md's
     figure shows the groups it lists; returns what was done, in words."""
     from transfergraph.planner.report.artifacts import RUN_INFO, read_artifacts
@@ -535,7 +539,7 @@ def group_job(config: JobConfig, out: str | Path, *, executor: str | None = None
         if (out_dir / "report.md").is_file() and (out_dir / "graph.graphml").is_file():
             from transfergraph.planner.report import render_report
 
-            log(_redraw_groups_figure(out_dir))
+            log(redraw_groups_figure(out_dir))
             render_report(out_dir)  # the run's report, with the measured groups, their figure and their evidence
     result.seconds = time.perf_counter() - t0
     return result

@@ -14,7 +14,7 @@ from pathlib import Path
 import networkx as nx
 
 __all__ = ["Measured", "read_measured", "set_aside_measured", "MEASURED_KEYS", "MEASURED_FILES", "RUN_RECORDS",
-           "SET_ASIDE", "measured_level", "read_json"]
+           "SET_ASIDE", "REPLAN_WARNINGS", "measured_level", "read_json"]
 
 #: plan.json keys that hold measurements of the data (written by `transfergraph group` / `validate --decisions`)
 MEASURED_KEYS = ("measured_groups", "measured_groups_withheld", "measured_partition", "measured_curriculum",
@@ -26,8 +26,15 @@ _MEASURED_LEVELS = ("measured on this data", "validated on this data")
 MEASURED_FILES = ("cotrain*.csv", "cotrain*.md", "validation.md", "validation.csv", "correlations.csv", "regret.csv",
                   "pair_signal.csv", "validation_*.png", "decisions.md", "decision_summary.csv",
                   "grouping_validation.csv", "curriculum_validation.csv", "grouping_k*.png", "curriculum_*_*.png")
-#: the sub-folder where a new `transfergraph run` puts the measured results of the run it replaces
+#: the sub-folder where a new `transfergraph run` puts the measured results of the run it replaces (an earlier
+#: one is renamed ``previous_measurements.1``, ``.2``, ...: nothing is deleted)
 SET_ASIDE = "previous_measurements"
+#: how the warnings of a re-plan into a measured folder begin: kept measured groups at another budget (removed
+#: by the next `transfergraph group`), a planner method `validate --decisions` did not judge (removed by the next
+#: `validate --decisions`)
+REPLAN_WARNINGS = {"budget": "groups: plan.json `groups` stay those measured by `transfergraph group`",
+                   "groups": "groups: `transfergraph validate --decisions` measured the planner's method",
+                   "curriculum": "curriculum: `transfergraph validate --decisions` measured the planner's method"}
 
 
 def read_json(path: Path) -> dict:
@@ -60,7 +67,7 @@ class Measured:
     @property
     def grouped(self) -> bool:
         """Whether the plan's groups were measured by ``transfergraph group``."""
-        return (self.plan.get("evidence", {}).get("groups") or {}).get("level") == "measured"
+        return ((self.plan.get("evidence") or {}).get("groups") or {}).get("level") == "measured"
 
     def held(self) -> list[str]:
         """What was measured, in words (``[]``: nothing; the run.json records alone do not count)."""
@@ -93,6 +100,8 @@ def read_measured(folder: str | Path) -> Measured:
             kept = {k: val for k, val in data.items() if str(k).startswith("cotrain_")}
             if kept:
                 cotrain[(str(u), str(v))] = kept
+    if not isinstance(plan.get("evidence"), dict):  # a hand-edited or foreign plan.json: no evidence to read
+        plan = {**plan, "evidence": {}}
     run = read_json(folder / "run.json")
     return Measured(folder, plan, cotrain,
                     {k: run[k] for k in RUN_RECORDS if k in run})
@@ -100,10 +109,10 @@ def read_measured(folder: str | Path) -> Measured:
 
 def set_aside_measured(folder: str | Path) -> tuple[Path | None, list[str]]:
     """Move the measured results of ``folder`` (:data:`MEASURED_FILES` and, when its plan.json holds measured
-    results, that plan.json) into ``folder/previous_measurements`` (replacing an earlier one), before a new
-    ``transfergraph run`` writes its plan there: they measured the run it replaces, and its report must not
-    show them as this run's. Nothing is deleted; the trained networks stay in the caches, so measuring again
-    reads them back.
+    results, that plan.json) into ``folder/previous_measurements``, before a new ``transfergraph run`` writes its
+    plan there: they measured the run it replaces, and its report must not show them as this run's. An earlier
+    ``previous_measurements`` is first renamed ``previous_measurements.1`` (``.2``, ... the next free number):
+    nothing is deleted. The trained networks stay in the caches, so measuring again reads them back.
 
     Returns (the folder they went to, what was moved in words); (None, []) when there was nothing to move."""
     import shutil
@@ -116,7 +125,11 @@ def set_aside_measured(folder: str | Path) -> tuple[Path | None, list[str]]:
     if not files:
         return None, []
     aside = folder / SET_ASIDE
-    shutil.rmtree(aside, ignore_errors=True)
+    if aside.exists():
+        k = 1
+        while (folder / f"{SET_ASIDE}.{k}").exists():
+            k += 1
+        aside.rename(folder / f"{SET_ASIDE}.{k}")
     aside.mkdir()
     for f in files:
         shutil.move(str(f), aside / f.name)

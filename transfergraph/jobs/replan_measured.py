@@ -35,9 +35,10 @@ from transfergraph.planner.common.exceptions import InputError
 from transfergraph.planner.common.io import atomic_write_json
 
 from transfergraph.jobs.decisions import VALIDATION_WARNINGS  # the warnings `validate --decisions` writes
-from transfergraph.jobs.measured_files import (MEASURED_FILES, MEASURED_KEYS, RUN_RECORDS, SET_ASIDE, Measured,
-                                               measured_level, read_json, read_measured, set_aside_measured)
+from transfergraph.jobs.measured_files import (MEASURED_FILES, MEASURED_KEYS, REPLAN_WARNINGS, RUN_RECORDS, SET_ASIDE,
+                                               Measured, measured_level, read_json, read_measured, set_aside_measured)
 from transfergraph.jobs.group import OWN_WARNINGS as GROUP_WARNINGS  # the warnings `transfergraph group` writes
+from transfergraph.jobs.group import redraw_groups_figure
 
 __all__ = ["Measured", "read_measured", "refuse_foreign", "measured_elsewhere_warning", "annotate_graph",
            "carry_measured", "set_aside_measured", "MEASURED_KEYS", "MEASURED_FILES", "SET_ASIDE"]
@@ -108,8 +109,7 @@ def _carry_validated(plan: dict, old: dict, name: str, own_then, own_now, folder
     before, now = old.get("settings") or {}, plan.get("settings") or {}
     kept = [w for w in old.get("warnings") or [] if str(w).startswith(VALIDATION_WARNINGS[name])]
     if any(before.get(k) != now.get(k) for k in METHOD_OPTIONS[name]):
-        return [f"{name}: `transfergraph validate --decisions` measured the planner's method with "
-                f"{_method(before, name)} on this data ({folder / 'decisions.md'}); this re-plan uses "
+        return [f"{REPLAN_WARNINGS[name]} with {_method(before, name)} on this data ({folder / 'decisions.md'}); this re-plan uses "
                 f"{_method(now, name)}, which it did not judge, so this plan's {name} evidence is the proxy's; run it "
                 "again to judge this method."]
     entry = copy.deepcopy(entry)
@@ -159,13 +159,15 @@ def carry_measured(plan_path: str | Path, measured: Measured, graph: nx.DiGraph 
             k_now = (plan.get("settings") or {}).get("n_groups")
             if k_then is not None and k_now is not None and k_then != k_now:
                 warnings.append(
-                    f"groups: plan.json `groups` stay those measured by `transfergraph group` (at most {k_then} "
-                    f"groups); this re-plan's {k_now} groups apply to the proxy's `proxy_groups` only; run "
+                    f"{REPLAN_WARNINGS['budget']} (at most {k_then} groups); this re-plan's {k_now} groups apply to the proxy's `proxy_groups` only; run "
                     f"`transfergraph group CONFIG --out {measured.folder} --groups {k_now}` to group the measured "
                     "pairs into that many (networks already in its cache are not trained again).")
         elif "cotrain_groups" not in plan:  # other tasks: offered beside the plan's groups, as `group` does
             plan["cotrain_groups"] = copy.deepcopy(old["groups"])
             plan.setdefault("evidence", {})["cotrain_groups"] = copy.deepcopy(old_ev["groups"])
+    if any(old.get(k) for k in ("measured_groups", "measured_partition", "measured_curriculum")):
+        # the caveat of `validate --decisions` (its networks at chance) goes with the measurements it qualifies
+        warnings += [w for w in old.get("warnings") or [] if str(w).startswith(VALIDATION_WARNINGS["decisions"])]
     proxy_then = old.get("proxy_groups") if measured.grouped else old.get("groups")
     warnings += _carry_validated(plan, old, "groups", proxy_then, proxy_now, measured.folder)
     warnings += _carry_validated(plan, old, "curriculum", old.get("curriculum"), plan.get("curriculum"),
@@ -179,12 +181,10 @@ def carry_measured(plan_path: str | Path, measured: Measured, graph: nx.DiGraph 
     if all(f.is_file() for f in files):
         corr, regret, validation = (pd.read_csv(f) for f in files)
         record_source_evidence(plan_path, corr, regret, str(plan.get("metric")), validation=validation)
-    if graph is not None and plan.get("groups") != proxy_now and (plan_path.parent / "groups.png").is_file():
-        from transfergraph.planner.report.decision_figures import plot_groups
-
-        plot_groups(graph, plan, plan_path.parent / "groups.png")  # the figure shows the groups the plan keeps
     run_path = plan_path.parent / "run.json"
     if measured.run_records and run_path.is_file():
         atomic_write_json(run_path, {**read_json(run_path), **measured.run_records})
+    if graph is not None and plan.get("groups") != proxy_now and run_path.is_file():
+        redraw_groups_figure(plan_path.parent)  # the figure shows the groups the plan keeps (`group`'s one helper)
     return Measured(measured.folder, read_json(plan_path), measured.cotrain).held()
 
