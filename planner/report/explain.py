@@ -9,7 +9,7 @@ from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
 from transfergraph.planner.validation.decision_outputs import partition_verdicts
-from transfergraph.planner.validation.decision_verdicts import measured_seeds, provisional_note, seeds_text
+from transfergraph.planner.validation.decision_verdicts import cannot_tell, measured_seeds, provisional_note, seeds_text
 from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
 #: forgetting objectives computed from the symmetric task similarity (the others read the directed edges)
@@ -217,6 +217,8 @@ def _groups_section(plan: dict) -> list[str]:
                             "them, else these groups.",
                 "prefer": ", which is this plan's own grouping of these tasks: the measurement supports the groups "
                           "above.",
+                "noise": f", which is this plan's own grouping of these tasks; but {cannot_tell(m)}: no reason to "
+                         "prefer it (see the warnings).",
                 "other_budget": f", which is this plan's own grouping of these tasks (the plan's budget is "
                                 f"{obj.get('n_groups')} groups).",
             }[verdict]
@@ -227,6 +229,7 @@ def _groups_section(plan: dict) -> list[str]:
                 "separate": f"; training every task alone did better still ({m.get('separate_gain', 0.0):+.3f}): "
                             f"prefer {n} separate models if you can afford them, else this partition.",
                 "prefer": "; prefer it to the groups above for these tasks.",
+                "noise": f"; but {cannot_tell(m)}: no reason to prefer it to the groups above (see the warnings).",
                 "other_budget": f" (the plan's budget is {obj.get('n_groups')} groups).",
             }[verdict]
         lines += ["", text if verdict == "other_budget" else _with_caveat(text, m.get("seeds")), ""]
@@ -283,7 +286,11 @@ def _curriculum_section(plan: dict) -> list[str]:
         own = [t for t in plan.get("curriculum") or [] if t in m["order"]] == list(m["order"])
         said_own = said_own or own
         won = m["gain_over_random"] > 0
-        if own:  # the measurement picked the plan's own order of these tasks
+        noise = cannot_tell(m) if won else None
+        if noise:
+            mine = "this plan's own order of these tasks; " if own else ""
+            verdict = f"{mine}but {noise}: no reason to prefer it (see the warnings)."
+        elif own:  # the measurement picked the plan's own order of these tasks
             verdict = ("this plan's own order of these tasks: the measurement supports the order above." if won else
                        "this plan's own order of these tasks; it did not beat the random-order mean on test, so the "
                        "order matters little here.")

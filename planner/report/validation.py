@@ -47,7 +47,8 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
     a target, which is what source selection uses) when it differs from ``metric``, with the number of
     targets it averages (``n_ranked_targets``); over fewer than :data:`MIN_RANKED_TARGETS` targets it
     names no winner (one target's tau is no ranking). Over fewer than :data:`MIN_COMPARED_PAIRS` validated pairs
-    the "beat" lists are said to be point estimates too close to call. Regret (lower is better) is compared
+    no metric is said to beat another (the point estimates are listed); over fewer than
+    :data:`MIN_RANKED_TARGETS` targets no metric is said to have lower regret. Regret (lower is better) is compared
     separately.
     """
     lines = []
@@ -66,13 +67,15 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
             (won if r0 > r and t0 > t else lost if r0 < r and t0 < t else mixed).append(label)
         n_pairs = int(mine["n_pairs"].iloc[0])
         text = f"- **{method}**: {metric} r={r0:.2f}, τ={t0:.2f} (n={n_pairs} pairs). "
-        if n_pairs < MIN_COMPARED_PAIRS and (won or lost):
-            text += (f"Over {n_pairs} pairs these are point estimates too close to call (fewer than "
-                     f"{MIN_COMPARED_PAIRS} pairs; see the p-values): ")
-        text += f"{metric} beat: {', '.join(won) if won else 'none'}. "
-        text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
-        if mixed:
-            text += f" Mixed or tied (not higher on both, nor lower on both): {', '.join(mixed)}."
+        if n_pairs < MIN_COMPARED_PAIRS:
+            others = ", ".join(won + lost + mixed) or "none"
+            text += (f"Over {n_pairs} pairs (fewer than {MIN_COMPARED_PAIRS}) the metrics cannot be told apart: no "
+                     f"metric is said to beat another; their point estimates: {others}.")
+        else:
+            text += f"{metric} beat: {', '.join(won) if won else 'none'}. "
+            text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
+            if mixed:
+                text += f" Mixed or tied (not higher on both, nor lower on both): {', '.join(mixed)}."
         if "per_target_kendall_tau" in g.columns:
             per = g.dropna(subset=["per_target_kendall_tau"])
             if len(per) and float(mine["per_target_kendall_tau"].iloc[0]) < per["per_target_kendall_tau"].max():
@@ -84,8 +87,10 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
             if not mine_r.empty:
                 v = float(mine_r["regret"].iloc[0])
                 better = rg[rg["regret"] < v - 1e-12]["metric"].tolist()
-                text += (f" Source-selection regret of {metric}: {v:.3f} over {int(mine_r['n_targets'].iloc[0])} "
-                         f"targets; lower regret: {', '.join(better) if better else 'none'}.")
+                n_t = int(mine_r["n_targets"].iloc[0])
+                text += (f" Source-selection regret of {metric}: {v:.3f} over {n_t} targets; "
+                         + (f"lower regret: {', '.join(better) if better else 'none'}." if n_t >= MIN_RANKED_TARGETS
+                            else f"over fewer than {MIN_RANKED_TARGETS} targets no metric is said to have lower regret."))
         lines.append(text)
     return lines
 

@@ -23,7 +23,7 @@ from transfergraph.planner.common.io import atomic_write_with
 from transfergraph.planner.validation.curriculum_eval import order_measures
 from transfergraph.planner.validation.decision_stats import bootstrap_ci
 from transfergraph.planner.validation.decision_verdicts import (FIRM_SEEDS, MIN_CI_SEEDS, SEEDS_KEY, SUGGESTED_SEEDS,
-                                                                ci_text, seeds_text)
+                                                                cannot_tell, ci_text, seeds_text)
 from transfergraph.planner.validation.grouping_eval import _canon, partition_table
 
 __all__ = ["summarize", "write_decision_outputs", "decision_section", "rank_plan", "measured_orders", "measured_partitions", "partition_verdicts", "regret_text",
@@ -210,6 +210,8 @@ def partition_verdicts(partitions: dict | None, n_groups) -> list[tuple[str, dic
       <= 0): no better a choice than the proxy groups;
     - ``"separate"``: it beat random, but every task trained alone beat random by more (``separate_gain`` >
       ``gain_over_random``): separate models if affordable, else this partition;
+    - ``"noise"``: it beat random, but the measurement cannot tell partitions apart (networks at chance or a noise
+      ceiling < 0.5: :func:`~transfergraph.planner.validation.decision_verdicts.cannot_tell`): no reason to prefer it;
     - ``"prefer"``: the plan's budget, beat random and every task alone: prefer it to the proxy groups;
     - ``"other_budget"``: beat random at a budget other than the plan's: for information.
 
@@ -220,6 +222,8 @@ def partition_verdicts(partitions: dict | None, n_groups) -> list[tuple[str, dic
         gain, separate = m["gain_over_random"], m.get("separate_gain")
         if not gain > 0:
             verdict = "no_gain"
+        elif cannot_tell(m):
+            verdict = "noise"
         elif separate is not None and separate > gain:
             verdict = "separate"
         else:
@@ -312,9 +316,11 @@ def _percentile_text(r) -> tuple[str, str]:
 
 
 def _ceiling_text(r) -> str:
-    if np.isfinite(r.noise_ceiling):
-        return f"{r.noise_ceiling:.2f}"
-    return f"n/a ({seeds_text(r.n_seeds)})" if int(r.n_seeds) < MIN_CI_SEEDS else "n/a"
+    """The noise ceiling as the table shows it: n/a under :data:`MIN_CI_SEEDS` seeds (one split of two seeds is no
+    split-half estimate), as the line under the table says."""
+    if int(r.n_seeds) < MIN_CI_SEEDS:
+        return f"n/a ({seeds_text(r.n_seeds)})"
+    return f"{r.noise_ceiling:.2f}" if np.isfinite(r.noise_ceiling) else "n/a"
 
 
 #: arms besides the planner's shown in the section's table (all_separate: every task trained alone)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["short_verdict", "evidence_level", "offered_groupings", "separate_line", "seeds_text", "ci_text",
-           "provisional_note", "measured_seeds", "SEEDS_KEY", "MIN_CI_SEEDS", "SUGGESTED_SEEDS", "FIRM_SEEDS"]
+           "provisional_note", "measured_seeds", "cannot_tell", "SEEDS_KEY", "MIN_CI_SEEDS", "SUGGESTED_SEEDS", "FIRM_SEEDS"]
 
 VALIDATED = "validated on this data"
 MEASURED = "measured on this data"
@@ -33,6 +33,20 @@ MEASURED = "measured on this data"
 SEEDS_KEY = "validate.decisions.seeds"
 #: fewest seeds with a CI and a noise ceiling; seeds suggested for a rerun; seeds below which a verdict is provisional
 MIN_CI_SEEDS, SUGGESTED_SEEDS, FIRM_SEEDS = 3, 3, 5
+
+
+def cannot_tell(entry) -> str | None:
+    """Why a measured partition or order (plan.json ``measured_partition`` / ``measured_curriculum`` entry) is
+    no reason to prefer it even where it beat the random mean on test: the single-task networks of some of its
+    tasks are at chance (``at_chance``), or its decision's noise ceiling is below 0.5 (``noise_ceiling``: the
+    trained alternatives cannot be told apart, the bar of ``inconclusive``); None when neither."""
+    chance = list(entry.get("at_chance") or [])
+    ceiling = entry.get("noise_ceiling")
+    if chance:
+        return f"the single-task networks of {chance} are at chance, so its gain is noise"
+    if ceiling is not None and ceiling < 0.5:
+        return f"the noise ceiling is {ceiling:.2f} < 0.5: the trained alternatives cannot be told apart"
+    return None
 
 
 def measured_seeds(plan) -> int | None:

@@ -48,3 +48,26 @@ def test_the_next_group_answers_the_kept_at_another_budget_warning(tmp_path):
                                                     "evidence": {}}))
     plan, _ = _update(tmp_path, _gains(0.005, 3, **TRAINED))
     assert stale not in plan["warnings"] and "leakage: kept" in plan["warnings"]
+
+
+def test_the_not_recorded_warning_holds_through_later_re_plans_while_the_method_stays(tmp_path):
+    """validated with 'transfer', re-planned with 'mutual' (warned), re-planned again with 'mutual' and another
+    curriculum objective: the groups warning stays (nothing answered it), and it never says 'did not judge'."""
+    validated = {"level": "validated on this data: beats random", "note": "n"}
+    old = {"settings": {"grouping_affinity": "transfer", "centered": True}, "evidence": {"groups": validated},
+           "warnings": []}
+    new = tmp_path / "plan.json"
+
+    def replan(previous, settings):
+        new.write_text(json.dumps({"groups": [["a", "b"]], "warnings": [], "settings": settings, "evidence": {}}))
+        carry_measured(new, Measured(Path(tmp_path), previous))
+        return json.loads(new.read_text())
+
+    first = replan(old, {"grouping_affinity": "mutual", "centered": True})
+    said = [w for w in first["warnings"] if w.startswith(REPLAN_WARNINGS["groups"])]
+    assert len(said) == 1 and "'transfer'" in said[0] and "'mutual'" in said[0] and "did not judge" not in said[0]
+    assert "groups" not in first["evidence"]  # the evidence of 'transfer' is not this plan's
+    second = replan(first, {"grouping_affinity": "mutual", "centered": True, "curriculum_objective": "tree"})
+    assert [w for w in second["warnings"] if w.startswith(REPLAN_WARNINGS["groups"])] == said
+    third = replan(second, {"grouping_affinity": "symmetric", "centered": True})
+    assert not [w for w in third["warnings"] if w.startswith(REPLAN_WARNINGS["groups"])]

@@ -71,9 +71,9 @@ def test_verdict_names_the_metric_that_ranks_sources_best_within_targets():
     from transfergraph.planner.report.validation import verdict_lines
 
     corr = pd.DataFrame([
-        {"metric": "leep", "method": "retrain_head", "pearson": 0.8, "kendall_tau": 0.6, "n_pairs": 16,
+        {"metric": "leep", "method": "retrain_head", "pearson": 0.8, "kendall_tau": 0.6, "n_pairs": 40,
          "per_target_kendall_tau": 0.52},
-        {"metric": "h_score", "method": "retrain_head", "pearson": 0.3, "kendall_tau": 0.2, "n_pairs": 16,
+        {"metric": "h_score", "method": "retrain_head", "pearson": 0.3, "kendall_tau": 0.2, "n_pairs": 40,
          "per_target_kendall_tau": 0.77},
     ])
     text = " ".join(verdict_lines(corr, None, metric="leep"))

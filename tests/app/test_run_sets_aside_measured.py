@@ -25,7 +25,7 @@ def test_measured_results_are_moved_aside_not_deleted(tmp_path):
     assert aside == out / SET_ASIDE
     assert sorted(p.name for p in aside.iterdir()) == sorted(
         ["plan.json", "decisions.md", "cotrain.md", "cotrain_gains.csv", "validation.md", "grouping_k2.png",
-         "curriculum_naive_acc.png"])
+         "curriculum_naive_acc.png", "groups.png", "report.md"])  # the last two copied: the run rewrites them
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["curriculum.png", "groups.png", "report.md",
                                                                      "scores.csv"]
     assert "plan.json measured_partition" in moved and "decisions.md" in moved
@@ -54,8 +54,12 @@ def test_run_into_a_measured_folder_says_where_its_results_went(tmp_path):
     assert len(said) == 1 and "decisions.md" in said[0]
     report = (out / "report.md").read_text()
     plan = json.loads((out / "plan.json").read_text())
-    assert "decisions.md" not in report and "measured_partition" not in plan and "train_alone" not in plan
+    # the moved files' text (each holds its own name) is no section of the new report
+    assert "\ndecisions.md\n" not in report and "\nvalidation.md\n" not in report
+    assert "measured_partition" not in plan and "train_alone" not in plan
     assert (out / SET_ASIDE / "decisions.md").is_file()
+    assert (out / SET_ASIDE / "report.md").read_text() == "report.md"  # the earlier report, as it was
+    assert any(SET_ASIDE in w for w in plan["warnings"])  # the new plan (and its report's count) says where they went
 
 
 def test_every_file_group_and_validate_write_is_set_aside_and_earlier_sets_are_kept(tmp_path):

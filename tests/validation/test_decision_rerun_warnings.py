@@ -129,3 +129,42 @@ def test_networks_at_chance_are_warned_about_once_and_cleared_when_trained(tmp_p
     assert "1 decision networks at chance" in _warning_counts(warnings)
     job._update_plan(path, passing, "periphery_core", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None)
     assert json.loads(path.read_text())["warnings"] == ["leakage: kept"]
+
+
+def test_a_measurement_that_cannot_tell_alternatives_apart_is_never_preferred(tmp_path, monkeypatch):
+    """A measured partition or order that beat the random mean, but whose networks are at chance or whose decision
+    has a noise ceiling < 0.5, is not recommended: not by the warning, not by the report."""
+    import transfergraph.jobs.decisions as job
+    from transfergraph.planner.report.explain import _curriculum_section, _groups_section
+    from transfergraph.planner.validation.decision_outputs import partition_verdicts
+    from transfergraph.planner.validation.decision_verdicts import cannot_tell
+
+    part = {"groups": [["a", "b"], ["c"]], "seeds": 5, "val_acc": 0.5, "test_acc": 0.5, "percentile": 100.0,
+            "gain_over_random": 0.02, "separate_gain": 0.0}
+    order = {"order": ["a", "b", "c"], "seeds": 5, "val_acc": 0.5, "test_acc": 0.5, "percentile": 100.0,
+             "gain_over_random": 0.05}
+    monkeypatch.setattr(job, "rank_plan", lambda *a, **k: {})
+    monkeypatch.setattr(job, "measured_orders", lambda res: {"naive": dict(order)})
+    rows = [_row("grouping_k2", "planner", "fails the minimum bar (percentile 60 < 75)"),
+            _row("curriculum_naive_acc", "planner_dissimilar_chain", "fails the minimum bar (percentile 60 < 75)")]
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS).assign(noise_ceiling=[0.3, 0.9])
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"groups": [["a", "b", "c"]], "curriculum": ["c", "b", "a"], "evidence": {},
+                                "warnings": [], "objectives": {"groups": {"n_groups": 2}}}))
+    job._update_plan(path, summary, "dissimilar_chain", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None,
+                     partitions={"k2": dict(part)}, at_chance={"b": {"loss": 1.1, "chance_loss": 1.1, "acc": 0.3,
+                                                                     "chance_acc": 0.33}})
+    plan = json.loads(path.read_text())
+    m, o = plan["measured_partition"]["k2"], plan["measured_curriculum"]["naive"]
+    assert m["noise_ceiling"] == 0.3 and m["at_chance"] == ["b"] and o["at_chance"] == ["b"]
+    assert "at chance" in cannot_tell(m) and [v for _, _, v in partition_verdicts({"k2": m}, 2)] == ["noise"]
+    assert "noise ceiling is 0.30" in cannot_tell({"noise_ceiling": 0.3}) and cannot_tell({"noise_ceiling": 0.8}) is None
+    warnings = " ".join(plan["warnings"])
+    assert "prefer plan.json's measured_partition" not in warnings and "prefer plan.json's measured_curriculum" not in warnings
+    plan["objectives"]["groups"].update({"value": 0.1, "group_values": [0.1], "centering": "w - median",
+                                         "objective": "o", "status": "optimal", "method": "dp", "seconds": 0.0,
+                                         "optimal": True, "bound": 0.1, "gap": 0.0})
+    plan["objectives"]["curriculum"] = {"value": 0.1, "parents": {}, "objective": "o", "status": "optimal",
+                                        "method": "dp", "seconds": 0.0, "optimal": True, "bound": 0.1, "gap": 0.0}
+    text = "\n".join(_groups_section(plan) + _curriculum_section(plan))
+    assert text.count("prefer it") == text.count("no reason to prefer it") == 2

@@ -24,7 +24,7 @@ from transfergraph.planner.common.io import atomic_write_json, atomic_write_text
 
 from transfergraph.planner.validation.decision_outputs import (measured_orders, measured_partitions, partition_verdicts,
                                                                rank_plan, regret_text)
-from transfergraph.planner.validation.decision_verdicts import (ci_text, offered_groupings, provisional_note,
+from transfergraph.planner.validation.decision_verdicts import (cannot_tell, ci_text, offered_groupings, provisional_note,
                                                                 seeds_text, separate_line)
 
 from transfergraph.config import JobConfig, DecisionsConfig
@@ -189,11 +189,14 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
         plan["measured_groups_withheld"] = withheld
     else:
         plan.pop("measured_groups_withheld", None)
+    orders = measured_orders(res)
+    for entries, decision in ((partitions or {}, "grouping_{}"), (orders or {}, "curriculum_{}_acc")):
+        for key, m in entries.items():  # what says whether the measurement can tell the alternatives apart
+            _can_tell(m, summary, decision.format(key), at_chance)
     if partitions:
         plan["measured_partition"] = partitions
     else:
         plan.pop("measured_partition", None)
-    orders = measured_orders(res)
     if orders:
         plan["measured_curriculum"] = orders
     else:
@@ -229,7 +232,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                         "separate": " (every task alone did better still: separate models if you can afford them)"}
                 won = [f"{key}: {' | '.join('+'.join(g) for g in m['groups'])}, test accuracy "
                        f"{m['gain_over_random']:+.3f} over the random partition mean{said[verdict]}"
-                       for key, m, verdict in verdicts if verdict != "no_gain"]  # the plan's own budget first
+                       for key, m, verdict in verdicts if verdict not in ("no_gain", "noise")]  # plan's budget first
                 best = ("prefer plan.json's measured_partition (the partition with the best validation accuracy "
                         "among every one trained here: " + "; ".join(won) + ")." if won else "")
                 advice = " ".join(x for x in (best, alone) if x) or (
@@ -238,7 +241,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                          "measured_groups_withheld); train the tasks separately or measure pairs with "
                          "`transfergraph group`.")
             else:
-                won = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0}
+                won = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0 and not cannot_tell(m)}
                 advice = ("prefer plan.json's measured_curriculum (the order with the best validation accuracy "
                           "among every order trained here: " + "; ".join(
                               f"{learner}: {' > '.join(m['order'])}, test ACC {m['gain_over_random']:+.3f} over the "
@@ -253,6 +256,23 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
     if at_chance:
         plan.setdefault("warnings", []).append(f"{VALIDATION_WARNINGS['decisions']}, {chance_text(at_chance)}")
     atomic_write_json(path, plan)
+
+
+def _can_tell(entry: dict, summary, decision: str, at_chance: dict | None) -> None:
+    """Add to a measured partition / order ``entry`` (in place) ``at_chance`` (its tasks whose single-task
+    networks are at chance) and ``noise_ceiling`` (of ``decision`` in ``summary``, from 3 seeds up), which
+    :func:`~transfergraph.planner.validation.decision_verdicts.cannot_tell` reads."""
+    import math
+
+    from transfergraph.planner.validation.decision_verdicts import MIN_CI_SEEDS
+
+    tasks = ({str(t) for g in entry["groups"] for t in g} if "groups" in entry
+             else {str(t) for t in entry.get("order", [])})
+    entry["at_chance"] = sorted(tasks & set(at_chance or {}))
+    rows = summary[summary.decision == decision] if len(summary) and "decision" in summary else summary.iloc[0:0]
+    ceiling = float(rows.noise_ceiling.iloc[0]) if len(rows) else float("nan")
+    enough = len(rows) and int(rows.n_seeds.min()) >= MIN_CI_SEEDS
+    entry["noise_ceiling"] = ceiling if enough and math.isfinite(ceiling) else None
 
 
 def chance_text(at_chance: dict) -> str:

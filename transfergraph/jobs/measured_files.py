@@ -14,7 +14,7 @@ from pathlib import Path
 import networkx as nx
 
 __all__ = ["Measured", "read_measured", "set_aside_measured", "MEASURED_KEYS", "MEASURED_FILES", "RUN_RECORDS",
-           "SET_ASIDE", "REPLAN_WARNINGS", "measured_level", "read_json"]
+           "SET_ASIDE", "KEPT_WITH", "REPLAN_WARNINGS", "measured_level", "read_json"]
 
 #: plan.json keys that hold measurements of the data (written by `transfergraph group` / `validate --decisions`)
 MEASURED_KEYS = ("measured_groups", "measured_groups_withheld", "measured_partition", "measured_curriculum",
@@ -29,6 +29,9 @@ MEASURED_FILES = ("cotrain*.csv", "cotrain*.md", "validation.md", "validation.cs
 #: the sub-folder where a new `transfergraph run` puts the measured results of the run it replaces (an earlier
 #: one is renamed ``previous_measurements.1``, ``.2``, ...: nothing is deleted)
 SET_ASIDE = "previous_measurements"
+#: the files a new run rewrites that also show the measurements (their cotrain_gain edges, sections, figure):
+#: copied beside the measured files it moves aside
+KEPT_WITH = ("report.md", "graph.graphml", "groups.png")
 #: how the warnings of a re-plan into a measured folder begin: kept measured groups at another budget (removed
 #: by the next `transfergraph group`), a planner method `validate --decisions` did not judge (removed by the next
 #: `validate --decisions`)
@@ -112,7 +115,8 @@ def set_aside_measured(folder: str | Path) -> tuple[Path | None, list[str]]:
     results, that plan.json) into ``folder/previous_measurements``, before a new ``transfergraph run`` writes its
     plan there: they measured the run it replaces, and its report must not show them as this run's. An earlier
     ``previous_measurements`` is first renamed ``previous_measurements.1`` (``.2``, ... the next free number):
-    nothing is deleted. The trained networks stay in the caches, so measuring again reads them back.
+    nothing is deleted. A copy of :data:`KEPT_WITH` (the report, the graph with its ``cotrain_gain`` edges and
+    the groups figure, which the new run rewrites) goes with them. The trained networks stay in the caches, so measuring again reads them back.
 
     Returns (the folder they went to, what was moved in words); (None, []) when there was nothing to move."""
     import shutil
@@ -133,4 +137,7 @@ def set_aside_measured(folder: str | Path) -> tuple[Path | None, list[str]]:
     aside.mkdir()
     for f in files:
         shutil.move(str(f), aside / f.name)
+    for name in KEPT_WITH:  # the run's own files this run rewrites: a copy shows the measurements as they were
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, aside / name)
     return aside, held + [f.name for f in files if f.name != "plan.json"]

@@ -88,10 +88,11 @@ def _method(settings: dict, name: str) -> str:
     return ", ".join(f"{k} {settings.get(k)!r}" for k in METHOD_OPTIONS[name])
 
 
-def _own_rank_stale(entry: dict, name: str) -> dict:
-    """``entry`` whose note says that the rank of the plan's own decision it gives (``this_plan``) is that of the
-    decision planned then: the re-plan's differs (the report shows ``this_plan`` only while it still matches)."""
-    said = f"This plan's own {name} changed with a re-plan (`transfergraph plan`) after this measurement"
+def _own_rank_stale(entry: dict, name: str, whose: str) -> dict:
+    """``entry`` whose note says that the rank of ``whose`` decision it gives (``this_plan``: the plan's own, or
+    the proxy's beside measured groups) is that of the decision planned then: the re-plan's differs (the report
+    shows ``this_plan`` only while it still matches)."""
+    said = f"{whose} {name} changed with a re-plan (`transfergraph plan`) after this measurement"
     if said not in str(entry.get("note", "")):
         entry["note"] = (str(entry.get("note", "")).rstrip() + f" {said}; any rank of it above is that of the "
                          f"{name} planned then.").strip()
@@ -100,21 +101,27 @@ def _own_rank_stale(entry: dict, name: str) -> dict:
 
 def _carry_validated(plan: dict, old: dict, name: str, own_then, own_now, folder: Path) -> list[str]:
     """Keep the ``validate --decisions`` evidence of decision ``name`` when the method is the same; returns the
-    warnings to add."""
+    warnings to add (the earlier run's, or one saying the re-plan's method is not the one recorded)."""
     entry = (old.get("evidence") or {}).get(name)
-    if name == "groups" and (entry or {}).get("level") == "measured":
+    beside = name == "groups" and (entry or {}).get("level") == "measured"  # groups measured by `group`
+    if beside:
         entry = entry.get("proxy_method")  # the validation of the proxy method, beside the measured groups
-    if not measured_level(entry):
-        return []
     before, now = old.get("settings") or {}, plan.get("settings") or {}
+    same = all(before.get(k) == now.get(k) for k in METHOD_OPTIONS[name])
+    if not measured_level(entry):  # an earlier re-plan's "not recorded" warning holds while the method stays
+        return [w for w in old.get("warnings") or [] if str(w).startswith(REPLAN_WARNINGS[name])] if same else []
     kept = [w for w in old.get("warnings") or [] if str(w).startswith(VALIDATION_WARNINGS[name])]
-    if any(before.get(k) != now.get(k) for k in METHOD_OPTIONS[name]):
-        return [f"{REPLAN_WARNINGS[name]} with {_method(before, name)} on this data ({folder / 'decisions.md'}); this re-plan uses "
-                f"{_method(now, name)}, which it did not judge, so this plan's {name} evidence is the proxy's; run it "
-                "again to judge this method."]
+    if not same:
+        return [f"{REPLAN_WARNINGS[name]} with {_method(before, name)} on this data ({folder / 'decisions.md'}); this "
+                f"re-plan uses {_method(now, name)}, so that evidence is not this plan's"
+                + (" (its groups stay those measured by `transfergraph group`; the proxy method's evidence is dropped)"
+                   if beside else f" ({name} evidence: proxy only)")
+                + ". decisions.md has a row for every curriculum objective and grouping variant it trained, this "
+                  "method's included when it was among them; `transfergraph validate CONFIG --decisions` again "
+                  "records it here."]
     entry = copy.deepcopy(entry)
     if own_then != own_now:
-        entry = _own_rank_stale(entry, name)
+        entry = _own_rank_stale(entry, name, "The proxy's" if beside else "This plan's own")
     evidence = plan.setdefault("evidence", {})
     if name == "groups" and (evidence.get("groups") or {}).get("level") == "measured":
         evidence["groups"]["proxy_method"] = entry

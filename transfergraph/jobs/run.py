@@ -213,9 +213,11 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
 
     aside, moved = set_aside_measured(out)  # measured on the run this one replaces: not shown as this run's
     if aside is not None:
-        log(f"warning: {out} held results measured on its previous run ({'; '.join(moved)}); moved to {aside}. "
-            "Their networks stay in the caches: `transfergraph group` / `validate` (--decisions) into this "
-            "folder measure this run again, reading them back.")
+        said = (f"results measured on the previous run in this folder ({'; '.join(moved)}) were moved to {aside} "
+                "(with a copy of that run's report.md and graph.graphml): they do not describe this run. Their networks "
+                "stay in the caches: `transfergraph group` / `validate` (--decisions) into this folder measure this "
+                "run again, reading them back.")
+        warn(said)  # logged, and in this plan's warnings (report.md counts it)
     seconds = time.perf_counter() - start
     summary = {"name": config.name, "n_tasks": len(tasks), "n_sources": len(sources),
                "executor": runner.describe()}
