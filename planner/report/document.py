@@ -34,9 +34,12 @@ def _summary_lines(scores: pd.DataFrame | None, graph: nx.DiGraph, metric: str, 
     ok = scores[scores["status"] == "ok"]
     n_failed = int((scores["status"] == "failed").sum())
     n_pred = len(scores) - len(ok) - n_failed  # rows of predicted pairs (pairs_fraction runs)
+    replan = str(config_summary.get("executor", "")).startswith("none")  # `transfergraph plan`: nothing scored
     return [
         f"{scores[['source', 'target']].drop_duplicates().shape[0]} (source, target) pairs x "
-        f"{scores['metric'].nunique()} metrics = {len(scores)} scores in {seconds:.1f} s "
+        f"{scores['metric'].nunique()} metrics = {len(scores)} scores "
+        + ("read from the table re-planned (nothing scored; planned" if replan else "")
+        + f" in {seconds:.1f} s" + (")" if replan else "") + " "
         f"({len(ok)} ok, {n_failed} failed" + (f", {n_pred} predicted" if n_pred else "")
         + f"); executor: {config_summary.get('executor', '?')}.",
         f"Tasks: {config_summary.get('n_tasks')}; sources: {config_summary.get('n_sources')}; "

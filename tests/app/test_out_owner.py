@@ -63,6 +63,7 @@ def test_a_replan_counts_as_a_run_of_the_config_it_inherited(tmp_path, scores_cs
     report = (run / "report.md").read_text()  # said beside the run's summary, not after the advice
     said = "- options inherited from the run of config: tiny"
     assert said in report and report.index(said) < report.index("## What to do next")
+    assert "scores read from the table re-planned (nothing scored; planned in" in report  # no scoring time claimed
     config = parse_config({"name": "tiny", "data": {"dataset": "digits"},
                            "tasks": [{"name": "a", "classes": [0, 1]}, {"name": "b", "classes": [2, 3]}]})
     check_out_belongs_to(config, run)  # the re-plan belongs to tiny's run: no error
