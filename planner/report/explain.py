@@ -218,7 +218,7 @@ def _groups_section(plan: dict) -> list[str]:
                 "prefer": ", which is this plan's own grouping of these tasks: the measurement supports the groups "
                           "above.",
                 "noise": f", which is this plan's own grouping of these tasks; but {cannot_tell(m)}: no reason to "
-                         "prefer it (see the warnings).",
+                         "prefer it (see decisions.md).",
                 "other_budget": f", which is this plan's own grouping of these tasks (the plan's budget is "
                                 f"{obj.get('n_groups')} groups).",
             }[verdict]
@@ -229,7 +229,7 @@ def _groups_section(plan: dict) -> list[str]:
                 "separate": f"; training every task alone did better still ({m.get('separate_gain', 0.0):+.3f}): "
                             f"prefer {n} separate models if you can afford them, else this partition.",
                 "prefer": "; prefer it to the groups above for these tasks.",
-                "noise": f"; but {cannot_tell(m)}: no reason to prefer it to the groups above (see the warnings).",
+                "noise": f"; but {cannot_tell(m)}: no reason to prefer it to the groups above (see decisions.md).",
                 "other_budget": f" (the plan's budget is {obj.get('n_groups')} groups).",
             }[verdict]
         lines += ["", text if verdict == "other_budget" else _with_caveat(text, m.get("seeds")), ""]
@@ -289,7 +289,7 @@ def _curriculum_section(plan: dict) -> list[str]:
         noise = cannot_tell(m) if won else None
         if noise:
             mine = "this plan's own order of these tasks; " if own else ""
-            verdict = f"{mine}but {noise}: no reason to prefer it (see the warnings)."
+            verdict = f"{mine}but {noise}: no reason to prefer it (see decisions.md)."
         elif own:  # the measurement picked the plan's own order of these tasks
             verdict = ("this plan's own order of these tasks: the measurement supports the order above." if won else
                        "this plan's own order of these tasks; it did not beat the random-order mean on test, so the "

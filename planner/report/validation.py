@@ -47,8 +47,8 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
     a target, which is what source selection uses) when it differs from ``metric``, with the number of
     targets it averages (``n_ranked_targets``); over fewer than :data:`MIN_RANKED_TARGETS` targets it
     names no winner (one target's tau is no ranking). Over fewer than :data:`MIN_COMPARED_PAIRS` validated pairs
-    no metric is said to beat another (the point estimates are listed); over fewer than
-    :data:`MIN_RANKED_TARGETS` targets no metric is said to have lower regret. Regret (lower is better) is compared
+    no metric is said to beat another, rank sources best or have lower regret (the point estimates are listed);
+    over fewer than :data:`MIN_RANKED_TARGETS` targets no metric is said to have lower regret. Regret (lower is better) is compared
     separately.
     """
     lines = []
@@ -76,7 +76,8 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
             text += f"Beat {metric}: {', '.join(lost) if lost else 'none'}."
             if mixed:
                 text += f" Mixed or tied (not higher on both, nor lower on both): {', '.join(mixed)}."
-        if "per_target_kendall_tau" in g.columns:
+        few = n_pairs < MIN_COMPARED_PAIRS  # then no metric is named the winner of any comparison below either
+        if "per_target_kendall_tau" in g.columns and not few:
             per = g.dropna(subset=["per_target_kendall_tau"])
             if len(per) and float(mine["per_target_kendall_tau"].iloc[0]) < per["per_target_kendall_tau"].max():
                 best = per.loc[per["per_target_kendall_tau"].idxmax()]
@@ -89,8 +90,9 @@ def verdict_lines(corr: pd.DataFrame, regret: pd.DataFrame | None, *, metric: st
                 better = rg[rg["regret"] < v - 1e-12]["metric"].tolist()
                 n_t = int(mine_r["n_targets"].iloc[0])
                 text += (f" Source-selection regret of {metric}: {v:.3f} over {n_t} targets; "
-                         + (f"lower regret: {', '.join(better) if better else 'none'}." if n_t >= MIN_RANKED_TARGETS
-                            else f"over fewer than {MIN_RANKED_TARGETS} targets no metric is said to have lower regret."))
+                         + (f"lower regret: {', '.join(better) if better else 'none'}."
+                            if n_t >= MIN_RANKED_TARGETS and not few else
+                            "too few targets or pairs for any metric to be said to have lower regret."))
         lines.append(text)
     return lines
 

@@ -39,13 +39,16 @@ def cannot_tell(entry) -> str | None:
     """Why a measured partition or order (plan.json ``measured_partition`` / ``measured_curriculum`` entry) is
     no reason to prefer it even where it beat the random mean on test: the single-task networks of some of its
     tasks are at chance (``at_chance``), or its decision's noise ceiling is below 0.5 (``noise_ceiling``: the
-    trained alternatives cannot be told apart, the bar of ``inconclusive``); None when neither."""
+    trained alternatives cannot be told apart, the bar of ``inconclusive``; or undefined: ``ceiling_undefined``);
+    None when none of these."""
     chance = list(entry.get("at_chance") or [])
     ceiling = entry.get("noise_ceiling")
     if chance:
         return f"the single-task networks of {chance} are at chance, so its gain is noise"
     if ceiling is not None and ceiling < 0.5:
         return f"the noise ceiling is {ceiling:.2f} < 0.5: the trained alternatives cannot be told apart"
+    if entry.get("ceiling_undefined"):
+        return "the noise ceiling is undefined: no split of the seeds ranks the trained alternatives apart"
     return None
 
 

@@ -54,11 +54,11 @@ def test_checked_recommendations_are_counted(tmp_path):
     assert "not for misc" in part["note"] and "[r18_all, misc]" in part["note"]
 
 
-def _corr(n_ranked):
+def _corr(n_ranked, n_pairs=40):  # enough pairs that only the count of ranked targets decides
     return pd.DataFrame([
-        {"metric": "leep", "method": "retrain_head", "pearson": 0.44, "kendall_tau": 0.33, "n_pairs": 6,
+        {"metric": "leep", "method": "retrain_head", "pearson": 0.44, "kendall_tau": 0.33, "n_pairs": n_pairs,
          "per_target_kendall_tau": -0.33, "n_ranked_targets": n_ranked},
-        {"metric": "logme", "method": "retrain_head", "pearson": 0.09, "kendall_tau": 0.2, "n_pairs": 6,
+        {"metric": "logme", "method": "retrain_head", "pearson": 0.09, "kendall_tau": 0.2, "n_pairs": n_pairs,
          "per_target_kendall_tau": 0.33, "n_ranked_targets": n_ranked},
     ])
 

@@ -149,3 +149,18 @@ def test_few_pairs_make_beat_a_point_estimate_not_a_claim():
     assert "cannot be told apart" in line and "leep beat:" not in line and "nce (r=0.30, τ=0.20)" in line
     many = corr.assign(n_pairs=MIN_COMPARED_PAIRS)
     assert "cannot be told apart" not in verdict_lines(many, None)[0] and "leep beat: nce" in verdict_lines(many, None)[0]
+
+
+def test_few_pairs_name_no_winner_within_targets_or_by_regret():
+    from transfergraph.planner.report.validation import verdict_lines
+
+    corr = pd.DataFrame([{"method": "retrain_head", "metric": "leep", "pearson": 0.5, "kendall_tau": 0.4, "n_pairs": 9,
+                          "per_target_kendall_tau": 0.2, "n_ranked_targets": 3},
+                         {"method": "retrain_head", "metric": "nce", "pearson": 0.3, "kendall_tau": 0.2, "n_pairs": 9,
+                          "per_target_kendall_tau": 0.9, "n_ranked_targets": 3}])
+    regret = pd.DataFrame([{"method": "retrain_head", "metric": "leep", "regret": 0.08, "n_targets": 3},
+                           {"method": "retrain_head", "metric": "nce", "regret": 0.0, "n_targets": 3}])
+    line = verdict_lines(corr, regret)[0]
+    assert "ranks sources best" not in line and "lower regret: nce" not in line and "too few targets or pairs" in line
+    many = verdict_lines(corr.assign(n_pairs=40), regret)[0]
+    assert "nce ranks sources best" in many and "lower regret: nce" in many

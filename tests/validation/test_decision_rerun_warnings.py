@@ -151,16 +151,18 @@ def test_a_measurement_that_cannot_tell_alternatives_apart_is_never_preferred(tm
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"groups": [["a", "b", "c"]], "curriculum": ["c", "b", "a"], "evidence": {},
                                 "warnings": [], "objectives": {"groups": {"n_groups": 2}}}))
-    job._update_plan(path, summary, "dissimilar_chain", {}, tasks=["a", "b", "c"], seeds=5, n_curr=3, res=None,
-                     partitions={"k2": dict(part)}, at_chance={"b": {"loss": 1.1, "chance_loss": 1.1, "acc": 0.3,
-                                                                     "chance_acc": 0.33}})
+    job._update_plan(path, summary, "dissimilar_chain", {"k2": [["a", "c"], ["b"]]}, tasks=["a", "b", "c"], seeds=5,
+                     n_curr=3, res=None, partitions={"k2": dict(part)},
+                     at_chance={"b": {"loss": 1.1, "chance_loss": 1.1, "acc": 0.3, "chance_acc": 0.33}})
     plan = json.loads(path.read_text())
     m, o = plan["measured_partition"]["k2"], plan["measured_curriculum"]["naive"]
     assert m["noise_ceiling"] == 0.3 and m["at_chance"] == ["b"] and o["at_chance"] == ["b"]
     assert "at chance" in cannot_tell(m) and [v for _, _, v in partition_verdicts({"k2": m}, 2)] == ["noise"]
     assert "noise ceiling is 0.30" in cannot_tell({"noise_ceiling": 0.3}) and cannot_tell({"noise_ceiling": 0.8}) is None
     warnings = " ".join(plan["warnings"])
-    assert "prefer plan.json's measured_partition" not in warnings and "prefer plan.json's measured_curriculum" not in warnings
+    assert "prefer" not in warnings.replace("no reason to prefer", "")  # not measured_groups either (same networks)
+    assert "cannot tell groupings apart" in warnings and "beat the random-order mean on test (naive: +0.050 ACC)" in warnings
+    assert "ceiling is undefined" in cannot_tell({"noise_ceiling": None, "ceiling_undefined": True})
     plan["objectives"]["groups"].update({"value": 0.1, "group_values": [0.1], "centering": "w - median",
                                          "objective": "o", "status": "optimal", "method": "dp", "seconds": 0.0,
                                          "optimal": True, "bound": 0.1, "gap": 0.0})

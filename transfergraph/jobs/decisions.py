@@ -235,19 +235,35 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                        for key, m, verdict in verdicts if verdict not in ("no_gain", "noise")]  # plan's budget first
                 best = ("prefer plan.json's measured_partition (the partition with the best validation accuracy "
                         "among every one trained here: " + "; ".join(won) + ")." if won else "")
-                advice = " ".join(x for x in (best, alone) if x) or (
+                noise = next((cannot_tell(m) for _, m, verdict in verdicts if verdict == "noise"), None)
+                if noise or at_chance:  # the same networks give measured_groups and all_separate: no advice from them
+                    noise = noise or chance_text(at_chance).split(":")[0]
+                    advice = (f"the measurement cannot tell groupings apart here ({noise}): neither measured_partition, "
+                              "measured_groups nor every task alone is a reason to change the groups yet; raise "
+                              "validate.decisions.steps and seeds and run it again.")
+                else:
+                    advice = ""
+                advice = advice or " ".join(x for x in (best, alone) if x) or (
                     "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
                     else "the grouping from the measured pairs did no better (plan.json "
                          "measured_groups_withheld); train the tasks separately or measure pairs with "
                          "`transfergraph group`.")
             else:
                 won = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0 and not cannot_tell(m)}
-                advice = ("prefer plan.json's measured_curriculum (the order with the best validation accuracy "
-                          "among every order trained here: " + "; ".join(
-                              f"{learner}: {' > '.join(m['order'])}, test ACC {m['gain_over_random']:+.3f} over the "
-                              f"random-order mean" for learner, m in won.items()) + ")." if won else
-                          "no order chosen on validation here beat the random-order mean on test (plan.json "
-                          "measured_curriculum); the order matters little on this data.")
+                noisy = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0 and cannot_tell(m)}
+                if won:
+                    advice = ("prefer plan.json's measured_curriculum (the order with the best validation accuracy "
+                              "among every order trained here: " + "; ".join(
+                                  f"{learner}: {' > '.join(m['order'])}, test ACC {m['gain_over_random']:+.3f} over "
+                                  "the random-order mean" for learner, m in won.items()) + ").")
+                elif noisy:
+                    advice = ("the best order on validation beat the random-order mean on test ("
+                              + "; ".join(f"{learner}: {m['gain_over_random']:+.3f} ACC" for learner, m in noisy.items())
+                              + f") but {cannot_tell(next(iter(noisy.values())))}: no reason to prefer it (plan.json "
+                              "measured_curriculum); raise validate.decisions.curriculum_steps and seeds.")
+                else:
+                    advice = ("no order chosen on validation here beat the random-order mean on test (plan.json "
+                              "measured_curriculum); the order matters little on this data.")
             few = provisional_note(seeds)  # advice from few seeds says so
             plan.setdefault("warnings", []).append(
                 f"{VALIDATION_WARNINGS[name]}, the planner's method for {name} did not meet the "
@@ -260,7 +276,8 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
 
 def _can_tell(entry: dict, summary, decision: str, at_chance: dict | None) -> None:
     """Add to a measured partition / order ``entry`` (in place) ``at_chance`` (its tasks whose single-task
-    networks are at chance) and ``noise_ceiling`` (of ``decision`` in ``summary``, from 3 seeds up), which
+    networks are at chance), ``noise_ceiling`` (of ``decision`` in ``summary``, from 3 seeds up) and
+    ``ceiling_undefined`` (3 seeds or more, but no split ranks the alternatives apart), which
     :func:`~transfergraph.planner.validation.decision_verdicts.cannot_tell` reads."""
     import math
 
@@ -273,6 +290,7 @@ def _can_tell(entry: dict, summary, decision: str, at_chance: dict | None) -> No
     ceiling = float(rows.noise_ceiling.iloc[0]) if len(rows) else float("nan")
     enough = len(rows) and int(rows.n_seeds.min()) >= MIN_CI_SEEDS
     entry["noise_ceiling"] = ceiling if enough and math.isfinite(ceiling) else None
+    entry["ceiling_undefined"] = bool(enough and not math.isfinite(ceiling))  # "inconclusive (ceiling undefined)"
 
 
 def chance_text(at_chance: dict) -> str:

@@ -214,7 +214,7 @@ def run_job(config: JobConfig, out: str | Path, *, executor: str | None = None, 
     aside, moved = set_aside_measured(out)  # measured on the run this one replaces: not shown as this run's
     if aside is not None:
         said = (f"results measured on the previous run in this folder ({'; '.join(moved)}) were moved to {aside} "
-                "(with a copy of that run's report.md and graph.graphml): they do not describe this run. Their networks "
+                "(with a copy of that run's report.md, graph.graphml and groups.png): they do not describe this run. Their networks "
                 "stay in the caches: `transfergraph group` / `validate` (--decisions) into this folder measure this "
                 "run again, reading them back.")
         warn(said)  # logged, and in this plan's warnings (report.md counts it)
