@@ -38,9 +38,9 @@ def _summary_lines(scores: pd.DataFrame | None, graph: nx.DiGraph, metric: str, 
     return [
         f"{scores[['source', 'target']].drop_duplicates().shape[0]} (source, target) pairs x "
         f"{scores['metric'].nunique()} metrics = {len(scores)} scores "
-        + ("read from the table re-planned (nothing scored; planned" if replan else "")
-        + f" in {seconds:.1f} s" + (")" if replan else "") + " "
-        f"({len(ok)} ok, {n_failed} failed" + (f", {n_pred} predicted" if n_pred else "")
+        + (f"read from the table re-planned (nothing scored; planned in {seconds:.1f} s) " if replan
+           else f"in {seconds:.1f} s ")
+        + f"({len(ok)} ok, {n_failed} failed" + (f", {n_pred} predicted" if n_pred else "")
         + f"); executor: {config_summary.get('executor', '?')}.",
         f"Tasks: {config_summary.get('n_tasks')}; sources: {config_summary.get('n_sources')}; "
         f"metrics: {', '.join(sorted(scores['metric'].unique()))}; graph weight: normalized {metric}.",

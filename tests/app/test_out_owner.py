@@ -64,6 +64,11 @@ def test_a_replan_counts_as_a_run_of_the_config_it_inherited(tmp_path, scores_cs
     said = "- options inherited from the run of config: tiny"
     assert said in report and report.index(said) < report.index("## What to do next")
     assert "scores read from the table re-planned (nothing scored; planned in" in report  # no scoring time claimed
+    from transfergraph.planner.report.document import _summary_lines
+
+    scores = __import__("pandas").read_csv(run / "scores.csv")
+    line = _summary_lines(scores, None, "leep", {"executor": "local"}, 3.0)[0]
+    assert f"{len(scores)} scores in 3.0 s (" in line  # a run's own line: one space, its scoring time
     config = parse_config({"name": "tiny", "data": {"dataset": "digits"},
                            "tasks": [{"name": "a", "classes": [0, 1]}, {"name": "b", "classes": [2, 3]}]})
     check_out_belongs_to(config, run)  # the re-plan belongs to tiny's run: no error
