@@ -66,7 +66,8 @@ def _run_lines(run: dict[str, Any]) -> list[str]:
     """Any further facts of the run summary (e.g. the executor's cluster), one bullet each."""
     known = {"name", "n_tasks", "n_sources", "executor"}
     extra = {k: v for k, v in run.get("summary", {}).items() if k not in known and v is not None}
-    labels = {"config": "options inherited from the run of config"}  # a re-plan's run.json summary
+    labels = {"config": "options inherited from the run of config",  # a re-plan's run.json summary
+              "scored_by": "scores computed by the run re-planned from"}
     return [f"- {labels.get(k, k.replace('_', ' '))}: {v}" for k, v in extra.items()] + ([""] if extra else [])
 
 

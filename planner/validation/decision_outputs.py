@@ -343,7 +343,8 @@ def decision_section(summary: pd.DataFrame, figures: dict[str, str], pairs: pd.D
              "equal to random; percentile n/a (off budget): all_separate has more groups than the "
              "budget, so it is not among the partitions ranked; seed-mean percentile n/a for HOA arms: each is "
              "chosen from the other seeds, so it is judged on its own seed; Spearman n/a: the arm has no "
-             "objective).", "",
+             "objective; anti_planner, the chain objective reversed, orders like the default dissimilar_chain, which "
+             "minimises it).", "",
              "| decision | arm | seeds | percentile (own seed) | percentile (seed-mean truth) | regret | gain [CI] | "
              "Spearman [CI] | noise ceiling | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():

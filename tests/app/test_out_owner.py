@@ -90,3 +90,25 @@ def test_a_replan_counts_as_a_run_of_the_config_it_inherited(tmp_path, scores_cs
         check_out_belongs_to(config, legacy)
     (legacy / "run.json").write_text(json.dumps({"summary": {"executor": "local"}}))  # names nothing: no check
     check_out_belongs_to(config, legacy)
+
+
+def test_a_re_plan_keeps_how_the_run_scored_in_its_report(tmp_path, scores_csv):
+    """A re-plan of a run's folder says which executor computed the scores and in how long (the run's timing is
+    not replaced by the re-plan's), and a re-plan of that re-plan keeps the first run's."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from transfergraph.cli import app
+    from transfergraph.jobs.out_owner import scored_by
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(scores_csv, run / "scores.csv")
+    (run / "run.json").write_text(json.dumps({"summary": {"name": "tiny", "executor": "local (2 workers)"},
+                                              "seconds": 12.34}))
+    assert scored_by(run) == "local (2 workers), 12.3 s"
+    for _ in range(2):
+        assert CliRunner().invoke(app, ["plan", str(run / "scores.csv"), "--out", str(run)]).exit_code == 0
+        assert "- scores computed by the run re-planned from: local (2 workers), 12.3 s" in (run / "report.md").read_text()
+    assert scored_by(tmp_path / "none") is None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from transfergraph.planner.report.artifacts import RUN_INFO
 
-__all__ = ["other_run_in", "run_config_name"]
+__all__ = ["other_run_in", "run_config_name", "scored_by"]
 
 
 def run_config_name(out: str | Path) -> tuple[bool, str | None]:
@@ -26,6 +26,23 @@ def run_config_name(out: str | Path) -> tuple[bool, str | None]:
     if name is None:
         return False, None
     return True, None if str(name).startswith("re-plan of ") else str(name)
+
+
+def scored_by(out: str | Path) -> str | None:
+    """How the scores of the run in ``out`` were computed, from its ``run.json``: ``"<executor>, <seconds> s"`` of
+    a run, or the ``scored_by`` a re-plan recorded (a re-plan of a re-plan keeps the first run's); None when the
+    folder holds no readable run.json or only a re-plan without it. Never raises."""
+    try:
+        run = json.loads((Path(out) / RUN_INFO).read_text())
+        summary = run.get("summary", {})
+        if summary.get("scored_by"):
+            return str(summary["scored_by"])
+        executor = str(summary.get("executor") or "")
+        if not executor or executor.startswith("none"):
+            return None
+        return f"{executor}, {float(run.get('seconds', 0.0)):.1f} s"
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
 
 
 def other_run_in(config_name: str, out: str | Path) -> str | None:
