@@ -16,7 +16,7 @@ from typing import IO, Any, Callable
 from transfergraph.planner.common.exceptions import InputError
 
 __all__ = ["atomic_write_text", "atomic_write_with", "atomic_write_json", "atomic_write_bytes", "commit_file",
-           "prepare_out_dir", "expand_home"]
+           "read_json_object", "prepare_out_dir", "expand_home"]
 
 
 def _file_mode_from_umask() -> int:
@@ -85,6 +85,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented JSON (NaN rejected: plans must be valid JSON)."""
     return atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def read_json_object(path: str | os.PathLike) -> dict:
+    """The JSON object in ``path`` (a plan.json or run.json this project wrote); {} when the file is missing,
+    unreadable, not JSON or not an object. Never raises: callers treat such a file as holding nothing."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def expand_home(path: Any) -> Any:

@@ -9,6 +9,7 @@ from transfergraph.planner.decisions._result import Status
 from transfergraph.planner.decisions.curriculum import CURRICULUM_USES, FORGETTING_OBJECTIVES
 from transfergraph.planner.decisions.trust import NEAR_PRIOR
 from transfergraph.planner.validation.decision_outputs import partition_verdicts
+from transfergraph.planner.validation.grouping_eval import _canon
 from transfergraph.planner.validation.decision_verdicts import cannot_tell, measured_seeds, provisional_note, seeds_text
 from transfergraph.planner.report.leak_notes import LEAK_NOTE, leaky_edge
 
@@ -121,14 +122,11 @@ def _sizes(groups: list) -> str:
     return f"{len(sizes)} groups of {', '.join(map(str, sizes[:-1]))} and {sizes[-1]} tasks"
 
 
-def _canon_groups(groups) -> list:
-    return sorted(sorted(str(t) for t in g) for g in groups if g)
-
-
-def _restricted(groups, tasks) -> list:
-    """``groups`` with only the tasks in ``tasks``, empty groups dropped, in a canonical order."""
+def _restricted(groups, tasks) -> tuple:
+    """``groups`` with only the tasks in ``tasks``, empty groups dropped, in the canonical order of
+    :func:`~transfergraph.planner.validation.grouping_eval._canon`."""
     keep = {str(t) for t in tasks}
-    return _canon_groups([t for t in g if str(t) in keep] for g in groups or [])
+    return _canon(r for r in ([t for t in g if str(t) in keep] for g in groups or []) if r)
 
 
 def _this_plan(plan: dict, name: str) -> dict | None:
@@ -141,7 +139,7 @@ def _this_plan(plan: dict, name: str) -> dict | None:
         return None
     if name == "groups" and mine.get("groups"):
         tasks = [t for g in mine["groups"] for t in g]
-        return mine if _restricted(plan.get("groups"), tasks) == _canon_groups(mine["groups"]) else None
+        return mine if _restricted(plan.get("groups"), tasks) == _canon(mine["groups"]) else None
     if name == "curriculum" and mine.get("order"):
         return mine if [t for t in plan.get("curriculum") or [] if t in mine["order"]] == list(mine["order"]) else None
     return None
@@ -201,7 +199,7 @@ def _groups_section(plan: dict) -> list[str]:
     said_own = False
     for key, m, verdict in partition_verdicts(plan.get("measured_partition"), obj.get("n_groups")):
         n = sum(map(len, m["groups"]))  # plan.json measured_partition, from `transfergraph validate --decisions`
-        own = _restricted(groups, [t for g in m["groups"] for t in g]) == _canon_groups(m["groups"])
+        own = _restricted(groups, [t for g in m["groups"] for t in g]) == _canon(m["groups"])
         said_own = said_own or (own and key == f"k{obj.get('n_groups')}")
         text = (f"Measured on this data ({seeds_text(m['seeds'])}, at most {key[1:]} groups): among every partition of "
                 f"{n} tasks trained, the best on validation accuracy is "

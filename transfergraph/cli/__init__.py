@@ -222,12 +222,10 @@ def plan(
             replan_measured.annotate_graph(graph, measured)
         nodes = graph.nodes(data="kind")
         origin = str(config) if config else (str(previous) if previous.is_file() else "defaults")
-        from transfergraph.jobs.out_owner import run_config_name
+        from transfergraph.jobs.out_owner import run_config_name, scored_by
 
         # the config whose options this re-plan inherited (a run's folder); None when none was
         of_config = _load(config).name if config else (run_config_name(source.parent)[1] if previous.is_file() else None)
-        from transfergraph.jobs.out_owner import scored_by
-
         summary = {"name": f"re-plan of {source} (options: {origin}, then the flags given)", "config": of_config,
                    "executor": "none (plan only)", "scored_by": scored_by(source.parent),  # the run's own timing
                    "n_tasks": scores["target"].nunique() if scores is not None else sum(k == "task" for _, k in nodes),

@@ -18,8 +18,9 @@ has no score table to repeat the own-task chance check on, so it also carries th
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from transfergraph.planner.common.io import read_json_object
 
 __all__ = ["carried_input_warnings", "carried_leakage_warnings", "INPUT_WARNINGS", "TABLE_WARNINGS", "CARRIED_MARK"]
 
@@ -41,10 +42,7 @@ def carried_input_warnings(previous: str | Path, *, without_table: bool = False)
     Returns [] when the file is missing or unreadable, or holds no such warning; never raises.
     """
     path = Path(previous)
-    try:
-        warnings = json.loads(path.read_text()).get("warnings") or []
-    except (OSError, ValueError, AttributeError):
-        return []
+    warnings = read_json_object(path).get("warnings") or []
     out = []
     for w in warnings if isinstance(warnings, list) else []:
         text = str(w)

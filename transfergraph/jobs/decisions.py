@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from transfergraph.planner.common.exceptions import ConfigError
-from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir
+from transfergraph.planner.common.io import atomic_write_json, atomic_write_text, prepare_out_dir, read_json_object
 
 from transfergraph.planner.validation.decision_outputs import (measured_orders, measured_partitions, partition_verdicts,
                                                                rank_plan, regret_text)
@@ -89,10 +89,7 @@ def curriculum_first(chosen: list[str], plan_order: list[str] | None, n: int) ->
 
 
 def _plan_value(path: Path, key: str) -> list | None:
-    try:
-        value = json.loads(path.read_text()).get(key) if path.is_file() else None
-    except (OSError, ValueError, AttributeError):
-        return None
+    value = read_json_object(path).get(key)
     return value if isinstance(value, list) else None
 
 
@@ -132,8 +129,8 @@ def _select(config: JobConfig, tasks, dcfg: DecisionsConfig, plan_path: Path | N
     return [next(t for t in tasks if t.name == n) for n in chosen], why, curr_why
 
 
-#: how the warnings :func:`_update_plan` adds begin (a rerun drops them before adding the new ones)
-#: how the warning that a planner method failed on this data begins, per decision (a re-plan keeps them)
+#: how the warnings :func:`_update_plan` adds begin, per decision (a rerun drops them before adding the new ones;
+#: a re-plan keeps them)
 VALIDATION_WARNINGS = {name: f"{name}: trained for real on this data" for name in ("groups", "curriculum", "decisions")}
 
 
@@ -175,7 +172,7 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
     only the measured groupings that may be offered, ``measured_groups_withheld`` the others with the reason.
     ``at_chance`` (:func:`~transfergraph.planner.validation.cotrain.chance_tasks` of the single-task networks)
     adds a warning naming the tasks whose networks learned nothing, so their measurements are noise."""
-    from transfergraph.planner.validation.decision_verdicts import evidence_level, separate_line
+    from transfergraph.planner.validation.decision_verdicts import evidence_level
 
     if not path.is_file():
         return
@@ -236,18 +233,17 @@ def _update_plan(path: Path, summary, curriculum_objective: str, measured_groups
                 best = ("prefer plan.json's measured_partition (the partition with the best validation accuracy "
                         "among every one trained here: " + "; ".join(won) + ")." if won else "")
                 noise = next((cannot_tell(m) for _, m, verdict in verdicts if verdict == "noise"), None)
-                if noise or at_chance:  # the same networks give measured_groups and all_separate: no advice from them
-                    noise = noise or chance_text(at_chance).split(":")[0]
+                noise = noise or (_at_chance_clause(at_chance) if at_chance else None)
+                if noise:  # the same networks give measured_groups and all_separate: no advice from them
                     advice = (f"the measurement cannot tell groupings apart here ({noise}): neither measured_partition, "
                               "measured_groups nor every task alone is a reason to change the groups yet; raise "
                               "validate.decisions.steps and seeds and run it again.")
                 else:
-                    advice = ""
-                advice = advice or " ".join(x for x in (best, alone) if x) or (
-                    "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
-                    else "the grouping from the measured pairs did no better (plan.json "
-                         "measured_groups_withheld); train the tasks separately or measure pairs with "
-                         "`transfergraph group`.")
+                    advice = " ".join(x for x in (best, alone) if x) or (
+                        "prefer plan.json's measured_groups (grouping from the measured pairs, HOA)." if measured_groups
+                        else "the grouping from the measured pairs did no better (plan.json "
+                             "measured_groups_withheld); train the tasks separately or measure pairs with "
+                             "`transfergraph group`.")
             else:
                 won = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0 and not cannot_tell(m)}
                 noisy = {learner: m for learner, m in orders.items() if m["gain_over_random"] > 0 and cannot_tell(m)}
@@ -293,13 +289,17 @@ def _can_tell(entry: dict, summary, decision: str, at_chance: dict | None) -> No
     entry["ceiling_undefined"] = bool(enough and not math.isfinite(ceiling))  # "inconclusive (ceiling undefined)"
 
 
-def chance_text(at_chance: dict) -> str:
-    """The sentence on the single-task networks at chance of ``validate --decisions`` (for plan.json and decisions.md)."""
+def _at_chance_clause(at_chance: dict) -> str:
+    """"the single-task networks of [...] are at chance (their facts)": what :func:`chance_text` opens with."""
     from transfergraph.planner.validation.cotrain import chance_facts
 
-    return (f"the single-task networks of {sorted(at_chance)} are at chance ({chance_facts(at_chance)}): every grouping and order "
-            "measured with these tasks is noise for them, whatever decisions.md says; raise validate.decisions.steps "
-            "(and curriculum_steps) before trusting it.")
+    return f"the single-task networks of {sorted(at_chance)} are at chance ({chance_facts(at_chance)})"
+
+
+def chance_text(at_chance: dict) -> str:
+    """The sentence on the single-task networks at chance of ``validate --decisions`` (for plan.json and decisions.md)."""
+    return (f"{_at_chance_clause(at_chance)}: every grouping and order measured with these tasks is noise for them, "
+            "whatever decisions.md says; raise validate.decisions.steps (and curriculum_steps) before trusting it.")
 
 
 def validate_decisions_job(config: JobConfig, out: str | Path, *, use_cache: bool = True,

@@ -236,12 +236,14 @@ def _hurt_warning(t: str, gains, *, chance: dict | None = None) -> str:
             f"`transfergraph group` with {' and '.join(todo)} before training it alone.")
 
 
-def _caveats(chance: dict, gains, steps: int) -> list[str]:
+def _caveats(trust: "Trust", gains, steps: int) -> list[str]:
     """plan.json warnings on how far the measured gains can be trusted: tasks whose single-task network is at
-    chance (their gains are noise), and a single seed (no standard error); [] when neither applies."""
+    chance (``trust.chance``: their gains are noise), and a single seed (``trust.one_seed``: no standard error);
+    [] when neither applies."""
     from transfergraph.planner.validation.cotrain import CHANCE_TOLERANCE
 
     out = []
+    chance = trust.chance
     if chance:
         from transfergraph.planner.validation.cotrain import chance_facts
 
@@ -250,7 +252,7 @@ def _caveats(chance: dict, gains, steps: int) -> list[str]:
                    f"is within {100 * CHANCE_TOLERANCE:.0f}% of ln C or its accuracy is not above 1/C ({facts}); "
                    f"their measured gains are noise, so the measured groups holding them are provisional: rerun "
                    f"`transfergraph group` with more --steps (this run: {steps}) and --seeds.")
-    if len(gains) and not gains["se"].map(math.isfinite).any():
+    if trust.one_seed:
         n = int(gains["n_seeds"].max()) if "n_seeds" in gains else 1
         out.append(f"co-training gains measured with {count(n, 'seed')}: no standard error, so no gain is resolved beyond "
                    "noise and the measured groups are provisional (tasks kept alone are marked so): rerun "
@@ -296,6 +298,10 @@ class Trust:
         one_seed = bool(len(gains)) and not gains["se"].map(math.isfinite).any()
         return cls(chance, [t for t in alone if t in chance or not hurt_resolved(t, gains)], one_seed)
 
+    def split(self, alone) -> tuple[list, list]:
+        """``alone`` (the kept-alone tasks) as (resolved beyond noise, provisional), each in ``alone``'s order."""
+        return [t for t in alone if t not in self.provisional], [t for t in alone if t in self.provisional]
+
     def sentences(self) -> list[str]:
         """The caveats in words (for the evidence note and cotrain.md)."""
         from transfergraph.planner.validation.cotrain import CHANCE_TOLERANCE
@@ -320,7 +326,7 @@ def _planned_tasks(out: Path) -> set[str]:
 
 
 def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_groups, budget, failed,
-                 trust: Trust | None = None, subset: bool = False) -> None:
+                 trust: Trust, subset: bool = False) -> None:
     """Write the measured grouping into ``OUT/plan.json``.
 
     Full run (``subset`` False): ``groups``, ``objectives.groups``, ``evidence.groups``, ``train_alone`` and
@@ -329,10 +335,8 @@ def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_
     ``cotrain_groups`` and ``evidence.cotrain_groups`` (whose ``train_alone`` lists the subset's kept-alone
     tasks) are written; every other key stays as it was. ``train_alone`` holds the kept-alone tasks whose
     "sharing hurts" is resolved beyond noise, ``train_alone_provisional`` the others (both singleton groups)."""
-    trust = trust or Trust()
     path = out / "plan.json"
-    firm = [t for t in alone if t not in trust.provisional]
-    shaky = [t for t in alone if t in trust.provisional]
+    firm, shaky = trust.split(alone)
     evidence = {
         "level": "measured",
         "note": (f"measured on your data with `transfergraph group`: {design.describe()}; {GAIN_DEFINITION}; groups "
@@ -352,7 +356,7 @@ def _update_plan(out: Path, *, names, groups, decision, alone, gains, design, n_
         "provisional": bool(trust.chance or trust.one_seed or shaky),
     }
     warnings = [_hurt_warning(t, gains, chance=trust.chance.get(t)) for t in alone]
-    warnings += _caveats(trust.chance, gains, budget.steps)
+    warnings += _caveats(trust, gains, budget.steps)
     if design.kind == "subsets":
         warnings.append(f"more than 10 tasks: pair affinities estimated from random task subsets, not every pair "
                         f"({design.describe()}).")
@@ -393,8 +397,7 @@ def _markdown(names, groups, alone, gains, design, n_groups, failed, *, trust: T
     """cotrain.md (cotrain_subset.md for a ``subset`` run): the design, what the grouping is optimised on, the
     groups, the kept-alone tasks (resolved or provisional), the caveats of ``trust`` and the gains table."""
     trust = trust or Trust()
-    firm = [t for t in alone if t not in trust.provisional]
-    shaky = [t for t in alone if t in trust.provisional]
+    firm, shaky = trust.split(alone)
     lines = ["## Measured grouping (`transfergraph group`)", "",
              f"Tasks: {', '.join(names)}. Design: {design.describe()}.", "",
              f"Gain: {GAIN_DEFINITION}.", "",

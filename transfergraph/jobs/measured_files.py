@@ -7,14 +7,15 @@ keeps them (:mod:`transfergraph.jobs.replan_measured`); a new ``transfergraph ru
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 
+from transfergraph.planner.common.io import read_json_object
+
 __all__ = ["Measured", "read_measured", "set_aside_measured", "MEASURED_KEYS", "MEASURED_FILES", "RUN_RECORDS",
-           "SET_ASIDE", "KEPT_WITH", "REPLAN_WARNINGS", "measured_level", "read_json"]
+           "SET_ASIDE", "KEPT_WITH", "REPLAN_WARNINGS", "measured_level"]
 
 #: plan.json keys that hold measurements of the data (written by `transfergraph group` / `validate --decisions`)
 MEASURED_KEYS = ("measured_groups", "measured_groups_withheld", "measured_partition", "measured_curriculum",
@@ -38,15 +39,6 @@ KEPT_WITH = ("report.md", "graph.graphml", "groups.png")
 REPLAN_WARNINGS = {"budget": "groups: plan.json `groups` stay those measured by `transfergraph group`",
                    "groups": "groups: `transfergraph validate --decisions` measured the planner's method",
                    "curriculum": "curriculum: `transfergraph validate --decisions` measured the planner's method"}
-
-
-def read_json(path: Path) -> dict:
-    """The JSON object in ``path``; {} when it is missing, unreadable or not an object."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def measured_level(entry) -> bool:
@@ -91,7 +83,7 @@ def read_measured(folder: str | Path) -> Measured:
     The graph is read only when its plan.json says ``transfergraph group`` ran there (``train_alone`` or
     ``cotrain_groups``): only that writes ``cotrain_*`` edge attributes."""
     folder = Path(folder)
-    plan = read_json(folder / "plan.json")
+    plan = read_json_object(folder / "plan.json")
     cotrain: dict = {}
     grouped = any(k in plan for k in ("train_alone", "cotrain_groups"))  # `group` ran: its gains are on the graph
     if grouped and (folder / "graph.graphml").is_file():
@@ -105,7 +97,7 @@ def read_measured(folder: str | Path) -> Measured:
                 cotrain[(str(u), str(v))] = kept
     if not isinstance(plan.get("evidence"), dict):  # a hand-edited or foreign plan.json: no evidence to read
         plan = {**plan, "evidence": {}}
-    run = read_json(folder / "run.json")
+    run = read_json_object(folder / "run.json")
     return Measured(folder, plan, cotrain,
                     {k: run[k] for k in RUN_RECORDS if k in run})
 

@@ -1,9 +1,9 @@
 """Whose run an output folder holds: the config name its ``run.json`` records."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from transfergraph.planner.common.io import read_json_object
 from transfergraph.planner.report.artifacts import RUN_INFO
 
 __all__ = ["other_run_in", "run_config_name", "scored_by"]
@@ -14,10 +14,7 @@ def run_config_name(out: str | Path) -> tuple[bool, str | None]:
     ``name``, or for a re-plan (``transfergraph plan``) the ``config`` it inherited its options from (None
     when unknown, also for a re-plan written before ``config`` was recorded). (False, None) when the folder
     holds no readable ``run.json`` or it names nothing. Never raises."""
-    try:
-        summary = json.loads((Path(out) / RUN_INFO).read_text()).get("summary", {})
-    except (OSError, ValueError, AttributeError):
-        return False, None
+    summary = read_json_object(Path(out) / RUN_INFO).get("summary", {})
     if not isinstance(summary, dict):
         return False, None
     if "config" in summary:
@@ -32,8 +29,8 @@ def scored_by(out: str | Path) -> str | None:
     """How the scores of the run in ``out`` were computed, from its ``run.json``: ``"<executor>, <seconds> s"`` of
     a run, or the ``scored_by`` a re-plan recorded (a re-plan of a re-plan keeps the first run's); None when the
     folder holds no readable run.json or only a re-plan without it. Never raises."""
+    run = read_json_object(Path(out) / RUN_INFO)
     try:
-        run = json.loads((Path(out) / RUN_INFO).read_text())
         summary = run.get("summary", {})
         if summary.get("scored_by"):
             return str(summary["scored_by"])
@@ -41,7 +38,7 @@ def scored_by(out: str | Path) -> str | None:
         if not executor or executor.startswith("none"):
             return None
         return f"{executor}, {float(run.get('seconds', 0.0)):.1f} s"
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError):  # a summary or seconds of another shape
         return None
 
 

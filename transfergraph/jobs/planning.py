@@ -81,13 +81,10 @@ def option_rejected(key: str, value: Any) -> bool:
 def recorded_settings(path: Path) -> dict | None:
     """``settings`` (with the plan's ``metric``) of a plan.json, or None when the file is not a readable plan
     (then the defaults apply: there are no options to inherit)."""
-    import json
+    from transfergraph.planner.common.io import read_json_object
 
-    try:
-        data = json.loads(path.read_text())
-    except (ValueError, OSError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+    data = read_json_object(path)
+    if not isinstance(data.get("settings"), dict):
         return None
     return {**({"metric": data["metric"]} if isinstance(data.get("metric"), str) else {}), **data["settings"]}
 

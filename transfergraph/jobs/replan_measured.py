@@ -32,11 +32,11 @@ from pathlib import Path
 import networkx as nx
 
 from transfergraph.planner.common.exceptions import InputError
-from transfergraph.planner.common.io import atomic_write_json
+from transfergraph.planner.common.io import atomic_write_json, read_json_object
 
 from transfergraph.jobs.decisions import VALIDATION_WARNINGS  # the warnings `validate --decisions` writes
 from transfergraph.jobs.measured_files import (MEASURED_FILES, MEASURED_KEYS, REPLAN_WARNINGS, RUN_RECORDS, SET_ASIDE,
-                                               Measured, measured_level, read_json, read_measured, set_aside_measured)
+                                               Measured, measured_level, read_measured, set_aside_measured)
 from transfergraph.jobs.group import OWN_WARNINGS as GROUP_WARNINGS  # the warnings `transfergraph group` writes
 from transfergraph.jobs.group import redraw_groups_figure
 
@@ -190,8 +190,8 @@ def carry_measured(plan_path: str | Path, measured: Measured, graph: nx.DiGraph 
         record_source_evidence(plan_path, corr, regret, str(plan.get("metric")), validation=validation)
     run_path = plan_path.parent / "run.json"
     if measured.run_records and run_path.is_file():
-        atomic_write_json(run_path, {**read_json(run_path), **measured.run_records})
+        atomic_write_json(run_path, {**read_json_object(run_path), **measured.run_records})
     if graph is not None and plan.get("groups") != proxy_now and run_path.is_file():
         redraw_groups_figure(plan_path.parent)  # the figure shows the groups the plan keeps (`group`'s one helper)
-    return Measured(measured.folder, read_json(plan_path), measured.cotrain).held()
+    return Measured(measured.folder, read_json_object(plan_path), measured.cotrain).held()
 
